@@ -1,0 +1,32 @@
+"""Presets: one YAML file per named experiment in agents/presets/ (DESIGN.md: data flow).
+
+Each file holds `description` (one line for `train.py --list`), `algo` (which trainer runs
+it), `env` (name and options for `envs.make`) and the algorithm's own sections.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lab.config import ConfigError, load_yaml
+
+PRESET_DIR = Path(__file__).with_name("presets")
+
+
+def available() -> dict[str, str]:
+    """Preset name -> one-line description, sorted by name."""
+    found = {}
+    for path in sorted(PRESET_DIR.glob("*.yaml")):
+        found[path.stem] = str(load_yaml(path).get("description", "")).strip()
+    return found
+
+
+def load(name: str) -> dict:
+    """The preset's mapping; an unknown name is a ConfigError listing the valid ones."""
+    path = PRESET_DIR / f"{name}.yaml"
+    if not path.is_file():
+        names = ", ".join(available()) or "(none yet)"
+        raise ConfigError(f"unknown preset '{name}'; available: {names}")
+    data = load_yaml(path)
+    data.setdefault("preset", name)
+    return data

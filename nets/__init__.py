@@ -1,0 +1,46 @@
+"""Shared PyTorch networks of the book, built by name (chapters 11-90).
+
+``nets.build(kind, **options)`` makes any registered network; ``nets.available()`` lists the
+kinds: ``mlp`` (chapters 11-25), ``lenet`` and ``nature_cnn`` (40-43, 69-70), ``recurrent``
+(48-53) and ``transformer`` (76-90).  Heads (Q, dueling, classifier) live in
+:mod:`nets.heads`.
+"""
+
+from nets.registry import (
+    NetError,
+    available,
+    build,
+    check_choice,
+    count_parameters,
+    describe,
+    options_of,
+    register,
+)
+from nets.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_activation
+from nets.heads import HEAD_CHOICES, ClassifierHead, DuelingHead, QHead, make_head
+from nets.mlp import INIT_CHOICES, MLP, init_linear_
+from nets.cnn import L2Pool2d, LeNet, NatureCNN
+from nets.recurrent import RecurrentNet
+from nets.transformer import (
+    DecoderBlock,
+    EncoderBlock,
+    MultiHeadAttention,
+    TransformerDecoder,
+    TransformerEncoder,
+    TransformerSeq2Seq,
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+    sinusoidal_positions,
+    transformer,
+)
+
+__all__ = [
+    "ACTIVATIONS", "HEAD_CHOICES", "INIT_CHOICES", "OUTPUT_ACTIVATIONS",
+    "ClassifierHead", "DecoderBlock", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet",
+    "MLP", "MultiHeadAttention", "NatureCNN", "NetError", "QHead", "RecurrentNet",
+    "TransformerDecoder", "TransformerEncoder", "TransformerSeq2Seq",
+    "available", "build", "causal_mask", "check_choice", "count_parameters", "describe",
+    "init_linear_", "make_activation", "make_head", "options_of", "padding_mask", "register",
+    "scaled_dot_product_attention", "sinusoidal_positions", "transformer",
+]

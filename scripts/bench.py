@@ -1,0 +1,33 @@
+#!/usr/bin/env python
+"""Measure speed and memory against Stable-Baselines3 in the same run, as ratios:
+`python scripts/bench.py atari` or `python scripts/bench.py blackjack`."""
+
+from __future__ import annotations
+
+import sys
+
+from lab.cli import make_parser, run_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser("bench.py", __doc__.strip().splitlines()[0])
+    parser.add_argument("suite", choices=["atari", "blackjack"], help="which comparison to run")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="agent steps per training measurement (atari default 20000)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed")
+    parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--only", default=None,
+                        help="comma-separated subset of the table's parts (atari: env,train,replay)")
+    args = parser.parse_args(argv)
+
+    from agents import bench
+
+    table = bench.run(args.suite, steps=args.steps, seed=args.seed, device=args.device,
+                      quiet=args.quiet, only=args.only)
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, sys.argv[1:])

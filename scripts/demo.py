@@ -1,0 +1,44 @@
+#!/usr/bin/env python
+"""Run a chapter demo of the book: `python scripts/demo.py ch18` reproduces the chapter's
+experiment and prints `book: X | measured: Y | data: D` for each figure the chapter gives."""
+
+from __future__ import annotations
+
+import sys
+
+from lab.cli import UsageError, add_common_arguments, make_parser, run_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser("demo.py", __doc__.strip().splitlines()[0])
+    parser.add_argument("demo", nargs="?", help="chapter key, e.g. ch18 (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the demos: chapter, Portuguese and English title")
+    parser.add_argument("--all", action="store_true", help="run every demo in chapter order")
+    parser.add_argument("--quick", action="store_true", help="reduced size (fewer images and epochs)")
+    parser.add_argument("--data", default="auto",
+                        help="dataset: auto | mnist | fashion-mnist | mnist-subset | digits-8x8")
+    parser.add_argument("--data-dir", default=None, help="folder with IDX files (else $DLBOOK_DATA, the cache)")
+    parser.add_argument("--download", action="store_true", help="download MNIST if it is not found (needs internet)")
+    add_common_arguments(parser, run_dir_help="write this demo's outputs exactly into DIR instead of runs/<demo>/<time>-s<seed>")
+    args = parser.parse_args(argv)
+
+    from supervised import demos
+
+    if args.list:
+        for demo in demos.available():
+            print(f"{demo.key:8s} {demo.title_pt} | {demo.title_en}")
+        return 0
+    if args.all == bool(args.demo):
+        raise UsageError("name one demo (e.g. ch18) or pass --all; --list shows them")
+    keys = [d.key for d in demos.available()] if args.all else [args.demo]
+    for key in keys:
+        demos.run(
+            key, data=args.data, data_dir=args.data_dir, download=args.download, quick=args.quick,
+            seed=args.seed, device=args.device, run_dir=args.run_dir if not args.all else None,
+            overrides=args.overrides, quiet=args.quiet,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, sys.argv[1:])

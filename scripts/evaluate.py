@@ -1,0 +1,37 @@
+#!/usr/bin/env python
+"""Evaluate a trained run: `python scripts/evaluate.py RUN_DIR` prints mean, std and a 95% CI
+and writes RUN_DIR/eval.json."""
+
+from __future__ import annotations
+
+import sys
+
+from lab.cli import make_parser, run_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser("evaluate.py", __doc__.strip().splitlines()[0])
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py")
+    parser.add_argument("--checkpoint", choices=["best", "latest"], default="best",
+                        help="which checkpoint to load")
+    parser.add_argument("--episodes", type=int, default=None,
+                        help="episodes to play (default: the preset's evaluation episodes)")
+    parser.add_argument("--epsilon", type=float, default=None,
+                        help="exploration during evaluation (default: the preset's protocol, e.g. 0.05 on Atari)")
+    parser.add_argument("--seed", type=int, default=12345, help="seed of the evaluation episodes")
+    parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+
+    from agents import evaluation
+
+    report = evaluation.evaluate_run(
+        args.run_dir, checkpoint=args.checkpoint, episodes=args.episodes, epsilon=args.epsilon,
+        seed=args.seed, device=args.device, quiet=args.quiet,
+    )
+    print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, sys.argv[1:])

@@ -1,0 +1,49 @@
+#!/usr/bin/env python
+"""Train an agent from a preset: `python scripts/train.py [PRESET] [--set key=value ...]`.
+
+With no preset it trains blackjack-dqn, the book's Blackjack project (chapters 71-75).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from lab.cli import UsageError, add_common_arguments, make_parser, run_main
+
+DEFAULT_PRESET = "blackjack-dqn"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser("train.py", __doc__.strip().splitlines()[0])
+    parser.add_argument("preset", nargs="?", default=DEFAULT_PRESET, help="preset name (see --list)")
+    parser.add_argument("--list", action="store_true", help="list the presets with one line each and exit")
+    parser.add_argument("--resume", metavar="RUN_DIR", default=None,
+                        help="continue a run from its checkpoints/latest (counters, epsilon, optimizer, networks)")
+    parser.add_argument("--save-replay", action="store_true",
+                        help="also store the replay memory with each checkpoint (else it is refilled on resume)")
+    parser.add_argument("--backend", choices=["native", "sb3"], default="native",
+                        help="train with this project's agents or with Stable-Baselines3")
+    parser.add_argument("--algo", choices=["dqn", "ppo", "a2c"], default=None,
+                        help="SB3 algorithm for --backend sb3 (None means dqn)")
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+
+    from agents import presets, runner
+
+    if args.list:
+        for name, description in presets.available().items():
+            print(f"{name:18s} {description}")
+        return 0
+    if args.algo and args.backend != "sb3":
+        raise UsageError("--algo only applies with --backend sb3")
+    summary = runner.train(
+        preset=args.preset, overrides=args.overrides, seed=args.seed, device=args.device,
+        run_dir=args.run_dir, quiet=args.quiet, resume=args.resume, save_replay=args.save_replay,
+        backend=args.backend, algo=args.algo,
+    )
+    print(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    run_main(main, sys.argv[1:])

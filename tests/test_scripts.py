@@ -1,0 +1,47 @@
+"""The command-line contract of DESIGN.md: --help everywhere, --list, one-line errors, exit 2."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ["train.py", "evaluate.py", "record.py", "demo.py", "bench.py"]
+
+
+def run_script(*args: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / args[0]), *args[1:]],
+        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+    )
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_script_has_help_with_defaults(script):
+    result = run_script(script, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout and "--" in result.stdout
+    if script in {"train.py", "demo.py"}:
+        assert "--seed" in result.stdout and "(default: 0)" in result.stdout
+
+
+def test_unknown_preset_is_one_line_exit_2_naming_choices():
+    result = run_script("train.py", "no-such-preset")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no-such-preset" in lines[0] and "available:" in lines[0]
+
+
+def test_unknown_demo_is_one_line_exit_2_naming_choices():
+    result = run_script("demo.py", "ch999")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ch999" in lines[0] and "available:" in lines[0]
+
+
+def test_bad_flag_value_is_exit_2():
+    result = run_script("bench.py", "chess")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
