@@ -9,7 +9,7 @@ for).  Any Gymnasium id such as ``"FrozenLake-v1"`` also works with :func:`make`
 
 from envs.blackjack import make_blackjack
 from envs.five_rooms import FiveRoomsEnv, make_five_rooms
-from envs.registry import available, make, register
+from envs.registry import available, make, make_vector, register, register_vector
 from envs.tictactoe import TicTacToeEnv, make_tictactoe
 
 register(
@@ -25,7 +25,8 @@ register(
 register(
     "blackjack",
     make_blackjack,
-    "Gymnasium Blackjack-v1, default rules: infinite deck, dealer stands on 17 (ch. 71-75).",
+    "Gymnasium Blackjack-v1 with natural=False, sab=False: infinite deck, dealer stands on 17 "
+    "(ch. 71-75).",
 )
 
 __all__ = [
@@ -36,5 +37,7 @@ __all__ = [
     "make_blackjack",
     "make_five_rooms",
     "make_tictactoe",
+    "make_vector",
     "register",
+    "register_vector",
 ]

@@ -1,0 +1,675 @@
+"""Experience replay memories (chapter 70), frame-efficient and optionally prioritized.
+
+Chapter 70 explains why DQN learns from a *replay memory*: consecutive transitions are
+strongly correlated, so the agent stores them and learns from random mini-batches drawn from
+the last ``capacity`` of them.  This module gives two memories with one interface:
+
+* :class:`ReplayMemory` stores whole observations (vectors such as Blackjack's state, or any
+  array shape).
+* :class:`FrameReplayMemory` is for stacked Atari frames ``(stack, 84, 84) uint8``.  Each
+  84x84 frame is stored **once** (the newest frame of every observation) and stacks are
+  rebuilt by index, in the spirit of DeepMind's Dopamine, so a transition costs about 7.1 KB
+  (7,084 bytes at a 1M capacity) instead of the 56 KB of storing ``obs`` and ``next_obs``.
+
+Both can return n-step returns and can sample by proportional priority (Schaul et al. 2016,
+"Prioritized Experience Replay") from a sum tree.
+
+How data is laid out
+--------------------
+The memory is split into ``n_envs`` *lanes* of ``capacity // n_envs`` slots, one per
+sub-environment of a vector env.  A lane is a circular time series: slot ``t`` holds the
+newest frame of the observation at time ``t`` (for :class:`ReplayMemory` the whole
+observation), plus the action taken from it, the reward received and the
+``terminated``/``truncated`` flags of that step.  The observation ``t`` is rebuilt from slots
+``t-stack+1 .. t``; the next observation is slot ``t+1``; an n-step target reads slots
+``t .. t+n``.  When an episode starts, all ``stack`` frames of its first observation are
+written (for Atari: three zero frames and the first frame, exactly what the env gave), so a
+rebuilt stack always equals the env's observation and never holds a frame of another episode.
+An episode of ``T`` steps therefore uses ``T + stack`` slots (``T + 1`` for
+:class:`ReplayMemory`): ``capacity`` counts slots, ``len(memory)`` counts the transitions that
+can be sampled.  A slot is sampleable once its n-step future is complete (``n_step`` later
+steps are stored, or the episode ended) and stops being sampleable as soon as the oldest frame
+of its stack is overwritten.
+
+The interface (what the DQN agent uses)
+---------------------------------------
+``add(obs, actions, rewards, next_obs, terminated, truncated)``
+    Called once per vector-env step, *after* the step, with arrays whose leading axis is
+    ``n_envs`` (with ``n_envs == 1`` the axis may be left out): ``obs`` is what the agent acted
+    on, ``next_obs`` what the env returned.  How episode ends are signalled depends on the
+    env's auto-reset mode, given to the constructor as ``autoreset_mode``:
+
+    * ``"next_step"`` (Gymnasium's default and ``AtariVectorEnv``'s): pass exactly what
+      ``env.step`` returned.  On the step that ends an episode ``next_obs`` is the final
+      observation and ``terminated | truncated`` is true.  The following step is the env's
+      reset step (its action is ignored, ``next_obs`` is the new episode's first
+      observation); the memory recognises it from the previous flags and stores the new first
+      observation instead of a transition.  Just call ``add`` every step.
+    * ``"same_step"`` / ``"disabled"`` (the caller resets by hand): on the ending step pass the
+      *final* observation as ``next_obs`` (for a same-step vector env, ``infos["final_obs"]``
+      for the lanes that ended).  The next ``add`` for that lane must have the new episode's
+      first observation as ``obs``.
+
+    ``terminated`` means the episode really ended (no bootstrap); ``truncated`` means it was
+    cut (time limit): the target still bootstraps from the final observation.
+
+``sample(batch_size) -> Batch``
+    numpy arrays: ``obs``, ``actions`` (int64), ``returns`` (float32, the discounted sum of up
+    to ``n_step`` rewards, stopping at the episode's end), ``next_obs`` (the observation
+    ``n_step`` later, or the final one if the episode ended sooner), ``discounts`` (float32,
+    ``gamma ** k`` for the ``k`` steps taken, 0 if the episode terminated within them),
+    ``weights`` (float32 importance-sampling weights; ones without prioritization) and
+    ``indices`` (int64, for :meth:`update_priorities`).  The TD target is
+    ``returns + discounts * max_a Q_target(next_obs, a)``.
+``update_priorities(indices, priorities)``
+    Set priorities (e.g. ``|TD error|``) of sampled transitions; a no-op without
+    prioritization.
+``len(memory)``, ``capacity``, ``nbytes``, ``bytes_per_transition``
+    Sampleable transitions, slots, bytes held by the storage arrays, ``nbytes / capacity``.
+``state_dict()`` / ``load_state_dict(state)``
+    Plain numpy arrays and JSON-able scalars (safetensors + JSON; no pickle).
+
+Prioritized replay: a new transition gets the largest priority seen so far; a transition's
+sampling probability is ``p_i / sum_j p_j`` with ``p_i = (|priority_i| + eps) ** alpha``;
+batches are stratified (one draw from each of ``batch_size`` equal slices of the total);
+importance-sampling weights ``(N * P(i)) ** -beta`` are divided by the batch's largest weight.
+``beta`` is a public attribute so the agent can anneal it to 1.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, NamedTuple
+
+import numpy as np
+
+# Lane phases: what the next ``add`` means for a lane.
+_FRESH = 0  # no episode yet: ``obs`` of the next add starts one
+_RUNNING = 1  # inside an episode: ``obs`` of the next add is the stored newest observation
+_ENDED = 2  # the previous add ended an episode
+
+_NEXT_STEP_NAMES = {"next_step", "nextstep"}
+_MANUAL_RESET_NAMES = {"same_step", "samestep", "disabled"}
+
+
+class Batch(NamedTuple):
+    """A sampled mini-batch; every field has the batch as its leading axis."""
+
+    obs: np.ndarray
+    actions: np.ndarray
+    returns: np.ndarray
+    next_obs: np.ndarray
+    discounts: np.ndarray
+    weights: np.ndarray
+    indices: np.ndarray
+
+
+class SumTree:
+    """A binary tree whose nodes hold the sums of their leaves' priorities.
+
+    Leaves live at ``nodes[size + i]``, the root at ``nodes[1]``.  Updates and prefix-sum
+    searches take whole index arrays at once: ``log2(size)`` numpy operations per call, no
+    Python loop per element.
+    """
+
+    def __init__(self, num_leaves: int) -> None:
+        self.size = 1 << max(0, int(num_leaves - 1).bit_length())
+        self.depth = self.size.bit_length() - 1
+        self.nodes = np.zeros(2 * self.size, dtype=np.float64)
+
+    @property
+    def total(self) -> float:
+        """Sum of all leaves."""
+        return float(self.nodes[1])
+
+    def leaves(self, indices: np.ndarray) -> np.ndarray:
+        """The values of the given leaves."""
+        return self.nodes[self.size + np.asarray(indices, dtype=np.int64)]
+
+    def set(self, indices: np.ndarray, values: np.ndarray) -> None:
+        """Set leaves (the last value wins for repeated indices) and refresh their ancestors."""
+        nodes = np.asarray(indices, dtype=np.int64) + self.size
+        if nodes.size == 0:
+            return
+        self.nodes[nodes] = values
+        nodes = np.unique(nodes)
+        for _ in range(self.depth):
+            nodes = nodes // 2
+            # Sorted input stays sorted under // 2, so duplicates are neighbours.
+            nodes = nodes[np.concatenate(([True], nodes[1:] != nodes[:-1]))]
+            # Recomputing each parent from its children (never adding deltas) keeps the
+            # sums free of accumulated rounding error.
+            self.nodes[nodes] = self.nodes[2 * nodes] + self.nodes[2 * nodes + 1]
+
+    def find(self, targets: np.ndarray) -> np.ndarray:
+        """For each target in ``[0, total)``, the leaf whose cumulative range contains it.
+
+        The search only ever enters a subtree with a positive sum (a positive node always has
+        a positive child), so rounding at a boundary can never land on a zero leaf.
+        """
+        remaining = np.asarray(targets, dtype=np.float64).copy()
+        nodes = np.ones(remaining.shape, dtype=np.int64)
+        for _ in range(self.depth):
+            left = self.nodes[2 * nodes]
+            right = self.nodes[2 * nodes + 1]
+            go_right = (right > 0.0) & ((remaining >= left) | (left <= 0.0))
+            remaining = np.where(go_right, remaining - left, remaining)
+            nodes = 2 * nodes + go_right
+        return nodes - self.size
+
+    def rebuild(self, leaf_values: np.ndarray) -> None:
+        """Replace every leaf (the first ``len(leaf_values)``) and recompute all sums."""
+        self.nodes[:] = 0.0
+        self.nodes[self.size : self.size + len(leaf_values)] = leaf_values
+        for level in range(self.depth - 1, -1, -1):
+            first, last = 1 << level, 2 << level
+            parents = np.arange(first, last)
+            self.nodes[parents] = self.nodes[2 * parents] + self.nodes[2 * parents + 1]
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_float(name: str, value: Any, low: float, high: float = float("inf")) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}") from None
+    if not low <= number <= high:
+        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
+    return number
+
+
+def _resolve_autoreset(mode: Any) -> bool:
+    """True for next-step auto-reset; accepts strings and gymnasium's ``AutoresetMode``."""
+    name = str(getattr(mode, "value", mode)).lower()
+    if name in _NEXT_STEP_NAMES:
+        return True
+    if name in _MANUAL_RESET_NAMES:
+        return False
+    raise ValueError(
+        f"unknown autoreset_mode {mode!r}; choose one of ['next_step', 'same_step', 'disabled']"
+    )
+
+
+class _LaneReplay:
+    """Lanes of circular time series with n-step targets and optional priorities.
+
+    Subclasses only say how an observation maps to its stored frames (:meth:`_to_frames`) and
+    how rebuilt frames map back to observations (:meth:`_from_frames`).
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        frame_shape: tuple[int, ...],
+        frame_dtype: Any,
+        stack: int,
+        obs_shape: tuple[int, ...],
+        n_envs: int,
+        gamma: float,
+        n_step: int,
+        prioritized: bool,
+        alpha: float,
+        beta: float,
+        eps: float,
+        seed: int,
+        autoreset_mode: Any,
+    ) -> None:
+        self.n_envs = _check_int("n_envs", n_envs, 1)
+        self.stack = _check_int("stack", stack, 1)
+        self.n_step = _check_int("n_step", n_step, 1)
+        self.gamma = _check_float("gamma", gamma, 0.0, 1.0)
+        self.alpha = _check_float("alpha", alpha, 0.0)
+        self.beta = _check_float("beta", beta, 0.0)
+        self.eps = _check_float("eps", eps, 0.0)
+        self.prioritized = bool(prioritized)
+        self.next_step_autoreset = _resolve_autoreset(autoreset_mode)
+        self.frame_shape = tuple(int(d) for d in frame_shape)
+        self.frame_dtype = np.dtype(frame_dtype)
+        self.obs_shape = tuple(int(d) for d in obs_shape)
+        capacity = _check_int("capacity", capacity, 1)
+        # One add can write stack + 1 slots and invalidate stack - 1 more ahead of them; the
+        # newest n_step transitions (and their stacks) are still waiting for their future and
+        # must not be reached by that.
+        min_lane = 3 * self.stack + 2 * self.n_step + 2
+        if capacity // self.n_envs < min_lane:
+            raise ValueError(
+                f"capacity {capacity} is too small: need at least {min_lane} slots per env "
+                f"({min_lane * self.n_envs} for n_envs={self.n_envs})"
+            )
+        self.lane_capacity = capacity // self.n_envs
+        self.capacity = self.lane_capacity * self.n_envs
+
+        slots = self.capacity
+        self._frames = np.zeros((slots, *self.frame_shape), dtype=self.frame_dtype)
+        self._actions = np.zeros(slots, dtype=np.int32)
+        self._rewards = np.zeros(slots, dtype=np.float32)
+        self._terminated = np.zeros(slots, dtype=bool)
+        self._truncated = np.zeros(slots, dtype=bool)
+        self._valid = np.zeros(slots, dtype=bool)
+        self._tree = SumTree(slots)
+        # Per lane: absolute write position (slot = position % lane_capacity), the absolute
+        # position of the current episode's first observation, and the lane's phase.
+        self._cursor = np.zeros(self.n_envs, dtype=np.int64)
+        self._episode_start = np.full(self.n_envs, -1, dtype=np.int64)
+        self._phase = np.full(self.n_envs, _FRESH, dtype=np.int8)
+        self._num_valid = 0
+        self._max_priority = 1.0
+        self._rng = np.random.default_rng(seed)
+        self._lane_base = np.arange(self.n_envs, dtype=np.int64) * self.lane_capacity
+        # Sum-tree changes collected during one add and applied together.
+        self._pending_indices: list[np.ndarray] = []
+        self._pending_values: list[np.ndarray] = []
+
+    # ----------------------------------------------------------------- subclass hooks
+    def _to_frames(self, obs: np.ndarray) -> np.ndarray:
+        """``(n, *obs_shape)`` observations -> ``(n, stack, *frame_shape)`` frames."""
+        raise NotImplementedError
+
+    def _from_frames(self, frames: np.ndarray) -> np.ndarray:
+        """``(B, stack, *frame_shape)`` rebuilt frames -> ``(B, *obs_shape)`` observations."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------- sizes
+    def __len__(self) -> int:
+        """Number of transitions that can be sampled now."""
+        return self._num_valid
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the storage arrays (frames, per-slot fields, sum tree, lane state)."""
+        arrays = (
+            self._frames,
+            self._actions,
+            self._rewards,
+            self._terminated,
+            self._truncated,
+            self._valid,
+            self._tree.nodes,
+            self._cursor,
+            self._episode_start,
+            self._phase,
+        )
+        return int(sum(array.nbytes for array in arrays))
+
+    def priorities(self, indices: np.ndarray) -> np.ndarray:
+        """Current sampling weights ``(priority + eps) ** alpha`` of slots (0 if not sampleable)."""
+        return self._tree.leaves(np.asarray(indices, dtype=np.int64))
+
+    def sampleable_indices(self) -> np.ndarray:
+        """Indices of every transition that can be sampled now (for checks and tests)."""
+        return np.flatnonzero(self._valid)
+
+    @property
+    def bytes_per_transition(self) -> float:
+        """``nbytes / capacity``: the memory cost of one stored step."""
+        return self.nbytes / self.capacity
+
+    # ----------------------------------------------------------------- adding
+    def _batched(self, name: str, value: Any, dtype: Any) -> np.ndarray:
+        array = np.asarray(value, dtype=dtype)
+        if array.size != self.n_envs:
+            raise ValueError(
+                f"{name} must have {self.n_envs} entries (one per env), got shape {array.shape}"
+            )
+        return array.reshape(self.n_envs)
+
+    def _batched_obs(self, name: str, value: Any) -> np.ndarray:
+        array = np.asarray(value)
+        if array.shape == self.obs_shape and self.n_envs == 1:
+            array = array[None]
+        if array.shape != (self.n_envs, *self.obs_shape):
+            raise ValueError(
+                f"{name} must have shape {(self.n_envs, *self.obs_shape)}, got {array.shape}"
+            )
+        return array
+
+    def add(
+        self,
+        obs: np.ndarray,
+        actions: np.ndarray,
+        rewards: np.ndarray,
+        next_obs: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+    ) -> None:
+        """Store one vector-env step (see the module docstring for episode ends)."""
+        obs_frames = self._to_frames(self._batched_obs("obs", obs))
+        next_frames = self._to_frames(self._batched_obs("next_obs", next_obs))
+        actions = self._batched("actions", actions, np.int64)
+        rewards = self._batched("rewards", rewards, np.float32)
+        terminated = self._batched("terminated", terminated, bool)
+        truncated = self._batched("truncated", truncated, bool)
+
+        ended = self._phase == _ENDED
+        reset_step = ended & self.next_step_autoreset
+        starts_with_obs = (self._phase == _FRESH) | (ended & ~self.next_step_autoreset)
+        # Episode starts are rare (once per episode per lane), so a loop over them is cheap.
+        for lane in np.flatnonzero(starts_with_obs):
+            self._begin_episode(int(lane), obs_frames[lane])
+        for lane in np.flatnonzero(reset_step):
+            self._begin_episode(int(lane), next_frames[lane])
+
+        lanes = np.flatnonzero(~reset_step)
+        if lanes.size:
+            position = self._cursor[lanes] - 1  # the slot of ``obs``, written earlier
+            flat = self._lane_base[lanes] + position % self.lane_capacity
+            self._write_frames(lanes, next_frames[lanes, -1])
+            # Written after the frames: writing a slot clears its fields.
+            self._actions[flat] = actions[lanes]
+            self._rewards[flat] = rewards[lanes]
+            self._terminated[flat] = terminated[lanes]
+            self._truncated[flat] = truncated[lanes]
+            done = terminated[lanes] | truncated[lanes]
+            self._complete_transitions(lanes, position, done)
+            self._phase[lanes] = np.where(done, _ENDED, _RUNNING)
+        self._flush_tree()
+
+    def _begin_episode(self, lane: int, frames: np.ndarray) -> None:
+        """Write all frames of an episode's first observation; it becomes the lane's newest."""
+        lane_array = np.array([lane])
+        for frame in frames:
+            self._write_frames(lane_array, frame[None])
+        self._episode_start[lane] = self._cursor[lane] - 1
+        self._phase[lane] = _RUNNING
+
+    def _write_frames(self, lanes: np.ndarray, frames: np.ndarray) -> None:
+        """Write one frame at the cursor of each lane, retiring what it overwrites."""
+        position = self._cursor[lanes]
+        # The overwritten slot and the stack - 1 slots after it lose (part of) their history.
+        ahead = (position[:, None] + np.arange(self.stack)) % self.lane_capacity
+        self._invalidate((self._lane_base[lanes, None] + ahead).ravel())
+        flat = self._lane_base[lanes] + position % self.lane_capacity
+        self._frames[flat] = frames
+        self._actions[flat] = 0
+        self._rewards[flat] = 0.0
+        self._terminated[flat] = False
+        self._truncated[flat] = False
+        self._cursor[lanes] += 1
+
+    def _invalidate(self, flat: np.ndarray) -> None:
+        flat = flat[self._valid[flat]]
+        if flat.size:
+            flat = np.unique(flat)
+            self._valid[flat] = False
+            self._num_valid -= int(flat.size)
+            self._pending_indices.append(flat)
+            self._pending_values.append(np.zeros(flat.size))
+
+    def _complete_transitions(
+        self, lanes: np.ndarray, position: np.ndarray, done: np.ndarray
+    ) -> None:
+        """Make sampleable the transitions whose n-step future is now stored.
+
+        The transition ``n_step - 1`` steps back now has all its ``n_step`` successors; when the
+        episode just ended, every not yet sampleable transition of it is complete too.
+        """
+        back = np.arange(self.n_step)
+        start = position[:, None] - back[None, :]
+        wanted = (start >= self._episode_start[lanes, None]) & (
+            done[:, None] | (back[None, :] == self.n_step - 1)
+        )
+        flat = (self._lane_base[lanes, None] + start % self.lane_capacity)[wanted]
+        flat = flat[~self._valid[flat]]
+        if flat.size:
+            self._valid[flat] = True
+            self._num_valid += int(flat.size)
+            priority = self._max_priority if self.prioritized else 1.0
+            self._pending_indices.append(flat)
+            self._pending_values.append(np.full(flat.size, priority))
+
+    def _flush_tree(self) -> None:
+        if self._pending_indices:
+            self._tree.set(
+                np.concatenate(self._pending_indices), np.concatenate(self._pending_values)
+            )
+        self._pending_indices = []
+        self._pending_values = []
+
+    # ----------------------------------------------------------------- sampling
+    def _stacks(self, flat: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+        """Rebuild the observations ``offsets`` steps after the slots ``flat``."""
+        base = flat - flat % self.lane_capacity
+        newest = flat % self.lane_capacity + offsets
+        history = np.arange(1 - self.stack, 1)
+        slots = base[:, None] + (newest[:, None] + history[None, :]) % self.lane_capacity
+        return self._from_frames(self._frames[slots])
+
+    def transitions(self, indices: np.ndarray) -> Batch:
+        """The transitions stored at ``indices`` (sampleable ones), with unit weights."""
+        flat = np.asarray(indices, dtype=np.int64).reshape(-1)
+        if flat.size and (flat.min() < 0 or flat.max() >= self.capacity):
+            raise ValueError(
+                f"indices must lie in [0, {self.capacity}), got {flat.min()}..{flat.max()}"
+            )
+        base = flat - flat % self.lane_capacity
+        steps = np.arange(self.n_step)
+        window = base[:, None] + (flat[:, None] % self.lane_capacity + steps) % self.lane_capacity
+        rewards = self._rewards[window]
+        terminated = self._terminated[window]
+        ended = terminated | self._truncated[window]
+        # Step k counts if no earlier step of the window ended the episode.
+        counts = np.ones_like(ended)
+        counts[:, 1:] = np.cumprod(~ended[:, :-1], axis=1)
+        steps_taken = counts.sum(axis=1)
+        returns = (rewards * counts * self.gamma ** steps).sum(axis=1, dtype=np.float64)
+        terminated_within = (terminated & counts).any(axis=1)
+        discounts = np.where(terminated_within, 0.0, self.gamma**steps_taken)
+        return Batch(
+            obs=self._stacks(flat, np.zeros_like(flat)),
+            actions=self._actions[flat].astype(np.int64),
+            returns=returns.astype(np.float32),
+            next_obs=self._stacks(flat, steps_taken),
+            discounts=discounts.astype(np.float32),
+            weights=np.ones(flat.size, dtype=np.float32),
+            indices=flat,
+        )
+
+    def sample(self, batch_size: int) -> Batch:
+        """Draw ``batch_size`` transitions (uniformly, or by priority)."""
+        batch_size = _check_int("batch_size", batch_size, 1)
+        if self._num_valid == 0:
+            raise ValueError("cannot sample from a replay memory with no complete transition yet")
+        total = self._tree.total
+        targets = (np.arange(batch_size) + self._rng.random(batch_size)) * (total / batch_size)
+        flat = self._tree.find(np.minimum(targets, np.nextafter(total, 0.0)))
+        batch = self.transitions(flat)
+        if self.prioritized:
+            probabilities = self._tree.leaves(flat) / total
+            weights = (self._num_valid * probabilities) ** (-self.beta)
+            batch = batch._replace(weights=(weights / weights.max()).astype(np.float32))
+        return batch
+
+    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        """Set the priorities (e.g. absolute TD errors) of sampled transitions.
+
+        Indices that stopped being sampleable since they were drawn are skipped.  Without
+        prioritization this only checks its input.
+        """
+        flat = np.asarray(indices, dtype=np.int64).reshape(-1)
+        values = np.asarray(priorities, dtype=np.float64).reshape(-1)
+        if flat.shape != values.shape:
+            raise ValueError(
+                f"indices and priorities must match, got {flat.shape} and {values.shape}"
+            )
+        if not np.all(np.isfinite(values)):
+            raise ValueError("priorities must be finite numbers")
+        if flat.size and (flat.min() < 0 or flat.max() >= self.capacity):
+            raise ValueError(f"indices must lie in [0, {self.capacity})")
+        if not self.prioritized:
+            return
+        keep = self._valid[flat]
+        scaled = (np.abs(values[keep]) + self.eps) ** self.alpha
+        if scaled.size:
+            self._tree.set(flat[keep], scaled)
+            self._max_priority = max(self._max_priority, float(scaled.max()))
+
+    # ----------------------------------------------------------------- saving
+    def _config(self) -> dict[str, Any]:
+        return {
+            "kind": type(self).__name__,
+            "capacity": self.capacity,
+            "n_envs": self.n_envs,
+            "stack": self.stack,
+            "frame_shape": list(self.frame_shape),
+            "frame_dtype": self.frame_dtype.str,
+            "n_step": self.n_step,
+            "prioritized": self.prioritized,
+            "next_step_autoreset": self.next_step_autoreset,
+        }
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume: numpy arrays and JSON-able scalars only."""
+        return {
+            **self._config(),
+            "frames": self._frames,
+            "actions": self._actions,
+            "rewards": self._rewards,
+            "terminated": self._terminated,
+            "truncated": self._truncated,
+            "valid": self._valid,
+            "priorities": self._tree.nodes[self._tree.size : self._tree.size + self.capacity],
+            "cursor": self._cursor,
+            "episode_start": self._episode_start,
+            "phase": self._phase,
+            "max_priority": self._max_priority,
+            "rng_state": json.dumps(self._rng.bit_generator.state),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore :meth:`state_dict` output into a memory built with the same layout.
+
+        ``gamma``, ``alpha``, ``beta`` and ``eps`` stay as this memory was built (returns are
+        computed at sample time, so ``gamma`` may change between runs).
+        """
+        for key, expected in self._config().items():
+            found = state.get(key)
+            if isinstance(expected, list):
+                found = [int(d) for d in found] if found is not None else None
+            if found != expected:
+                raise ValueError(f"replay state has {key}={found!r}, this memory has {expected!r}")
+        arrays = {
+            "frames": self._frames,
+            "actions": self._actions,
+            "rewards": self._rewards,
+            "terminated": self._terminated,
+            "truncated": self._truncated,
+            "valid": self._valid,
+            "cursor": self._cursor,
+            "episode_start": self._episode_start,
+            "phase": self._phase,
+        }
+        for key, target in arrays.items():
+            source = np.asarray(state[key])
+            if source.shape != target.shape:
+                raise ValueError(
+                    f"replay state {key} has shape {source.shape}, expected {target.shape}"
+                )
+            target[...] = source
+        self._tree.rebuild(np.asarray(state["priorities"], dtype=np.float64))
+        self._num_valid = int(self._valid.sum())
+        self._max_priority = float(state["max_priority"])
+        self._rng.bit_generator.state = json.loads(state["rng_state"])
+
+
+class ReplayMemory(_LaneReplay):
+    """Replay of whole observations (any shape, e.g. Blackjack's state vector).
+
+    ``capacity`` counts stored observations: an episode of ``T`` steps takes ``T + 1`` (its
+    final observation is stored too).  Bytes per slot: ``obs`` plus 11 bytes of fields plus
+    16-32 bytes of sum tree (the tree's leaf count is rounded up to a power of two).
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        obs_shape: tuple[int, ...],
+        obs_dtype: Any = np.float32,
+        n_envs: int = 1,
+        gamma: float = 0.99,
+        n_step: int = 1,
+        prioritized: bool = False,
+        alpha: float = 0.6,
+        beta: float = 0.4,
+        eps: float = 1e-6,
+        seed: int = 0,
+        autoreset_mode: Any = "next_step",
+    ) -> None:
+        if isinstance(obs_shape, (int, np.integer)):
+            obs_shape = (obs_shape,)
+        shape = tuple(int(d) for d in obs_shape)
+        super().__init__(
+            capacity=capacity,
+            frame_shape=shape,
+            frame_dtype=obs_dtype,
+            stack=1,
+            obs_shape=shape,
+            n_envs=n_envs,
+            gamma=gamma,
+            n_step=n_step,
+            prioritized=prioritized,
+            alpha=alpha,
+            beta=beta,
+            eps=eps,
+            seed=seed,
+            autoreset_mode=autoreset_mode,
+        )
+
+    def _to_frames(self, obs: np.ndarray) -> np.ndarray:
+        return obs[:, None]
+
+    def _from_frames(self, frames: np.ndarray) -> np.ndarray:
+        return frames[:, 0]
+
+
+class FrameReplayMemory(_LaneReplay):
+    """Replay of stacked frames that stores each frame once (Atari: ``(4, 84, 84) uint8``).
+
+    ``capacity`` counts stored frames: an episode of ``T`` steps takes ``T + stack``.  At
+    84x84 a slot costs 7,056 bytes of pixels, 11 bytes of fields and 16-32 bytes of sum tree:
+    7,084 bytes per transition at ``capacity=1_000_000`` (7.08 GB in all).
+    """
+
+    def __init__(
+        self,
+        capacity: int,
+        frame_shape: tuple[int, ...] = (84, 84),
+        stack: int = 4,
+        n_envs: int = 1,
+        gamma: float = 0.99,
+        n_step: int = 1,
+        prioritized: bool = False,
+        alpha: float = 0.6,
+        beta: float = 0.4,
+        eps: float = 1e-6,
+        seed: int = 0,
+        autoreset_mode: Any = "next_step",
+        frame_dtype: Any = np.uint8,
+    ) -> None:
+        stack = _check_int("stack", stack, 1)
+        super().__init__(
+            capacity=capacity,
+            frame_shape=tuple(frame_shape),
+            frame_dtype=frame_dtype,
+            stack=stack,
+            obs_shape=(stack, *frame_shape),
+            n_envs=n_envs,
+            gamma=gamma,
+            n_step=n_step,
+            prioritized=prioritized,
+            alpha=alpha,
+            beta=beta,
+            eps=eps,
+            seed=seed,
+            autoreset_mode=autoreset_mode,
+        )
+
+    def _to_frames(self, obs: np.ndarray) -> np.ndarray:
+        return obs
+
+    def _from_frames(self, frames: np.ndarray) -> np.ndarray:
+        return frames

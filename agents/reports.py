@@ -1,0 +1,169 @@
+"""What each of the book's RL tasks shows at the end of a run.
+
+- Blackjack (chapters 71-75): ``policy.csv`` (player_sum, dealer_card, usable_ace, action),
+  heatmaps of the learned policy beside the optimal one with and without a usable ace, the
+  state values, and the exact expected return and regret from envs.blackjack_solver.
+- Five rooms (chapter 67): the reward matrix R and the learned Q matrix normalised to 100,
+  printed as the book prints them, and the greedy route from each room.
+- Tic-tac-toe (chapter 66): win/draw/loss rates against the training opponent and against a
+  uniformly random one.
+
+Reports take the agent's greedy choice as a function, so tabular and deep agents share them.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from lab.plots import new_figure, save_figure
+from lab.rundir import RunDir
+
+BlackjackState = tuple[int, int, int]
+
+
+# -- Blackjack -------------------------------------------------------------------------------
+def blackjack_exact(greedy_action: Callable[[BlackjackState], int]) -> dict:
+    """Exact expected return of the greedy policy, the optimum, and the regret between them."""
+    from envs import blackjack_solver as solver
+
+    policy = {state: int(greedy_action(state)) for state in solver.all_table_states()}
+    exact = solver.expected_return(policy)
+    optimal = solver.expected_return(None)
+    optimal_policy = solver.optimal_policy()
+    disagreements = sum(
+        policy[s] != optimal_policy[s] for s in solver.reachable_states()
+    )
+    return {
+        "exact_return": exact,
+        "optimal_return": optimal,
+        "regret": optimal - exact,
+        "policy_disagreements": int(disagreements),
+        "policy": policy,
+    }
+
+
+def _policy_grid(policy: dict, usable_ace: int) -> np.ndarray:
+    rows = range(21, 3, -1)
+    return np.array([[policy[(s, d, usable_ace)] for d in range(1, 11)] for s in rows], dtype=float)
+
+
+def blackjack_report(
+    run: RunDir,
+    greedy_action: Callable[[BlackjackState], int],
+    state_value: Callable[[BlackjackState], float] | None = None,
+    logger=None,
+    step: int = 0,
+) -> dict:
+    """Write policy.csv and the heatmaps; return the exact figures (without the policy)."""
+    from envs import blackjack_solver as solver
+
+    exact = blackjack_exact(greedy_action)
+    policy = exact.pop("policy")
+    solver.write_policy_csv(run.path / "policy.csv", policy)
+    optimal = solver.optimal_policy()
+
+    fig, axes = new_figure(2, 2, figsize=(10, 10), sharey=True)
+    for col, (title, table) in enumerate((("learned", policy), ("optimal", optimal))):
+        for row, ace in enumerate((0, 1)):
+            ax = axes[row, col]
+            grid = _policy_grid(table, ace)
+            ax.imshow(grid, cmap="RdYlGn_r", vmin=0, vmax=1, aspect="auto")
+            if col == 0:  # mark where the learned policy differs from the optimal one
+                other = _policy_grid(optimal, ace)
+                for i, j in zip(*np.nonzero(grid != other)):
+                    if solver.is_reachable((21 - i, j + 1, ace)):
+                        ax.text(j, i, "x", ha="center", va="center", color="black", fontsize=9)
+            ax.set_title(f"{title} policy, {'usable ace' if ace else 'no usable ace'}")
+            ax.set_xticks(range(10), ["A"] + [str(d) for d in range(2, 11)])
+            ax.set_yticks(range(18), [str(s) for s in range(21, 3, -1)])
+            ax.set_xlabel("dealer shows")
+            ax.set_ylabel("player sum")
+    fig.suptitle(
+        f"red = hit, green = stick; x = differs from optimal. "
+        f"Exact return {exact['exact_return']:+.4f} vs optimal {exact['optimal_return']:+.4f} "
+        f"(regret {exact['regret']:.4f})"
+    )
+    if logger is not None:
+        logger.figure("plots/policy", fig, step)
+    save_figure(fig, run.plots / "policy.png")
+
+    learned_values = solver.state_values(policy)
+    optimal_values = solver.optimal_state_values()
+    fig, axes = new_figure(2, 3 if state_value else 2, figsize=(14 if state_value else 10, 9))
+    columns = [("exact value of learned policy", learned_values), ("optimal value", optimal_values)]
+    if state_value is not None:
+        columns.insert(0, ("agent's estimate max Q", {s: float(state_value(s)) for s in solver.reachable_states()}))
+    for col, (title, values) in enumerate(columns):
+        for row, ace in enumerate((0, 1)):
+            ax = axes[row, col]
+            sums = range(21, 3, -1) if not ace else range(21, 11, -1)
+            grid = np.array([[values.get((s, d, ace), np.nan) for d in range(1, 11)] for s in sums])
+            image = ax.imshow(grid, cmap="viridis", vmin=-1, vmax=1, aspect="auto")
+            ax.set_title(f"{title}\n{'usable ace' if ace else 'no usable ace'}", fontsize=9)
+            ax.set_xticks(range(10), ["A"] + [str(d) for d in range(2, 11)])
+            ax.set_yticks(range(len(sums)), [str(s) for s in sums])
+    fig.colorbar(image, ax=axes, shrink=0.6, label="expected return")
+    if logger is not None:
+        logger.figure("plots/state_values", fig, step)
+    save_figure(fig, run.plots / "state_values.png")
+    return exact
+
+
+# -- Five rooms ------------------------------------------------------------------------------
+def format_matrix(matrix: np.ndarray, title: str) -> str:
+    """A matrix printed as the book prints R and Q: one row per state, columns 0-5."""
+    header = "      " + "".join(f"{j:>7d}" for j in range(matrix.shape[1]))
+    lines = [title, header]
+    for i, row in enumerate(matrix):
+        lines.append(f"{i:>5d} " + "".join(f"{v:>7.0f}" for v in row))
+    return "\n".join(lines)
+
+
+def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray]) -> dict:
+    """Print R and Q normalised to 100 (as the book does), and the greedy route from each room."""
+    from envs import five_rooms
+
+    reward = five_rooms.reward_matrix()
+    q = np.array([q_values(s) for s in range(6)], dtype=float)
+    q = np.where(reward >= 0, q, 0.0)  # the book shows 0 where there is no door
+    normalised = 100.0 * q / q.max() if q.max() > 0 else q
+    routes, shortest = {}, {}
+    for room in range(5):
+        route, state = [room], room
+        while state != five_rooms.OUTSIDE and len(route) <= 6:
+            masked = np.where(reward[state] >= 0, q[state], -np.inf)
+            state = int(np.argmax(masked))
+            route.append(state)
+        routes[room] = route
+        shortest[room] = _shortest_route_length(reward, room)
+    text = "\n\n".join([
+        format_matrix(reward, "R (reward matrix; -1 = no door)"),
+        format_matrix(normalised, "Q normalised to 100 (5 is terminal here, so its row stays 0)"),
+        "greedy routes: " + "; ".join(f"{r}: {' -> '.join(map(str, path))}" for r, path in routes.items()),
+    ])
+    (run.path / "five_rooms.txt").write_text(text + "\n")
+    np.savetxt(run.path / "q_normalised.csv", normalised, delimiter=",", fmt="%.2f")
+    all_shortest = all(len(routes[r]) - 1 == shortest[r] and routes[r][-1] == 5 for r in routes)
+    return {"text": text, "routes": routes, "all_routes_shortest": bool(all_shortest),
+            "q_normalised": normalised.round(2).tolist()}
+
+
+def _shortest_route_length(reward: np.ndarray, start: int) -> int:
+    frontier, seen, depth = {start}, {start}, 0
+    while 5 not in frontier:
+        frontier = {j for i in frontier for j in np.flatnonzero(reward[i] >= 0) if j not in seen}
+        seen |= frontier
+        depth += 1
+    return depth
+
+
+# -- Tic-tac-toe -----------------------------------------------------------------------------
+def tictactoe_rates(play_greedy_game: Callable[[object], str], env, games: int, seed: int) -> dict:
+    """Win/draw/loss rates of `games` greedy games; play_greedy_game(env) -> outcome."""
+    counts = {"win": 0, "draw": 0, "loss": 0}
+    env.reset(seed=seed)
+    for _ in range(games):
+        counts[play_greedy_game(env)] += 1
+    return {f"{k}_rate": v / games for k, v in counts.items()} | {"games": games}

@@ -1,0 +1,49 @@
+"""Exploration schedules: how epsilon falls from exploring to exploiting (chapter 68's
+explore/exploit trade-off; chapter 70's epsilon-greedy DQN).
+
+A schedule maps progress t (steps or episodes, whichever the caller counts) to epsilon.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Literal
+
+
+@dataclasses.dataclass
+class EpsilonSchedule:
+    """epsilon(t) for t = 0, 1, 2, ...
+
+    - ``linear``: from `start` to `end` in a straight line over `duration`, then `end`.
+    - ``exponential``: start * decay**t with decay chosen so that epsilon(duration) = end,
+      then `end` (the smooth decay many tutorials use).
+    - ``constant``: always `start`.
+    """
+
+    kind: Literal["linear", "exponential", "constant"] = "linear"
+    start: float = 1.0
+    end: float = 0.05
+    duration: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("linear", "exponential", "constant"):
+            raise ValueError(f"epsilon schedule must be linear, exponential or constant, got {self.kind!r}")
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"epsilon {name} must be in [0, 1], got {value}")
+        if self.kind == "exponential" and (self.start <= 0 or self.end <= 0):
+            raise ValueError("an exponential epsilon schedule needs start > 0 and end > 0")
+        if self.duration < 1:
+            raise ValueError(f"epsilon duration must be >= 1, got {self.duration}")
+
+    def __call__(self, t: int) -> float:
+        if self.kind == "constant":
+            return self.start
+        if t >= self.duration:
+            return self.end
+        fraction = t / self.duration
+        if self.kind == "linear":
+            return self.start + fraction * (self.end - self.start)
+        return self.start * math.exp(fraction * math.log(self.end / self.start))

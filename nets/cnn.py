@@ -1,0 +1,176 @@
+"""Convolutional networks: the book's LeNet-style MNIST net (chapters 40-43) and the
+DeepMind Nature DQN network (chapters 69-70).
+
+Chapters 40-43 build a conv net from three ideas: local receptive fields (each hidden neuron
+looks at a 5x5 patch), shared weights (one 5x5 kernel + one bias = 26 parameters per feature
+map, however large the image) and pooling (keep a summary of each 2x2 block: its maximum, or
+its L2 norm sqrt(sum of squares)).  :class:`LeNet` stacks one or two such conv+pool layers,
+then a fully connected hidden layer and the output layer.
+
+Chapters 69-70 play Atari Boxing with the network of Mnih et al. (2015): three ReLU conv
+layers (32 8x8 stride 4, 64 4x4 stride 2, 64 3x3 stride 1) on a stack of four 84x84 grey
+frames, then 512 ReLU units, then one Q-value per action: :class:`NatureCNN`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from nets.activations import make_activation
+from nets.heads import make_head
+from nets.registry import NetError, check_choice, register
+
+POOLING_CHOICES: tuple[str, ...] = ("max", "l2")
+
+
+class L2Pool2d(nn.Module):
+    """L2 pooling: sqrt of the sum of squares over each ``size`` x ``size`` window (ch. 42).
+
+    A tiny epsilon inside the square root keeps the gradient finite where a whole window is
+    zero (which ReLU maps produce); it changes the value by at most sqrt(eps).
+    """
+
+    def __init__(self, size: int = 2, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.size = size
+        self.eps = eps
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        window_sum_of_squares = F.avg_pool2d(x * x, self.size) * (self.size * self.size)
+        return torch.sqrt(window_sum_of_squares + self.eps)
+
+
+@register("lenet", "the book's MNIST conv net: 5x5 receptive fields, maps=[20] or [20, 40], "
+                   "max or L2 2x2 pooling, fully connected hidden layer (chapters 40-43)")
+class LeNet(nn.Module):
+    """conv(5x5) -> activation -> 2x2 pool, once per entry of ``maps``; then hidden + output.
+
+    Input: (B, in_channels, input_size, input_size) images, or (B, input_size**2) flat
+    vectors when ``in_channels`` is 1 (the MLP chapters' MNIST format).  ``hidden=0`` drops
+    the fully connected hidden layer.  Output: (B, n_outputs) logits.
+    """
+
+    def __init__(
+        self,
+        *,
+        maps: Sequence[int] = (20,),
+        kernel_size: int = 5,
+        pooling: str = "max",
+        hidden: int = 100,
+        n_outputs: int = 10,
+        activation: str = "sigmoid",
+        dropout: float = 0.0,
+        in_channels: int = 1,
+        input_size: int = 28,
+    ) -> None:
+        super().__init__()
+        check_choice("pooling", pooling, POOLING_CHOICES)
+        maps = [int(m) for m in maps]
+        if not maps or any(m < 1 for m in maps):
+            raise NetError(f"lenet maps must be a non-empty list of positive integers "
+                           f"(e.g. [20] or [20, 40]), got {maps!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise NetError(f"dropout must be in [0, 1), got {dropout!r}")
+
+        self.in_channels = in_channels
+        self.input_size = input_size
+        self.convs = nn.ModuleList()
+        channels, size = in_channels, input_size
+        for n_maps in maps:
+            self.convs.append(nn.Conv2d(channels, n_maps, kernel_size, stride=1))
+            size = (size - kernel_size + 1) // 2
+            if size < 1:
+                raise NetError(f"lenet: {len(maps)} conv+pool layers with kernel_size "
+                               f"{kernel_size} shrink a {input_size}x{input_size} input to "
+                               f"nothing; use fewer maps or a smaller kernel")
+            channels = n_maps
+        self.activation = make_activation(activation)
+        self.pool = nn.MaxPool2d(2) if pooling == "max" else L2Pool2d(2)
+        self.dropout = nn.Dropout(float(dropout))
+
+        flat_features = channels * size * size
+        self.hidden_layer = nn.Linear(flat_features, hidden) if hidden else None
+        self.output_layer = nn.Linear(hidden if hidden else flat_features, n_outputs)
+        self.out_features = n_outputs
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 2:
+            x = x.view(-1, self.in_channels, self.input_size, self.input_size)
+        if not x.is_floating_point():
+            x = x.float()
+        for conv in self.convs:
+            x = self.pool(self.activation(conv(x)))
+        x = torch.flatten(x, start_dim=1)
+        if self.hidden_layer is not None:
+            x = self.activation(self.hidden_layer(self.dropout(x)))
+        return self.output_layer(self.dropout(x))
+
+
+def _conv_output_size(size: int, kernel: int, stride: int) -> int:
+    return (size - kernel) // stride + 1
+
+
+@register("nature_cnn", "DQN network of Mnih et al. 2015: 3 ReLU conv layers + 512 units on "
+                        "stacked 84x84 frames, q/dueling head or features only (ch. 69-70)")
+class NatureCNN(nn.Module):
+    """The Nature DQN network.
+
+    Input: (B, in_channels, input_size, input_size), uint8 pixels (scaled by 1/255 here, so
+    replay can store bytes) or floats already in [0, 1].  Output: (B, n_outputs) from the
+    head, or the (B, 512) features when ``features_only`` (e.g. as a Stable-Baselines3
+    features extractor).  ``out_features`` is the width of whatever ``forward`` returns.
+    The model works in ``channels_last`` memory format (``model.to(memory_format=
+    torch.channels_last)``), which is faster on CPUs.
+    """
+
+    FEATURES = 512
+
+    def __init__(
+        self,
+        *,
+        in_channels: int = 4,
+        n_outputs: int | None = None,
+        head: str | None = "q",
+        features_only: bool = False,
+        input_size: int = 84,
+    ) -> None:
+        super().__init__()
+        if features_only or head in (None, "none"):
+            head = None
+        elif n_outputs is None:
+            raise NetError("nature_cnn needs n_outputs (the number of actions) unless "
+                           "features_only=True or head=None")
+        self.convs = nn.Sequential(
+            nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
+            nn.ReLU(),
+            nn.Conv2d(32, 64, kernel_size=4, stride=2),
+            nn.ReLU(),
+            nn.Conv2d(64, 64, kernel_size=3, stride=1),
+            nn.ReLU(),
+        )
+        size = input_size
+        for kernel, stride in ((8, 4), (4, 2), (3, 1)):
+            size = _conv_output_size(size, kernel, stride)
+        if size < 1:
+            raise NetError(f"nature_cnn input_size must be at least 36, got {input_size}")
+        self.fc = nn.Sequential(nn.Linear(64 * size * size, self.FEATURES), nn.ReLU())
+        self.head = make_head(head, self.FEATURES, n_outputs)
+        self.out_features = self.head.out_features if self.head is not None else self.FEATURES
+
+    def features(self, observations: torch.Tensor) -> torch.Tensor:
+        """The 512 ReLU features of a batch of frame stacks."""
+        if observations.dtype == torch.uint8:
+            x = observations.float() / 255.0
+        else:
+            x = observations.float()
+        x = self.convs(x)
+        # flatten reshapes (copying if channels_last), so it works in either memory format.
+        return self.fc(torch.flatten(x, start_dim=1))
+
+    def forward(self, observations: torch.Tensor) -> torch.Tensor:
+        features = self.features(observations)
+        return features if self.head is None else self.head(features)

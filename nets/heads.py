@@ -1,0 +1,95 @@
+"""Output heads shared by every body network (chapters 17-18, 69-75; Wang et al. 2016).
+
+A body (MLP, Nature CNN, transformer) turns an input into a feature vector; a head turns the
+features into what the task needs:
+
+* :class:`QHead` - one action value per action, the DQN output (chapters 69-75);
+* :class:`DuelingHead` - the dueling architecture of Wang et al. (2016): a state value V(s)
+  plus action advantages A(s, a) with their mean removed, so Q = V + A - mean(A);
+* :class:`ClassifierHead` - class scores (logits) for softmax / cross-entropy (chapters 17-18).
+
+Bodies take a ``head`` option with one of :data:`HEAD_CHOICES`; :func:`make_head` builds it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nets.registry import NetError, check_choice
+
+HEAD_CHOICES: tuple[str | None, ...] = ("q", "dueling", "classifier", None)
+
+
+class QHead(nn.Module):
+    """Linear map from features to one Q-value per action."""
+
+    def __init__(self, in_features: int, n_actions: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, n_actions)
+        self.out_features = n_actions
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features)
+
+
+class DuelingHead(nn.Module):
+    """Q(s, a) = V(s) + A(s, a) - mean_a' A(s, a') (Wang et al., 2016).
+
+    Removing the mean advantage makes V and A identifiable: without it any constant could
+    move between the two streams.  ``hidden`` > 0 gives each stream its own hidden ReLU
+    layer, as in the paper's Atari network; 0 makes both streams linear.
+    """
+
+    def __init__(self, in_features: int, n_actions: int, hidden: int = 0) -> None:
+        super().__init__()
+        self.value = _stream(in_features, 1, hidden)
+        self.advantage = _stream(in_features, n_actions, hidden)
+        self.out_features = n_actions
+
+    def streams(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return (V of shape (..., 1), mean-centred A of shape (..., n_actions))."""
+        value = self.value(features)
+        advantage = self.advantage(features)
+        return value, advantage - advantage.mean(dim=-1, keepdim=True)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        value, centred_advantage = self.streams(features)
+        return value + centred_advantage
+
+
+def _stream(in_features: int, out_features: int, hidden: int) -> nn.Module:
+    if hidden <= 0:
+        return nn.Linear(in_features, out_features)
+    return nn.Sequential(
+        nn.Linear(in_features, hidden), nn.ReLU(), nn.Linear(hidden, out_features)
+    )
+
+
+class ClassifierHead(nn.Module):
+    """Linear map from features to class logits (softmax is left to the loss)."""
+
+    def __init__(self, in_features: int, n_classes: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, n_classes)
+        self.out_features = n_classes
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return self.linear(features)
+
+
+def make_head(name: str | None, in_features: int, n_outputs: int | None) -> nn.Module | None:
+    """Build the head called ``name`` (one of :data:`HEAD_CHOICES`); None means no head."""
+    if name == "none":
+        name = None
+    check_choice("head", name, HEAD_CHOICES)
+    if name is None:
+        return None
+    if n_outputs is None or int(n_outputs) < 1:
+        raise NetError(f"head {name!r} needs n_outputs >= 1 (number of actions or classes), "
+                       f"got {n_outputs!r}")
+    if name == "q":
+        return QHead(in_features, int(n_outputs))
+    if name == "dueling":
+        return DuelingHead(in_features, int(n_outputs))
+    return ClassifierHead(in_features, int(n_outputs))

@@ -1,0 +1,104 @@
+"""Recurrent networks: plain RNN, LSTM and GRU with a linear head (chapters 48-53).
+
+Chapter 48 introduces the recurrent network, whose hidden state carries information from
+one time step to the next; chapter 49 trains it by backpropagation through time; chapters
+50-52 replace the plain tanh cell by the gated LSTM and GRU cells, which keep gradients alive
+over long sequences; chapter 53 clips gradients (done by the trainer, not here).
+
+:class:`RecurrentNet` reads (batch, time, features) inputs - or (batch, time) token ids when
+``vocab_size`` is given - and returns one output per sequence (``output="last"``) or one per
+time step (``output="sequence"``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nets.registry import NetError, check_choice, register
+
+CELL_CHOICES: tuple[str, ...] = ("rnn", "lstm", "gru")
+OUTPUT_CHOICES: tuple[str, ...] = ("last", "sequence")
+
+# LSTM state is (h, c); RNN and GRU state is h alone.
+State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+
+
+@register("recurrent", "RNN / LSTM / GRU over (batch, time, features) with a linear head, "
+                       "one output per sequence or per step (chapters 48-53)")
+class RecurrentNet(nn.Module):
+    """A stack of recurrent layers (batch first) followed by a linear head.
+
+    ``n_outputs=None`` leaves the head out and returns hidden states (``out_features`` =
+    ``hidden_size``).  With ``vocab_size`` the inputs are token ids, embedded to
+    ``input_size`` features first (character-level models).
+    """
+
+    def __init__(
+        self,
+        *,
+        input_size: int,
+        cell: str = "lstm",
+        hidden_size: int = 64,
+        num_layers: int = 1,
+        n_outputs: int | None = None,
+        output: str = "last",
+        vocab_size: int | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        check_choice("cell", cell, CELL_CHOICES)
+        check_choice("output", output, OUTPUT_CHOICES)
+        if int(num_layers) < 1:
+            raise NetError(f"recurrent num_layers must be >= 1, got {num_layers!r}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise NetError(f"dropout must be in [0, 1), got {dropout!r}")
+        self.cell = cell
+        self.output = output
+        self.input_size = int(input_size)
+        self.embedding = nn.Embedding(vocab_size, input_size) if vocab_size else None
+        recurrent_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.rnn = recurrent_class(
+            input_size,
+            hidden_size,
+            num_layers=int(num_layers),
+            batch_first=True,
+            # PyTorch applies this dropout between stacked layers only.
+            dropout=float(dropout) if num_layers > 1 else 0.0,
+        )
+        self.head = nn.Linear(hidden_size, n_outputs) if n_outputs else None
+        self.out_features = n_outputs if n_outputs else hidden_size
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        lengths: torch.Tensor | None = None,
+        state: State | None = None,
+        return_state: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, State]:
+        """Run the sequence ``x`` through the network.
+
+        ``lengths`` (B,) picks each sequence's last real step for ``output="last"`` when
+        sequences are right-padded.  ``state`` continues from a previous call (text
+        generation one character at a time); with ``return_state`` the final state is
+        returned too, as ``(outputs, state)``.  A (B, T) float input is read as a series of
+        single features when ``input_size`` is 1.
+        """
+        if self.embedding is not None:
+            x = self.embedding(x)
+        else:
+            if not x.is_floating_point():
+                x = x.float()
+            if x.dim() == 2 and self.input_size == 1:
+                x = x.unsqueeze(-1)
+        outputs, new_state = self.rnn(x, state)
+        if self.output == "last":
+            if lengths is None:
+                outputs = outputs[:, -1]
+            else:
+                last_steps = (torch.as_tensor(lengths, device=outputs.device) - 1).clamp(min=0)
+                outputs = outputs[torch.arange(outputs.size(0), device=outputs.device),
+                                  last_steps.long()]
+        if self.head is not None:
+            outputs = self.head(outputs)
+        return (outputs, new_state) if return_state else outputs
