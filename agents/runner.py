@@ -60,5 +60,21 @@ def train(
     if backend != "native":
         raise UsageError(f"--backend {backend!r} is not valid; choose native or sb3")
     module = importlib.import_module(TRAINERS[config["algo"]])
+    _check_env(config)
     return module.train(config, seed=seed, device=device, run_dir=run_dir, quiet=quiet,
                         run=run, save_replay=save_replay)
+
+
+def _check_env(config: dict) -> None:
+    """A bad environment name or option in a preset or --set is a config mistake: one line."""
+    import envs
+
+    env = config.get("env")
+    if not isinstance(env, dict) or not isinstance(env.get("name"), str):
+        raise ConfigError("config: env.name must name an environment (see envs.available())")
+    if env["name"] in ("boxing",):  # native vector envs are checked when built
+        return
+    try:
+        envs.make(env["name"], **dict(env.get("options") or {})).close()
+    except ValueError as err:
+        raise ConfigError(f"config: env: {err}") from None

@@ -1,0 +1,372 @@
+"""Speed and memory measured side by side with Stable-Baselines3 (chapters 69-75).
+
+`scripts/bench.py atari` prints one table whose lines are measured in the same process, close
+in time, each with the ratio ours / reference:
+
+(a) env     agent steps/s of our Boxing pipeline (`envs.make_vector("boxing", ...)`) against a
+            bare `ale_py.vector_env.AtariVectorEnv` built with the same settings, both driven by
+            the same random actions; the two are stepped in alternating blocks so that load from
+            other processes hits both alike.
+(b) train   agent steps/s including learning of our DQN (`agents.deep_loop` on a config built
+            here) against Stable-Baselines3 DQN (`make_atari_env` = `AtariWrapper`, plus
+            `VecFrameStack(4)`, `CnnPolicy`) with the same hyperparameters: Nature CNN, batch 32,
+            one update per 4 agent steps, target refresh every 1,000 agent steps, a 100k replay,
+            learning from step 1,000, Adam 1e-4, Huber loss, gradient norm 10, epsilon 1 -> 0.05
+            over the first 10%, sticky actions 0.25, rewards clipped in learning. Both sides run
+            with the same number of torch threads.
+(c) replay  bytes per stored transition of our frame-once memory at a 1M capacity against SB3's
+            `ReplayBuffer` (obs and next_obs) and its `optimize_memory_usage=True` (obs only),
+            computed from the arrays each allocates (unwritten numpy zeros take no RAM, so this
+            touches nothing).
+
+`scripts/bench.py blackjack` trains blackjack-dqn (chapters 71-75) and SB3 DQN on the same
+number of agent steps, then compares wall-clock, steps/s and the exact regret of each greedy
+policy, computed by `envs.blackjack_solver` (no sampling noise in that figure).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import tempfile
+import time
+import warnings
+from typing import Callable
+
+import numpy as np
+import torch
+
+SUITES = ("atari", "blackjack")
+ATARI_PARTS = ("env", "train", "replay")
+ATARI_DEFAULT_STEPS = 20_000
+ENV_BENCH_NUM_ENVS = 8
+REPLAY_BENCH_CAPACITY = 1_000_000
+
+
+class BenchError(ValueError):
+    """A bad suite, part or step count."""
+
+
+# -- shared helpers --------------------------------------------------------------------------
+@contextlib.contextmanager
+def torch_threads(count: int):
+    """Run a block with `count` intra-op threads, then restore the previous count."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _row(name: str, ours: float, reference: float, unit: str, reference_name: str, target: str,
+         higher_is_better: bool = True) -> dict:
+    ratio = ours / reference if reference else float("nan")
+    return {"name": name, "ours": ours, "reference": reference, "unit": unit,
+            "reference_name": reference_name, "ratio": ratio, "target": target,
+            "higher_is_better": higher_is_better}
+
+
+def format_table(title: str, rows: list[dict], notes: list[str]) -> str:
+    """The rows as a fixed-width table with one ratio per line, then the notes."""
+    header = f"{'measure':34s} {'ours':>12s} {'reference':>12s} {'ratio':>7s}  {'target':10s} reference"
+    lines = [title, header, "-" * len(header)]
+    for row in rows:
+        lines.append(f"{row['name']:34s} {row['ours']:12,.1f} {row['reference']:12,.1f} "
+                     f"{row['ratio']:7.2f}  {row['target']:10s} {row['reference_name']} ({row['unit']})")
+    return "\n".join(lines + [""] + notes)
+
+
+def _summary_figures(summary: str) -> tuple[int, float]:
+    """(agent steps, seconds of the training loop) from the deep loop's summary line."""
+    found = re.search(r": (\d+) steps, .* in ([0-9.]+) s \(", summary.splitlines()[0])
+    if not found:
+        raise RuntimeError(f"cannot read steps and time from the summary line: {summary.splitlines()[0]!r}")
+    return int(found.group(1)), float(found.group(2))
+
+
+def _parts(only: str | None, choices: tuple[str, ...]) -> list[str]:
+    if not only:
+        return list(choices)
+    wanted = [part.strip() for part in only.split(",") if part.strip()]
+    for part in wanted:
+        if part not in choices:
+            raise BenchError(f"--only: unknown part {part!r}; choose from {', '.join(choices)}")
+    return wanted
+
+
+# -- (a) the environment pipeline ------------------------------------------------------------
+def raw_boxing_vector(num_envs: int, seed: int):
+    """A bare AtariVectorEnv with the settings envs.atari uses for the Machado protocol."""
+    from ale_py.vector_env import AtariVectorEnv
+
+    env = AtariVectorEnv(
+        "boxing", num_envs, max_num_frames_per_episode=108_000, repeat_action_probability=0.25,
+        full_action_space=True, img_height=84, img_width=84, grayscale=True, stack_num=4,
+        frameskip=4, maxpool=True, noop_max=30, episodic_life=False, life_loss_info=False,
+        reward_clipping=False, use_fire_reset=False,
+    )
+    env.reset(seed=seed)
+    return env
+
+
+def measure_env(steps: int, seed: int, num_envs: int = ENV_BENCH_NUM_ENVS, block: int = 250) -> dict:
+    """Agent steps/s of ours and of the raw vector env with random actions, stepped in
+    alternating blocks of `block` vector steps until each has made `steps` agent steps."""
+    import envs
+
+    ours = envs.make_vector("boxing", num_envs=num_envs, seed=seed)
+    raw = raw_boxing_vector(num_envs, seed)
+    actions = np.random.default_rng(seed).integers(18, size=(block, num_envs))
+    seconds = {"ours": 0.0, "raw": 0.0}
+    done = 0
+    try:
+        for env in (ours, raw):  # warm-up: first steps allocate buffers
+            for a in actions[:20]:
+                env.step(a)
+        while done < steps:
+            for name, env in (("ours", ours), ("raw", raw)):
+                start = time.perf_counter()
+                for a in actions:
+                    env.step(a)
+                seconds[name] += time.perf_counter() - start
+            done += block * num_envs
+    finally:
+        ours.close()
+        raw.close()
+    return {name: done / value for name, value in seconds.items()} | {"steps": done}
+
+
+# -- (b) training throughput -----------------------------------------------------------------
+def atari_bench_config(steps: int, seed: int, threads: int, channels_last: bool = True) -> dict:
+    """Our DQN with Stable-Baselines3's Atari DQN settings (see the module docstring).
+
+    SB3's target_update_interval counts agent steps; ours counts gradient steps, so 1,000
+    agent steps at one update per 4 steps is a target period of 250.
+    """
+    return {
+        "preset": "bench-atari", "algo": "dqn", "seed": seed,
+        "description": "bench.py atari: DQN with Stable-Baselines3's settings",
+        "env": {"name": "boxing", "options": {"protocol": "machado"}, "num_envs": 1},
+        "total_steps": steps,
+        "net": {"kind": "nature_cnn", "options": {}},
+        "agent": {"gamma": 0.99, "n_step": 1, "double": False, "dueling": False, "loss": "huber",
+                  "optimizer": "adam", "lr": 1e-4, "adam_eps": 1e-8, "max_grad_norm": 10.0,
+                  "target_update": "hard", "target_period": 250, "batch_size": 32,
+                  "learning_starts": 1000, "train_every": 4, "clip_rewards": True,
+                  "channels_last": channels_last},
+        "replay": {"capacity": 100_000},
+        "exploration": {"schedule": "linear", "start": 1.0, "end": 0.05, "fraction": 0.1},
+        # the loop's final evaluation is not timed; one episode keeps it short
+        "evaluation": {"every": 0, "episodes": 1, "epsilon": 0.05},
+        "log_every": 1000, "checkpoint_every": 10 * steps, "record_episodes": 0,
+        "torch_threads": threads,
+    }
+
+
+def measure_ours_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
+    """Steps/s of agents.deep_loop on the bench config (the loop alone, evaluation excluded)."""
+    from agents import deep_loop
+
+    with tempfile.TemporaryDirectory() as folder, torch_threads(threads):
+        summary = deep_loop.train(atari_bench_config(steps, seed, threads), seed=seed, device=device,
+                                  run_dir=f"{folder}/run", quiet=quiet)
+    done, seconds = _summary_figures(summary)
+    return {"steps": done, "seconds": seconds, "sps": done / seconds}
+
+
+def measure_sb3_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
+    """Wall time of Stable-Baselines3's `model.learn(steps)` with the same settings."""
+    import ale_py
+    import gymnasium
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_atari_env
+    from stable_baselines3.common.vec_env import VecFrameStack
+
+    gymnasium.register_envs(ale_py)
+    # frameskip=1: AtariWrapper skips 4 itself (v5's own frameskip 4 would make it 16)
+    env = VecFrameStack(make_atari_env("ALE/Boxing-v5", n_envs=1, seed=seed,
+                                       env_kwargs={"frameskip": 1}), n_stack=4)
+    with torch_threads(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SB3 warns that 100k uncompressed frames may not fit
+        model = DQN("CnnPolicy", env, buffer_size=100_000, learning_starts=1000, train_freq=4,
+                    gradient_steps=1, target_update_interval=1000, batch_size=32, learning_rate=1e-4,
+                    gamma=0.99, exploration_fraction=0.1, exploration_initial_eps=1.0,
+                    exploration_final_eps=0.05, max_grad_norm=10.0, seed=seed, device=device, verbose=0)
+        start = time.perf_counter()
+        model.learn(total_timesteps=steps, progress_bar=False)
+        seconds = time.perf_counter() - start
+    done = int(model.num_timesteps)
+    env.close()
+    del model
+    return {"steps": done, "seconds": seconds, "sps": done / seconds}
+
+
+# -- (c) replay memory -----------------------------------------------------------------------
+def replay_bytes(capacity: int = REPLAY_BENCH_CAPACITY) -> dict:
+    """Bytes per stored transition: ours at `capacity`, SB3's buffers from their array sizes."""
+    import gymnasium
+    from stable_baselines3.common.buffers import ReplayBuffer
+
+    from agents.replay import FrameReplayMemory
+
+    ours = FrameReplayMemory(capacity, frame_shape=(84, 84), stack=4).bytes_per_transition
+    observation_space = gymnasium.spaces.Box(0, 255, (4, 84, 84), np.uint8)
+    action_space = gymnasium.spaces.Discrete(18)
+    sb3 = {}
+    size = 1000  # per-transition cost does not depend on the size; a small one allocates little
+    for optimize in (False, True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            buffer = ReplayBuffer(size, observation_space, action_space, device="cpu",
+                                  optimize_memory_usage=optimize,
+                                  handle_timeout_termination=not optimize)  # SB3 allows only one
+        arrays = [value for value in vars(buffer).values() if isinstance(value, np.ndarray)]
+        sb3[optimize] = sum(array.nbytes for array in arrays) / buffer.buffer_size
+    return {"ours": ours, "sb3": sb3[False], "sb3_optimized": sb3[True]}
+
+
+# -- the Atari table -------------------------------------------------------------------------
+def run_atari(steps: int, seed: int, device: str, quiet: bool, parts: list[str],
+              threads: int | None = None, log: Callable[[str], None] = print) -> str:
+    threads = threads or torch.get_num_threads()
+    rows, notes = [], []
+    if "env" in parts:
+        log(f"(a) stepping {ENV_BENCH_NUM_ENVS} Boxing envs with random actions, ours and raw in turn ...")
+        env = measure_env(steps, seed)
+        rows.append(_row(f"(a) env steps/s, {ENV_BENCH_NUM_ENVS} envs", env["ours"], env["raw"],
+                         "agent steps/s", "raw AtariVectorEnv", ">= 0.9"))
+    if "train" in parts:
+        log(f"(b) training {steps} steps with our DQN, then with Stable-Baselines3 DQN ...")
+        ours = measure_ours_atari(steps, seed, device, threads, quiet)
+        sb3 = measure_sb3_atari(steps, seed, device, threads, quiet)
+        rows.append(_row("(b) DQN training steps/s", ours["sps"], sb3["sps"], "agent steps/s incl. learning",
+                         "SB3 DQN", ">= 1.5"))
+        notes.append(f"(b) {steps} agent steps, 1 env, {threads} torch thread(s) each, device {device}: "
+                     f"ours {ours['seconds']:.1f} s, SB3 model.learn {sb3['seconds']:.1f} s")
+    if "replay" in parts:
+        memory = replay_bytes()
+        rows.append(_row("(c) replay bytes/transition", memory["ours"], memory["sb3"], "bytes",
+                         "SB3 ReplayBuffer", "<= 7.2 KB", higher_is_better=False))
+        rows.append(_row("(c) replay bytes/transition", memory["ours"], memory["sb3_optimized"], "bytes",
+                         "SB3 optimize_memory_usage", "<= 7.2 KB", higher_is_better=False))
+        notes.append(f"(c) ours at a {REPLAY_BENCH_CAPACITY:,} capacity: "
+                     f"{memory['ours'] * REPLAY_BENCH_CAPACITY / 1e9:.2f} GB in all; "
+                     f"SB3 would need {memory['sb3'] * REPLAY_BENCH_CAPACITY / 1e9:.1f} GB "
+                     f"({memory['sb3_optimized'] * REPLAY_BENCH_CAPACITY / 1e9:.1f} GB optimized)")
+    return format_table(f"bench atari (Boxing, seed {seed}): ratio = ours / reference", rows, notes)
+
+
+# -- Blackjack -------------------------------------------------------------------------------
+def measure_ours_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | None = None) -> dict:
+    """Train the blackjack-dqn preset; its steps, wall-clock and exact regret."""
+    from agents import runner
+
+    with tempfile.TemporaryDirectory() as folder:
+        from lab.rundir import RunDir
+
+        start = time.perf_counter()
+        # no evaluations inside the timed loop (SB3 does none); the final one is not timed
+        extra = ["record_episodes=0", "evaluation.every=0"]
+        summary = runner.train("blackjack-dqn", overrides=(overrides or []) + extra,
+                               seed=seed, device=device, run_dir=f"{folder}/run", quiet=quiet)
+        wall = time.perf_counter() - start
+        result = RunDir.open(f"{folder}/run").read_json("eval.json")
+    done, seconds = _summary_figures(summary)
+    return {"steps": done, "seconds": seconds, "wall": wall, "sps": done / seconds,
+            "regret": float(result["regret"]), "exact_return": float(result["exact_return"])}
+
+
+def measure_sb3_blackjack(steps: int, seed: int, device: str, config: dict) -> dict:
+    """SB3 DQN on the one-hot Blackjack for `steps` agent steps with the preset's settings
+    (where SB3 has them: it has no Double DQN and always uses the Huber loss)."""
+    from stable_baselines3 import DQN
+    from stable_baselines3.common.env_util import make_vec_env
+
+    import envs
+    from agents import reports
+    from envs import blackjack_solver
+    from envs.blackjack import encode
+
+    agent = config["agent"]
+    num_envs = int(config["env"]["num_envs"])
+    lr_start, lr_end = float(agent["lr"]), float(agent.get("lr_end") or agent["lr"])
+    env = make_vec_env(lambda: envs.make("blackjack", observation="onehot"), n_envs=num_envs, seed=seed)
+    threads = int(config.get("torch_threads") or torch.get_num_threads())
+    # One SB3 train() call per vector step: our update every `train_every` agent steps is
+    # num_envs / train_every gradient steps per vector step.
+    gradient_steps = max(1, round(num_envs / int(agent["train_every"])))
+    with torch_threads(threads):
+        model = DQN(
+            "MlpPolicy", env, learning_rate=lambda remaining: lr_end + remaining * (lr_start - lr_end),
+            buffer_size=int(config["replay"]["capacity"]), learning_starts=int(agent["learning_starts"]),
+            batch_size=int(agent["batch_size"]), gamma=float(agent["gamma"]), train_freq=1,
+            gradient_steps=gradient_steps,
+            target_update_interval=int(agent["target_period"]) * int(agent["train_every"]),
+            exploration_fraction=float(config["exploration"]["fraction"]),
+            exploration_initial_eps=float(config["exploration"]["start"]),
+            exploration_final_eps=float(config["exploration"]["end"]),
+            max_grad_norm=float(agent.get("max_grad_norm") or 10.0),
+            policy_kwargs={"net_arch": list(config["net"]["options"].get("hidden", [64, 64]))},
+            seed=seed, device=device, verbose=0,
+        )
+        start = time.perf_counter()
+        model.learn(total_timesteps=steps, progress_bar=False)
+        seconds = time.perf_counter() - start
+        states = blackjack_solver.all_table_states()
+        observations = torch.as_tensor(np.stack([encode(s, "onehot") for s in states]), device=model.device)
+        with torch.no_grad():
+            q = model.q_net(observations).cpu().numpy()
+    table = {s: int(np.argmax(row)) for s, row in zip(states, q)}
+    exact = reports.blackjack_exact(lambda s: table[s])
+    env.close()
+    done = int(model.num_timesteps)
+    return {"steps": done, "seconds": seconds, "wall": seconds, "sps": done / seconds,
+            "regret": float(exact["regret"]), "exact_return": float(exact["exact_return"])}
+
+
+def run_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | None = None,
+                  log: Callable[[str], None] = print) -> str:
+    from agents import runner
+
+    config = runner.resolve_config("blackjack-dqn", overrides)
+    log("training blackjack-dqn (ours) ...")
+    ours = measure_ours_blackjack(seed, device, quiet, overrides)
+    log(f"training Stable-Baselines3 DQN for the same {ours['steps']} agent steps ...")
+    sb3 = measure_sb3_blackjack(ours["steps"], seed, device, config)
+    rows = [
+        _row("steps/s (training loop)", ours["sps"], sb3["sps"], "agent steps/s", "SB3 DQN", "higher"),
+        _row("wall-clock of training", ours["seconds"], sb3["seconds"], "s", "SB3 DQN", "lower",
+             higher_is_better=False),
+        _row("exact regret x1000", 1000 * ours["regret"], 1000 * sb3["regret"], "optimal - exact return",
+             "SB3 DQN", "lower", higher_is_better=False),
+    ]
+    notes = [f"blackjack-dqn budget: {ours['steps']} agent steps; exact expected returns "
+             f"ours {ours['exact_return']:+.5f}, SB3 {sb3['exact_return']:+.5f} (envs.blackjack_solver); "
+             f"our run took {ours['wall']:.1f} s with its evaluations and report",
+             "SB3 lacks Double DQN and the MSE loss of the preset: it trains plain DQN with the Huber loss."]
+    return format_table(f"bench blackjack (seed {seed}): ratio = ours / reference", rows, notes)
+
+
+# -- entry point -----------------------------------------------------------------------------
+def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu", quiet: bool = False,
+        only: str | None = None) -> str:
+    """Measure `suite` ("atari" or "blackjack") and return the table to print.
+
+    `steps` sets the Atari training measurement (default 20,000 agent steps per side; also the
+    env measurement's agent steps); `only` picks Atari parts, e.g. "env,replay".
+    """
+    if suite not in SUITES:
+        raise BenchError(f"unknown bench suite {suite!r}; choose one of {', '.join(SUITES)}")
+    if steps is not None and steps < 1:
+        raise BenchError(f"--steps must be >= 1, got {steps}")
+    from lab.device import resolve_device
+
+    device = str(resolve_device(device))
+    log = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
+    if suite == "atari":
+        return run_atari(steps or ATARI_DEFAULT_STEPS, seed, device, quiet, _parts(only, ATARI_PARTS), log=log)
+    if only:
+        raise BenchError("--only applies to the atari suite (parts: env, train, replay)")
+    overrides = [f"total_steps={steps}", "total_episodes=0"] if steps else None
+    return run_blackjack(seed, device, quiet, overrides, log=log)
