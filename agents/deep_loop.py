@@ -318,6 +318,20 @@ def train(raw_config: dict, seed: int, device: str, run_dir: str | None, quiet: 
     bar.update(counters["episodes"] if budget_in_episodes else counters["steps"])
     started, steps_at_start, last_eval = time.perf_counter(), counters["steps"], {}
 
+    def log_training(epsilon: float) -> None:
+        """Scalars since the last log: returns of finished episodes, epsilon, speed, losses."""
+        sps = (counters["steps"] - steps_at_start) / max(time.perf_counter() - started, 1e-9)
+        values = {"charts/epsilon": epsilon, "charts/sps": sps, "charts/episodes": counters["episodes"]}
+        if recent_returns:
+            values |= {"charts/episodic_return": float(np.mean(recent_returns)),
+                       "charts/episodic_length": float(np.mean(recent_lengths))}
+            bar.set_postfix(ret=f"{np.mean(recent_returns):.3f}", eps=f"{epsilon:.3f}", sps=f"{sps:.0f}")
+        if last_learn:
+            values |= {"losses/td_loss": last_learn["td_loss"], "losses/q_values": last_learn["q_values"]}
+        logger.scalars(counters["steps"], values)
+        recent_returns.clear()
+        recent_lengths.clear()
+
     def progress() -> int:
         return counters["episodes"] if budget_in_episodes else counters["steps"]
 
@@ -363,22 +377,15 @@ def train(raw_config: dict, seed: int, device: str, run_dir: str | None, quiet: 
 
         if counters["steps"] >= next_log:
             next_log += config.log_every
-            sps = (counters["steps"] - steps_at_start) / max(time.perf_counter() - started, 1e-9)
-            values = {"charts/epsilon": epsilon, "charts/sps": sps, "charts/episodes": counters["episodes"]}
-            if recent_returns:
-                values |= {"charts/episodic_return": float(np.mean(recent_returns)),
-                           "charts/episodic_length": float(np.mean(recent_lengths))}
-                bar.set_postfix(ret=f"{np.mean(recent_returns):.3f}", eps=f"{epsilon:.3f}", sps=f"{sps:.0f}")
-            if last_learn:
-                values |= {"losses/td_loss": last_learn["td_loss"], "losses/q_values": last_learn["q_values"]}
-            logger.scalars(counters["steps"], values)
-            recent_returns, recent_lengths = [], []
+            log_training(epsilon)
         if next_eval is not None and counters["steps"] >= next_eval:
             next_eval += config.evaluation.every
             last_eval = _evaluate_and_keep_best(run, agent, config, counters, logger, seed)
         if counters["steps"] >= next_ckpt:
             next_ckpt += config.checkpoint_every
             _checkpoint(run, agent, config, counters, memory, save_replay)
+    if recent_returns:
+        log_training(epsilon)
     bar.close()
     env.close()
     elapsed = time.perf_counter() - started

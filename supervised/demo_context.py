@@ -86,7 +86,7 @@ class DemoContext:
     def report(self, label: str, book: Any, measured: Any, data: str = "exact",
                matches: bool | None = None) -> Figure:
         """Print and keep `label: book: X | measured: Y | data: D`."""
-        figure = Figure(label, book, measured, data, matches)
+        figure = Figure(label, book, measured, data, None if matches is None else bool(matches))
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure
