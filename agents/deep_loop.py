@@ -433,7 +433,7 @@ def _final_report(run: RunDir, agent: DQNAgent, config: DeepConfig, evaluation: 
         try:
             from agents.recording import blackjack_plays_figure
 
-            path = blackjack_plays_figure(run, agent, config, logger=logger)
+            path = blackjack_plays_figure(run, agent, config, logger=logger, step=counters["steps"])
             lines.append(f"plot of the agent's plays (chapter 72): {path}")
         except ImportError:
             pass
@@ -444,7 +444,7 @@ def _final_report(run: RunDir, agent: DQNAgent, config: DeepConfig, evaluation: 
         try:
             from agents.recording import record_agent
 
-            paths = record_agent(run, agent, config, episodes=config.record_episodes, logger=logger)
+            paths = record_agent(run, agent, config, episodes=config.record_episodes, logger=logger, step=counters["steps"])
             lines.append("recording: " + ", ".join(str(p) for p in paths))
         except ImportError:
             pass

@@ -104,6 +104,21 @@ def default_epsilon(loaded: LoadedRun) -> float:
     return float(loaded.config.evaluation.epsilon) if loaded.kind == "deep" else 0.0
 
 
+def atari_protocol(options: dict) -> dict:
+    """The Atari evaluation protocol in force: the training env's, with raw (unclipped) scores."""
+    from envs.atari import MAX_EPISODE_FRAMES, NOOP_MAX, resolve_protocol
+
+    protocol = resolve_protocol(options.get("protocol", "machado"))
+    return {
+        "atari_protocol": protocol.name,
+        "repeat_action_probability": protocol.repeat_action_probability,
+        "noop_max": int(options.get("noop_max", NOOP_MAX)),
+        "max_episode_frames": int(options.get("max_episode_frames", MAX_EPISODE_FRAMES)),
+        "rewards": "raw (unclipped)",
+        "reference": protocol.reference,
+    }
+
+
 def _checkpoint_summary(loaded: LoadedRun) -> dict:
     state = loaded.state
     summary = {"name": loaded.checkpoint}
@@ -137,7 +152,8 @@ def evaluate_run(
     if loaded.kind == "deep":
         from agents import deep_loop
 
-        result = deep_loop.evaluate(loaded.agent, loaded.config, episodes, float(epsilon), seed, quiet=quiet)
+        result = deep_loop.evaluate(loaded.agent, loaded.config, episodes, float(epsilon), seed,
+                                    quiet=quiet)
     else:
         from agents import tabular_loop
 
@@ -145,7 +161,8 @@ def evaluate_run(
     config = loaded.config
     result["protocol"] = dict(result.get("protocol", {})) | {"epsilon": float(epsilon), "seed": seed,
                                                              "env": config.env.name, "source": "scripts/evaluate.py"}
-    if config.env.name == "boxing" and "human_normalized" not in result:
+    if config.env.name == "boxing":
+        result["protocol"] |= atari_protocol(config.env.options)
         result["human_normalized"] = (result["mean"] - RANDOM_BOXING) / (HUMAN_BOXING - RANDOM_BOXING)
     result["checkpoint"] = _checkpoint_summary(loaded)
     result["preset"] = config.preset
@@ -169,9 +186,10 @@ def format_report(result: dict, config, path: Path) -> str:
     if "human_normalized" in result:
         lines.append(f"human-normalised score {result['human_normalized']:.3f} "
                      f"(random {RANDOM_BOXING}, human {HUMAN_BOXING})")
-        options = config.env.options
-        lines.append(f"protocol: {options.get('protocol', 'machado')}, up to {options.get('noop_max', 30)} no-op "
-                     f"starts, {result['protocol'].get('max_episode_frames', 108_000)}-frame cap")
+        protocol = result["protocol"]
+        lines.append(f"protocol: {protocol['atari_protocol']} (sticky actions {protocol['repeat_action_probability']}), "
+                     f"up to {protocol['noop_max']} no-op starts, {protocol['max_episode_frames']}-frame cap, "
+                     f"raw scores")
     if "win_rate" in result:
         lines.append(f"win {result['win_rate']:.1%} draw {result['draw_rate']:.1%} loss {result['loss_rate']:.1%}")
     if "success_rate" in result:

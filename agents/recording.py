@@ -242,10 +242,13 @@ def _make_player(agent, config, epsilon: float, seed: int, fmt: str) -> _Player:
     deep = getattr(config, "algo", None) == "dqn"
     name, options = config.env.name, dict(config.env.options)
     rng = np.random.default_rng(seed)
-    atari = deep and (name == "boxing" or config.env.record_env is not None)
-    if atari:
-        record_env = config.env.record_env or "boxing-colour"
+    record_env = getattr(config.env, "record_env", None) or ("boxing-colour" if name == "boxing" else None)
+    atari = record_env == "boxing-colour"
+    if atari:  # the agent's grey 4x84x84 input, colour frames from render(), raw scores
         env = envs.make(record_env, seed=seed, clip_rewards=False, **_record_env_options(record_env, options))
+        mode = "rgb_array"
+    elif record_env is not None:
+        env = envs.make(record_env, render_mode="rgb_array", **_record_env_options(record_env, options))
         mode = "rgb_array"
     else:
         mode = _render_mode(name, options)
@@ -352,7 +355,9 @@ class _VideoSink:
         return np.ascontiguousarray(clip), max(1, round(self.fps / (4 * thin)))
 
 
-def _play_and_write(player: _Player, path: Path, fmt: str, fps: int, overlay: bool, seed: int) -> tuple[np.ndarray, int, float, int]:
+def _play_and_write(player: _Player, path: Path, fmt: str, fps: int, overlay: bool,
+                    seed: int) -> tuple[np.ndarray, int]:
+    """Play one episode from `seed` into `path`; return the TensorBoard clip and its fps."""
     env = player.env
     hold = max(1, round(player.hold_seconds * fps))
     sink = _VideoSink(path, fmt, fps, hold, held=player.hold_seconds > 0)
@@ -383,7 +388,7 @@ def _play_and_write(player: _Player, path: Path, fmt: str, fps: int, overlay: bo
         sink.add(final, max(hold * 2, round(fps)), last=True)
     finally:
         clip, clip_fps = sink.close()
-    return clip, clip_fps, total, step
+    return clip, clip_fps
 
 
 def record_agent(
@@ -423,10 +428,9 @@ def record_agent(
     try:
         for k in range(episodes):
             path = Path(run.videos) / f"{config.preset}-episode{k}{suffix}.{fmt}"
-            clip, clip_fps, total, length = _play_and_write(player, path, fmt, fps, overlay, seed + k)
+            clip, clip_fps = _play_and_write(player, path, fmt, fps, overlay, seed + k)
             if logger is not None:
                 logger.video(f"videos/episode_{k}", clip, step, clip_fps)
-                logger.scalars(step, {f"videos/episode_{k}_return": total})
             paths.append(path)
     finally:
         player.env.close()
@@ -548,7 +552,11 @@ def blackjack_plays_figure(run: RunDir, agent, config, logger: Logger | None = N
     mean = float(np.mean([h["reward"] for h in played]))
     fig.suptitle(f"The agent's plays (chapter 72): {hands} greedy hands, seed {seed}, mean outcome {mean:+.2f}. "
                  f"Shaded cards were drawn later; bold = the action taken (the larger Q).", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
-    if logger is not None:
-        logger.figure("plots/blackjack_plays", fig, step)
-    return save_figure(fig, Path(run.plots) / "blackjack_plays.png")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.7 / fig.get_figheight(),
+                        wspace=0.05, hspace=0.25)
+    path = save_figure(fig, Path(run.plots) / "blackjack_plays.png")
+    if logger is not None:  # the saved PNG itself, so the figure is drawn only once
+        import imageio.v3 as iio
+
+        logger.image("plots/blackjack_plays", iio.imread(path)[..., :3], step)
+    return path
