@@ -423,7 +423,7 @@ class _LaneReplay:
             self._pending_values.append(np.full(flat.size, priority))
 
     def _flush_tree(self) -> None:
-        if self._pending_indices:
+        if self._pending_indices and self.prioritized:  # uniform sampling needs no tree
             self._tree.set(
                 np.concatenate(self._pending_indices), np.concatenate(self._pending_values)
             )
@@ -474,6 +474,8 @@ class _LaneReplay:
         batch_size = _check_int("batch_size", batch_size, 1)
         if self._num_valid == 0:
             raise ValueError("cannot sample from a replay memory with no complete transition yet")
+        if not self.prioritized:
+            return self.transitions(self._uniform_indices(batch_size))
         total = self._tree.total
         targets = (np.arange(batch_size) + self._rng.random(batch_size)) * (total / batch_size)
         flat = self._tree.find(np.minimum(targets, np.nextafter(total, 0.0)))
@@ -483,6 +485,16 @@ class _LaneReplay:
             weights = (self._num_valid * probabilities) ** (-self.beta)
             batch = batch._replace(weights=(weights / weights.max()).astype(np.float32))
         return batch
+
+    def _uniform_indices(self, batch_size: int) -> np.ndarray:
+        """Uniform draws among sampleable slots: random slots, keeping the valid ones (cheap
+        once the memory is warm); a scan of the valid flags when too few were hit."""
+        candidates = self._rng.integers(self.capacity, size=4 * batch_size)
+        hits = candidates[self._valid[candidates]]
+        if hits.size >= batch_size:
+            return hits[:batch_size]
+        valid = np.flatnonzero(self._valid)
+        return valid[self._rng.integers(valid.size, size=batch_size)]
 
     def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         """Set the priorities (e.g. absolute TD errors) of sampled transitions.
