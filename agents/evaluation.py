@@ -84,7 +84,12 @@ def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str =
             resolve_device(device)
         except ValueError as err:  # e.g. --device cuda on a machine without CUDA
             raise UsageError(str(err)) from None
-        agent, config, state = deep_loop.load_agent(run, checkpoint, device)
+        if run.read_config().get("backend") == "sb3":  # trained by Stable-Baselines3
+            from agents import sb3_backend
+
+            agent, config, state = sb3_backend.load_agent(run, checkpoint, device)
+        else:
+            agent, config, state = deep_loop.load_agent(run, checkpoint, device)
         return LoadedRun(run, agent, config, state, checkpoint, "deep")
     from agents import tabular_loop
 
