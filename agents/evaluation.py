@@ -179,8 +179,10 @@ def format_report(result: dict, config, path: Path) -> str:
     """A few printable lines: mean, std, 95% CI, and the task's own figures."""
     checkpoint = result["checkpoint"]
     where = ", ".join(f"{k} {checkpoint[k]}" for k in ("steps", "episodes", "episode") if k in checkpoint)
+    raw = RunDir(path.parent).read_config() if (path.parent / "config.yaml").is_file() else {}
+    trained_by = f"sb3 {raw.get('sb3_algo')}" if raw.get("backend") == "sb3" else config.algo
     lines = [
-        f"{config.preset} ({config.algo}), checkpoint {checkpoint['name']}" + (f" ({where})" if where else "")
+        f"{config.preset} ({trained_by}), checkpoint {checkpoint['name']}" + (f" ({where})" if where else "")
         + f": {result['episodes']} episodes, epsilon {result['protocol']['epsilon']}, seed {result['protocol']['seed']}",
         f"mean return {result['mean']:.4f} +- {result['ci95']:.4f} (95% CI), std {result['std']:.4f}, "
         f"median {result['median']:.4f}",
