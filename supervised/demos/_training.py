@@ -1,0 +1,88 @@
+"""Small helpers shared by the training demos of chapters 13-39: build the book's MLP, train it
+through `supervised.trainer.train` with the demo's seed, logger and quiet flag, and describe
+the data a figure was measured on (the full MNIST of the book, Fashion-MNIST, or a stand-in).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+import nets
+from lab.config import ConfigError
+from supervised.trainer import History, train
+
+#: The book's split of MNIST (chapter 11): the figures quoted by the book were measured on it.
+BOOK_TRAIN_SIZE = 50_000
+#: How close (percentage points) an accuracy must be to the book's to count as a match.
+MATCH_TOLERANCE_PP = 0.5
+
+
+def setting(ctx, name: str, full: Any, quick: Any) -> Any:
+    """`--set name=value` if given (converted to the type of the full value), else the quick or
+    the full value of a demo's knob."""
+    if name not in ctx.options:
+        return quick if ctx.quick else full
+    value = ctx.options[name]
+    if full is None or value is None:
+        return value
+    try:
+        if isinstance(full, (tuple, list)):
+            items = value if isinstance(value, (tuple, list)) else str(value).strip("[]()").split(",")
+            return tuple(type(full[0])(item) for item in items)
+        return type(full)(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"--set {name}={value!r}: expected a value like {full!r}") from None
+
+
+def mlp(ctx, sizes: list[int], *, init: str = "normal", activation: str = "sigmoid",
+        dropout: float = 0.0, seed_offset: int = 0) -> nn.Module:
+    """The book's fully connected network, initialised from the demo's seed.
+
+    init "normal" is N(0, 1) for every weight and bias, the book's choice until chapter 25.
+    """
+    torch.manual_seed(ctx.seed + seed_offset)
+    return nets.build("mlp", sizes=sizes, activation=activation, init=init, dropout=dropout).to(ctx.device)
+
+
+def fit(ctx, model: nn.Module, dataset: Any, name: str, **options: Any) -> History:
+    """`train(...)` with the demo's seed, device, logger (tags prefixed `name/`) and quiet flag."""
+    options.setdefault("seed", ctx.seed)
+    return train(model, dataset, device=ctx.device, logger=ctx.logger, log_prefix=f"{name}/",
+                 quiet=ctx.quiet, desc=name, **options)
+
+
+def train_size(dataset: Any, subset: int | None) -> int:
+    """Training images actually used when training on the first `subset` images."""
+    total = len(dataset.train[1])
+    return total if subset is None else min(total, subset)
+
+
+def describe(dataset: Any, n_train: int | None = None, note: str = "") -> str:
+    """'mnist-subset: 1,000 train / 714 test images' for a figure's data column."""
+    used = train_size(dataset, n_train)
+    extra = f", {note}" if note else ""
+    return f"{dataset.name}: {used:,} train / {len(dataset.test[1]):,} test images{extra}"
+
+
+def book_comparable(dataset: Any, n_train: int | None, book_train: int = BOOK_TRAIN_SIZE) -> bool:
+    """Whether this run used the book's data: full MNIST and the book's number of training images."""
+    return getattr(dataset, "name", "") == "mnist" and train_size(dataset, n_train) == book_train \
+        and len(dataset.test[1]) == 10_000
+
+
+def percent(fraction: float) -> float:
+    return round(100.0 * float(fraction), 2)
+
+
+def report_accuracy(ctx, label: str, book_percent: float, measured_fraction: float, dataset: Any,
+                    n_train: int | None = None, book_train: int = BOOK_TRAIN_SIZE, note: str = "") -> None:
+    """Report an accuracy (in %) beside the book's; judged only when the data is the book's."""
+    measured = percent(measured_fraction)
+    matches = None
+    if book_comparable(dataset, n_train, book_train) and not ctx.quick:
+        matches = abs(measured - book_percent) <= MATCH_TOLERANCE_PP
+    ctx.report(label, f"{book_percent:.2f}%", f"{measured:.2f}%", data=describe(dataset, n_train, note),
+               matches=matches)

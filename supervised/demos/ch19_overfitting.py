@@ -1,0 +1,82 @@
+"""Chapter 19: overfitting.
+
+The book trains the [784, 30, 10] cross-entropy network (eta = 0.5, mini-batch 10, N(0, 1)
+weights) on only the first 1,000 training images for 400 epochs. The cost on the training
+images keeps falling, yet the test accuracy stops improving near epoch 280 at 82.27%, the cost
+on the test images is lowest near epoch 15 and then rises, and the training accuracy reaches
+100%: the network memorises its 1,000 images instead of learning digits. With all 50,000
+images the gap nearly closes: 97.86% on the training images against 95.33% on the test
+images after 30 epochs. Watching accuracy on held-out data (the validation set) is how the
+book detects overfitting.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from supervised.demos import register
+from supervised.demos._training import describe, fit, mlp, report_accuracy, setting
+from supervised.trainer import evaluate
+
+
+@register("ch19", "Overfitting e Regularização – Parte 1", "Overfitting and regularisation, part 1")
+def demo(ctx) -> None:
+    dataset = ctx.dataset()
+    pixels = dataset.input_size
+    small = setting(ctx, "small_train_size", 1_000, 1_000)
+    small_epochs = setting(ctx, "small_epochs", 400, 80)
+    full_epochs = setting(ctx, "epochs", 30, 8)
+    full_train = setting(ctx, "train_size", None, 5_000)
+
+    test_x = torch.as_tensor(dataset.test[0], device=ctx.device)
+    test_y = torch.as_tensor(dataset.test[1], device=ctx.device)
+    test_costs: list[float] = []
+
+    def record_test_cost(epoch, history, model) -> None:
+        test_costs.append(evaluate(model, test_x, test_y, "cross_entropy")[0])
+
+    ctx.say(f"training [{pixels}, 30, 10] on the first {small:,} images for {small_epochs} epochs "
+            "(cross-entropy, eta=0.5, mini-batch 10)")
+    history = fit(ctx, mlp(ctx, [pixels, 30, 10]), dataset, "train_1000", cost="cross_entropy", lr=0.5,
+                  batch_size=10, epochs=small_epochs, train_subset=small, callback=record_test_cost)
+    data = describe(dataset, small, f"{small_epochs} epochs")
+    report_accuracy(ctx, f"training accuracy after {small_epochs} epochs, {small:,} images", 100.0,
+                    history.final("train_accuracy"), dataset, small, book_train=1_000)
+    report_accuracy(ctx, f"test accuracy after {small_epochs} epochs, {small:,} images", 82.27,
+                    history.final("test_accuracy"), dataset, small, book_train=1_000)
+    best_test_epoch = int(np.argmax(history.test_accuracy)) + 1
+    lowest_cost_epoch = int(np.argmin(test_costs)) + 1
+    ctx.report("epoch where the test accuracy stops improving", "about 280", best_test_epoch, data=data)
+    ctx.report("epoch where the test cost is lowest (then it rises)", "about 15", lowest_cost_epoch, data=data)
+    ctx.report("training cost, first -> last epoch (keeps falling)", "falls throughout",
+               f"{history.train_cost[0]:.4f} -> {history.train_cost[-1]:.4f}", data=data)
+
+    ctx.say(f"training [{pixels}, 30, 10] on the whole training set for {full_epochs} epochs")
+    full = fit(ctx, mlp(ctx, [pixels, 30, 10]), dataset, "train_all", cost="cross_entropy", lr=0.5,
+               batch_size=10, epochs=full_epochs, train_subset=full_train)
+    report_accuracy(ctx, "training accuracy, all training images", 97.86, full.final("train_accuracy"),
+                    dataset, full_train)
+    report_accuracy(ctx, "test accuracy, all training images", 95.33, full.final("test_accuracy"),
+                    dataset, full_train)
+    gap_small = 100 * (history.final("train_accuracy") - history.final("test_accuracy"))
+    gap_full = 100 * (full.final("train_accuracy") - full.final("test_accuracy"))
+    ctx.report("train - test gap (points): 1,000 images vs all", "17.73 vs 2.53",
+               f"{gap_small:.2f} vs {gap_full:.2f}", data=describe(dataset, full_train))
+
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    epochs_axis = np.arange(1, len(history.train_cost) + 1)
+    panels = [
+        (axes[0, 0], history.train_cost, "cost on the training images"),
+        (axes[0, 1], [100 * a for a in history.test_accuracy], "test accuracy (%)"),
+        (axes[1, 0], test_costs, "cost on the test images"),
+        (axes[1, 1], [100 * a for a in history.train_accuracy], "training accuracy (%)"),
+    ]
+    for ax, values, title in panels:
+        ax.plot(epochs_axis, values)
+        ax.set(xlabel="epoch", title=title)
+    fig.suptitle(f"overfitting: {small:,} training images ({dataset.name})")
+    fig.tight_layout()
+    ctx.plot("overfitting", fig)
+    plt.close(fig)

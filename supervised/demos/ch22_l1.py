@@ -1,0 +1,85 @@
+"""Chapter 22: L1 regularisation, and how it differs from L2.
+
+L1 adds (lambda/n) sum_w |w| to the cost, so each step moves every weight towards zero by the
+constant amount eta lambda / n (w -> w - (eta lambda/n) sgn(w) - eta dC0/dw), while L2 shrinks
+it in proportion to its size (w -> (1 - eta lambda/n) w - eta dC0/dw). The book's conclusion:
+L1 concentrates the network's weight in a few important connections and drives the rest to
+zero; L2 keeps many small weights.
+
+Pixels that are blank in every training image show the two rules in isolation: their weights
+get no gradient from the data (dC0/dw = delta * x = 0), so after S steps L2 leaves exactly
+w0 (1 - eta lambda/n)^S and L1 leaves max(|w0| - S eta lambda/n, 0) (give or take one step).
+The run: [784, 30, 10], cross-entropy, eta = 0.5, the first 1,000 training images; lambda 0.1
+for 400 epochs as in chapter 20 (quick mode: lambda 0.667 for 60 epochs, the same total shrink).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from supervised.demos import register
+from supervised.demos._training import describe, fit, mlp, percent, setting
+
+
+@register("ch22", "Regularização L1", "L1 regularisation")
+def demo(ctx) -> None:
+    dataset = ctx.dataset()
+    pixels = dataset.input_size
+    n_train = setting(ctx, "train_size", 1_000, 1_000)
+    epochs = setting(ctx, "epochs", 400, 60)
+    lam = setting(ctx, "lambda", 0.1 * 400 / epochs, 0.1 * 400 / epochs)
+    eta, batch = 0.5, 10
+    images = dataset.train[0][:n_train]
+    n = len(images)
+    steps = epochs * -(-n // batch)
+    blank = images.max(axis=0) == 0  # pixels that are zero in every training image used
+    data = describe(dataset, n_train, f"{epochs} epochs, lambda={lam:.3g}")
+
+    models, histories = {}, {}
+    for name, penalty in (("none", {}), ("l2", {"l2": lam}), ("l1", {"l1": lam})):
+        ctx.say(f"[{pixels}, 30, 10], {name} regularisation, {n:,} images, {epochs} epochs")
+        models[name] = mlp(ctx, [pixels, 30, 10])
+        initial = models[name].layers[0].weight.detach().cpu().numpy().copy()
+        histories[name] = fit(ctx, models[name], dataset, f"penalty_{name}", cost="cross_entropy", lr=eta,
+                              batch_size=batch, epochs=epochs, train_subset=n_train, **penalty)
+    final = {name: model.layers[0].weight.detach().cpu().numpy() for name, model in models.items()}
+
+    for name in ("none", "l2", "l1"):
+        ctx.report(f"test accuracy, {name} regularisation", "n/a (no figure in the book)",
+                   f"{percent(histories[name].final('test_accuracy')):.2f}%", data=data)
+    near_zero = {name: float(np.mean(np.abs(final[name]) < 0.01)) for name in final}
+    ctx.report("first-layer weights with |w| < 0.01: L1 vs L2 (L1 is sparse)", "L1 many, L2 few",
+               f"{100 * near_zero['l1']:.1f}% vs {100 * near_zero['l2']:.1f}%", data=data)
+    used = ~blank
+    ctx.report("median |w| on pixels the images use: L1 vs L2", "L1 keeps few large weights",
+               f"{np.median(np.abs(final['l1'][:, used])):.4f} vs {np.median(np.abs(final['l2'][:, used])):.4f}",
+               data=data)
+
+    if blank.any():
+        shrink = eta * lam / n
+        w0 = initial[:, blank]  # every run starts from the same seed, so the same initial weights
+        predicted_l2 = float(np.abs(w0 * (1 - shrink) ** steps).mean())
+        measured_l2 = float(np.abs(final["l2"][:, blank]).mean())
+        ctx.report(f"L2: mean |w| from {int(blank.sum())} always-blank pixels = |w0| (1 - eta lambda/n)^S",
+                   round(predicted_l2, 5), round(measured_l2, 5), data=data,
+                   matches=abs(predicted_l2 - measured_l2) <= 1e-3 * max(predicted_l2, 1e-6) + 1e-6)
+        predicted_l1 = float(np.maximum(np.abs(w0) - shrink * steps, 0).mean())
+        measured_l1 = float(np.abs(final["l1"][:, blank]).mean())
+        ctx.report("L1: the same weights = max(|w0| - S eta lambda/n, 0) (within one step)",
+                   round(predicted_l1, 5), round(measured_l1, 5), data=data,
+                   matches=abs(predicted_l1 - measured_l1) <= shrink + 1e-6)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    bins = np.linspace(-1.5, 1.5, 121)
+    for name, colour in (("l2", "tab:blue"), ("l1", "tab:red")):
+        axes[0].hist(final[name].ravel(), bins=bins, alpha=0.6, color=colour, label=name.upper())
+        axes[1].plot([100 * a for a in histories[name].test_accuracy], color=colour, label=name.upper())
+    axes[1].plot([100 * a for a in histories["none"].test_accuracy], color="grey", label="none")
+    axes[0].set(xlabel="first-layer weight", ylabel="count", yscale="log", title="weights after training")
+    axes[1].set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{n:,} training images ({dataset.name})")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    ctx.plot("l1_vs_l2", fig)
+    plt.close(fig)

@@ -1,0 +1,67 @@
+"""Chapter 30: variations on stochastic gradient descent - Hessian optimisation and momentum.
+
+Hessian methods use second derivatives to step straight to a minimum, but the Hessian of a
+network with 10^7 weights has 10^14 entries. Momentum gets part of the benefit cheaply: each
+weight gets a velocity, v -> mu v - eta grad C and w -> w + v. The gradient acts as a force
+that changes the velocity rather than the position, so steps build up along directions where
+the gradient keeps its sign, and 1 - mu acts as friction (mu = 0 is plain gradient descent, mu
+= 1 no friction at all).
+
+The run: [784, 30, 10], cross-entropy, mini-batch 10, eta = 0.05: plain SGD against momentum
+mu = 0.9, and momentum with mu = 0 to confirm it is exactly plain SGD.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+from supervised.demos import register
+from supervised.demos._training import describe, fit, mlp, percent, setting
+
+
+@register("ch30", "Variações do Stochastic Gradient Descent – Hessian Optimization e Momentum",
+          "Variations on SGD: Hessian optimisation and momentum")
+def demo(ctx) -> None:
+    dataset = ctx.dataset()
+    pixels = dataset.input_size
+    n_train = setting(ctx, "train_size", None, 3_000)
+    epochs = setting(ctx, "epochs", 30, 8)
+    eta = setting(ctx, "eta", 0.05, 0.05)
+    mu = setting(ctx, "momentum", 0.9, 0.9)
+    data = describe(dataset, n_train, f"eta={eta:g}, {epochs} epochs")
+
+    runs = {"plain SGD": ("sgd", 0.0), f"momentum mu={mu:g}": ("momentum", mu), "momentum mu=0": ("momentum", 0.0)}
+    histories, models = {}, {}
+    for label, (optimizer, coefficient) in runs.items():
+        ctx.say(f"[{pixels}, 30, 10], {label}, eta={eta:g}, {epochs} epochs")
+        models[label] = mlp(ctx, [pixels, 30, 10], init="scaled")
+        histories[label] = fit(ctx, models[label], dataset, label.replace(" ", "_").replace("=", ""),
+                               cost="cross_entropy", optimizer=optimizer, momentum=coefficient, lr=eta,
+                               epochs=epochs, train_subset=n_train)
+
+    plain, fast = histories["plain SGD"], histories[f"momentum mu={mu:g}"]
+    ctx.report("training cost after epoch 1: plain SGD vs momentum", "momentum learns faster",
+               f"{plain.train_cost[0]:.4f} vs {fast.train_cost[0]:.4f}", data=data)
+    ctx.report(f"validation accuracy after epoch 1 / {epochs}: plain SGD vs momentum", "momentum learns faster",
+               f"{percent(plain.validation_accuracy[0]):.2f}% / {percent(plain.final('validation_accuracy')):.2f}% vs "
+               f"{percent(fast.validation_accuracy[0]):.2f}% / {percent(fast.final('validation_accuracy')):.2f}%",
+               data=data)
+    # Equal up to float32 rounding: eta*g is rounded once more when it passes through v.
+    difference = max(float((a - b).detach().abs().max()) for a, b in zip(models["plain SGD"].parameters(),
+                                                                  models["momentum mu=0"].parameters()))
+    same = difference < 1e-3
+    ctx.report("momentum with mu = 0 reproduces plain SGD (largest weight difference)",
+               "yes (mu = 0: no memory of past steps)", f"{'yes' if same else 'no'} ({difference:.1e})",
+               data="float32 rounding", matches=same)
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for label in ("plain SGD", f"momentum mu={mu:g}"):
+        axis = range(1, histories[label].epochs + 1)
+        axes[0].plot(axis, histories[label].train_cost, marker=".", label=label)
+        axes[1].plot(axis, [100 * a for a in histories[label].validation_accuracy], marker=".", label=label)
+    axes[0].set(xlabel="epoch", ylabel="training cost", title=f"eta = {eta:g} ({dataset.name})")
+    axes[1].set(xlabel="epoch", ylabel="validation accuracy (%)")
+    for ax in axes:
+        ax.legend()
+    fig.tight_layout()
+    ctx.plot("momentum", fig)
+    plt.close(fig)
