@@ -13,7 +13,9 @@ in time, each with the ratio ours / reference:
             one update per 4 agent steps, target refresh every 1,000 agent steps, a 100k replay,
             learning from step 1,000, Adam 1e-4, Huber loss, gradient norm 10, epsilon 1 -> 0.05
             over the first 10%, sticky actions 0.25, rewards clipped in learning. Both sides run
-            with the same number of torch threads.
+            with the same number of torch threads (torch's default; OMP_NUM_THREADS sets it).
+            A second line divides by the CPU seconds of all threads, which other load on a
+            shared machine moves less than wall-clock.
 (c) replay  bytes per stored transition of our frame-once memory at a 1M capacity against SB3's
             `ReplayBuffer` (obs and next_obs) and its `optimize_memory_usage=True` (obs only),
             computed from the arrays each allocates (unwritten numpy zeros take no RAM, so this
@@ -36,6 +38,8 @@ from typing import Callable
 import numpy as np
 import torch
 
+from lab.cli import UsageError
+
 SUITES = ("atari", "blackjack")
 ATARI_PARTS = ("env", "train", "replay")
 ATARI_DEFAULT_STEPS = 20_000
@@ -43,8 +47,8 @@ ENV_BENCH_NUM_ENVS = 8
 REPLAY_BENCH_CAPACITY = 1_000_000
 
 
-class BenchError(ValueError):
-    """A bad suite, part or step count."""
+class BenchError(UsageError):
+    """A bad suite, part or step count (one line on stderr, exit status 2)."""
 
 
 # -- shared helpers --------------------------------------------------------------------------
@@ -59,12 +63,10 @@ def torch_threads(count: int):
         torch.set_num_threads(previous)
 
 
-def _row(name: str, ours: float, reference: float, unit: str, reference_name: str, target: str,
-         higher_is_better: bool = True) -> dict:
+def _row(name: str, ours: float, reference: float, unit: str, reference_name: str, target: str) -> dict:
     ratio = ours / reference if reference else float("nan")
     return {"name": name, "ours": ours, "reference": reference, "unit": unit,
-            "reference_name": reference_name, "ratio": ratio, "target": target,
-            "higher_is_better": higher_is_better}
+            "reference_name": reference_name, "ratio": ratio, "target": target}
 
 
 def format_table(title: str, rows: list[dict], notes: list[str]) -> str:
@@ -110,7 +112,7 @@ def raw_boxing_vector(num_envs: int, seed: int):
     return env
 
 
-def measure_env(steps: int, seed: int, num_envs: int = ENV_BENCH_NUM_ENVS, block: int = 250) -> dict:
+def measure_env(steps: int, seed: int, num_envs: int = ENV_BENCH_NUM_ENVS, block: int = 50) -> dict:
     """Agent steps/s of ours and of the raw vector env with random actions, stepped in
     alternating blocks of `block` vector steps until each has made `steps` agent steps."""
     import envs
@@ -125,7 +127,8 @@ def measure_env(steps: int, seed: int, num_envs: int = ENV_BENCH_NUM_ENVS, block
             for a in actions[:20]:
                 env.step(a)
         while done < steps:
-            for name, env in (("ours", ours), ("raw", raw)):
+            pair = (("ours", ours), ("raw", raw))
+            for name, env in pair if (done // (block * num_envs)) % 2 == 0 else pair[::-1]:
                 start = time.perf_counter()
                 for a in actions:
                     env.step(a)
@@ -165,14 +168,31 @@ def atari_bench_config(steps: int, seed: int, threads: int, channels_last: bool 
 
 
 def measure_ours_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
-    """Steps/s of agents.deep_loop on the bench config (the loop alone, evaluation excluded)."""
+    """Steps/s of agents.deep_loop on the bench config (the loop alone, evaluation excluded),
+    and the CPU seconds of all the process's threads over the same work."""
+    from unittest import mock
+
     from agents import deep_loop
 
-    with tempfile.TemporaryDirectory() as folder, torch_threads(threads):
+    evaluation_cpu = []
+    evaluate = deep_loop._evaluate_and_keep_best
+
+    def timed_evaluation(*args, **kwargs):
+        start = time.process_time()
+        try:
+            return evaluate(*args, **kwargs)
+        finally:
+            evaluation_cpu.append(time.process_time() - start)
+
+    with tempfile.TemporaryDirectory() as folder, torch_threads(threads), \
+            mock.patch.object(deep_loop, "_evaluate_and_keep_best", timed_evaluation):
+        cpu_start = time.process_time()
         summary = deep_loop.train(atari_bench_config(steps, seed, threads), seed=seed, device=device,
                                   run_dir=f"{folder}/run", quiet=quiet)
+        # setup, the final checkpoint and the report stay in: they only make ours look slower
+        cpu = time.process_time() - cpu_start - sum(evaluation_cpu)
     done, seconds = _summary_figures(summary)
-    return {"steps": done, "seconds": seconds, "sps": done / seconds}
+    return {"steps": done, "seconds": seconds, "sps": done / seconds, "cpu": cpu}
 
 
 def measure_sb3_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
@@ -193,13 +213,13 @@ def measure_sb3_atari(steps: int, seed: int, device: str, threads: int, quiet: b
                     gradient_steps=1, target_update_interval=1000, batch_size=32, learning_rate=1e-4,
                     gamma=0.99, exploration_fraction=0.1, exploration_initial_eps=1.0,
                     exploration_final_eps=0.05, max_grad_norm=10.0, seed=seed, device=device, verbose=0)
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         model.learn(total_timesteps=steps, progress_bar=False)
-        seconds = time.perf_counter() - start
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     done = int(model.num_timesteps)
     env.close()
     del model
-    return {"steps": done, "seconds": seconds, "sps": done / seconds}
+    return {"steps": done, "seconds": seconds, "sps": done / seconds, "cpu": cpu}
 
 
 # -- (c) replay memory -----------------------------------------------------------------------
@@ -229,6 +249,9 @@ def replay_bytes(capacity: int = REPLAY_BENCH_CAPACITY) -> dict:
 # -- the Atari table -------------------------------------------------------------------------
 def run_atari(steps: int, seed: int, device: str, quiet: bool, parts: list[str],
               threads: int | None = None, log: Callable[[str], None] = print) -> str:
+    # Both sides of (b) get torch's default intra-op thread count (all cores, or
+    # OMP_NUM_THREADS): on a machine shared with other busy processes, OMP_NUM_THREADS=1 gives
+    # steadier figures (two busy thread pools on two shared cores were measured 5-10x slower).
     threads = threads or torch.get_num_threads()
     rows, notes = [], []
     if "env" in parts:
@@ -242,14 +265,19 @@ def run_atari(steps: int, seed: int, device: str, quiet: bool, parts: list[str],
         sb3 = measure_sb3_atari(steps, seed, device, threads, quiet)
         rows.append(_row("(b) DQN training steps/s", ours["sps"], sb3["sps"], "agent steps/s incl. learning",
                          "SB3 DQN", ">= 1.5"))
+        rows.append(_row("(b) DQN training steps/CPU-second", ours["steps"] / ours["cpu"],
+                         sb3["steps"] / sb3["cpu"], "agent steps per CPU-second, all threads",
+                         "SB3 DQN", "(steadier)"))
         notes.append(f"(b) {steps} agent steps, 1 env, {threads} torch thread(s) each, device {device}: "
-                     f"ours {ours['seconds']:.1f} s, SB3 model.learn {sb3['seconds']:.1f} s")
+                     f"ours {ours['seconds']:.1f} s ({ours['cpu']:.1f} CPU-s), "
+                     f"SB3 model.learn {sb3['seconds']:.1f} s ({sb3['cpu']:.1f} CPU-s). Wall-clock "
+                     "ratios move with other load on the machine; CPU-seconds move less.")
     if "replay" in parts:
         memory = replay_bytes()
         rows.append(_row("(c) replay bytes/transition", memory["ours"], memory["sb3"], "bytes",
-                         "SB3 ReplayBuffer", "<= 7.2 KB", higher_is_better=False))
+                         "SB3 ReplayBuffer", "<= 7.2 KB"))
         rows.append(_row("(c) replay bytes/transition", memory["ours"], memory["sb3_optimized"], "bytes",
-                         "SB3 optimize_memory_usage", "<= 7.2 KB", higher_is_better=False))
+                         "SB3 optimize_memory_usage", "<= 7.2 KB"))
         notes.append(f"(c) ours at a {REPLAY_BENCH_CAPACITY:,} capacity: "
                      f"{memory['ours'] * REPLAY_BENCH_CAPACITY / 1e9:.2f} GB in all; "
                      f"SB3 would need {memory['sb3'] * REPLAY_BENCH_CAPACITY / 1e9:.1f} GB "
@@ -336,10 +364,9 @@ def run_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | No
     sb3 = measure_sb3_blackjack(ours["steps"], seed, device, config)
     rows = [
         _row("steps/s (training loop)", ours["sps"], sb3["sps"], "agent steps/s", "SB3 DQN", "higher"),
-        _row("wall-clock of training", ours["seconds"], sb3["seconds"], "s", "SB3 DQN", "lower",
-             higher_is_better=False),
+        _row("wall-clock of training", ours["seconds"], sb3["seconds"], "s", "SB3 DQN", "lower"),
         _row("exact regret x1000", 1000 * ours["regret"], 1000 * sb3["regret"], "optimal - exact return",
-             "SB3 DQN", "lower", higher_is_better=False),
+             "SB3 DQN", "lower"),
     ]
     notes = [f"blackjack-dqn budget: {ours['steps']} agent steps; exact expected returns "
              f"ours {ours['exact_return']:+.5f}, SB3 {sb3['exact_return']:+.5f} (envs.blackjack_solver); "
@@ -354,7 +381,8 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
     """Measure `suite` ("atari" or "blackjack") and return the table to print.
 
     `steps` sets the Atari training measurement (default 20,000 agent steps per side; also the
-    env measurement's agent steps); `only` picks Atari parts, e.g. "env,replay".
+    env measurement's agent steps) or replaces blackjack-dqn's budget of 100,000 episodes by
+    that many agent steps; `only` picks Atari parts, e.g. "env,replay".
     """
     if suite not in SUITES:
         raise BenchError(f"unknown bench suite {suite!r}; choose one of {', '.join(SUITES)}")

@@ -297,11 +297,14 @@ def train(raw_config: dict, seed: int, device: str, run_dir: str | None, quiet: 
         torch.set_rng_state(state["torch_rng"])
         counters = {k: state[k] for k in counters}
         replay_dir = run.checkpoints / "replay"
-        if replay_dir.exists() and load_checkpoint(replay_dir).get("steps") == counters["steps"]:
-            memory.load_state_dict(load_checkpoint(replay_dir)["memory"])
+        replay = load_checkpoint(replay_dir) if replay_dir.exists() else {}  # read once: up to GBs
+        if replay.get("steps") == counters["steps"]:
+            memory.load_state_dict(replay["memory"])
         else:  # refill before learning again
             counters["learn_from"] = counters["steps"] + config.agent.learning_starts
-        purge = counters["steps"]
+        del replay
+        # the checkpoint at step C was written after logging step C: keep that row, drop later ones
+        purge = counters["steps"] + 1
     logger = Logger(run.path, purge_step=purge)
     obs, _ = env.reset(seed=seed + counters["episodes"])
 

@@ -1,0 +1,173 @@
+"""Atari Boxing DQN end to end (chapters 69-70): the boxing-tiny preset trains in seconds,
+writes the run directory of DESIGN.md, its checkpoints load, and the Nature protocol learns
+from clipped rewards while logging and evaluating raw game scores."""
+
+from __future__ import annotations
+
+import csv
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from agents import deep_loop, runner
+from lab.checkpoint import load_checkpoint
+from lab.config import from_dict
+from lab.rundir import RunDir
+from lab.seeding import seed_everything
+
+SEED = 0
+
+
+REWARD_SCALE = 3  # Boxing's points are 1 or 2 per punch; x3 makes raw and clipped always differ
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Train boxing-tiny once, recording what the training env returned (its rewards scaled by
+    REWARD_SCALE) and what the replay memory was given at every step."""
+    env_steps, stored_rewards, training_envs = [], [], []
+    original_env, original_memory = deep_loop._vector_env, deep_loop.build_memory
+
+    def recording_env(config, num_envs, seed, evaluation=False):
+        env = original_env(config, num_envs, seed, evaluation)
+        if not evaluation:
+            training_envs.append(env)
+            step = env.step
+
+            def recorded_step(actions):
+                obs, rewards, terminated, truncated, info = step(actions)
+                rewards = rewards * REWARD_SCALE
+                env_steps.append((rewards.copy(), terminated.copy(), truncated.copy()))
+                return obs, rewards, terminated, truncated, info
+
+            env.step = recorded_step
+        return env
+
+    def recording_memory(*args, **kwargs):
+        memory = original_memory(*args, **kwargs)
+        add = memory.add
+
+        def recorded_add(obs, actions, rewards, next_obs, terminated, truncated):
+            stored_rewards.append(np.array(rewards, dtype=np.float64))
+            add(obs, actions, rewards, next_obs, terminated, truncated)
+
+        memory.add = recorded_add
+        return memory
+
+    run_dir = tmp_path_factory.mktemp("boxing") / "run"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(deep_loop, "_vector_env", recording_env)
+        patch.setattr(deep_loop, "build_memory", recording_memory)
+        start = time.perf_counter()
+        summary = runner.train("boxing-tiny", seed=SEED, device="cpu", run_dir=str(run_dir), quiet=True)
+        seconds = time.perf_counter() - start
+    return {"dir": run_dir, "summary": summary, "seconds": seconds, "env_steps": env_steps,
+            "stored_rewards": stored_rewards, "training_envs": training_envs}
+
+
+def _metrics(run_dir) -> list[dict]:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_boxing_tiny_trains_end_to_end_quickly(tiny_run):
+    run_dir, config = tiny_run["dir"], runner.resolve_config("boxing-tiny", [])
+    assert tiny_run["seconds"] < 60
+    assert tiny_run["summary"].startswith(f"boxing-tiny: {config['total_steps']} steps")
+    assert list(run_dir.glob("events.out.tfevents.*")), "no TensorBoard event file"
+    rows = _metrics(run_dir)
+    assert any(row.get("losses/td_loss") for row in rows), "no gradient step was logged"
+    assert any(row.get("charts/episodic_return") for row in rows)
+    assert any(row.get("eval/mean_return") for row in rows)
+
+    result = RunDir.open(run_dir).read_json("eval.json")
+    assert result["episodes"] == config["evaluation"]["episodes"]
+    assert result["protocol"]["epsilon"] == 0.05
+    assert result["human_normalized"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
+
+
+def test_checkpoints_load_with_trained_weights(tiny_run):
+    run = RunDir.open(tiny_run["dir"])
+    config = from_dict(deep_loop.DeepConfig, run.read_config())
+    for name in ("latest", "best"):
+        agent, _, state = deep_loop.load_agent(run, name, device="cpu")
+        assert state["preset"] == "boxing-tiny" and state["updates"] > 0
+    assert state["steps"] >= 200  # best was kept at an evaluation, every 200 steps
+
+    agent, _, state = deep_loop.load_agent(run, "latest", device="cpu")
+    assert state["steps"] == config.total_steps
+    saved = load_checkpoint(run.checkpoints / "latest")["agent"]["online"]
+    for key, value in agent.online.state_dict().items():
+        assert torch.equal(value, saved[key])
+
+    # the network the run started from (same seed, same construction order) is not the one saved
+    seed_everything(SEED)
+    env = deep_loop._vector_env(config, 1, SEED, evaluation=True)
+    initial = deep_loop.build_agent(config, env.single_observation_space, int(env.single_action_space.n),
+                                    torch.device("cpu"))
+    observation, _ = env.reset(seed=SEED)
+    env.close()
+    assert not np.allclose(initial.q_values(observation), agent.q_values(observation))
+    assert agent.q_values(observation).shape == (1, 18)
+
+
+def test_nature_protocol_learns_clipped_rewards_but_logs_raw_returns(tiny_run):
+    # the preset's Nature env hands out raw points (clipping is the agent's job)
+    assert [env.clip_rewards for env in tiny_run["training_envs"]] == [False]
+    raw = np.stack([rewards for rewards, _, _ in tiny_run["env_steps"]]).astype(np.float64)
+    stored = np.stack(tiny_run["stored_rewards"])
+    assert np.abs(raw).max() >= REWARD_SCALE, "no point was scored: nothing to tell raw from clipped"
+    np.testing.assert_array_equal(stored, np.sign(raw))  # the memory learns from sign(r)
+
+    # Replay the loop's episode accounting on the recorded raw rewards (next-step autoreset:
+    # the step after an episode's end is the reset step, no agent step) to get what should
+    # be logged at each log step.
+    config = runner.resolve_config("boxing-tiny", [])
+    log_every, lanes = config["log_every"], config["env"]["num_envs"]
+    expected_raw, expected_clipped = {}, {}
+    running, running_clipped = np.zeros(lanes), np.zeros(lanes)
+    ended = np.zeros(lanes, dtype=bool)
+    window, window_clipped, steps, next_log = [], [], 0, log_every
+    for rewards, terminated, truncated in tiny_run["env_steps"]:
+        active = ~ended
+        steps += int(active.sum())
+        running[active] += rewards[active]
+        running_clipped[active] += np.sign(rewards[active])
+        ended = (terminated | truncated) & active
+        for lane in np.flatnonzero(ended):
+            window.append(running[lane])
+            window_clipped.append(running_clipped[lane])
+            running[lane] = running_clipped[lane] = 0.0
+        if steps >= next_log:
+            next_log += log_every
+            if window:
+                expected_raw[steps], expected_clipped[steps] = np.mean(window), np.mean(window_clipped)
+            window, window_clipped = [], []
+
+    logged = {int(row["step"]): float(row["charts/episodic_return"])
+              for row in _metrics(tiny_run["dir"]) if row.get("charts/episodic_return")}
+    assert logged and set(logged) == set(expected_raw)
+    for step, value in logged.items():
+        assert value == pytest.approx(expected_raw[step])
+    assert any(expected_raw[s] != pytest.approx(expected_clipped[s]) for s in logged)
+
+    # evaluation plays raw scores too, whatever the training env's clipping
+    evaluation_env = deep_loop._vector_env(from_dict(deep_loop.DeepConfig, config), 1, 0, evaluation=True)
+    assert evaluation_env.clip_rewards is False
+    evaluation_env.close()
+
+
+def test_bench_replay_line_compares_bytes_per_transition():
+    from agents import bench
+
+    memory = bench.replay_bytes()
+    assert memory["ours"] <= 7200  # the <= 7.2 KB target, at a 1M capacity
+    # SB3 stores (4, 84, 84) uint8 obs and next_obs (optimized: obs only) + action, reward, flags
+    assert memory["sb3"] == 2 * 4 * 84 * 84 + 8 + 4 + 4 + 4
+    assert memory["sb3_optimized"] == 4 * 84 * 84 + 8 + 4 + 4 + 4
+    table = bench.run("atari", only="replay", quiet=True)
+    assert "(c) replay bytes/transition" in table and f"{memory['ours'] / memory['sb3']:.2f}" in table
+    with pytest.raises(bench.BenchError, match="env, train, replay"):
+        bench.run("atari", only="speed")

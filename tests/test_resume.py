@@ -1,0 +1,145 @@
+"""Resume (`scripts/train.py --resume RUN_DIR`, chapters 69-75): a run killed with SIGKILL
+continues from checkpoints/latest and loses at most one checkpoint interval; `--save-replay`
+brings the replay memory back, without it the memory is refilled before learning resumes."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agents import deep_loop, runner
+from lab.checkpoint import load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+TOTAL, CHECKPOINT_EVERY, LOG_EVERY, LEARNING_STARTS, TRAIN_EVERY = 4000, 500, 250, 1000, 2
+# cartpole-dqn with a small budget: CartPole steps are cheap, so the test spends its time on
+# what it checks rather than on an emulator.
+CARTPOLE = [f"total_steps={TOTAL}", f"checkpoint_every={CHECKPOINT_EVERY}", f"log_every={LOG_EVERY}",
+            f"agent.learning_starts={LEARNING_STARTS}", f"agent.train_every={TRAIN_EVERY}",
+            "evaluation.every=0", "evaluation.episodes=2", "evaluation.final_episodes=2",
+            "record_episodes=0", "torch_threads=1"]
+
+
+def _train_command(*args: str) -> list[str]:
+    return [sys.executable, str(ROOT / "scripts" / "train.py"), *args, "--quiet"]
+
+
+def _metrics(run_dir: Path) -> list[dict]:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _latest_state(run_dir: Path) -> dict:
+    return json.loads((run_dir / "checkpoints" / "latest" / "state.json").read_text())["state"]
+
+
+def test_sigkilled_run_resumes_from_its_last_checkpoint(tmp_path):
+    run_dir = tmp_path / "run"
+    environment = dict(os.environ, OMP_NUM_THREADS="1")
+    command = _train_command("cartpole-dqn", "--run-dir", str(run_dir), "--seed", "3",
+                             *[arg for override in CARTPOLE for arg in ("--set", override)])
+    process = subprocess.Popen(command, cwd=ROOT, env=environment,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    state_file = run_dir / "checkpoints" / "latest" / "state.json"
+    try:
+        deadline = time.monotonic() + 60
+        while not state_file.exists():
+            assert process.poll() is None, process.stderr.read().decode()
+            assert time.monotonic() < deadline, "no checkpoint within 60 s"
+            time.sleep(0.02)
+        time.sleep(0.3)  # let it run past the checkpoint: that work is what a kill loses
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stdout.close()
+        process.stderr.close()
+    killed_at = time.time()
+    assert process.returncode == -signal.SIGKILL
+    assert not (run_dir / "eval.json").exists(), "the run finished before it was killed"
+
+    checkpoint = _latest_state(run_dir)
+    saved_steps, saved_updates = checkpoint["steps"], checkpoint["updates"]
+    assert saved_steps >= CHECKPOINT_EVERY and saved_steps % CHECKPOINT_EVERY == 0
+    logged_before_kill = max(int(row["step"]) for row in _metrics(run_dir))
+    # what the kill lost: the steps logged after the last checkpoint, at most one interval
+    assert 0 <= logged_before_kill - saved_steps <= CHECKPOINT_EVERY
+
+    resumed = subprocess.run(_train_command("--resume", str(run_dir)), cwd=ROOT, env=environment,
+                             capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"cartpole-dqn: {TOTAL} steps" in resumed.stdout
+    final = _latest_state(run_dir)
+    assert final["steps"] == TOTAL
+    assert json.loads((run_dir / "eval.json").read_text())["episodes"] == 2
+
+    rows = _metrics(run_dir)
+    steps = [int(row["step"]) for row in rows if row.get("charts/sps")]
+    # continued, not restarted: everything logged after the kill lies past the checkpoint,
+    # and the purged rows after the checkpoint were logged once more, not twice
+    after_kill = [int(row["step"]) for row in rows if float(row["wall_time"]) > killed_at]
+    assert after_kill and min(after_kill) > saved_steps
+    assert steps == sorted(set(steps)) and steps[-1] == TOTAL
+    assert set(range(LOG_EVERY, TOTAL + 1, LOG_EVERY)) <= set(steps)
+
+    # without --save-replay the memory is refilled: no update before learning_starts new steps
+    assert final["learn_from"] == saved_steps + LEARNING_STARTS
+    first_learning_step = max(LEARNING_STARTS, saved_steps + LEARNING_STARTS)
+    expected_updates = saved_updates + (TOTAL - first_learning_step) / TRAIN_EVERY
+    assert abs(final["updates"] - expected_updates) <= 2  # reset steps add no agent step
+
+
+def _memory_spy(monkeypatch) -> list:
+    """Record each replay memory the deep loop builds and its length after a state load."""
+    built = []
+    original = deep_loop.build_memory
+
+    def build_memory(*args, **kwargs):
+        memory = original(*args, **kwargs)
+        load = memory.load_state_dict
+
+        def load_state_dict(state):
+            load(state)
+            memory.length_after_load = len(memory)
+
+        memory.load_state_dict = load_state_dict
+        built.append(memory)
+        return memory
+
+    monkeypatch.setattr(deep_loop, "build_memory", build_memory)
+    return built
+
+
+def test_save_replay_restores_the_frame_memory(tmp_path, monkeypatch):
+    """(The refill without --save-replay is checked by the SIGKILL test above.)"""
+    built = _memory_spy(monkeypatch)
+    run_dir = tmp_path / "run"
+    quick = ["evaluation.every=0"]
+    runner.train("boxing-tiny", overrides=["total_steps=300", *quick], seed=1, device="cpu",
+                 run_dir=str(run_dir), quiet=True, save_replay=True)
+    first = _latest_state(run_dir)
+    stored = len(built[0])
+    assert stored > 0 and first["steps"] == 300
+    replay = load_checkpoint(run_dir / "checkpoints" / "replay")
+    assert replay["steps"] == 300 and int(np.asarray(replay["memory"]["valid"]).sum()) == stored
+
+    runner.train("boxing-tiny", overrides=["total_steps=500", *quick], device="cpu", quiet=True,
+                 resume=str(run_dir), save_replay=True)
+    final = _latest_state(run_dir)
+    assert final["steps"] == 500 and final["episodes"] > first["episodes"]
+    assert built[1].length_after_load == stored
+    assert final["learn_from"] == first["learn_from"]
+    # no refill: learning went on at once, one update per train_every agent steps
+    train_every = runner.resolve_config("boxing-tiny", [])["agent"]["train_every"]
+    assert final["updates"] - first["updates"] == pytest.approx(200 / train_every, abs=1)
