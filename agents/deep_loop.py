@@ -25,7 +25,7 @@ import torch
 
 import envs
 import nets
-from lab.checkpoint import load_checkpoint, save_checkpoint
+from lab.checkpoint import library_version, load_checkpoint, save_checkpoint
 from lab.config import from_dict, to_dict
 from lab.device import resolve_device
 from lab.logger import Logger
@@ -237,20 +237,11 @@ def evaluate(agent: DQNAgent, config: DeepConfig, episodes: int, epsilon: float,
 
 
 # -- checkpoints -----------------------------------------------------------------------------
-def _library_version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("dlbook-agents")
-    except Exception:
-        return "source"
-
-
 def save(run: RunDir, name: str, agent: DQNAgent, config: DeepConfig, counters: dict) -> None:
     save_checkpoint(run.checkpoints / name, {
         "agent": agent.state_dict(), **counters, "preset": config.preset,
         "env": to_dict(config.env), "torch_rng": torch.get_rng_state(),
-        "library_version": _library_version(),
+        "library_version": library_version(),
     })
 
 

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from agents.replay import Batch
+from agents.schedules import epsilon_greedy
 
 
 class DQNAgent:
@@ -91,16 +92,8 @@ class DQNAgent:
 
     def act(self, observations: np.ndarray, epsilon: float) -> np.ndarray:
         """One action per row: random with probability epsilon, else argmax_a Q(s, a)."""
-        rows = len(observations)
-        explore = self.rng.random(rows) < epsilon
-        actions = self.rng.integers(self.n_actions, size=rows)
-        # The network only runs for rows that exploit: early in training (epsilon near 1) most
-        # steps then cost no forward pass.
-        if not explore.all():
-            exploit = np.flatnonzero(~explore)
-            chosen = observations if exploit.size == rows else np.asarray(observations)[exploit]
-            actions[exploit] = self.q_values(chosen).argmax(axis=1)
-        return actions
+        return epsilon_greedy(observations, epsilon, self.rng, self.n_actions,
+                              lambda rows: self.q_values(rows).argmax(axis=1))
 
     # -- learning (1. from replayed batches) ---------------------------------------------------
     def learn(self, batch: Batch) -> dict:

@@ -64,7 +64,7 @@ from lab.seeding import seed_everything
 
 from agents import deep_loop
 from agents.deep_loop import DeepConfig
-from agents.schedules import EpsilonSchedule
+from agents.schedules import EpsilonSchedule, epsilon_greedy
 
 SB3_ALGOS = ("dqn", "ppo", "a2c")
 SB3_CONFIG_KEYS = ("backend", "sb3_algo", "sb3")  # what an SB3 run adds to a deep preset
@@ -284,14 +284,7 @@ class SB3Agent:
 
     def act(self, observations: np.ndarray, epsilon: float) -> np.ndarray:
         """One action per row: random with probability epsilon, else the greedy action."""
-        rows = len(observations)
-        explore = self.rng.random(rows) < epsilon
-        actions = self.rng.integers(self.n_actions, size=rows)
-        if not explore.all():
-            exploit = np.flatnonzero(~explore)
-            chosen = observations if exploit.size == rows else np.asarray(observations)[exploit]
-            actions[exploit] = self.greedy_actions(chosen)
-        return actions
+        return epsilon_greedy(observations, epsilon, self.rng, self.n_actions, self.greedy_actions)
 
     def state_dict(self) -> dict:
         return {"policy": self.policy.state_dict(), "optimizer": self.policy.optimizer.state_dict(),

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import Literal
+from typing import Callable, Literal
+
+import numpy as np
 
 
 @dataclasses.dataclass
@@ -47,3 +49,20 @@ class EpsilonSchedule:
         if self.kind == "linear":
             return self.start + fraction * (self.end - self.start)
         return self.start * math.exp(fraction * math.log(self.end / self.start))
+
+
+def epsilon_greedy(observations: np.ndarray, epsilon: float, rng: np.random.Generator, n_actions: int,
+                   greedy_actions: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """One action per row: uniform with probability epsilon, else `greedy_actions(rows)`.
+
+    The greedy function only runs on the rows that exploit, so early in training (epsilon near
+    1) most steps cost no forward pass.
+    """
+    rows = len(observations)
+    explore = rng.random(rows) < epsilon
+    actions = rng.integers(n_actions, size=rows)
+    if not explore.all():
+        exploit = np.flatnonzero(~explore)
+        chosen = observations if exploit.size == rows else np.asarray(observations)[exploit]
+        actions[exploit] = greedy_actions(chosen)
+    return actions

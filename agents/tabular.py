@@ -227,7 +227,7 @@ class ValueFunctionAgent:
                 if learn and greedy:
                     self._backup(afterstate, self.value(final_board))
                 return {"return": total, "length": length, "info": info, "td_error": 0.0}
-            previous = afterstate if greedy or previous is None else afterstate
+            previous = afterstate
 
     def policy(self, env) -> int:
         return self.greedy_cell(env)

@@ -16,7 +16,7 @@ from typing import Callable, Literal
 import numpy as np
 
 import envs
-from lab.checkpoint import load_checkpoint, save_checkpoint
+from lab.checkpoint import library_version, load_checkpoint, save_checkpoint
 from lab.config import from_dict, to_dict
 from lab.logger import Logger
 from lab.progress import progress_bar
@@ -149,17 +149,8 @@ def _save(run: RunDir, name: str, agent, episode: int, steps: int, config: Tabul
     save_checkpoint(run.checkpoints / name, {
         "agent": agent.state_dict(), "episode": episode, "steps": steps,
         "preset": config.preset, "algo": config.algo, "env": to_dict(config.env),
-        "library_version": _version(), **extra,
+        "library_version": library_version(), **extra,
     })
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-
-        return version("dlbook-agents")
-    except Exception:  # running from a source tree without installation
-        return "source"
 
 
 def load_agent(run: RunDir, checkpoint: str = "best"):

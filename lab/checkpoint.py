@@ -119,6 +119,16 @@ def save_checkpoint(directory: str | os.PathLike, state: dict) -> Path:
     return directory
 
 
+def library_version() -> str:
+    """The installed dlbook-agents version, stamped into every checkpoint's state."""
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("dlbook-agents")
+    except PackageNotFoundError:  # running from a source tree without installation
+        return "source"
+
+
 def _recover(directory: Path) -> Path:
     """If a kill fell between the two renames, the previous checkpoint sits under .old-*."""
     if directory.exists():
