@@ -290,7 +290,7 @@ def train(raw_config: dict, seed: int, device: str, run_dir: str | None, quiet: 
         replay_dir = run.checkpoints / "replay"
         replay = load_checkpoint(replay_dir) if replay_dir.exists() else {}  # read once: up to GBs
         if replay.get("steps") == counters["steps"]:
-            memory.load_state_dict(replay["memory"])
+            memory.load_state_dict(replay["memory"], adopt=True)
         else:  # refill before learning again
             counters["learn_from"] = counters["steps"] + config.agent.learning_starts
         del replay

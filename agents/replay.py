@@ -552,11 +552,13 @@ class _LaneReplay:
             "rng_state": json.dumps(self._rng.bit_generator.state),
         }
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any], adopt: bool = False) -> None:
         """Restore :meth:`state_dict` output into a memory built with the same layout.
 
         ``gamma``, ``alpha``, ``beta`` and ``eps`` stay as this memory was built (returns are
-        computed at sample time, so ``gamma`` may change between runs).
+        computed at sample time, so ``gamma`` may change between runs). With ``adopt=True``
+        the memory keeps the arrays of ``state`` (no copy) where their dtype allows: for a
+        state freshly read from disk that nobody else holds, since the two would share them.
         """
         for key, expected in self._config().items():
             found = state.get(key)
@@ -564,24 +566,19 @@ class _LaneReplay:
                 found = [int(d) for d in found] if found is not None else None
             if found != expected:
                 raise ValueError(f"replay state has {key}={found!r}, this memory has {expected!r}")
-        arrays = {
-            "frames": self._frames,
-            "actions": self._actions,
-            "rewards": self._rewards,
-            "terminated": self._terminated,
-            "truncated": self._truncated,
-            "valid": self._valid,
-            "cursor": self._cursor,
-            "episode_start": self._episode_start,
-            "phase": self._phase,
-        }
-        for key, target in arrays.items():
-            source = np.asarray(state[key])
+        for key in ("frames", "actions", "rewards", "terminated", "truncated", "valid",
+                    "cursor", "episode_start", "phase"):
+            target, source = getattr(self, f"_{key}"), np.asarray(state[key])
             if source.shape != target.shape:
                 raise ValueError(
                     f"replay state {key} has shape {source.shape}, expected {target.shape}"
                 )
-            target[...] = source
+            if adopt and source.dtype == target.dtype and source.flags.writeable and source.flags.c_contiguous:
+                # A 1M-frame memory is 7 GB: a copy would hold it twice while resuming. The
+                # unwritten zeros it replaces were never backed by RAM.
+                setattr(self, f"_{key}", source)
+            else:
+                target[...] = source
         self._tree.rebuild(np.asarray(state["priorities"], dtype=np.float64))
         self._num_valid = int(self._valid.sum())
         self._max_priority = float(state["max_priority"])

@@ -364,7 +364,8 @@ def test_uniform_memory_weights_are_one_and_update_is_noop():
     np.testing.assert_array_equal(memory.priorities(memory.sampleable_indices()), before)
 
 
-def test_state_dict_round_trip_through_safetensors_gives_identical_samples(tmp_path):
+@pytest.mark.parametrize("adopt", [False, True])
+def test_state_dict_round_trip_through_safetensors_gives_identical_samples(tmp_path, adopt):
     memory = filled_prioritized(seed=4)
     memory.update_priorities(memory.sampleable_indices(), np.linspace(0.1, 3.0, len(memory)))
     state = memory.state_dict()
@@ -376,8 +377,10 @@ def test_state_dict_round_trip_through_safetensors_gives_identical_samples(tmp_p
 
     restored = FrameReplayMemory(200, frame_shape=FRAME_SHAPE, n_envs=2, prioritized=True,
                                  alpha=1.0, beta=0.5, eps=0.0, seed=999, n_step=2)
-    restored.load_state_dict({**load_file(str(tmp_path / "replay.safetensors")),
-                              **json.loads((tmp_path / "replay.json").read_text())})
+    loaded = {k: np.array(v) for k, v in load_file(str(tmp_path / "replay.safetensors")).items()}
+    restored.load_state_dict({**loaded, **json.loads((tmp_path / "replay.json").read_text())}, adopt=adopt)
+    # adopting keeps the loaded frames (a 1M memory is not held twice); copying does not alias
+    assert np.shares_memory(restored.state_dict()["frames"], loaded["frames"]) == adopt
     assert len(restored) == len(memory)
     for want in expected:
         got = restored.sample(32)

@@ -109,8 +109,8 @@ def _memory_spy(monkeypatch) -> list:
         memory = original(*args, **kwargs)
         load = memory.load_state_dict
 
-        def load_state_dict(state):
-            load(state)
+        def load_state_dict(state, **options):
+            load(state, **options)
             memory.length_after_load = len(memory)
 
         memory.load_state_dict = load_state_dict
