@@ -164,7 +164,7 @@ class NatureCNN(nn.Module):
     def features(self, observations: torch.Tensor) -> torch.Tensor:
         """The 512 ReLU features of a batch of frame stacks."""
         if observations.dtype == torch.uint8:
-            x = observations.float() / 255.0
+            x = observations.float().div_(255.0)  # in place: one fewer 32x4x84x84 float buffer
         else:
             x = observations.float()
         x = self.convs(x)
