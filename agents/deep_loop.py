@@ -36,6 +36,7 @@ from lab.stats import summarize
 
 from agents import reports
 from agents.dqn import DQNAgent
+from agents.evaluation import HUMAN_BOXING, RANDOM_BOXING
 from agents.replay import FrameReplayMemory, ReplayMemory
 from agents.schedules import EpsilonSchedule
 
@@ -230,8 +231,7 @@ def evaluate(agent: DQNAgent, config: DeepConfig, episodes: int, epsilon: float,
         result |= exact
         result["score"] = exact["exact_return"]
     if config.env.name == "boxing":
-        random_score, human_score = 0.1, 12.1
-        result["human_normalized"] = (result["mean"] - random_score) / (human_score - random_score)
+        result["human_normalized"] = (result["mean"] - RANDOM_BOXING) / (HUMAN_BOXING - RANDOM_BOXING)
         result["protocol"]["max_episode_frames"] = config.env.options.get("max_episode_frames", 108_000)
     return result
 
@@ -432,8 +432,14 @@ def _final_report(run: RunDir, agent: DQNAgent, config: DeepConfig, evaluation: 
         except ImportError:
             pass
     if "human_normalized" in evaluation:
-        lines.append(f"human-normalised score {evaluation['human_normalized']:.3f} (random 0.1, human 12.1)")
+        lines.append(f"human-normalised score {evaluation['human_normalized']:.3f} "
+                     f"(random {RANDOM_BOXING}, human {HUMAN_BOXING})")
     run.write_json("eval.json", evaluation)
+    references = {"human": HUMAN_BOXING, "random": RANDOM_BOXING} if "human_normalized" in evaluation else {}
+    curve = reports.learning_curve(run, f"{config.preset} (seed {config.seed})", references,
+                                   logger=logger, step=counters["steps"])
+    if curve is not None:
+        lines.append(f"learning curve: {curve}")
     if config.record_episodes > 0:
         try:
             from agents.recording import record_agent

@@ -7,12 +7,16 @@
   printed as the book prints them, and the greedy route from each room.
 - Tic-tac-toe (chapter 66): win/draw/loss rates against the training opponent and against a
   uniformly random one.
+- Every deep run (chapters 69-75): ``plots/learning_curve.png``, the training returns and the
+  evaluations (with their 95% intervals) against agent steps, read back from ``metrics.csv``.
 
 Reports take the agent's greedy choice as a function, so tabular and deep agents share them.
 """
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -167,3 +171,39 @@ def tictactoe_rates(play_greedy_game: Callable[[object], str], env, games: int, 
     for _ in range(games):
         counts[play_greedy_game(env)] += 1
     return {f"{k}_rate": v / games for k, v in counts.items()} | {"games": games}
+
+
+# -- every deep run ----------------------------------------------------------------------------
+def learning_curve(run: RunDir, title: str, references: dict[str, float] | None = None,
+                   logger=None, step: int = 0) -> Path | None:
+    """Training returns and evaluation means (+- 95% CI) against steps, from metrics.csv;
+    `references` (name -> score, e.g. the human score) are drawn as dashed lines."""
+    if not (run.path / "metrics.csv").exists():
+        return None
+    with open(run.path / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+
+    def series(*tags: str) -> list[np.ndarray]:
+        kept = [r for r in rows if all(r.get(t) not in (None, "") for t in tags)]
+        return [np.array([float(r[t]) for r in kept]) for t in ("step", *tags)]
+
+    train_steps, train_returns = series("charts/episodic_return")
+    eval_steps, eval_means, eval_ci = series("eval/mean_return", "eval/ci95")
+    if not len(train_steps) and not len(eval_steps):
+        return None
+    fig, ax = new_figure(figsize=(8, 4.5))
+    if len(train_steps):
+        ax.plot(train_steps, train_returns, color="0.6", lw=1, label="training episodes (mean per log interval)")
+    if len(eval_steps):
+        ax.errorbar(eval_steps, eval_means, yerr=eval_ci, fmt="o-", color="C0", capsize=3,
+                    label="evaluation mean +- 95% CI")
+    for (name, score), colour in zip((references or {}).items(), ("C3", "C2", "C4")):
+        ax.axhline(score, ls="--", lw=1, color=colour, label=f"{name} ({score:g})")
+    ax.set_xlabel("agent steps")
+    ax.set_ylabel("episode return")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    if logger is not None:
+        logger.figure("plots/learning_curve", fig, step)
+    return save_figure(fig, run.plots / "learning_curve.png")

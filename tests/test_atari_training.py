@@ -86,6 +86,8 @@ def test_boxing_tiny_trains_end_to_end_quickly(tiny_run):
     assert result["episodes"] == config["evaluation"]["episodes"]
     assert result["protocol"]["epsilon"] == 0.05
     assert result["human_normalized"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
+    assert (run_dir / "plots" / "learning_curve.png").stat().st_size > 10_000
+    assert f"learning curve: {run_dir / 'plots' / 'learning_curve.png'}" in tiny_run["summary"]
 
 
 def test_checkpoints_load_with_trained_weights(tiny_run):
