@@ -431,11 +431,12 @@ def _final_report(run: RunDir, agent: DQNAgent, config: DeepConfig, evaluation: 
             lines.append(f"plot of the agent's plays (chapter 72): {path}")
         except ImportError:
             pass
+    references = {}
     if "human_normalized" in evaluation:
+        references = {"human": HUMAN_BOXING, "random": RANDOM_BOXING}
         lines.append(f"human-normalised score {evaluation['human_normalized']:.3f} "
                      f"(random {RANDOM_BOXING}, human {HUMAN_BOXING})")
     run.write_json("eval.json", evaluation)
-    references = {"human": HUMAN_BOXING, "random": RANDOM_BOXING} if "human_normalized" in evaluation else {}
     curve = reports.learning_curve(run, f"{config.preset} (seed {config.seed})", references,
                                    logger=logger, step=counters["steps"])
     if curve is not None:

@@ -202,6 +202,10 @@ class _LaneReplay:
     how rebuilt frames map back to observations (:meth:`_from_frames`).
     """
 
+    # The storage arrays, each held as ``self._<name>``: what nbytes counts and a state holds.
+    _ARRAYS = ("frames", "actions", "rewards", "terminated", "truncated", "valid",
+               "cursor", "episode_start", "phase")
+
     def __init__(
         self,
         capacity: int,
@@ -282,18 +286,7 @@ class _LaneReplay:
     @property
     def nbytes(self) -> int:
         """Bytes held by the storage arrays (frames, per-slot fields, sum tree, lane state)."""
-        arrays = (
-            self._frames,
-            self._actions,
-            self._rewards,
-            self._terminated,
-            self._truncated,
-            self._valid,
-            self._tree.nodes,
-            self._cursor,
-            self._episode_start,
-            self._phase,
-        )
+        arrays = [getattr(self, f"_{name}") for name in self._ARRAYS] + [self._tree.nodes]
         return int(sum(array.nbytes for array in arrays))
 
     def priorities(self, indices: np.ndarray) -> np.ndarray:
@@ -538,16 +531,8 @@ class _LaneReplay:
         """Everything needed to resume: numpy arrays and JSON-able scalars only."""
         return {
             **self._config(),
-            "frames": self._frames,
-            "actions": self._actions,
-            "rewards": self._rewards,
-            "terminated": self._terminated,
-            "truncated": self._truncated,
-            "valid": self._valid,
+            **{name: getattr(self, f"_{name}") for name in self._ARRAYS},
             "priorities": self._tree.nodes[self._tree.size : self._tree.size + self.capacity],
-            "cursor": self._cursor,
-            "episode_start": self._episode_start,
-            "phase": self._phase,
             "max_priority": self._max_priority,
             "rng_state": json.dumps(self._rng.bit_generator.state),
         }
@@ -566,8 +551,7 @@ class _LaneReplay:
                 found = [int(d) for d in found] if found is not None else None
             if found != expected:
                 raise ValueError(f"replay state has {key}={found!r}, this memory has {expected!r}")
-        for key in ("frames", "actions", "rewards", "terminated", "truncated", "valid",
-                    "cursor", "episode_start", "phase"):
+        for key in self._ARRAYS:
             target, source = getattr(self, f"_{key}"), np.asarray(state[key])
             if source.shape != target.shape:
                 raise ValueError(
