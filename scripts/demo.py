@@ -31,12 +31,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.all == bool(args.demo):
         raise UsageError("name one demo (e.g. ch18) or pass --all; --list shows them")
     keys = [d.key for d in demos.available()] if args.all else [args.demo]
+    results = []
     for key in keys:
-        demos.run(
+        results.append(demos.run(
             key, data=args.data, data_dir=args.data_dir, download=args.download, quick=args.quick,
             seed=args.seed, device=args.device, run_dir=args.run_dir if not args.all else None,
             overrides=args.overrides, quiet=args.quiet,
-        )
+        ))
+    if args.all:
+        print(demos.tally(results))
     return 0
 
 

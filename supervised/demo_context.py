@@ -19,19 +19,37 @@ from lab.rundir import RunDir
 from lab.seeding import seed_everything
 
 
+#: Every figure line ends with one of these verdicts.
+VERDICTS = ("match", "differs", "not comparable")
+
+
 @dataclasses.dataclass
 class Figure:
-    """One figure of the chapter: what the book prints and what this run measured."""
+    """One figure of the chapter: what the reference (the book, unless `source` names another)
+    prints and what this run measured, judged `match`, `differs` or `not comparable`.
+
+    `matches` True -> match; False -> differs; None -> not comparable (other data, a figure the
+    book only describes). `reason` says why a figure differs or is not comparable (other data,
+    reduced size under --quick, ...); `source` is "book" for a figure found in the book's text,
+    otherwise where the figure comes from (e.g. "Nielsen (online)", "Vaswani et al. 2017").
+    """
 
     label: str
     book: Any
     measured: Any
     data: str
-    matches: bool | None = None  # None when the comparison is not meaningful on this data
+    matches: bool | None = None
+    reason: str = ""
+    source: str = "book"
+
+    @property
+    def verdict(self) -> str:
+        return VERDICTS[0] if self.matches else VERDICTS[1] if self.matches is False else VERDICTS[2]
 
     def line(self) -> str:
-        verdict = "" if self.matches is None else ("  [match]" if self.matches else "  [differs]")
-        return f"{self.label}: book: {_fmt(self.book)} | measured: {_fmt(self.measured)} | data: {self.data}{verdict}"
+        judged = self.verdict + (f": {self.reason}" if self.reason and self.matches is not True else "")
+        return (f"{self.label}: {self.source}: {_fmt(self.book)} | measured: {_fmt(self.measured)} | "
+                f"data: {self.data}  [{judged}]")
 
 
 def _fmt(value: Any) -> str:
@@ -84,9 +102,10 @@ class DemoContext:
         print(text, flush=True)
 
     def report(self, label: str, book: Any, measured: Any, data: str = "exact",
-               matches: bool | None = None) -> Figure:
-        """Print and keep `label: book: X | measured: Y | data: D`."""
-        figure = Figure(label, book, measured, data, None if matches is None else bool(matches))
+               matches: bool | None = None, reason: str = "", source: str = "book") -> Figure:
+        """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`."""
+        figure = Figure(label, book, measured, data, None if matches is None else bool(matches),
+                        reason, source)
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure
@@ -101,7 +120,8 @@ class DemoContext:
         result = {
             "demo": self.key, "quick": self.quick, "seed": self.seed,
             "seconds": round(time.perf_counter() - self.started, 2),
-            "figures": [dataclasses.asdict(f) | {"book": _jsonable(f.book), "measured": _jsonable(f.measured)}
+            "figures": [dataclasses.asdict(f) | {"book": _jsonable(f.book), "measured": _jsonable(f.measured),
+                                                 "verdict": f.verdict}
                         for f in self.figures],
         }
         self.run.write_json("results.json", result)

@@ -72,3 +72,16 @@ def run(key: str, **options) -> dict:
     with DemoContext.create(key, **options) as ctx:
         demo.function(ctx)
         return ctx.finish()
+
+
+def tally(results: list[dict]) -> str:
+    """One line counting the verdicts of every figure in `results` (what `run` returns)."""
+    from supervised.demo_context import VERDICTS
+
+    counts = dict.fromkeys(VERDICTS, 0)
+    for result in results:
+        for figure in result["figures"]:
+            counts[figure["verdict"]] += 1
+    total = sum(counts.values())
+    return (f"tally over {len(results)} demos, {total} figures: "
+            + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()))
