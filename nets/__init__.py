@@ -21,6 +21,7 @@ from nets.heads import HEAD_CHOICES, ClassifierHead, DuelingHead, QHead, make_he
 from nets.mlp import INIT_CHOICES, MLP, init_linear_
 from nets.cnn import L2Pool2d, LeNet, NatureCNN
 from nets.recurrent import RecurrentNet
+from nets.generative import VAE, Autoencoder, ConvAutoencoder, DCGANDiscriminator, DCGANGenerator, gaussian_kl
 from nets.transformer import (
     DecoderBlock,
     EncoderBlock,
@@ -28,19 +29,23 @@ from nets.transformer import (
     TransformerDecoder,
     TransformerEncoder,
     TransformerSeq2Seq,
+    TiedOutput,
+    attention_maps,
     causal_mask,
     padding_mask,
+    parameter_count,
     scaled_dot_product_attention,
     sinusoidal_positions,
     transformer,
 )
 
 __all__ = [
+    "VAE", "Autoencoder", "ConvAutoencoder", "DCGANDiscriminator", "DCGANGenerator", "gaussian_kl",
     "ACTIVATIONS", "HEAD_CHOICES", "INIT_CHOICES", "OUTPUT_ACTIVATIONS",
     "ClassifierHead", "DecoderBlock", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet",
     "MLP", "MultiHeadAttention", "NatureCNN", "NetError", "QHead", "RecurrentNet",
-    "TransformerDecoder", "TransformerEncoder", "TransformerSeq2Seq",
-    "available", "build", "causal_mask", "check_choice", "count_parameters", "describe",
-    "init_linear_", "make_activation", "make_head", "options_of", "padding_mask", "register",
+    "TiedOutput", "TransformerDecoder", "TransformerEncoder", "TransformerSeq2Seq",
+    "attention_maps", "available", "build", "causal_mask", "check_choice", "count_parameters", "describe",
+    "init_linear_", "make_activation", "make_head", "options_of", "padding_mask", "parameter_count", "register",
     "scaled_dot_product_attention", "sinusoidal_positions", "transformer",
 ]

@@ -95,6 +95,11 @@ CASES = [
     ("transformer", dict(mode="encoder_decoder", input_dim=3, target_vocab_size=9,
                          d_model=16, n_heads=2),
      lambda: (torch.randn(2, 5, 3), _tokens(2, 4, 9)), (2, 4, 9)),
+    ("dcgan_generator", dict(latent_size=4, channels=[6, 3]), lambda: (torch.randn(3, 4),), (3, 1, 28, 28)),
+    ("dcgan_discriminator", dict(channels=[3, 4]), lambda: (torch.rand(3, 1, 28, 28),), (3,)),
+    ("autoencoder", dict(input_size=12, hidden_sizes=[8, 4]), lambda: (torch.rand(3, 12),), (3, 12)),
+    ("conv_autoencoder", dict(channels=[3, 4], code_size=5), lambda: (torch.rand(2, 784),), (2, 784)),
+    ("vae", dict(input_size=12, hidden_sizes=[8], latent_size=2), lambda: (torch.rand(3, 12),), (3, 12)),
 ]
 
 
