@@ -18,6 +18,18 @@ The pieces, each small enough to read against the book:
 
 Inputs are token ids (``vocab_size``) or continuous feature vectors (``input_dim``), so an
 encoder can also summarise a sequence of frames or features for an agent.
+
+What the book's models add on top (chapters 77-82):
+
+* ``positions="learned"`` - a trained position table (BERT, GPT) instead of the sines;
+* ``n_segments`` - BERT's sentence A / sentence B embedding, "token embeddings with a
+  vocabulary of 2" (chapter 78), passed as ``segments`` to ``forward``;
+* ``tie_embeddings`` - the output layer multiplies the hidden vectors by the token
+  embedding matrix (BERT's masked-LM output, GPT's next-token output) through
+  :class:`TiedOutput`, so the vocabulary matrix is stored once;
+* :func:`attention_maps` - every attention layer's last weights, for plots;
+* :func:`parameter_count` - build a configuration on the meta device (no memory is
+  allocated, so GPT-3's 175 billion parameters can be counted on a laptop).
 """
 
 from __future__ import annotations
@@ -35,6 +47,7 @@ MODE_CHOICES: tuple[str, ...] = ("encoder", "decoder", "encoder_decoder")
 NORM_CHOICES: tuple[str, ...] = ("post", "pre")
 OUTPUT_CHOICES: tuple[str, ...] = ("pooled", "sequence")
 POOL_CHOICES: tuple[str, ...] = ("first", "mean")
+POSITION_CHOICES: tuple[str, ...] = ("sinusoidal", "learned")
 
 
 # --- masks and attention --------------------------------------------------------------------
@@ -197,29 +210,43 @@ class DecoderBlock(nn.Module):
 
 class InputEmbedding(nn.Module):
     """Token embedding (scaled by sqrt(d_model)) or a linear map of feature vectors, plus
-    sinusoidal positions.  Exactly one of ``vocab_size`` and ``input_dim`` is given."""
+    position codes (the fixed sines, or a learned table) and optionally BERT's segment
+    embedding.  Exactly one of ``vocab_size`` and ``input_dim`` is given."""
 
     def __init__(self, d_model: int, max_len: int, dropout: float = 0.0,
-                 vocab_size: int | None = None, input_dim: int | None = None) -> None:
+                 vocab_size: int | None = None, input_dim: int | None = None,
+                 positions: str = "sinusoidal", n_segments: int = 0) -> None:
         super().__init__()
         if (vocab_size is None) == (input_dim is None):
             raise NetError("transformer needs exactly one of vocab_size (token ids) and "
                            f"input_dim (feature vectors); got vocab_size={vocab_size!r}, "
                            f"input_dim={input_dim!r}")
+        check_choice("positions", positions, POSITION_CHOICES)
         self.d_model = d_model
         self.max_len = max_len
         self.tokens = nn.Embedding(vocab_size, d_model) if vocab_size is not None else None
         self.features = nn.Linear(input_dim, d_model) if input_dim is not None else None
-        # Derived from the shapes alone, so it is not saved in checkpoints.
-        self.register_buffer("positions", sinusoidal_positions(max_len, d_model),
-                             persistent=False)
+        if positions == "learned":
+            self.learned_positions: nn.Embedding | None = nn.Embedding(max_len, d_model)
+        else:
+            self.learned_positions = None
+            # Derived from the shapes alone, so it is not saved in checkpoints.
+            self.register_buffer("positions", sinusoidal_positions(max_len, d_model),
+                                 persistent=False)
+        self.segments = nn.Embedding(n_segments, d_model) if n_segments else None
         self.dropout = nn.Dropout(dropout)
 
     @property
     def takes_tokens(self) -> bool:
         return self.tokens is not None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def position_codes(self, length: int) -> torch.Tensor:
+        """(length, d_model): what is added to the token at each position."""
+        if self.learned_positions is not None:
+            return self.learned_positions.weight[:length]
+        return self.positions[:length]
+
+    def forward(self, x: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
         length = x.size(1)
         if length > self.max_len:
             raise NetError(f"sequence length {length} exceeds the transformer's max_len "
@@ -228,7 +255,57 @@ class InputEmbedding(nn.Module):
             embedded = self.tokens(x) * math.sqrt(self.d_model)
         else:
             embedded = self.features(x.float())
-        return self.dropout(embedded + self.positions[:length])
+        embedded = embedded + self.position_codes(length)
+        if self.segments is not None:
+            # No segment ids means every token belongs to sentence A.
+            embedded = embedded + self.segments(segments if segments is not None
+                                                else torch.zeros_like(x[..., 0] if x.dim() == 3
+                                                                      else x, dtype=torch.long))
+        elif segments is not None:
+            raise NetError("segments given to a transformer built without n_segments")
+        return self.dropout(embedded)
+
+
+class TiedOutput(nn.Module):
+    """Logits = h E^T (+ b): the output layer reuses the token embedding matrix E.
+
+    Chapter 78: BERT's masked-LM output multiplies "the output vectors by the embedding
+    matrix, turning them into the vocabulary dimension"; GPT does the same for the next
+    token.  E is not copied: the embedding module is only referenced here, so
+    ``parameters()`` lists it once and the parameter count is that of one vocabulary matrix.
+    """
+
+    def __init__(self, embedding: nn.Embedding, bias: bool = False) -> None:
+        super().__init__()
+        # Held outside the module tree: the owner registers (and moves, saves) it, so the
+        # state dict names the matrix once and safetensors sees no shared storage.
+        object.__setattr__(self, "embedding", embedding)
+        self.bias = nn.Parameter(torch.zeros(embedding.num_embeddings)) if bias else None
+        self.out_features = embedding.num_embeddings
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        logits = hidden @ self.embedding.weight.T
+        return logits if self.bias is None else logits + self.bias
+
+
+def _tie_init_(embedding: nn.Embedding) -> None:
+    """N(0, 1/d) entries: the sqrt(d)-scaled input embedding has unit variance per
+    component and the tied logits h E^T start near unit variance too (with N(0, 1) the
+    logits would start at a spread of sqrt(d), a needlessly confident first guess)."""
+    nn.init.normal_(embedding.weight, std=embedding.embedding_dim ** -0.5)
+
+
+def _make_output(embedding: InputEmbedding, d_model: int, n_outputs: int | None,
+                 tie: bool) -> nn.Module | None:
+    if not tie:
+        return ClassifierHead(d_model, n_outputs) if n_outputs else None
+    if embedding.tokens is None:
+        raise NetError("tie_embeddings needs token inputs (vocab_size), not input_dim")
+    if n_outputs not in (None, embedding.tokens.num_embeddings):
+        raise NetError(f"tie_embeddings predicts the {embedding.tokens.num_embeddings} "
+                       f"tokens of the vocabulary; n_outputs={n_outputs} does not match")
+    _tie_init_(embedding.tokens)
+    return TiedOutput(embedding.tokens)
 
 
 def sinusoidal_positions(length: int, d_model: int) -> torch.Tensor:
@@ -257,9 +334,11 @@ class TransformerEncoder(nn.Module):
     def __init__(self, *, d_model: int, n_heads: int, n_layers: int, d_ff: int,
                  dropout: float, max_len: int, norm: str, activation: str,
                  vocab_size: int | None, input_dim: int | None, n_outputs: int | None,
-                 output: str, pool: str, pad_id: int | None) -> None:
+                 output: str, pool: str, pad_id: int | None, positions: str = "sinusoidal",
+                 n_segments: int = 0, tie_embeddings: bool = False) -> None:
         super().__init__()
-        self.embedding = InputEmbedding(d_model, max_len, dropout, vocab_size, input_dim)
+        self.embedding = InputEmbedding(d_model, max_len, dropout, vocab_size, input_dim,
+                                        positions, n_segments)
         self.blocks = nn.ModuleList(
             EncoderBlock(d_model, n_heads, d_ff, dropout, norm, activation)
             for _ in range(n_layers)
@@ -268,21 +347,26 @@ class TransformerEncoder(nn.Module):
         self.output = output
         self.pool = pool
         self.pad_id = pad_id
-        self.head = ClassifierHead(d_model, n_outputs) if n_outputs else None
-        self.out_features = n_outputs if n_outputs else d_model
+        if tie_embeddings and output != "sequence":
+            raise NetError("tie_embeddings predicts a token at every position: it needs "
+                           "output='sequence'")
+        self.head = _make_output(self.embedding, d_model, n_outputs, tie_embeddings)
+        self.out_features = self.head.out_features if self.head is not None else d_model
 
-    def encode(self, x: torch.Tensor, is_padding: torch.Tensor | None = None
+    def encode(self, x: torch.Tensor, is_padding: torch.Tensor | None = None,
+               segments: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Return the (B, T, d_model) hidden states and the padding flags used."""
         is_padding = _padding_flags(x, is_padding, self.pad_id, self.embedding.takes_tokens)
         mask = padding_mask(is_padding) if is_padding is not None else None
-        hidden = self.embedding(x)
+        hidden = self.embedding(x, segments)
         for block in self.blocks:
             hidden = block(hidden, mask)
         return self.final_norm(hidden), is_padding
 
-    def forward(self, x: torch.Tensor, is_padding: torch.Tensor | None = None) -> torch.Tensor:
-        hidden, is_padding = self.encode(x, is_padding)
+    def forward(self, x: torch.Tensor, is_padding: torch.Tensor | None = None,
+                segments: torch.Tensor | None = None) -> torch.Tensor:
+        hidden, is_padding = self.encode(x, is_padding, segments)
         if self.output == "pooled":
             hidden = _pool(hidden, is_padding, self.pool)
         return hidden if self.head is None else self.head(hidden)
@@ -298,9 +382,11 @@ class TransformerDecoder(nn.Module):
     def __init__(self, *, d_model: int, n_heads: int, n_layers: int, d_ff: int,
                  dropout: float, max_len: int, norm: str, activation: str,
                  vocab_size: int | None, input_dim: int | None, n_outputs: int | None,
-                 pad_id: int | None) -> None:
+                 pad_id: int | None, positions: str = "sinusoidal",
+                 tie_embeddings: bool = False) -> None:
         super().__init__()
-        self.embedding = InputEmbedding(d_model, max_len, dropout, vocab_size, input_dim)
+        self.embedding = InputEmbedding(d_model, max_len, dropout, vocab_size, input_dim,
+                                        positions)
         self.blocks = nn.ModuleList(
             EncoderBlock(d_model, n_heads, d_ff, dropout, norm, activation)
             for _ in range(n_layers)
@@ -308,10 +394,12 @@ class TransformerDecoder(nn.Module):
         self.final_norm = nn.LayerNorm(d_model) if norm == "pre" else nn.Identity()
         self.pad_id = pad_id
         n_outputs = n_outputs if n_outputs else vocab_size
-        self.head = ClassifierHead(d_model, n_outputs) if n_outputs else None
-        self.out_features = n_outputs if n_outputs else d_model
+        self.head = _make_output(self.embedding, d_model, n_outputs, tie_embeddings)
+        self.out_features = self.head.out_features if self.head is not None else d_model
 
-    def forward(self, x: torch.Tensor, is_padding: torch.Tensor | None = None) -> torch.Tensor:
+    def hidden_states(self, x: torch.Tensor, is_padding: torch.Tensor | None = None
+                      ) -> torch.Tensor:
+        """(B, T, d_model) after the last block: position t has seen tokens 0..t only."""
         is_padding = _padding_flags(x, is_padding, self.pad_id, self.embedding.takes_tokens)
         mask = causal_mask(x.size(1), x.device)
         if is_padding is not None:
@@ -319,7 +407,10 @@ class TransformerDecoder(nn.Module):
         hidden = self.embedding(x)
         for block in self.blocks:
             hidden = block(hidden, mask)
-        hidden = self.final_norm(hidden)
+        return self.final_norm(hidden)
+
+    def forward(self, x: torch.Tensor, is_padding: torch.Tensor | None = None) -> torch.Tensor:
+        hidden = self.hidden_states(x, is_padding)
         return hidden if self.head is None else self.head(hidden)
 
 
@@ -336,10 +427,17 @@ class TransformerSeq2Seq(nn.Module):
     def __init__(self, *, d_model: int, n_heads: int, n_layers: int, d_ff: int,
                  dropout: float, max_len: int, norm: str, activation: str,
                  vocab_size: int | None, input_dim: int | None, target_vocab_size: int,
-                 n_outputs: int | None, pad_id: int | None) -> None:
+                 n_outputs: int | None, pad_id: int | None, positions: str = "sinusoidal",
+                 tie_embeddings: bool = False) -> None:
         super().__init__()
-        self.source_embedding = InputEmbedding(d_model, max_len, dropout, vocab_size, input_dim)
-        self.target_embedding = InputEmbedding(d_model, max_len, dropout, target_vocab_size)
+        self.source_embedding = InputEmbedding(d_model, max_len, dropout, vocab_size, input_dim,
+                                               positions)
+        if tie_embeddings and vocab_size == target_vocab_size:
+            # Vaswani et al. share one matrix between both embeddings and the output layer.
+            self.target_embedding = self.source_embedding
+        else:
+            self.target_embedding = InputEmbedding(d_model, max_len, dropout,
+                                                   target_vocab_size, None, positions)
         self.encoder_blocks = nn.ModuleList(
             EncoderBlock(d_model, n_heads, d_ff, dropout, norm, activation)
             for _ in range(n_layers)
@@ -352,7 +450,7 @@ class TransformerSeq2Seq(nn.Module):
         self.decoder_norm = nn.LayerNorm(d_model) if norm == "pre" else nn.Identity()
         self.pad_id = pad_id
         n_outputs = n_outputs if n_outputs else target_vocab_size
-        self.head = ClassifierHead(d_model, n_outputs)
+        self.head = _make_output(self.target_embedding, d_model, n_outputs, tie_embeddings)
         self.out_features = n_outputs
 
     def encode(self, source: torch.Tensor, source_padding: torch.Tensor | None = None
@@ -426,17 +524,26 @@ def transformer(
     pool: str = "first",
     pad_id: int | None = None,
     target_vocab_size: int | None = None,
+    positions: str = "sinusoidal",
+    n_segments: int = 0,
+    tie_embeddings: bool = False,
 ) -> nn.Module:
     """Build a transformer model.
 
     ``mode``: ``"encoder"`` -> :class:`TransformerEncoder` (``output`` pooled (default) or
     sequence, ``pool`` first or mean); ``"decoder"`` -> :class:`TransformerDecoder`;
     ``"encoder_decoder"`` -> :class:`TransformerSeq2Seq`.  ``d_ff`` defaults to 4 * d_model.
-    ``pad_id`` marks padding tokens so attention ignores them.
+    ``pad_id`` marks padding tokens so attention ignores them.  ``positions``: sinusoidal
+    (fixed) or learned; ``n_segments`` (encoder only): BERT's sentence A/B embedding;
+    ``tie_embeddings``: the output layer is the token embedding matrix (per-token outputs).
     """
     check_choice("mode", mode, MODE_CHOICES)
     check_choice("norm", norm, NORM_CHOICES)
     check_choice("pool", pool, POOL_CHOICES)
+    check_choice("positions", positions, POSITION_CHOICES)
+    if n_segments and mode != "encoder":
+        raise NetError(f"n_segments (sentence A/B embeddings, BERT) is an encoder option; "
+                       f"mode is {mode!r}")
     make_activation(activation)  # validates the name before any block is built
     if d_model % n_heads != 0:
         raise NetError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
@@ -450,9 +557,11 @@ def transformer(
     common = dict(d_model=d_model, n_heads=n_heads, n_layers=n_layers,
                   d_ff=d_ff if d_ff else 4 * d_model, dropout=float(dropout), max_len=max_len,
                   norm=norm, activation=activation, vocab_size=vocab_size,
-                  input_dim=input_dim, n_outputs=n_outputs, pad_id=pad_id)
+                  input_dim=input_dim, n_outputs=n_outputs, pad_id=pad_id,
+                  positions=positions, tie_embeddings=bool(tie_embeddings))
     if mode == "encoder":
-        return TransformerEncoder(output=output, pool=pool, **common)
+        return TransformerEncoder(output=output, pool=pool, n_segments=int(n_segments),
+                                  **common)
     if mode == "decoder":
         return TransformerDecoder(**common)
     target_vocab_size = target_vocab_size or vocab_size
@@ -460,3 +569,23 @@ def transformer(
         raise NetError("transformer mode 'encoder_decoder' needs target_vocab_size (the "
                        "target is token ids) when the source is feature vectors")
     return TransformerSeq2Seq(target_vocab_size=target_vocab_size, **common)
+
+
+# --- looking inside ------------------------------------------------------------------------
+
+def attention_maps(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``{layer name: (B, heads, T_q, T_k) weights}`` of every attention layer's last call
+    (e.g. ``"encoder_blocks.0.self_attention"``), in the order the layers were built."""
+    return {name: module.attention_weights for name, module in model.named_modules()
+            if isinstance(module, MultiHeadAttention) and module.attention_weights is not None}
+
+
+def parameter_count(**options) -> int:
+    """Parameters of ``transformer(**options)`` built on the meta device.
+
+    Meta tensors have shapes but no storage, so a 175-billion-parameter configuration is
+    counted without allocating 700 GB; shared (tied) matrices are counted once.
+    """
+    with torch.device("meta"):
+        model = transformer(**options)
+    return sum(p.numel() for p in model.parameters())
