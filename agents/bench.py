@@ -7,7 +7,7 @@ in time, each with the ratio ours / reference:
             bare `ale_py.vector_env.AtariVectorEnv` built with the same settings, both driven by
             the same random actions; the two are stepped in alternating blocks so that load from
             other processes hits both alike.
-(b) train   agent steps/s including learning of our DQN (`agents.deep_loop` on a config built
+(b) train   agent steps/s including learning of our DQN (the run engine on a config built
             here) against Stable-Baselines3 DQN (`make_atari_env` = `AtariWrapper`, plus
             `VecFrameStack(4)`, `CnnPolicy`) with the same hyperparameters: Nature CNN, batch 32,
             one update per 4 agent steps, target refresh every 1,000 agent steps, a 100k replay,
@@ -21,15 +21,15 @@ in time, each with the ratio ours / reference:
             computed from the arrays each allocates (unwritten numpy zeros take no RAM, so this
             touches nothing).
 
-`scripts/bench.py blackjack` trains blackjack-dqn (chapters 71-75) and SB3 DQN on the same
-number of agent steps, then compares wall-clock, steps/s and the exact regret of each greedy
+`scripts/bench.py blackjack` trains blackjack-dqn (chapters 71-75) with our DQN and with SB3's
+DQN (`--backend sb3`: the same preset through the one preset -> SB3 mapping) on the same number
+of agent steps, then compares training time, steps/s and the exact regret of each greedy
 policy, computed by `envs.blackjack_solver` (no sampling noise in that figure).
 """
 
 from __future__ import annotations
 
 import contextlib
-import re
 import tempfile
 import time
 import warnings
@@ -77,14 +77,6 @@ def format_table(title: str, rows: list[dict], notes: list[str]) -> str:
         lines.append(f"{row['name']:34s} {row['ours']:12,.1f} {row['reference']:12,.1f} "
                      f"{row['ratio']:7.2f}  {row['target']:10s} {row['reference_name']} ({row['unit']})")
     return "\n".join(lines + [""] + notes)
-
-
-def _summary_figures(summary: str) -> tuple[int, float]:
-    """(agent steps, seconds of the training loop) from the deep loop's summary line."""
-    found = re.search(r": (\d+) steps, .* in ([0-9.]+) s \(", summary.splitlines()[0])
-    if not found:
-        raise RuntimeError(f"cannot read steps and time from the summary line: {summary.splitlines()[0]!r}")
-    return int(found.group(1)), float(found.group(2))
 
 
 def _parts(only: str | None, choices: tuple[str, ...]) -> list[str]:
@@ -168,31 +160,16 @@ def atari_bench_config(steps: int, seed: int, threads: int, channels_last: bool 
 
 
 def measure_ours_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
-    """Steps/s of agents.deep_loop on the bench config (the loop alone, evaluation excluded),
-    and the CPU seconds of all the process's threads over the same work."""
-    from unittest import mock
+    """Steps/s of our DQN under the engine on the bench config: the training loop alone (the
+    engine's RunResult excludes the final evaluation), and its CPU seconds over all threads."""
+    from agents.config import RunConfig
+    from agents.runner import train_config
 
-    from agents import deep_loop
-
-    evaluation_cpu = []
-    evaluate = deep_loop._evaluate_and_keep_best
-
-    def timed_evaluation(*args, **kwargs):
-        start = time.process_time()
-        try:
-            return evaluate(*args, **kwargs)
-        finally:
-            evaluation_cpu.append(time.process_time() - start)
-
-    with tempfile.TemporaryDirectory() as folder, torch_threads(threads), \
-            mock.patch.object(deep_loop, "_evaluate_and_keep_best", timed_evaluation):
-        cpu_start = time.process_time()
-        summary = deep_loop.train(atari_bench_config(steps, seed, threads), seed=seed, device=device,
-                                  run_dir=f"{folder}/run", quiet=quiet)
-        # setup, the final checkpoint and the report stay in: they only make ours look slower
-        cpu = time.process_time() - cpu_start - sum(evaluation_cpu)
-    done, seconds = _summary_figures(summary)
-    return {"steps": done, "seconds": seconds, "sps": done / seconds, "cpu": cpu}
+    config = RunConfig.parse(atari_bench_config(steps, seed, threads))
+    with tempfile.TemporaryDirectory() as folder, torch_threads(threads):
+        result = train_config(config, device=device, run_dir=f"{folder}/run", quiet=quiet)
+    return {"steps": result.steps, "seconds": result.seconds, "sps": result.steps_per_second,
+            "cpu": result.cpu_seconds}
 
 
 def measure_sb3_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
@@ -286,92 +263,42 @@ def run_atari(steps: int, seed: int, device: str, quiet: bool, parts: list[str],
 
 
 # -- Blackjack -------------------------------------------------------------------------------
-def measure_ours_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | None = None) -> dict:
-    """Train the blackjack-dqn preset; its steps, wall-clock and exact regret."""
+def measure_blackjack(seed: int, device: str, quiet: bool, overrides: list[str], backend: str) -> dict:
+    """Train blackjack-dqn with `backend` (ours, or SB3's DQN through the one preset -> SB3
+    mapping of agents.sb3_mapping); its steps, training seconds and exact regret."""
     from agents import runner
 
+    # no evaluations inside the timed loop; the final one is outside RunResult.seconds
+    extra = ["record_episodes=0", "evaluation.every=0"]
     with tempfile.TemporaryDirectory() as folder:
-        from lab.rundir import RunDir
-
-        start = time.perf_counter()
-        # no evaluations inside the timed loop (SB3 does none); the final one is not timed
-        extra = ["record_episodes=0", "evaluation.every=0"]
-        summary = runner.train("blackjack-dqn", overrides=(overrides or []) + extra,
-                               seed=seed, device=device, run_dir=f"{folder}/run", quiet=quiet)
-        wall = time.perf_counter() - start
-        result = RunDir.open(f"{folder}/run").read_json("eval.json")
-    done, seconds = _summary_figures(summary)
-    return {"steps": done, "seconds": seconds, "wall": wall, "sps": done / seconds,
-            "regret": float(result["regret"]), "exact_return": float(result["exact_return"])}
-
-
-def measure_sb3_blackjack(steps: int, seed: int, device: str, config: dict) -> dict:
-    """SB3 DQN on the one-hot Blackjack for `steps` agent steps with the preset's settings
-    (where SB3 has them: it has no Double DQN and always uses the Huber loss)."""
-    from stable_baselines3 import DQN
-    from stable_baselines3.common.env_util import make_vec_env
-
-    import envs
-    from agents import reports
-    from envs import blackjack_solver
-    from envs.blackjack import encode
-
-    agent = config["agent"]
-    num_envs = int(config["env"]["num_envs"])
-    lr_start, lr_end = float(agent["lr"]), float(agent.get("lr_end") or agent["lr"])
-    env = make_vec_env(lambda: envs.make("blackjack", observation="onehot"), n_envs=num_envs, seed=seed)
-    threads = int(config.get("torch_threads") or torch.get_num_threads())
-    # One SB3 train() call per vector step: our update every `train_every` agent steps is
-    # num_envs / train_every gradient steps per vector step.
-    gradient_steps = max(1, round(num_envs / int(agent["train_every"])))
-    with torch_threads(threads):
-        model = DQN(
-            "MlpPolicy", env, learning_rate=lambda remaining: lr_end + remaining * (lr_start - lr_end),
-            buffer_size=int(config["replay"]["capacity"]), learning_starts=int(agent["learning_starts"]),
-            batch_size=int(agent["batch_size"]), gamma=float(agent["gamma"]), train_freq=1,
-            gradient_steps=gradient_steps,
-            target_update_interval=int(agent["target_period"]) * int(agent["train_every"]),
-            exploration_fraction=float(config["exploration"]["fraction"]),
-            exploration_initial_eps=float(config["exploration"]["start"]),
-            exploration_final_eps=float(config["exploration"]["end"]),
-            max_grad_norm=float(agent.get("max_grad_norm") or 10.0),
-            policy_kwargs={"net_arch": list(config["net"]["options"].get("hidden", [64, 64]))},
-            seed=seed, device=device, verbose=0,
-        )
-        start = time.perf_counter()
-        model.learn(total_timesteps=steps, progress_bar=False)
-        seconds = time.perf_counter() - start
-        states = blackjack_solver.all_table_states()
-        observations = torch.as_tensor(np.stack([encode(s, "onehot") for s in states]), device=model.device)
-        with torch.no_grad():
-            q = model.q_net(observations).cpu().numpy()
-    table = {s: int(np.argmax(row)) for s, row in zip(states, q)}
-    exact = reports.blackjack_exact(lambda s: table[s])
-    env.close()
-    done = int(model.num_timesteps)
-    return {"steps": done, "seconds": seconds, "wall": seconds, "sps": done / seconds,
-            "regret": float(exact["regret"]), "exact_return": float(exact["exact_return"])}
+        result = runner.train("blackjack-dqn", overrides=overrides + extra, seed=seed, device=device,
+                              run_dir=f"{folder}/run", quiet=quiet, backend=backend)
+    return {"steps": result.steps, "seconds": result.seconds, "sps": result.steps_per_second,
+            "regret": float(result.evaluation["regret"]),
+            "exact_return": float(result.evaluation["exact_return"])}
 
 
 def run_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | None = None,
                   log: Callable[[str], None] = print) -> str:
-    from agents import runner
+    from agents.sb3_mapping import unmapped_options
+    from agents.runner import resolve_config
 
-    config = runner.resolve_config("blackjack-dqn", overrides)
+    overrides = list(overrides or [])
     log("training blackjack-dqn (ours) ...")
-    ours = measure_ours_blackjack(seed, device, quiet, overrides)
-    log(f"training Stable-Baselines3 DQN for the same {ours['steps']} agent steps ...")
-    sb3 = measure_sb3_blackjack(ours["steps"], seed, device, config)
+    ours = measure_blackjack(seed, device, quiet, overrides, "native")
+    log(f"training blackjack-dqn with Stable-Baselines3 DQN for the same {ours['steps']} agent steps ...")
+    sb3 = measure_blackjack(seed, device, quiet, overrides + [f"total_steps={ours['steps']}", "total_episodes=0"], "sb3")
     rows = [
         _row("steps/s (training loop)", ours["sps"], sb3["sps"], "agent steps/s", "SB3 DQN", "higher"),
         _row("wall-clock of training", ours["seconds"], sb3["seconds"], "s", "SB3 DQN", "lower"),
         _row("exact regret x1000", 1000 * ours["regret"], 1000 * sb3["regret"], "optimal - exact return",
              "SB3 DQN", "lower"),
     ]
+    missing = unmapped_options("dqn", resolve_config("blackjack-dqn", overrides))
     notes = [f"blackjack-dqn budget: {ours['steps']} agent steps; exact expected returns "
-             f"ours {ours['exact_return']:+.5f}, SB3 {sb3['exact_return']:+.5f} (envs.blackjack_solver); "
-             f"our run took {ours['wall']:.1f} s with its evaluations and report",
-             "SB3 lacks Double DQN and the MSE loss of the preset: it trains plain DQN with the Huber loss."]
+             f"ours {ours['exact_return']:+.5f}, SB3 {sb3['exact_return']:+.5f} (envs.blackjack_solver)",
+             "SB3 side: the preset through agents.sb3_mapping (the --backend sb3 mapping); it ignores "
+             + "; ".join(missing)]
     return format_table(f"bench blackjack (seed {seed}): ratio = ours / reference", rows, notes)
 
 

@@ -1,80 +1,120 @@
-"""The runner: preset -> config -> the trainer of its kind (DESIGN.md: data flow of train.py).
+"""The runner: preset -> validated config -> learner -> the engine (DESIGN.md: data flow of train.py).
 
-One trainer loop per kind: `agents.tabular_loop` for the episodic tabular agents
-(chapters 66-68) and `agents.deep_loop` for the off-policy deep agents (chapters 69-75);
-`agents.sb3_backend` hands the same run directory to Stable-Baselines3.
+Everything the user typed is checked here before anything is written: the preset, every
+`--set` key and value (through :class:`agents.config.RunConfig`), the environment's name and
+options, the device and the seed. Only then is the run directory made and the engine started.
 """
 
 from __future__ import annotations
 
 import importlib
 
+import torch
+
+import envs
 from lab.cli import UsageError
-from lab.config import ConfigError, merge, parse_overrides
+from lab.config import ConfigError, merge, parse_overrides, to_dict
+from lab.device import resolve_device
 from lab.rundir import RunDir
+from lab.seeding import seed_everything
 
 from agents import presets
+from agents.config import BACKENDS, RunConfig
+from agents.engine import Engine, RunResult
 
-# algo name in a preset -> module whose `train(...)` runs it
-TRAINERS = {
-    "q-learning": "agents.tabular_loop",
-    "value-function": "agents.tabular_loop",
-    "dqn": "agents.deep_loop",
+#: (backend, algo) -> "module:Class" of the learner that runs it
+LEARNERS = {
+    ("native", "q-learning"): "agents.tabular_learner:TabularLearner",
+    ("native", "value-function"): "agents.tabular_learner:TabularLearner",
+    ("native", "dqn"): "agents.dqn_learner:DQNLearner",
+    ("sb3", "dqn"): "agents.sb3_learner:SB3Learner",
 }
+SB3_ALGOS = ("dqn", "ppo", "a2c")
 
 
-def resolve_config(preset: str, overrides: list[str] | None) -> dict:
-    """The preset's YAML merged with --set overrides (validated by the trainer's dataclass)."""
-    config = merge(presets.load(preset), parse_overrides(overrides))
-    algo = config.get("algo")
-    if algo not in TRAINERS:
-        raise ConfigError(f"config: algo must be one of: {', '.join(TRAINERS)}; got {algo!r}")
+def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 0,
+                   backend: str = "native", algo: str | None = None) -> RunConfig:
+    """The preset's YAML merged with --set overrides, validated; with backend sb3, the SB3
+    hyperparameters resolved into `config.sb3` (agents.sb3_mapping, the one mapping)."""
+    if backend not in BACKENDS:
+        raise UsageError(f"--backend {backend!r} is not valid; choose one of: {', '.join(BACKENDS)}")
+    raw = merge(presets.load(preset), parse_overrides(overrides)) | {"seed": seed}
+    if backend == "sb3":
+        algo = algo or "dqn"
+        if algo not in SB3_ALGOS:
+            raise UsageError(f"--algo {algo!r} is not valid; choose one of: {', '.join(SB3_ALGOS)}")
+        raw |= {"backend": "sb3", "sb3_algo": algo}
+    config = RunConfig.parse(raw)
+    if backend == "sb3":
+        from agents.sb3_mapping import resolve_hyperparameters
+
+        config.sb3 = resolve_hyperparameters(algo, config, config.sb3)
+        config.env.num_envs = int(config.sb3["n_envs"])  # evaluation plays as many lanes
+        if config.sb3["total_steps"]:  # RL-Zoo's tuned budgets are in steps
+            config.total_steps, config.total_episodes = int(config.sb3["total_steps"]), 0
+    check_env(config)
     return config
 
 
-def train(
-    preset: str,
-    overrides: list[str] | None = None,
-    seed: int = 0,
-    device: str = "auto",
-    run_dir: str | None = None,
-    quiet: bool = False,
-    resume: str | None = None,
-    save_replay: bool = False,
-    backend: str = "native",
-    algo: str | None = None,
-) -> str:
-    """Train `preset` (or resume RUN_DIR) and return the one-paragraph summary to print."""
-    if resume:
-        run = RunDir.open(resume)
-        config = merge(run.read_config(), parse_overrides(overrides))
-        seed = int(config.get("seed", seed))
-    else:
-        config = resolve_config(preset, overrides)
-        config["seed"] = seed
-        run = None
-    if backend == "sb3":
-        module = importlib.import_module("agents.sb3_backend")
-        return module.train(config, seed=seed, device=device, run_dir=run_dir, quiet=quiet,
-                            algo=algo or "dqn", run=run)
-    if backend != "native":
-        raise UsageError(f"--backend {backend!r} is not valid; choose native or sb3")
-    module = importlib.import_module(TRAINERS[config["algo"]])
-    _check_env(config)
-    return module.train(config, seed=seed, device=device, run_dir=run_dir, quiet=quiet,
-                        run=run, save_replay=save_replay)
-
-
-def _check_env(config: dict) -> None:
-    """A bad environment name or option in a preset or --set is a config mistake: one line."""
-    import envs
-
-    env = config.get("env")
-    if not isinstance(env, dict) or not isinstance(env.get("name"), str):
-        raise ConfigError("config: env.name must name an environment (see envs.available())")
-    if env["name"] in ("boxing",):  # native vector envs are checked when built
-        return
+def check_env(config: RunConfig) -> None:
+    """A bad environment name or option is a config mistake: one line, before anything runs."""
     try:
-        envs.make(env["name"], **dict(env.get("options") or {})).close()
+        envs.check(config.env.name, **config.env.options)
     except ValueError as err:
         raise ConfigError(f"config: env: {err}") from None
+
+
+def build_learner(config: RunConfig, device: torch.device, train: bool = True):
+    """The learner that runs `config` (train=False: built to load weights and play)."""
+    module, name = LEARNERS[(config.backend, config.algo)].split(":")
+    cls = getattr(importlib.import_module(module), name)
+    if config.algo in ("q-learning", "value-function"):
+        return cls(config)
+    return cls(config, device, train=train)
+
+
+def device_of(name: str) -> torch.device:
+    try:
+        return resolve_device(name)
+    except ValueError as err:  # e.g. --device cuda on a machine without CUDA
+        raise UsageError(f"--device {name!r}: {err}") from None
+
+
+def train(preset: str, overrides: list[str] | None = None, seed: int | None = None, device: str = "auto",
+          run_dir: str | None = None, quiet: bool = False, resume: str | None = None,
+          save_replay: bool = False, backend: str = "native", algo: str | None = None) -> RunResult:
+    """Train `preset` (or resume RUN_DIR) to the end of its budget; the finished run as data."""
+    device_of(device)  # a bad --device stops before anything else
+    if resume:
+        run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
+        if run is None:
+            raise UsageError(f"--resume {resume}: no config.yaml there; give a run directory made by train.py")
+        stored = run.read_config()
+        if seed is not None and seed != stored.get("seed"):
+            raise UsageError(f"--seed {seed} differs from the run's seed {stored.get('seed')}; "
+                             "leave --seed out when resuming")
+        if stored.get("backend") == "sb3":
+            raise UsageError("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
+                             "outside its pickled zips); start a new run")
+        config = RunConfig.parse(merge(stored, parse_overrides(overrides)))
+    else:
+        config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
+    return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
+                        resume=run if resume else None)
+
+
+def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = None, quiet: bool = False,
+                 save_replay: bool = False, resume: RunDir | None = None) -> RunResult:
+    """Run a validated config to the end of its budget (a new run, or `resume`'s)."""
+    torch_device = device_of(device)
+    seed_everything(config.seed)
+    if config.torch_threads:
+        torch.set_num_threads(config.torch_threads)
+    learner = build_learner(config, torch_device)
+    learner.save_replay = save_replay
+    run = resume
+    if run is None:
+        name = config.preset + (f"-sb3-{config.sb3_algo}" if config.backend == "sb3" else "")
+        run = RunDir.create(name, config.seed, path=run_dir)
+        run.write_config(to_dict(config))
+    return Engine(config, learner, run, quiet=quiet).run_to_end(resume=resume is not None)

@@ -14,16 +14,51 @@
 
   where s and s' are the positions after its previous and current move.
 
-Both agents act and learn through ``play_episode(env, epsilon, learn)``, so one loop
-(agents.tabular_loop) runs them. Tables are saved as arrays (safetensors) and JSON, never
+Both agents act and learn through ``play_episode(env, epsilon, learn)``; the run engine drives
+them through :class:`agents.tabular_learner.TabularLearner`. Tables are saved as arrays (safetensors) and JSON, never
 pickled.
 """
 
 from __future__ import annotations
 
-from typing import Any, Hashable
+import dataclasses
+import math
+from typing import Any, Hashable, Literal
 
 import numpy as np
+
+
+@dataclasses.dataclass
+class QLearningConfig:
+    """The `agent:` section of a q-learning preset (the agent's defaults live here only)."""
+
+    gamma: float = 0.99
+    alpha: float = 0.1
+    alpha_schedule: Literal["constant", "visits"] = "constant"
+    alpha_power: float = 1.0  # alpha = 1 / visits**power with the "visits" schedule
+    initial_q: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.gamma <= 1.0:
+            raise ValueError(f"agent.gamma must be in [0, 1], got {self.gamma}")
+        if not 0.0 < self.alpha <= 1.0:
+            raise ValueError(f"agent.alpha must be in (0, 1], got {self.alpha}")
+        if not 0.0 < self.alpha_power <= 10.0:
+            raise ValueError(f"agent.alpha_power must be in (0, 10], got {self.alpha_power}")
+        if not math.isfinite(self.initial_q):
+            raise ValueError(f"agent.initial_q must be finite, got {self.initial_q}")
+
+
+@dataclasses.dataclass
+class ValueFunctionConfig:
+    """The `agent:` section of a value-function preset (chapter 66)."""
+
+    alpha: float = 0.1
+    symmetric: bool = True  # positions equal under the board's 8 symmetries share one value
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha <= 1.0:
+            raise ValueError(f"agent.alpha must be in (0, 1], got {self.alpha}")
 
 
 def state_key(observation: Any) -> Hashable:
@@ -50,24 +85,14 @@ def _masked_argmax(values: np.ndarray, mask: np.ndarray | None, rng: np.random.G
 class QLearningAgent:
     """Q-learning with a Q-table (chapter 68). Unseen states start at `initial_q`."""
 
-    def __init__(
-        self,
-        n_actions: int,
-        gamma: float = 0.99,
-        alpha: float = 0.1,
-        alpha_schedule: str = "constant",
-        alpha_power: float = 1.0,
-        initial_q: float = 0.0,
-        seed: int = 0,
-    ) -> None:
-        if alpha_schedule not in ("constant", "visits"):
-            raise ValueError(f"alpha_schedule must be constant or visits, got {alpha_schedule!r}")
+    def __init__(self, n_actions: int, config: QLearningConfig | None = None, seed: int = 0) -> None:
+        config = config or QLearningConfig()
         self.n_actions = int(n_actions)
-        self.gamma = float(gamma)
-        self.alpha = float(alpha)
-        self.alpha_schedule = alpha_schedule
-        self.alpha_power = float(alpha_power)
-        self.initial_q = float(initial_q)
+        self.gamma = float(config.gamma)
+        self.alpha = float(config.alpha)
+        self.alpha_schedule = config.alpha_schedule
+        self.alpha_power = float(config.alpha_power)
+        self.initial_q = float(config.initial_q)
         self.rng = np.random.default_rng(seed)
         self.q: dict[Hashable, np.ndarray] = {}
         self.visits: dict[Hashable, np.ndarray] = {}
@@ -169,12 +194,13 @@ class ValueFunctionAgent:
     equal under the square's 8 symmetries share one entry when `symmetric`.
     """
 
-    def __init__(self, alpha: float = 0.1, symmetric: bool = True, seed: int = 0) -> None:
+    def __init__(self, config: ValueFunctionConfig | None = None, seed: int = 0) -> None:
         from envs import tictactoe as ttt
 
+        config = config or ValueFunctionConfig()
         self.ttt = ttt
-        self.alpha = float(alpha)
-        self.symmetric = bool(symmetric)
+        self.alpha = float(config.alpha)
+        self.symmetric = bool(config.symmetric)
         self.rng = np.random.default_rng(seed)
         self.values: dict[int, float] = {}
 

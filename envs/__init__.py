@@ -9,7 +9,7 @@ for).  Any Gymnasium id such as ``"FrozenLake-v1"`` also works with :func:`make`
 
 from envs.blackjack import make_blackjack
 from envs.five_rooms import FiveRoomsEnv, make_five_rooms
-from envs.registry import available, make, make_vector, register, register_vector
+from envs.registry import accepted_options, available, check, make, make_vector, register, register_vector
 from envs.tictactoe import TicTacToeEnv, make_tictactoe
 
 register(

@@ -111,6 +111,19 @@ def resolve_protocol(name: str) -> AtariProtocol:
     return PROTOCOLS[name]
 
 
+def protocol_summary(options: dict) -> dict:
+    """The evaluation protocol of a Boxing env made with `options`, scored in raw points."""
+    protocol = resolve_protocol(options.get("protocol", "machado"))
+    return {
+        "atari_protocol": protocol.name,
+        "repeat_action_probability": protocol.repeat_action_probability,
+        "noop_max": int(options.get("noop_max", NOOP_MAX)),
+        "max_episode_frames": int(options.get("max_episode_frames", MAX_EPISODE_FRAMES)),
+        "rewards": "raw (unclipped)",
+        "reference": protocol.reference,
+    }
+
+
 def _resolve_autoreset(mode: str | AutoresetMode) -> AutoresetMode:
     if isinstance(mode, AutoresetMode) and mode in _AUTORESET_CHOICES.values():
         return mode

@@ -46,6 +46,29 @@ def encode(state: tuple[int, int, int], encoding: str = "onehot") -> np.ndarray:
     raise ValueError(f"blackjack encoding must be one of {', '.join(ENCODINGS[1:])}, got {encoding!r}")
 
 
+def observation_of(state: tuple[int, int, int], observation: str = "tuple"):
+    """What an env made with ``make_blackjack(observation=...)`` shows for ``state``."""
+    return tuple(int(v) for v in state) if observation == "tuple" else encode(state, observation)
+
+
+def hand_value(cards: list[int]) -> int:
+    """Best total of a hand of card values (ace = 1): an ace counts 11 when that does not bust.
+
+    The one copy of the rule: the solver's :func:`hand_value_of_total` on the hand's raw sum.
+    """
+    from envs.blackjack_solver import hand_value_of_total
+
+    return hand_value_of_total(sum(cards), 1 in cards)[0]
+
+
+def card_name(value: int) -> str:
+    return "A" if value == 1 else str(value)
+
+
+def outcome_word(reward: float) -> str:
+    return "win" if reward > 0 else "loss" if reward < 0 else "draw"
+
+
 class EncodedBlackjack(gymnasium.ObservationWrapper):
     """Blackjack with vector observations for a Q-network; `state` keeps the raw tuple."""
 

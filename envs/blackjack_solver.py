@@ -51,7 +51,7 @@ BUST = 0  # key for "dealer busts" in the dealer's outcome distribution
 POLICY_CSV_COLUMNS = ("player_sum", "dealer_card", "usable_ace", "action")
 
 
-def _hand_value(raw_total: int, has_ace: bool) -> tuple[int, int]:
+def hand_value_of_total(raw_total: int, has_ace: bool) -> tuple[int, int]:
     """(effective sum, usable_ace) of a hand with aces counted as 1 summing to raw_total."""
     if has_ace and raw_total + 10 <= 21:
         return raw_total + 10, 1
@@ -88,7 +88,7 @@ def all_table_states() -> list[State]:
 @lru_cache(maxsize=None)
 def _dealer_from(raw_total: int, has_ace: bool) -> tuple[tuple[int, float], ...]:
     """Distribution of the dealer's final score (BUST or 17-21) from a partial hand."""
-    value, _ = _hand_value(raw_total, has_ace)
+    value, _ = hand_value_of_total(raw_total, has_ace)
     if value > 21:
         return ((BUST, 1.0),)
     if value >= DEALER_STANDS_ON:
@@ -156,7 +156,7 @@ def hit_transitions(player_sum: int, usable_ace: int) -> tuple[tuple[float, int,
     has_ace = bool(usable_ace)
     merged: dict[tuple[int, int], float] = {}
     for card, p_card in CARD_PROBABILITY.items():
-        next_state = _hand_value(raw_total + card, has_ace or card == 1)
+        next_state = hand_value_of_total(raw_total + card, has_ace or card == 1)
         merged[next_state] = merged.get(next_state, 0.0) + p_card
     return tuple((p, s, u) for (s, u), p in sorted(merged.items()))
 
@@ -248,7 +248,7 @@ def _initial_distribution() -> tuple[tuple[State, float], ...]:
     distribution: dict[State, float] = {}
     for first, p_first in CARD_PROBABILITY.items():
         for second, p_second in CARD_PROBABILITY.items():
-            player_sum, usable_ace = _hand_value(first + second, 1 in (first, second))
+            player_sum, usable_ace = hand_value_of_total(first + second, 1 in (first, second))
             for dealer_card, p_dealer in CARD_PROBABILITY.items():
                 state = (player_sum, dealer_card, usable_ace)
                 distribution[state] = distribution.get(state, 0.0) + p_first * p_second * p_dealer

@@ -93,6 +93,20 @@ def _check_options(name: str, factory: EnvFactory, options: dict[str, Any]) -> N
             )
 
 
+def accepted_options(name: str) -> set[str] | None:
+    """The option names a registered environment's factory accepts (None: any, or not ours)."""
+    if name not in _REGISTRY:
+        _load_lazy_modules()
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        return None
+    parameters = inspect.signature(entry.factory).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return None
+    return {p.name for p in parameters
+            if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+
+
 def make(name: str, **options: Any) -> gymnasium.Env:
     """Build the environment called ``name`` with keyword ``options``.
 
@@ -143,3 +157,14 @@ def make_vector(name: str, num_envs: int = 1, seed: int = 0, **options: Any) -> 
         env = gymnasium.vector.SyncVectorEnv([lambda: make(name, **options) for _ in range(num_envs)])
     env.reset(seed=seed)
     return env
+
+
+def check(name: str, **options: Any) -> None:
+    """Raise ValueError (one line) if ``name`` or one of its options is not valid; a native
+    vector environment is checked against its factory's signature without being built."""
+    if name not in _VECTOR_FACTORIES:
+        _load_lazy_modules()
+    if name in _VECTOR_FACTORIES:
+        _check_options(name, _VECTOR_FACTORIES[name], options)
+        return
+    make(name, **options).close()

@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--algo", choices=["dqn", "ppo", "a2c"], default=None,
                         help="SB3 algorithm for --backend sb3 (None means dqn)")
     add_common_arguments(parser)
+    parser.set_defaults(seed=None)  # None: 0 for a new run, the stored seed when resuming
     args = parser.parse_args(argv)
 
     from agents import presets, runner
@@ -36,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.algo and args.backend != "sb3":
         raise UsageError("--algo only applies with --backend sb3")
-    summary = runner.train(
+    result = runner.train(
         preset=args.preset, overrides=args.overrides, seed=args.seed, device=args.device,
         run_dir=args.run_dir, quiet=args.quiet, resume=args.resume, save_replay=args.save_replay,
         backend=args.backend, algo=args.algo,
     )
-    print(summary)
+    print(result.summary())
     return 0
 
 

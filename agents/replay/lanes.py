@@ -1,201 +1,24 @@
-"""Experience replay memories (chapter 70), frame-efficient and optionally prioritized.
-
-Chapter 70 explains why DQN learns from a *replay memory*: consecutive transitions are
-strongly correlated, so the agent stores them and learns from random mini-batches drawn from
-the last ``capacity`` of them.  This module gives two memories with one interface:
-
-* :class:`ReplayMemory` stores whole observations (vectors such as Blackjack's state, or any
-  array shape).
-* :class:`FrameReplayMemory` is for stacked Atari frames ``(stack, 84, 84) uint8``.  Each
-  84x84 frame is stored **once** (the newest frame of every observation) and stacks are
-  rebuilt by index, in the spirit of DeepMind's Dopamine, so a transition costs about 7.1 KB
-  (7,084 bytes at a 1M capacity) instead of the 56 KB of storing ``obs`` and ``next_obs``.
-
-Both can return n-step returns and can sample by proportional priority (Schaul et al. 2016,
-"Prioritized Experience Replay") from a sum tree.
-
-How data is laid out
---------------------
-The memory is split into ``n_envs`` *lanes* of ``capacity // n_envs`` slots, one per
-sub-environment of a vector env.  A lane is a circular time series: slot ``t`` holds the
-newest frame of the observation at time ``t`` (for :class:`ReplayMemory` the whole
-observation), plus the action taken from it, the reward received and the
-``terminated``/``truncated`` flags of that step.  The observation ``t`` is rebuilt from slots
-``t-stack+1 .. t``; the next observation is slot ``t+1``; an n-step target reads slots
-``t .. t+n``.  When an episode starts, all ``stack`` frames of its first observation are
-written (for Atari: three zero frames and the first frame, exactly what the env gave), so a
-rebuilt stack always equals the env's observation and never holds a frame of another episode.
-An episode of ``T`` steps therefore uses ``T + stack`` slots (``T + 1`` for
-:class:`ReplayMemory`): ``capacity`` counts slots, ``len(memory)`` counts the transitions that
-can be sampled.  A slot is sampleable once its n-step future is complete (``n_step`` later
-steps are stored, or the episode ended) and stops being sampleable as soon as the oldest frame
-of its stack is overwritten.
-
-The interface (what the DQN agent uses)
----------------------------------------
-``add(obs, actions, rewards, next_obs, terminated, truncated)``
-    Called once per vector-env step, *after* the step, with arrays whose leading axis is
-    ``n_envs`` (with ``n_envs == 1`` the axis may be left out): ``obs`` is what the agent acted
-    on, ``next_obs`` what the env returned.  How episode ends are signalled depends on the
-    env's auto-reset mode, given to the constructor as ``autoreset_mode``:
-
-    * ``"next_step"`` (Gymnasium's default and ``AtariVectorEnv``'s): pass exactly what
-      ``env.step`` returned.  On the step that ends an episode ``next_obs`` is the final
-      observation and ``terminated | truncated`` is true.  The following step is the env's
-      reset step (its action is ignored, ``next_obs`` is the new episode's first
-      observation); the memory recognises it from the previous flags and stores the new first
-      observation instead of a transition.  Just call ``add`` every step.
-    * ``"same_step"`` / ``"disabled"`` (the caller resets by hand): on the ending step pass the
-      *final* observation as ``next_obs`` (for a same-step vector env, ``infos["final_obs"]``
-      for the lanes that ended).  The next ``add`` for that lane must have the new episode's
-      first observation as ``obs``.
-
-    ``terminated`` means the episode really ended (no bootstrap); ``truncated`` means it was
-    cut (time limit): the target still bootstraps from the final observation.
-
-``sample(batch_size) -> Batch``
-    numpy arrays: ``obs``, ``actions`` (int64), ``returns`` (float32, the discounted sum of up
-    to ``n_step`` rewards, stopping at the episode's end), ``next_obs`` (the observation
-    ``n_step`` later, or the final one if the episode ended sooner), ``discounts`` (float32,
-    ``gamma ** k`` for the ``k`` steps taken, 0 if the episode terminated within them),
-    ``weights`` (float32 importance-sampling weights; ones without prioritization) and
-    ``indices`` (int64, for :meth:`update_priorities`).  The TD target is
-    ``returns + discounts * max_a Q_target(next_obs, a)``.
-``update_priorities(indices, priorities)``
-    Set priorities (e.g. ``|TD error|``) of sampled transitions; a no-op without
-    prioritization.
-``len(memory)``, ``capacity``, ``nbytes``, ``bytes_per_transition``
-    Sampleable transitions, slots, bytes held by the storage arrays, ``nbytes / capacity``.
-``state_dict()`` / ``load_state_dict(state)``
-    Plain numpy arrays and JSON-able scalars (safetensors + JSON; no pickle).
-
-Prioritized replay: a new transition gets the largest priority seen so far; a transition's
-sampling probability is ``p_i / sum_j p_j`` with ``p_i = (|priority_i| + eps) ** alpha``;
-batches are stratified (one draw from each of ``batch_size`` equal slices of the total);
-importance-sampling weights ``(N * P(i)) ** -beta`` are divided by the batch's largest weight.
-``beta`` is a public attribute so the agent can anneal it to 1.
-"""
+"""The lanes behind both replay memories (chapter 70): circular time series per environment,
+n-step targets, optional priorities. See the package docstring for the layout."""
 
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
+
+from agents.replay.interface import Batch, check_float, check_int, resolve_autoreset
+from agents.replay.sum_tree import SumTree
 
 # Lane phases: what the next ``add`` means for a lane.
 _FRESH = 0  # no episode yet: ``obs`` of the next add starts one
 _RUNNING = 1  # inside an episode: ``obs`` of the next add is the stored newest observation
 _ENDED = 2  # the previous add ended an episode
 
-_NEXT_STEP_NAMES = {"next_step", "nextstep"}
-_MANUAL_RESET_NAMES = {"same_step", "samestep", "disabled"}
 
 
-class Batch(NamedTuple):
-    """A sampled mini-batch; every field has the batch as its leading axis."""
-
-    obs: np.ndarray
-    actions: np.ndarray
-    returns: np.ndarray
-    next_obs: np.ndarray
-    discounts: np.ndarray
-    weights: np.ndarray
-    indices: np.ndarray
-
-
-class SumTree:
-    """A binary tree whose nodes hold the sums of their leaves' priorities.
-
-    Leaves live at ``nodes[size + i]``, the root at ``nodes[1]``.  Updates and prefix-sum
-    searches take whole index arrays at once: ``log2(size)`` numpy operations per call, no
-    Python loop per element.
-    """
-
-    def __init__(self, num_leaves: int) -> None:
-        self.size = 1 << max(0, int(num_leaves - 1).bit_length())
-        self.depth = self.size.bit_length() - 1
-        self.nodes = np.zeros(2 * self.size, dtype=np.float64)
-
-    @property
-    def total(self) -> float:
-        """Sum of all leaves."""
-        return float(self.nodes[1])
-
-    def leaves(self, indices: np.ndarray) -> np.ndarray:
-        """The values of the given leaves."""
-        return self.nodes[self.size + np.asarray(indices, dtype=np.int64)]
-
-    def set(self, indices: np.ndarray, values: np.ndarray) -> None:
-        """Set leaves (the last value wins for repeated indices) and refresh their ancestors."""
-        nodes = np.asarray(indices, dtype=np.int64) + self.size
-        if nodes.size == 0:
-            return
-        self.nodes[nodes] = values
-        nodes = np.unique(nodes)
-        for _ in range(self.depth):
-            nodes = nodes // 2
-            # Sorted input stays sorted under // 2, so duplicates are neighbours.
-            nodes = nodes[np.concatenate(([True], nodes[1:] != nodes[:-1]))]
-            # Recomputing each parent from its children (never adding deltas) keeps the
-            # sums free of accumulated rounding error.
-            self.nodes[nodes] = self.nodes[2 * nodes] + self.nodes[2 * nodes + 1]
-
-    def find(self, targets: np.ndarray) -> np.ndarray:
-        """For each target in ``[0, total)``, the leaf whose cumulative range contains it.
-
-        The search only ever enters a subtree with a positive sum (a positive node always has
-        a positive child), so rounding at a boundary can never land on a zero leaf.
-        """
-        remaining = np.asarray(targets, dtype=np.float64).copy()
-        nodes = np.ones(remaining.shape, dtype=np.int64)
-        for _ in range(self.depth):
-            left = self.nodes[2 * nodes]
-            right = self.nodes[2 * nodes + 1]
-            go_right = (right > 0.0) & ((remaining >= left) | (left <= 0.0))
-            remaining = np.where(go_right, remaining - left, remaining)
-            nodes = 2 * nodes + go_right
-        return nodes - self.size
-
-    def rebuild(self, leaf_values: np.ndarray) -> None:
-        """Replace every leaf (the first ``len(leaf_values)``) and recompute all sums."""
-        self.nodes[:] = 0.0
-        self.nodes[self.size : self.size + len(leaf_values)] = leaf_values
-        for level in range(self.depth - 1, -1, -1):
-            first, last = 1 << level, 2 << level
-            parents = np.arange(first, last)
-            self.nodes[parents] = self.nodes[2 * parents] + self.nodes[2 * parents + 1]
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name: str, value: Any, low: float, high: float = float("inf")) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}") from None
-    if not low <= number <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    return number
-
-
-def _resolve_autoreset(mode: Any) -> bool:
-    """True for next-step auto-reset; accepts strings and gymnasium's ``AutoresetMode``."""
-    name = str(getattr(mode, "value", mode)).lower()
-    if name in _NEXT_STEP_NAMES:
-        return True
-    if name in _MANUAL_RESET_NAMES:
-        return False
-    raise ValueError(
-        f"unknown autoreset_mode {mode!r}; choose one of ['next_step', 'same_step', 'disabled']"
-    )
-
-
-class _LaneReplay:
+class LaneReplay:
     """Lanes of circular time series with n-step targets and optional priorities.
 
     Subclasses only say how an observation maps to its stored frames (:meth:`_to_frames`) and
@@ -223,19 +46,19 @@ class _LaneReplay:
         seed: int,
         autoreset_mode: Any,
     ) -> None:
-        self.n_envs = _check_int("n_envs", n_envs, 1)
-        self.stack = _check_int("stack", stack, 1)
-        self.n_step = _check_int("n_step", n_step, 1)
-        self.gamma = _check_float("gamma", gamma, 0.0, 1.0)
-        self.alpha = _check_float("alpha", alpha, 0.0)
-        self.beta = _check_float("beta", beta, 0.0)
-        self.eps = _check_float("eps", eps, 0.0)
+        self.n_envs = check_int("n_envs", n_envs, 1)
+        self.stack = check_int("stack", stack, 1)
+        self.n_step = check_int("n_step", n_step, 1)
+        self.gamma = check_float("gamma", gamma, 0.0, 1.0)
+        self.alpha = check_float("alpha", alpha, 0.0)
+        self.beta = check_float("beta", beta, 0.0)
+        self.eps = check_float("eps", eps, 0.0)
         self.prioritized = bool(prioritized)
-        self.next_step_autoreset = _resolve_autoreset(autoreset_mode)
+        self.next_step_autoreset = resolve_autoreset(autoreset_mode)
         self.frame_shape = tuple(int(d) for d in frame_shape)
         self.frame_dtype = np.dtype(frame_dtype)
         self.obs_shape = tuple(int(d) for d in obs_shape)
-        capacity = _check_int("capacity", capacity, 1)
+        capacity = check_int("capacity", capacity, 1)
         # One add can write stack + 1 slots and invalidate stack - 1 more ahead of them; the
         # newest n_step transitions (and their stacks) are still waiting for their future and
         # must not be reached by that.
@@ -464,7 +287,7 @@ class _LaneReplay:
 
     def sample(self, batch_size: int) -> Batch:
         """Draw ``batch_size`` transitions (uniformly, or by priority)."""
-        batch_size = _check_int("batch_size", batch_size, 1)
+        batch_size = check_int("batch_size", batch_size, 1)
         if self._num_valid == 0:
             raise ValueError("cannot sample from a replay memory with no complete transition yet")
         if not self.prioritized:
@@ -567,102 +390,3 @@ class _LaneReplay:
         self._num_valid = int(self._valid.sum())
         self._max_priority = float(state["max_priority"])
         self._rng.bit_generator.state = json.loads(state["rng_state"])
-
-
-class ReplayMemory(_LaneReplay):
-    """Replay of whole observations (any shape, e.g. Blackjack's state vector).
-
-    ``capacity`` counts stored observations: an episode of ``T`` steps takes ``T + 1`` (its
-    final observation is stored too).  Bytes per slot: ``obs`` plus 11 bytes of fields plus
-    16-32 bytes of sum tree (the tree's leaf count is rounded up to a power of two).
-    """
-
-    def __init__(
-        self,
-        capacity: int,
-        obs_shape: tuple[int, ...],
-        obs_dtype: Any = np.float32,
-        n_envs: int = 1,
-        gamma: float = 0.99,
-        n_step: int = 1,
-        prioritized: bool = False,
-        alpha: float = 0.6,
-        beta: float = 0.4,
-        eps: float = 1e-6,
-        seed: int = 0,
-        autoreset_mode: Any = "next_step",
-    ) -> None:
-        if isinstance(obs_shape, (int, np.integer)):
-            obs_shape = (obs_shape,)
-        shape = tuple(int(d) for d in obs_shape)
-        super().__init__(
-            capacity=capacity,
-            frame_shape=shape,
-            frame_dtype=obs_dtype,
-            stack=1,
-            obs_shape=shape,
-            n_envs=n_envs,
-            gamma=gamma,
-            n_step=n_step,
-            prioritized=prioritized,
-            alpha=alpha,
-            beta=beta,
-            eps=eps,
-            seed=seed,
-            autoreset_mode=autoreset_mode,
-        )
-
-    def _to_frames(self, obs: np.ndarray) -> np.ndarray:
-        return obs[:, None]
-
-    def _from_frames(self, frames: np.ndarray) -> np.ndarray:
-        return frames[:, 0]
-
-
-class FrameReplayMemory(_LaneReplay):
-    """Replay of stacked frames that stores each frame once (Atari: ``(4, 84, 84) uint8``).
-
-    ``capacity`` counts stored frames: an episode of ``T`` steps takes ``T + stack``.  At
-    84x84 a slot costs 7,056 bytes of pixels, 11 bytes of fields and 16-32 bytes of sum tree:
-    7,084 bytes per transition at ``capacity=1_000_000`` (7.08 GB in all).
-    """
-
-    def __init__(
-        self,
-        capacity: int,
-        frame_shape: tuple[int, ...] = (84, 84),
-        stack: int = 4,
-        n_envs: int = 1,
-        gamma: float = 0.99,
-        n_step: int = 1,
-        prioritized: bool = False,
-        alpha: float = 0.6,
-        beta: float = 0.4,
-        eps: float = 1e-6,
-        seed: int = 0,
-        autoreset_mode: Any = "next_step",
-        frame_dtype: Any = np.uint8,
-    ) -> None:
-        stack = _check_int("stack", stack, 1)
-        super().__init__(
-            capacity=capacity,
-            frame_shape=tuple(frame_shape),
-            frame_dtype=frame_dtype,
-            stack=stack,
-            obs_shape=(stack, *frame_shape),
-            n_envs=n_envs,
-            gamma=gamma,
-            n_step=n_step,
-            prioritized=prioritized,
-            alpha=alpha,
-            beta=beta,
-            eps=eps,
-            seed=seed,
-            autoreset_mode=autoreset_mode,
-        )
-
-    def _to_frames(self, obs: np.ndarray) -> np.ndarray:
-        return obs
-
-    def _from_frames(self, frames: np.ndarray) -> np.ndarray:
-        return frames

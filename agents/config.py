@@ -1,0 +1,160 @@
+"""The run's configuration, typed once (DESIGN.md: data flow of train.py; chapters 66-75).
+
+A preset's YAML merged with `--set key=value` overrides becomes one :class:`RunConfig` in the
+runner, before any environment is made or any file written. Each section is defined here once;
+the algorithm's own section (`agent:`) is the dataclass that the agent itself owns
+(:class:`agents.dqn.DQNConfig`, :class:`agents.tabular.QLearningConfig`,
+:class:`agents.tabular.ValueFunctionConfig`), and the replay's is
+:class:`agents.replay.ReplayConfig`, so every default lives in exactly one place.
+
+Budget and cadence: a run ends at `total_steps` agent steps or `total_episodes` finished
+training episodes, whichever comes first. `log_every`, `evaluation.every` and
+`checkpoint_every` count in the learner's own unit: agent steps for deep agents, episodes for
+the tabular ones (which learn an episode at a time).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Literal, Optional
+
+from lab.config import ConfigError, from_dict
+
+from agents.dqn import DQNConfig
+from agents.replay import ReplayConfig
+from agents.schedules import EpsilonSchedule
+from agents.tabular import QLearningConfig, ValueFunctionConfig
+
+#: algo name in a preset -> the dataclass of its `agent:` section
+AGENT_SECTIONS: dict[str, type] = {
+    "q-learning": QLearningConfig,
+    "value-function": ValueFunctionConfig,
+    "dqn": DQNConfig,
+}
+BACKENDS = ("native", "sb3")
+
+
+@dataclasses.dataclass
+class EnvSection:
+    name: str
+    options: dict = dataclasses.field(default_factory=dict)
+    num_envs: int = 1  # lanes stepped together (deep agents); tabular agents play one env
+    record_env: Optional[str] = None  # a colour twin for recordings (Atari), else the env itself
+
+    def __post_init__(self) -> None:
+        if self.num_envs < 1:
+            raise ValueError(f"env.num_envs must be >= 1, got {self.num_envs}")
+
+
+@dataclasses.dataclass
+class NetSection:
+    kind: str = "mlp"
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class ExplorationSection:
+    schedule: Literal["linear", "exponential", "constant"] = "linear"
+    start: float = 1.0
+    end: float = 0.05
+    fraction: float = 0.1  # share of the budget over which epsilon falls from start to end
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end", "fraction"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"exploration.{name} must be in [0, 1], got {value}")
+
+    def over(self, budget: int) -> EpsilonSchedule:
+        """The schedule stretched over `fraction` of a budget of `budget` units."""
+        return EpsilonSchedule(self.schedule, self.start, self.end, max(1, int(self.fraction * budget)))
+
+
+@dataclasses.dataclass
+class EvalSection:
+    every: int = 0  # cadence units between evaluations; 0 = only at the end
+    episodes: int = 10
+    final_episodes: int = 0  # episodes of the final evaluation (0 = `episodes`)
+    epsilon: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.every < 0 or self.final_episodes < 0:
+            raise ValueError("evaluation.every and evaluation.final_episodes must be >= 0")
+        if self.episodes < 1:
+            raise ValueError(f"evaluation.episodes must be >= 1, got {self.episodes}")
+        if not 0.0 <= self.epsilon <= 1.0:
+            raise ValueError(f"evaluation.epsilon must be in [0, 1], got {self.epsilon}")
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Everything a run needs; `config.yaml` is this, resolved."""
+
+    preset: str
+    algo: str
+    env: EnvSection
+    description: str = ""
+    seed: int = 0
+    total_steps: int = 0
+    total_episodes: int = 0
+    agent: Any = None  # AGENT_SECTIONS[algo], typed by `RunConfig.parse`
+    net: NetSection = dataclasses.field(default_factory=NetSection)
+    replay: ReplayConfig = dataclasses.field(default_factory=ReplayConfig)
+    exploration: ExplorationSection = dataclasses.field(default_factory=ExplorationSection)
+    evaluation: EvalSection = dataclasses.field(default_factory=EvalSection)
+    log_every: int = 1000
+    checkpoint_every: int = 10_000
+    record_episodes: int = 1
+    torch_threads: int = 0  # 0 = torch's default
+    backend: Literal["native", "sb3"] = "native"
+    sb3_algo: Optional[str] = None  # with backend sb3: dqn, ppo, a2c
+    sb3: dict = dataclasses.field(default_factory=dict)  # SB3 hyperparameters (resolved by the backend)
+
+    def __post_init__(self) -> None:
+        if self.seed < 0:
+            raise ValueError(f"seed must be >= 0, got {self.seed}")
+        if self.total_steps < 0 or self.total_episodes < 0 or self.total_steps + self.total_episodes == 0:
+            raise ValueError("set total_steps or total_episodes (> 0)")
+        for name in ("log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.record_episodes < 0 or self.torch_threads < 0:
+            raise ValueError("record_episodes and torch_threads must be >= 0")
+
+    @property
+    def budget_in_episodes(self) -> bool:
+        return self.total_episodes > 0
+
+    @property
+    def budget(self) -> int:
+        """The budget in its own unit (episodes when total_episodes is set)."""
+        return self.total_episodes if self.budget_in_episodes else self.total_steps
+
+    @property
+    def final_episodes(self) -> int:
+        return self.evaluation.final_episodes or self.evaluation.episodes
+
+    @classmethod
+    def parse(cls, raw: dict) -> "RunConfig":
+        """Validate a whole raw mapping; one-line ConfigError naming the bad key or value."""
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config: must be a mapping, got {type(raw).__name__}")
+        algo = raw.get("algo")
+        if algo not in AGENT_SECTIONS:
+            raise ConfigError(f"config: algo must be one of: {', '.join(AGENT_SECTIONS)}; got {algo!r}")
+        config = from_dict(cls, {k: v for k, v in raw.items() if k != "agent"})
+        config.agent = from_dict(AGENT_SECTIONS[algo], raw.get("agent") or {}, "agent")
+        if config.backend == "sb3" and algo != "dqn":
+            raise ConfigError(f"config: --backend sb3 runs deep presets (algo dqn); {config.preset} is {algo}")
+        _check_finite(raw)
+        return config
+
+
+def _check_finite(raw: Any, where: str = "") -> None:
+    """NaN or infinity anywhere in the config is a mistake (YAML reads '.nan' and '.inf')."""
+    if isinstance(raw, float) and not math.isfinite(raw):
+        raise ConfigError(f"config: {where} must be a finite number, got {raw}")
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            _check_finite(value, f"{where}.{key}" if where else str(key))

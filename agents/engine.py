@@ -1,0 +1,289 @@
+"""The one run engine behind every agent and backend (DESIGN.md: data flow; chapters 66-75).
+
+Dopamine's split: agents act and learn, a runner runs. The engine owns everything a run is
+beyond acting and learning — the budget (steps or episodes), the exploration schedule's
+position, log windows, periodic evaluation that keeps ``checkpoints/best``, the checkpoint
+cadence and resume, the final evaluation, the task's report, the recording and the summary —
+and returns a :class:`RunResult` (data; the printed summary is made from it).
+
+A learner plugs in through the :class:`Learner` protocol. ``advance(epsilon)`` is one unit of
+acting and learning: a vector-env step for the DQN, an episode for the tabular agents (which
+learn an episode at a time), a chunk of Stable-Baselines3's own ``learn``. Adding an agent means
+writing a learner (see docs/adding-an-agent.md), not a loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+import torch
+
+from lab.checkpoint import CheckpointError, library_version, load_checkpoint, save_checkpoint
+from lab.cli import RunFailed, UsageError
+from lab.config import to_dict
+from lab.logger import Logger
+from lab.progress import progress_bar
+from lab.rundir import RunDir
+from lab.stats import summarize
+
+from agents import reports
+from agents.config import RunConfig
+from agents.tasks import Task, task_for
+
+#: Checkpoints of this engine carry ``engine_format: 2``; earlier ones (library 0.1.0's three
+#: loops) are refused with a line naming the version that wrote them.
+ENGINE_FORMAT = 2
+EVAL_SEED_OFFSET = 10_000  # evaluations never share seeds with training episodes
+
+
+@dataclasses.dataclass
+class Experience:
+    """What one `advance` produced: agent steps taken, episodes finished, learning figures."""
+
+    steps: int = 0
+    returns: list[float] = dataclasses.field(default_factory=list)
+    lengths: list[int] = dataclasses.field(default_factory=list)
+    losses: dict[str, float] = dataclasses.field(default_factory=dict)  # e.g. td_loss, q_values
+    epsilon: float | None = None  # the epsilon actually used, when the learner overrode it
+
+
+class Learner(Protocol):
+    """What the engine drives. See docs/adding-an-agent.md for a worked example."""
+
+    cadence_unit: str  # "steps" or "episodes": what log_every / evaluation.every count
+    updates: int  # gradient steps (or table backups) so far
+
+    def advance(self, epsilon: float) -> Experience: ...
+
+    def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,
+             quiet: bool = True) -> tuple[list[float], list[dict]]: ...
+
+    def q_values(self, observations: Sequence) -> np.ndarray: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict, weights_only: bool = False) -> None: ...
+
+    def on_checkpoint(self, run: RunDir, steps: int) -> None: ...
+
+    def start(self, run: RunDir, resumed_at: int | None) -> None: ...
+
+    def close(self) -> None: ...
+
+
+@dataclasses.dataclass
+class RunResult:
+    """A finished run as data: what `bench.py`, sweeps and the summary read."""
+
+    preset: str
+    algo: str
+    backend: str
+    seed: int
+    steps: int
+    episodes: int
+    updates: int
+    seconds: float  # training, without the final evaluation and report
+    cpu_seconds: float  # CPU time of all the process's threads over the same training
+    steps_per_second: float
+    evaluation: dict  # eval.json: mean, std, ci95, episodes, protocol, the task's figures
+    run_dir: Path
+    report: list[str] = dataclasses.field(default_factory=list)
+
+    def summary(self) -> str:
+        by = f" (Stable-Baselines3 {self.algo.upper()})" if self.backend == "sb3" else ""
+        e = self.evaluation
+        head = (f"{self.preset}{by}: {self.steps} steps, {self.episodes} episodes, {self.updates} updates "
+                f"in {self.seconds:.1f} s ({self.steps_per_second:.0f} steps/s, seed {self.seed})")
+        evaluation = (f"evaluation over {e['episodes']} episodes (epsilon {e['protocol']['epsilon']}): "
+                      f"mean return {e['mean']:.4f} +- {e['ci95']:.4f} (95% CI)")
+        return "\n".join([head, evaluation, *self.report, f"run directory: {self.run_dir}",
+                          "watch: tensorboard --logdir runs"])
+
+
+def check_format(state: dict, where: Path) -> None:
+    """Refuse a checkpoint this engine cannot read, naming the version that wrote it."""
+    if state.get("engine_format") != ENGINE_FORMAT:
+        raise CheckpointError(
+            f"checkpoint {where}: written by dlbook-agents {state.get('library_version', '(unknown)')} "
+            f"in checkpoint format {state.get('engine_format', 1)}; this version "
+            f"({library_version()}) reads format {ENGINE_FORMAT}: train the run again")
+
+
+class Engine:
+    """Runs one learner under one config into one run directory."""
+
+    def __init__(self, config: RunConfig, learner: Learner, run: RunDir, quiet: bool = False,
+                 save_replay: bool = False) -> None:
+        self.config, self.learner, self.run, self.quiet = config, learner, run, quiet
+        self.task: Task = task_for(config.env.name)
+        self.schedule = config.exploration.over(config.budget)
+        self.steps = self.episodes = 0
+        self.best_score = -math.inf
+        self.save_replay = save_replay
+
+    # -- where the run stands ------------------------------------------------------------------
+    def progress(self) -> int:
+        return self.episodes if self.config.budget_in_episodes else self.steps
+
+    def finished(self) -> bool:
+        c = self.config
+        return (c.total_episodes > 0 and self.episodes >= c.total_episodes) or \
+               (c.total_steps > 0 and self.steps >= c.total_steps)
+
+    def cadence(self) -> int:
+        return self.episodes if self.learner.cadence_unit == "episodes" else self.steps
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def save(self, name: str, **extra) -> None:
+        c = self.config
+        save_checkpoint(self.run.checkpoints / name, {
+            "agent": self.learner.state_dict(), "steps": self.steps, "episodes": self.episodes,
+            "updates": self.learner.updates, "best_score": self.best_score, "preset": c.preset,
+            "algo": c.algo, "backend": c.backend, "env": to_dict(c.env), "seed": c.seed,
+            "torch_rng": torch.get_rng_state(), "library_version": library_version(),
+            "engine_format": ENGINE_FORMAT, **extra,
+        })
+
+    def checkpoint(self) -> None:
+        self.learner.on_checkpoint(self.run, self.steps)  # e.g. the replay, before `latest`
+        self.save("latest")
+
+    def resume(self) -> int:
+        """Load checkpoints/latest; returns the metrics step from which rows are rewritten."""
+        state = load_checkpoint(self.run.checkpoints / "latest")
+        check_format(state, self.run.checkpoints / "latest")
+        self.learner.load_state_dict(state["agent"])
+        torch.set_rng_state(state["torch_rng"])
+        self.steps, self.episodes = int(state["steps"]), int(state["episodes"])
+        self.best_score = float(state["best_score"])
+        if self.finished():
+            raise UsageError(f"--resume {self.run.path}: this run already finished its budget "
+                             f"({self.steps} steps, {self.episodes} episodes); raise it with "
+                             f"--set total_steps=... or --set total_episodes=... to continue")
+        return self.steps + 1  # the checkpoint at step C was written after logging step C
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, episodes: int, logger: Logger) -> dict:
+        c = self.config
+        seed = EVAL_SEED_OFFSET + c.seed
+        returns, infos = self.learner.play(episodes, c.evaluation.epsilon, seed,
+                                           env_options=self.task.eval_options(c.env.options))
+        result = summarize(returns) | {"protocol": {"epsilon": c.evaluation.epsilon, "seed": seed,
+                                                    "env": c.env.name, "options": c.env.options}}
+        result |= self.task.figures(self.learner, returns, infos, c, seed)
+        values = {"eval/mean_return": result["mean"], "eval/ci95": result["ci95"]}
+        if "regret" in result:
+            values |= {"eval/exact_return": result["exact_return"], "eval/regret": result["regret"]}
+        logger.scalars(self.steps, values)
+        if result["score"] > self.best_score:
+            self.best_score = result["score"]
+            self.save("best", score=result["score"])
+        return result
+
+    # -- the run -------------------------------------------------------------------------------
+    def run_to_end(self, resume: bool = False) -> RunResult:
+        c, learner = self.config, self.learner
+        purge = self.resume() if resume else None
+        self.learner.start(self.run, self.steps if resume else None)
+        logger = Logger(self.run.path, purge_step=purge)
+        unit = "ep" if c.budget_in_episodes else "step"
+        bar = progress_bar(c.budget, c.preset + (f" [sb3 {c.sb3_algo}]" if c.backend == "sb3" else ""),
+                           quiet=self.quiet, unit=unit)
+        bar.update(self.progress())
+        window = Window()
+        every = c.evaluation.every
+        next_log = (self.cadence() // c.log_every + 1) * c.log_every
+        next_ckpt = (self.cadence() // c.checkpoint_every + 1) * c.checkpoint_every
+        next_eval = (self.cadence() // every + 1) * every if every else None
+        started, cpu_started, steps_at_start = time.perf_counter(), time.process_time(), self.steps
+        try:
+            while not self.finished():
+                epsilon = self.schedule(self.progress())
+                experience = learner.advance(epsilon)
+                self.steps += experience.steps
+                self.episodes += len(experience.returns)
+                window.add(experience, epsilon)
+                bar.update(len(experience.returns) if c.budget_in_episodes else experience.steps)
+                if experience.losses and not all(map(math.isfinite, experience.losses.values())):
+                    raise RunFailed(self._non_finite(experience.losses))
+                done = self.finished()  # the final evaluation and checkpoint come after the loop
+                if self.cadence() >= next_log:
+                    next_log += c.log_every
+                    window.log(logger, bar, self.steps, self.episodes, started, steps_at_start)
+                if next_eval is not None and self.cadence() >= next_eval:
+                    next_eval += every
+                    if not done:
+                        self.evaluate(c.evaluation.episodes, logger)
+                if self.cadence() >= next_ckpt:
+                    next_ckpt += c.checkpoint_every
+                    if not done:
+                        self.checkpoint()
+            window.log(logger, bar, self.steps, self.episodes, started, steps_at_start, only_if_new=True)
+        finally:
+            bar.close()
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        evaluation = self.evaluate(c.final_episodes, logger)
+        self.checkpoint()
+        report = self.task.report(self.run, learner, c, evaluation, logger, self.steps)
+        self.run.write_json("eval.json", evaluation)
+        curve = reports.learning_curve(self.run, f"{c.preset} (seed {c.seed})", self.task.references,
+                                       logger=logger, step=self.steps)
+        if curve is not None:
+            report.append(f"learning curve: {curve}")
+        if c.record_episodes > 0:
+            from agents.recording import record_learner
+
+            paths = record_learner(self.run, learner, c, episodes=c.record_episodes, logger=logger,
+                                   step=self.steps)
+            report.append("recording: " + ", ".join(str(p) for p in paths))
+        logger.hparams({"preset": c.preset, "algo": c.algo, "backend": c.backend, "seed": c.seed},
+                       {"hparam/score": float(evaluation["score"])})
+        logger.close()
+        learner.close()
+        sps = (self.steps - steps_at_start) / max(seconds, 1e-9)
+        return RunResult(c.preset, c.sb3_algo or c.algo, c.backend, c.seed, self.steps, self.episodes,
+                         learner.updates, seconds, cpu_seconds, sps, evaluation, self.run.path, report)
+
+    def _non_finite(self, losses: dict) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in losses.items())
+        latest = self.run.checkpoints / "latest"
+        kept = (f"the last good checkpoint is {latest}" if latest.is_dir()
+                else "no checkpoint was saved yet")
+        return (f"non-finite learning at step {self.steps} ({shown}): training stopped; {kept} "
+                f"(try a smaller agent.lr or gradient clipping)")
+
+
+class Window:
+    """Training figures between two log rows."""
+
+    def __init__(self) -> None:
+        self.returns: list[float] = []
+        self.lengths: list[int] = []
+        self.losses: dict[str, list[float]] = {}
+        self.epsilon = 1.0
+
+    def add(self, experience: Experience, epsilon: float) -> None:
+        self.returns += experience.returns
+        self.lengths += experience.lengths
+        for name, value in experience.losses.items():
+            self.losses.setdefault(name, []).append(value)
+        self.epsilon = epsilon if experience.epsilon is None else experience.epsilon
+
+    def log(self, logger: Logger, bar, steps: int, episodes: int, started: float, steps_at_start: int,
+            only_if_new: bool = False) -> None:
+        if only_if_new and not self.returns:
+            return
+        sps = (steps - steps_at_start) / max(time.perf_counter() - started, 1e-9)
+        values = {"charts/epsilon": self.epsilon, "charts/sps": sps, "charts/episodes": episodes}
+        if self.returns:
+            values |= {"charts/episodic_return": float(np.mean(self.returns)),
+                       "charts/episodic_length": float(np.mean(self.lengths))}
+            bar.set_postfix(ret=f"{np.mean(self.returns):.3f}", eps=f"{self.epsilon:.3f}", sps=f"{sps:.0f}")
+        values |= {f"losses/{name}": float(np.mean(v)) for name, v in self.losses.items()}
+        logger.scalars(steps, values)
+        self.returns, self.lengths, self.losses = [], [], {}

@@ -1,0 +1,158 @@
+"""One mapping from a preset to Stable-Baselines3's hyperparameters (chapters 69-75), used by
+the SB3 backend (agents.sb3_learner) and by `scripts/bench.py`.
+
+How a preset maps to SB3:
+- DQN: lr (linear to lr_end over the budget), gamma, batch_size, replay capacity,
+  learning_starts, n_step, max_grad_norm, Adam eps (or the RMSprop of the Nature paper),
+  one gradient step per `train_every` agent steps, hard target refresh every
+  `target_period` gradient steps (or Polyak tau), reward clipping, and the preset's epsilon
+  schedule over its budget (steps or episodes). SB3's DQN has no Double DQN, dueling head,
+  MSE loss or prioritized replay: `unmapped_options` names any of these the preset asks for.
+- PPO and A2C: SB3's defaults, with RL-Zoo's tuned values where it has them (CartPole-v1);
+  the preset's network is used for both the actor and the critic (one copy each).
+The budget is the preset's (`total_steps` or `total_episodes`) unless `sb3.total_steps` sets
+one (the tuned PPO/A2C entries do, as RL-Zoo's n_timesteps).
+"""
+
+from __future__ import annotations
+
+import torch
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.dqn.policies import DQNPolicy
+
+from lab.cli import UsageError
+from lab.config import ConfigError, merge
+
+from agents import sb3_extractors
+from agents.config import RunConfig
+
+SB3_ALGOS = ("dqn", "ppo", "a2c")
+ACTIVATION_FNS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU,
+                  "leaky_relu": torch.nn.LeakyReLU, "gelu": torch.nn.GELU}
+UNLIMITED_STEPS = 10**15  # SB3 needs a step budget; an episode budget stops from the callback
+
+# RL-Zoo's tuned hyperparameters (rl-baselines3-zoo, hyperparams/*.yml) where it has them;
+# "lin_X" there is X decaying linearly to 0, here X with an `_end` of 0.
+TUNED = {
+    ("ppo", "CartPole-v1"): dict(n_envs=8, total_steps=100_000, n_steps=32, batch_size=256,
+                                 gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                                 learning_rate=1e-3, learning_rate_end=0.0,
+                                 clip_range=0.2, clip_range_end=0.0),
+    ("a2c", "CartPole-v1"): dict(n_envs=8, total_steps=500_000, ent_coef=0.0),
+}
+
+# SB3 logger keys -> DESIGN.md tags
+LOSS_TAGS = {
+    "dqn": {"train/loss": "losses/td_loss"},
+    "ppo": {"train/policy_gradient_loss": "losses/policy_loss", "train/value_loss": "losses/value_loss",
+            "train/entropy_loss": "losses/entropy_loss", "train/approx_kl": "losses/approx_kl"},
+    "a2c": {"train/policy_loss": "losses/policy_loss", "train/value_loss": "losses/value_loss",
+            "train/entropy_loss": "losses/entropy_loss"},
+}
+
+
+
+# -- hyperparameters -------------------------------------------------------------------------
+def default_hyperparameters(algo: str, config: RunConfig) -> dict:
+    """Every SB3 hyperparameter of `algo` for this preset, before `sb3:` overrides."""
+    a = config.agent
+    n_envs = config.env.num_envs
+    if algo == "dqn":
+        # ours: one gradient step per `train_every` agent steps, n_envs agent steps per env.step
+        if n_envs >= a.train_every:
+            train_freq, gradient_steps = 1, max(1, round(n_envs / a.train_every))
+        else:
+            train_freq, gradient_steps = max(1, round(a.train_every / n_envs)), 1
+        hard = a.target_update == "hard"
+        return dict(
+            n_envs=n_envs, total_steps=0, learning_rate=a.lr, learning_rate_end=a.lr_end,
+            gamma=a.gamma, batch_size=a.batch_size, buffer_size=config.replay.capacity,
+            learning_starts=a.learning_starts, train_freq=train_freq, gradient_steps=gradient_steps,
+            n_steps=a.n_step,
+            # SB3 counts the target period in agent steps; ours in gradient steps
+            target_update_interval=a.target_period * a.train_every if hard else a.train_every,
+            tau=1.0 if hard else a.tau,
+            max_grad_norm=a.max_grad_norm if a.max_grad_norm else 1e9,  # SB3 always clips
+            optimizer=a.optimizer, adam_eps=a.adam_eps, clip_rewards=a.clip_rewards,
+            policy=dict(net_arch=[], activation_fn="relu"),
+        )
+    on_policy = dict(policy=dict(net_arch=[], activation_fn="tanh", share_features_extractor=False,
+                                 ortho_init=True))
+    if algo == "ppo":
+        values = dict(n_envs=n_envs, total_steps=0, learning_rate=3e-4, learning_rate_end=None,
+                      n_steps=2048, batch_size=64, n_epochs=10, gamma=a.gamma, gae_lambda=0.95,
+                      clip_range=0.2, clip_range_end=None, ent_coef=0.0, vf_coef=0.5,
+                      max_grad_norm=0.5, normalize_advantage=True, **on_policy)
+    elif algo == "a2c":
+        values = dict(n_envs=n_envs, total_steps=0, learning_rate=7e-4, learning_rate_end=None,
+                      n_steps=5, gamma=a.gamma, gae_lambda=1.0, ent_coef=0.0, vf_coef=0.5,
+                      max_grad_norm=0.5, use_rms_prop=True, rms_prop_eps=1e-5,
+                      normalize_advantage=False, **on_policy)
+    else:
+        raise UsageError(f"--algo {algo!r} is not valid; choose one of: {', '.join(SB3_ALGOS)}")
+    return merge(values, TUNED.get((algo, config.env.name), {}))
+
+
+def resolve_hyperparameters(algo: str, config: RunConfig, overrides: dict | None) -> dict:
+    """Defaults merged with the config's `sb3:` section; an unknown key is a ConfigError."""
+    defaults = default_hyperparameters(algo, config)
+    overrides = dict(overrides or {})
+    for key, value in overrides.items():
+        if key not in defaults:
+            raise ConfigError(f"config: unknown key 'sb3.{key}' for SB3 {algo}; "
+                              f"allowed: {', '.join(defaults)}")
+        if key == "policy":
+            if not isinstance(value, dict):
+                raise ConfigError(f"config: sb3.policy must be a mapping, got {value!r}")
+            for sub in value:
+                if sub not in defaults["policy"]:
+                    raise ConfigError(f"config: unknown key 'sb3.policy.{sub}' for SB3 {algo}; "
+                                      f"allowed: {', '.join(defaults['policy'])}")
+    values = merge(defaults, overrides)
+    if values["policy"]["activation_fn"] not in ACTIVATION_FNS:
+        raise ConfigError(f"config: sb3.policy.activation_fn must be one of: {', '.join(ACTIVATION_FNS)}; "
+                          f"got {values['policy']['activation_fn']!r}")
+    if int(values["n_envs"]) < 1:
+        raise ConfigError(f"config: sb3.n_envs must be >= 1, got {values['n_envs']!r}")
+    return values
+
+
+def unmapped_options(algo: str, config: RunConfig) -> list[str]:
+    """Preset options SB3's algorithm has no counterpart for (named in the summary)."""
+    if algo != "dqn":
+        return []
+    a, missing = config.agent, []
+    if a.double:
+        missing.append("double=true (SB3 DQN is not Double DQN)")
+    if a.dueling:
+        missing.append("dueling=true (SB3 DQN has no dueling head)")
+    if a.loss != "huber":
+        missing.append(f"loss={a.loss} (SB3 DQN uses the Huber loss)")
+    if config.replay.prioritized:
+        missing.append("replay.prioritized=true (SB3 has no prioritized replay)")
+    return missing
+
+
+def policy_class(algo: str):
+    return DQNPolicy if algo == "dqn" else ActorCriticPolicy
+
+
+def policy_kwargs(algo: str, hyper: dict, config: RunConfig) -> dict:
+    """SB3 policy_kwargs: the preset's network as features extractor, then SB3's heads."""
+    policy = hyper["policy"]
+    net_arch = policy["net_arch"]
+    kwargs = sb3_extractors.policy_kwargs(
+        config.net.kind, config.net.options,
+        net_arch=dict(net_arch) if isinstance(net_arch, dict) else list(net_arch),
+        activation_fn=ACTIVATION_FNS[policy["activation_fn"]],
+    )
+    if algo == "dqn":
+        if hyper["optimizer"] == "rmsprop":  # the Nature paper's, as agents.dqn builds it
+            kwargs |= dict(optimizer_class=torch.optim.RMSprop,
+                           optimizer_kwargs=dict(alpha=0.95, eps=0.01, centered=True))
+        else:
+            kwargs["optimizer_kwargs"] = dict(eps=hyper["adam_eps"])
+    else:
+        kwargs |= dict(share_features_extractor=bool(policy["share_features_extractor"]),
+                       ortho_init=bool(policy["ortho_init"]))
+    return kwargs

@@ -1,0 +1,212 @@
+"""Task objects: what is special about each environment the book's agents play (chapters 66-75).
+
+The engine, evaluation, recordings and reports never ask for an environment by name; they ask
+the run's :class:`Task` (``task_for(config.env.name)``), which holds:
+
+- the reference scores drawn beside learning curves (Boxing: random 0.1, human 12.1);
+- the evaluation protocol's env options (Boxing scores raw points, not clipped ones);
+- the recording env (Boxing is recorded in colour from a twin emulator) and action names;
+- the observation encoding of a state (Blackjack's tuple, one-hot or scaled vector);
+- the task's own figures (Blackjack's exact return and regret from the DP solver,
+  tic-tac-toe's win/draw/loss rates, FrozenLake's success rate, Boxing's human-normalised
+  score) and its final report (policy heat-maps, five-rooms matrices and routes).
+
+A task sees the trained agent through its learner: ``learner.q_values(observations)`` (one row
+of action values per observation) and ``learner.play(...)`` (returns and final infos).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from agents import reports
+
+
+class Task:
+    """The default: an environment with nothing special (CartPole, Taxi, any Gymnasium id)."""
+
+    references: dict[str, float] = {}  # score lines drawn on learning curves
+    action_names: tuple[str, ...] = ()  # empty: numbered, or the env's own (Atari)
+    record_env: str | None = None  # env name for recordings when not the training env
+    hold_seconds: float | None = None  # seconds each decision stays on a recording (None: by fps)
+    value_label = "Q"
+
+    def eval_options(self, options: dict) -> dict:
+        """The env options of the evaluation protocol (the training options by default)."""
+        return dict(options)
+
+    def figures(self, learner, returns: list[float], infos: list[dict], config, seed: int) -> dict:
+        """Figures beyond the mean return; `score` (what keeps checkpoints/best) included."""
+        return {"score": float(np.mean(returns))}
+
+    def report(self, run, learner, config, evaluation: dict, logger, step: int) -> list[str]:
+        """Final report lines (and files) after the last evaluation; extends `evaluation`."""
+        return []
+
+    def outcome_lines(self, env, total: float, steps: int) -> list[str]:
+        """What a recording writes on the last frame of an episode."""
+        return [f"episode over after {steps} steps: return {total:+g}"]
+
+
+class BlackjackTask(Task):
+    """Chapters 71-75: exact return and regret of the greedy policy, policy heat-maps, plays."""
+
+    action_names = ("stick", "hit")
+    hold_seconds = 1.0
+
+    def greedy(self, learner, config) -> tuple[Callable, Callable]:
+        """state tuple -> greedy action, and state tuple -> max Q, through the env's encoding."""
+        from envs import blackjack_solver as solver
+        from envs.blackjack import observation_of
+
+        encoding = config.env.options.get("observation", "tuple")
+        states = solver.all_table_states()
+        q = learner.q_values([observation_of(s, encoding) for s in states])
+        table = dict(zip(states, q))
+        return (lambda s: int(np.argmax(table[s]))), (lambda s: float(table[s].max()))
+
+    def figures(self, learner, returns, infos, config, seed) -> dict:
+        greedy, _ = self.greedy(learner, config)
+        exact = reports.blackjack_exact(greedy)
+        exact.pop("policy")
+        return exact | {"score": exact["exact_return"]}
+
+    def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
+        from agents.blackjack_plays import blackjack_plays_figure
+
+        greedy, value = self.greedy(learner, config)
+        evaluation |= reports.blackjack_report(run, greedy, state_value=value, logger=logger, step=step)
+        plays = blackjack_plays_figure(run, learner, config, logger=logger, step=step)
+        return [f"exact expected return {evaluation['exact_return']:+.5f} vs optimal "
+                f"{evaluation['optimal_return']:+.5f}: regret {evaluation['regret']:.5f}; "
+                "policy.csv, plots/policy.png, plots/state_values.png written",
+                f"plot of the agent's plays (chapter 72): {plays}"]
+
+    def outcome_lines(self, env, total, steps) -> list[str]:
+        from envs.blackjack import card_name, hand_value, outcome_word
+
+        table = env.unwrapped
+        lines = []
+        for who, cards in (("dealer", list(table.dealer)), ("player", list(table.player))):
+            value = hand_value(cards)
+            lines.append(f"{who} {' '.join(map(card_name, cards))} = {value}" + (" bust" if value > 21 else ""))
+        lines[-1] += f" -> {outcome_word(total).upper()} {total:+g}"
+        return lines
+
+
+class BoxingTask(Task):
+    """Chapter 69: Atari Boxing, scored in raw points with the human-normalised score."""
+
+    references = {"human": 12.1, "random": 0.1}  # Mnih et al. 2015, Extended Data Table 2
+    record_env = "boxing-colour"
+
+    def eval_options(self, options: dict) -> dict:
+        return dict(options) | {"clip_rewards": False}  # evaluation scores raw points
+
+    def figures(self, learner, returns, infos, config, seed) -> dict:
+        from envs.atari import protocol_summary
+
+        mean = float(np.mean(returns))
+        normalised = (mean - self.references["random"]) / (self.references["human"] - self.references["random"])
+        return {"score": mean, "human_normalized": normalised,
+                "atari": protocol_summary(config.env.options)}
+
+    def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
+        return [f"human-normalised score {evaluation['human_normalized']:.3f} "
+                f"(random {self.references['random']}, human {self.references['human']})"]
+
+
+class FiveRoomsTask(Task):
+    """Chapter 67: R and Q normalised to 100 as the book prints them; the greedy routes."""
+
+    action_names = tuple(f"to room {k}" for k in range(6))
+    hold_seconds = 0.5
+
+    def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
+        report = reports.five_rooms_report(run, lambda s: learner.q_values([s])[0])
+        evaluation["routes"] = {str(k): v for k, v in report["routes"].items()}
+        evaluation["all_routes_shortest"] = report["all_routes_shortest"]
+        evaluation["q_normalised"] = report["q_normalised"]
+        return [report["text"], f"every greedy route is a shortest path: {report['all_routes_shortest']}"]
+
+
+class TicTacToeTask(Task):
+    """Chapter 66: win/draw/loss against the training opponent and a uniformly random one."""
+
+    action_names = tuple(f"cell {k}" for k in range(9))
+    hold_seconds = 0.5
+    value_label = "V"
+
+    @staticmethod
+    def rates(infos: list[dict]) -> dict:
+        outcomes = [info.get("outcome") for info in infos]
+        return {f"{k}_rate": outcomes.count(k) / len(outcomes) for k in ("win", "draw", "loss")}
+
+    def figures(self, learner, returns, infos, config, seed) -> dict:
+        _, random_infos = learner.play(len(returns), 0.0, seed=seed + 7,
+                                       env_options=config.env.options | {"opponent_skill": 0.0})
+        return self.rates(infos) | {"vs_random": self.rates(random_infos), "score": float(np.mean(returns))}
+
+    def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
+        vs = evaluation["vs_random"]
+        return [f"vs training opponent: win {evaluation['win_rate']:.1%} draw {evaluation['draw_rate']:.1%} "
+                f"loss {evaluation['loss_rate']:.1%}; vs uniformly random: win {vs['win_rate']:.1%} "
+                f"draw {vs['draw_rate']:.1%} loss {vs['loss_rate']:.1%}"]
+
+
+class FrozenLakeTask(Task):
+    action_names = ("left", "down", "right", "up")
+
+    def figures(self, learner, returns, infos, config, seed) -> dict:
+        return {"score": float(np.mean(returns)), "success_rate": float(np.mean(np.array(returns) > 0))}
+
+    def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
+        return [f"success rate {evaluation['success_rate']:.3f}"]
+
+
+class TaxiTask(Task):
+    action_names = ("south", "north", "east", "west", "pickup", "dropoff")
+
+
+class CartPoleTask(Task):
+    action_names = ("push left", "push right")
+
+
+TASKS: dict[str, Task] = {
+    "blackjack": BlackjackTask(),
+    "boxing": BoxingTask(),
+    "five-rooms": FiveRoomsTask(),
+    "tictactoe": TicTacToeTask(),
+    "FrozenLake-v1": FrozenLakeTask(),
+    "FrozenLake8x8-v1": FrozenLakeTask(),
+    "Taxi-v3": TaxiTask(),
+    "Taxi-v4": TaxiTask(),
+    "CartPole-v1": CartPoleTask(),
+}
+
+
+def task_for(env_name: str) -> Task:
+    """The task object of an environment name (the plain :class:`Task` for any other)."""
+    return TASKS.get(env_name, Task())
+
+
+def summary_lines(evaluation: dict[str, Any], references: dict[str, float]) -> list[str]:
+    """The task figures an evaluation holds, as lines (used by scripts/evaluate.py)."""
+    lines = []
+    if "regret" in evaluation:
+        lines.append(f"exact expected return {evaluation['exact_return']:+.5f} vs optimal "
+                     f"{evaluation['optimal_return']:+.5f}: regret {evaluation['regret']:.5f}")
+    if "human_normalized" in evaluation:
+        lines.append(f"human-normalised score {evaluation['human_normalized']:.3f} "
+                     f"(random {references['random']}, human {references['human']})")
+        atari = evaluation["atari"]
+        lines.append(f"protocol: {atari['atari_protocol']} (sticky actions {atari['repeat_action_probability']}), "
+                     f"up to {atari['noop_max']} no-op starts, {atari['max_episode_frames']}-frame cap, raw scores")
+    if "win_rate" in evaluation:
+        lines.append(f"win {evaluation['win_rate']:.1%} draw {evaluation['draw_rate']:.1%} "
+                     f"loss {evaluation['loss_rate']:.1%}")
+    if "success_rate" in evaluation:
+        lines.append(f"success rate {evaluation['success_rate']:.3f}")
+    return lines
