@@ -1,0 +1,437 @@
+"""Chapters 85-90: the Transformer of "Attention Is All You Need", piece by piece, on
+nets/transformer.py.
+
+* ch86 - positional encoding: the sine/cosine table (plotted); without it self-attention is
+  permutation-equivariant (the book: transformers see a *set*), with it the order shows.
+* ch87 - keys, values and queries as soft retrieval: dot-product similarity, softmax weights,
+  and how a sharper score turns soft attention into picking the single best key.
+* ch88 - scaled dot-product attention softmax(Q K^T / sqrt(d_k)) V. The book says d_k is "the
+  number of words in a sentence" (ch088.md:59); it is the width of the keys (Vaswani et al.
+  2017: d_k = d_model / h). Measured: the spread of q.k grows with the key width and not with
+  the sentence length, and dividing by sqrt(d_k) brings it back to 1.
+* ch89 - residual connections and layer normalisation: each token normalised over its own
+  features, independent of the rest of the batch; the gradient reaching the first layer of a
+  deep stack with and without the residual paths.
+* ch90 - the whole encoder-decoder with 8 heads, the causal mask and cross-attention, trained
+  on a toy English -> French set made for this demo (supervised/toy_translation.py), greedy
+  decoding of the book's "Hello, I love you", and the attention maps the book describes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import nets
+from lab.plots import new_figure
+from nets.transformer import (EncoderBlock, MultiHeadAttention, attention_maps, causal_mask,
+                              parameter_count, scaled_dot_product_attention,
+                              sinusoidal_positions)
+from supervised import toy_translation as toy
+from supervised.demos import register
+from supervised.demos._training import setting
+
+BOOK_HEADS = 8  # ch090.md:124 "Cada bloco transformador tem 8 representações contextualizadas"
+BOOK_BLOCKS = 6  # ch090.md:30 (encoder) and ch090.md:61 (decoder) "6 vezes"
+BOOK_TRANSLATION = "Bonjour, je t'aime"  # ch090.md:148
+BOOK_SOURCE = "Hello, I love you"  # ch086.md:29, ch088.md:20
+VASWANI_BASE_PARAMS = 65e6  # Vaswani et al. 2017, Table 3: base model, 65M parameters
+VASWANI_VOCAB = 37_000  # Vaswani et al. 2017: shared EN-DE byte-pair vocabulary
+
+
+# --- ch86: positional encoding ---------------------------------------------------------------
+
+@register("ch86", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 1",
+          "How transformers work, part 1: tokens, embeddings and positional encoding")
+def positional_encoding(ctx) -> None:
+    d_model, length = 128, 64
+    table = sinusoidal_positions(length, d_model)
+    ctx.report("positional encoding range (small constants added to the embeddings)",
+               "small constants added to each embedding (ch086.md:94)",
+               f"every entry in [{float(table.min()):.3f}, {float(table.max()):.3f}]",
+               matches=bool(table.abs().max() <= 1.0))
+
+    # PE(p + k) is a rotation of PE(p) that depends on k alone: each (sin, cos) pair of
+    # frequency w turns by the angle w k. Build that rotation from k and compare.
+    shift = 5
+    frequencies = torch.exp(torch.arange(0, d_model, 2).double() * (-math.log(10000.0) / d_model))
+    cos, sin = torch.cos(frequencies * shift), torch.sin(frequencies * shift)
+    pe = table.double()
+    rotated = torch.empty_like(pe[:length - shift])
+    rotated[:, 0::2] = pe[:length - shift, 0::2] * cos + pe[:length - shift, 1::2] * sin
+    rotated[:, 1::2] = pe[:length - shift, 1::2] * cos - pe[:length - shift, 0::2] * sin
+    error = float((rotated - pe[shift:]).abs().max())
+    ctx.report("PE(p+5) = R_5 PE(p), R_5 a rotation built from the offset alone",
+               "a linear function of PE(p) for any fixed offset", f"max error {error:.1e}",
+               matches=error < 1e-5, source="Vaswani et al. 2017, section 3.5")
+
+    # Without positions self-attention cannot see order: permuting the tokens permutes the
+    # outputs (ch086.md:91 "invariantes de permutação"). With the sines added it is not so.
+    torch.manual_seed(ctx.seed)
+    block = EncoderBlock(d_model, 8, 4 * d_model).eval()
+    words = torch.randn(1, 6, d_model)
+    order = torch.tensor([3, 0, 5, 1, 4, 2])
+    with torch.no_grad():
+        plain = (block(words)[:, order] - block(words[:, order])).abs().max().item()
+        positions = sinusoidal_positions(6, d_model)
+        coded = (block(words + positions)[:, order] - block(words[:, order] + positions)).abs().max().item()
+    ctx.report("self-attention without positions: output of permuted words - permuted output",
+               "transformers are permutation invariant without positions (ch086.md:91)",
+               f"{plain:.1e} (with sinusoidal positions: {coded:.2f})",
+               matches=plain < 1e-4 and coded > 1e-2)
+    ctx.logger.scalars(0, {"ch86/permutation_gap_plain": plain, "ch86/permutation_gap_coded": coded})
+
+    fig, (ax_map, ax_waves) = new_figure(1, 2, figsize=(12, 4))
+    image = ax_map.imshow(table.numpy(), aspect="auto", cmap="RdBu", vmin=-1, vmax=1)
+    ax_map.set(xlabel="embedding dimension i", ylabel="position p",
+               title="PE[p, 2i] = sin(p / 10000^(2i/d)), PE[p, 2i+1] = cos(...)")
+    fig.colorbar(image, ax=ax_map)
+    for dim in (0, 2, 10, 30, 62):
+        ax_waves.plot(table[:, dim].numpy(), label=f"dimension {dim}")
+    ax_waves.set(xlabel="position p", ylabel="PE", title="each dimension is a wave of its own length")
+    ax_waves.legend(fontsize=8)
+    ctx.plot("ch86_positional_encoding", fig)
+
+
+# --- ch87: keys, values, queries ---------------------------------------------------------------
+
+@register("ch87", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 2",
+          "How transformers work, part 2: keys, values and queries as soft retrieval")
+def soft_retrieval(ctx) -> None:
+    # The book's YouTube search: a query is compared with the keys (titles) of stored videos
+    # and the values (videos) are returned weighted by the match.
+    generator = torch.Generator().manual_seed(ctx.seed)
+    titles = ["cats playing", "piano lesson", "cat videos compilation", "cooking pasta", "guitar solo"]
+    keys = nn.functional.normalize(torch.randn(len(titles), 16, generator=generator), dim=-1)
+    query = nn.functional.normalize(keys[0] + keys[2] + 0.3 * torch.randn(16, generator=generator), dim=0)
+    cosine = keys @ query  # unit vectors: the dot product is the cosine (ch087.md:46-64)
+    angle_cosine = torch.cos(torch.arccos(cosine.clamp(-1, 1)))
+    ctx.report("dot product of unit vectors = cosine of their angle", "the cosine (ch087.md:49)",
+               f"max difference {float((cosine - angle_cosine).abs().max()):.1e}", matches=True)
+    sharpness = [1, 4, 16, 64]
+    weights = [torch.softmax(s * cosine, dim=0) for s in sharpness]
+    best = int(cosine.argmax())
+    ctx.report("weight of the best-matching key as the scores sharpen (x1, x4, x16, x64)",
+               "soft retrieval; hard retrieval picks the maximum (ch087.md:25-28)",
+               ", ".join(f"{float(w[best]):.2f}" for w in weights),
+               matches=bool(float(weights[-1][best]) > 0.99 and float(weights[0][best]) < 0.5))
+    for step, (s, w) in enumerate(zip(sharpness, weights)):
+        ctx.logger.scalars(step, {"ch87/best_key_weight": float(w[best]), "ch87/sharpness": s})
+    fig, ax = new_figure(figsize=(8, 4))
+    width = 0.2
+    for i, (s, w) in enumerate(zip(sharpness, weights)):
+        ax.bar(np.arange(len(titles)) + (i - 1.5) * width, w.numpy(), width, label=f"softmax({s} x cosine)")
+    ax.set_xticks(range(len(titles)), titles, rotation=15)
+    ax.set(ylabel="attention weight", title="query 'funny cat videos': soft retrieval over keys")
+    ax.legend(fontsize=8)
+    ctx.plot("ch87_soft_retrieval", fig)
+
+
+# --- ch88: scaled dot-product attention -----------------------------------------------------
+
+@register("ch88", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 3",
+          "How transformers work, part 3: self-attention and the sqrt(d_k) scale")
+def scaled_attention(ctx) -> None:
+    generator = torch.Generator().manual_seed(ctx.seed)
+    widths, lengths = (8, 64, 512), (4, 64)
+    table = {}
+    for d_k in widths:
+        for length in lengths:
+            q = torch.randn(256, length, d_k, generator=generator)
+            k = torch.randn(256, length, d_k, generator=generator)
+            scores = q @ k.transpose(-2, -1)
+            table[(d_k, length)] = (float(scores.var()), float((scores / math.sqrt(d_k)).var()))
+    for (d_k, length), (raw, scaled) in table.items():
+        ctx.say(f"  d_k={d_k:4d}, sentence length {length:3d}: var(q.k) = {raw:7.1f}, "
+                f"var(q.k / sqrt(d_k)) = {scaled:.2f}")
+        ctx.logger.scalars(d_k, {f"ch88/var_raw_len{length}": raw, f"ch88/var_scaled_len{length}": scaled})
+    grows_with_width = all(abs(table[(d, n)][0] / d - 1) < 0.1 for d, n in table)
+    flat_in_length = all(abs(table[(d, lengths[0])][0] / table[(d, lengths[1])][0] - 1) < 0.1 for d in widths)
+    ctx.report("what d_k is: var(q.k) for key widths 8/64/512 (sentence lengths 4 and 64)",
+               "d_k is the number of words in the sentence (ch088.md:59)",
+               "var(q.k) = " + ", ".join(f"{table[(d, 4)][0]:.0f}" for d in widths)
+               + " at length 4 and " + ", ".join(f"{table[(d, 64)][0]:.0f}" for d in widths)
+               + " at length 64: it is the key width, not the length",
+               matches=False if grows_with_width and flat_in_length else None,
+               reason="d_k is the width of the query/key vectors (d_model / heads), as in "
+                      "Vaswani et al. 2017; the sentence length does not change the scale")
+    scaled = [table[(d, 64)][1] for d in widths]
+    ctx.report("var(q.k / sqrt(d_k)) for d_k = 8, 64, 512", "the scale keeps the scores from exploding (ch088.md:44)",
+               ", ".join(f"{v:.2f}" for v in scaled), matches=all(abs(v - 1) < 0.1 for v in scaled))
+
+    # What the unscaled scores do to softmax: one key takes nearly all the weight.
+    peak = {}
+    for d_k in widths:
+        q = torch.randn(512, 1, d_k, generator=generator)
+        k = torch.randn(512, 16, d_k, generator=generator)
+        raw = torch.softmax(q @ k.transpose(-2, -1), dim=-1).amax(-1).mean()
+        _, weights = scaled_dot_product_attention(q, k, k)
+        peak[d_k] = (float(raw), float(weights.amax(-1).mean()))
+    ctx.report("mean largest softmax weight over 16 keys, unscaled vs scaled (d_k = 512)",
+               "not given", f"{peak[512][0]:.2f} vs {peak[512][1]:.2f}", matches=None,
+               reason="the book only describes the scale")
+
+    # The mask of ch090: zeros and -inf added to the scores (ch090.md:94-97).
+    q = torch.randn(1, 5, 8, generator=generator)
+    _, weights = scaled_dot_product_attention(q, q, q, causal_mask(5))
+    future = float(weights[0].triu(1).abs().max())
+    ctx.report("causal mask: largest weight on a later token", "-inf scores become zero weights (ch090.md:97)",
+               f"{future:.1e}", matches=future == 0.0)
+
+    fig, (ax_var, ax_peak) = new_figure(1, 2, figsize=(11, 4))
+    for length in lengths:
+        ax_var.loglog(widths, [table[(d, length)][0] for d in widths], marker="o", label=f"q.k, length {length}")
+        ax_var.loglog(widths, [table[(d, length)][1] for d in widths], marker="s", ls="--",
+                      label=f"q.k / sqrt(d_k), length {length}")
+    ax_var.set(xlabel="key width d_k", ylabel="variance of the score", title="the score grows with d_k, not with length")
+    ax_var.legend(fontsize=8)
+    ax_peak.plot(widths, [peak[d][0] for d in widths], marker="o", label="softmax(q.k)")
+    ax_peak.plot(widths, [peak[d][1] for d in widths], marker="s", label="softmax(q.k / sqrt(d_k))")
+    ax_peak.set_xscale("log")
+    ax_peak.set(xlabel="key width d_k", ylabel="mean largest weight (16 keys)", title="without the scale softmax saturates")
+    ax_peak.legend(fontsize=8)
+    ctx.plot("ch88_dk_scale", fig)
+
+
+# --- ch89: residuals and layer norm -----------------------------------------------------------
+
+@register("ch89", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 4",
+          "How transformers work, part 4: residual connections, layer norm, multi-head attention")
+def residual_and_norm(ctx) -> None:
+    torch.manual_seed(ctx.seed)
+    d_model = 64
+    block = EncoderBlock(d_model, 8, 4 * d_model).eval()
+    sentence = torch.randn(1, 7, d_model) * 3 + 2
+    others = torch.randn(5, 7, d_model) * 10
+    with torch.no_grad():
+        alone = block(sentence)
+        in_batch = block(torch.cat([sentence, others]))[:1]
+    means, stds = alone.mean(-1), alone.std(-1, unbiased=False)
+    ctx.report("after LayerNorm, each word vector: mean and std over its features",
+               "mean and variance computed per word vector (ch089.md:22)",
+               f"|mean| <= {float(means.abs().max()):.1e}, std {float(stds.min()):.3f}-{float(stds.max()):.3f}",
+               matches=bool(means.abs().max() < 1e-4 and (stds - 1).abs().max() < 1e-3))
+    gap = float((alone - in_batch).abs().max())
+    ctx.report("same sentence alone vs in a batch of others (LayerNorm ignores the batch)",
+               "not given", f"max difference {gap:.1e}", matches=None,
+               reason="the book only describes layer normalisation")
+
+    # Gradient reaching the input of a deep stack: residual paths vs none (ch090.md:133).
+    depth = setting(ctx, "depth", 24, 12)
+
+    def input_gradient(residual: bool) -> float:
+        torch.manual_seed(ctx.seed)
+        attentions = [MultiHeadAttention(d_model, 8) for _ in range(depth)]
+        norms = [nn.LayerNorm(d_model) for _ in range(depth)]
+        x = torch.randn(4, 7, d_model, requires_grad=True)
+        readout = torch.randn(d_model)  # a fixed linear read-out (a LayerNorm row sums to 0)
+        h = x
+        for attention, norm in zip(attentions, norms):
+            h = norm(h + attention(h)) if residual else norm(attention(h))
+        (h[:, -1] @ readout).sum().backward()
+        return float(x.grad.norm())
+
+    with_residual, without = input_gradient(True), input_gradient(False)
+    ctx.report(f"gradient norm at the input of {depth} attention layers: with / without residuals",
+               "skip connections give gradients many paths back (ch090.md:133)",
+               f"{with_residual:.2e} / {without:.2e} ({with_residual / without:.1f}x)",
+               matches=with_residual > without)
+    ctx.logger.scalars(depth, {"ch89/input_grad_residual": with_residual, "ch89/input_grad_plain": without})
+
+    heads = block.self_attention.attention_weights
+    ctx.report("heads in each multi-head attention layer (from its weights' shape)",
+               f"{BOOK_HEADS} (ch090.md:124)", int(heads.shape[1]), matches=int(heads.shape[1]) == BOOK_HEADS)
+    fig, axes = new_figure(1, heads.shape[1], figsize=(2 * heads.shape[1], 2.4))
+    for head, ax in enumerate(axes):
+        ax.imshow(heads[0, head].numpy(), cmap="viridis", vmin=0)
+        ax.set_title(f"head {head}", fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    fig.suptitle("8 heads of an untrained block: each looks at the sentence its own way", fontsize=10)
+    ctx.plot("ch89_heads_untrained", fig)
+
+
+# --- ch90: the encoder-decoder on a toy translation task ----------------------------------
+
+def _pad(rows: list[list[int]]) -> torch.Tensor:
+    width = max(len(r) for r in rows)
+    return torch.tensor([r + [toy.PAD] * (width - len(r)) for r in rows])
+
+
+def _tensors(pairs, source_vocab, target_vocab):
+    source = _pad([source_vocab.encode(s) for s, _ in pairs])
+    target = _pad([target_vocab.encode(t, bos=True, eos=True) for _, t in pairs])
+    return source, target
+
+
+@torch.no_grad()
+def greedy_translate(model, source: torch.Tensor, max_len: int = 12) -> torch.Tensor:
+    """Decode one token at a time, keeping the most probable (ch090.md:67)."""
+    model.eval()
+    memory, source_padding = model.encode(source)
+    output = torch.full((source.size(0), 1), toy.BOS, dtype=torch.long)
+    finished = torch.zeros(source.size(0), dtype=torch.bool)
+    for _ in range(max_len):
+        logits = model.decode(output, memory, source_padding)[:, -1]
+        token = logits.argmax(-1).masked_fill(finished, toy.PAD)
+        output = torch.cat([output, token[:, None]], dim=1)
+        finished |= token == toy.EOS
+        if finished.all():
+            break
+    return output[:, 1:]
+
+
+def train_translator(ctx, train_pairs, source_vocab, target_vocab, steps: int, d_model: int,
+                     n_layers: int, batch_size: int = 64, lr: float = 2e-3):
+    torch.manual_seed(ctx.seed)
+    model = nets.build("transformer", mode="encoder_decoder", vocab_size=len(source_vocab),
+                       target_vocab_size=len(target_vocab), d_model=d_model, n_heads=BOOK_HEADS,
+                       n_layers=n_layers, d_ff=2 * d_model, dropout=0.1, max_len=16,
+                       pad_id=toy.PAD)
+    source, target = _tensors(train_pairs, source_vocab, target_vocab)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
+    # Warm-up then inverse square root decay, the schedule of Vaswani et al. (scaled down).
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: min((s + 1) / warmup, math.sqrt(warmup / (s + 1))))
+    generator = torch.Generator().manual_seed(ctx.seed)
+    losses = []
+    for step in range(steps):
+        model.train()
+        rows = torch.randint(len(source), (batch_size,), generator=generator)
+        src, tgt = source[rows], target[rows]
+        logits = model(src, tgt[:, :-1])
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), tgt[:, 1:].reshape(-1),
+                                           ignore_index=toy.PAD)
+        optimizer.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        losses.append(loss.item())
+        if step % 25 == 0 or step == steps - 1:
+            ctx.logger.scalars(step, {"ch90/train_loss": losses[-1], "ch90/lr": schedule.get_last_lr()[0]})
+    return model, losses
+
+
+@register("ch90", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 5",
+          "How transformers work, part 5: encoder-decoder, masked and cross-attention, translation")
+def translation(ctx) -> None:
+    steps = setting(ctx, "steps", 1500, 400)
+    d_model = setting(ctx, "d_model", 64, 64)
+    n_layers = setting(ctx, "layers", 2, 2)
+    pairs = toy.make_pairs()
+    train_pairs, test_pairs = toy.split_pairs(pairs, 0.15, ctx.seed)
+    source_vocab = toy.Vocabulary.from_texts([s for s, _ in pairs])
+    target_vocab = toy.Vocabulary.from_texts([t for _, t in pairs])
+    data = (f"toy EN->FR set made for this demo: {len(train_pairs)} train / {len(test_pairs)} "
+            f"test sentence pairs, {len(source_vocab)}/{len(target_vocab)} words")
+    ctx.say(f"data: {data}; '{BOOK_SOURCE}' is held out of training")
+
+    started = time.perf_counter()
+    model, losses = train_translator(ctx, train_pairs, source_vocab, target_vocab, steps, d_model, n_layers)
+    ctx.say(f"trained {steps} steps in {time.perf_counter() - started:.1f} s; last loss {losses[-1]:.3f}")
+
+    source, target = _tensors(test_pairs, source_vocab, target_vocab)
+    decoded = greedy_translate(model, source)
+    guesses = [target_vocab.decode(row.tolist()) for row in decoded]
+    exact = np.mean([g == t for g, (_, t) in zip(guesses, test_pairs)])
+    ctx.report("greedy translations of held-out sentences exactly right", "not given",
+               f"{100 * exact:.1f}%", data=data, matches=None,
+               reason="the book trains on WMT 2014 (ch090.md:70); this is a toy set made for the demo")
+    ctx.logger.scalars(steps, {"ch90/test_exact_match": float(exact)})
+    for (english, french), guess in list(zip(test_pairs, guesses))[:6]:
+        ctx.say(f"  {english!r:36} -> {toy.pretty(guess)!r:34} (reference {toy.pretty(french)!r})")
+
+    book_row = [i for i, (s, _) in enumerate(test_pairs) if s == toy.BOOK_SOURCE][0]
+    translation = toy.pretty(guesses[book_row])
+    ctx.report(f"greedy translation of '{BOOK_SOURCE}' (never seen in training)", BOOK_TRANSLATION,
+               translation, data=data, matches=translation == BOOK_TRANSLATION)
+    ctx.logger.text("ch90/translations", "\n".join(f"{s} -> {toy.pretty(g)}" for (s, _), g in zip(test_pairs, guesses)))
+
+    # Attention on the book's sentence, teacher-forced with the reference French.
+    src = torch.tensor([source_vocab.encode(toy.BOOK_SOURCE)])
+    tgt = torch.tensor([target_vocab.encode(toy.BOOK_TARGET, bos=True)])
+    model.eval()
+    with torch.no_grad():
+        model(src, tgt)
+    maps = attention_maps(model)
+    src_words = toy.BOOK_SOURCE.split()
+    tgt_words = ["<bos>"] + toy.BOOK_TARGET.split()
+    encoder_last = maps[f"encoder_blocks.{n_layers - 1}.self_attention"][0]  # (heads, T, T)
+    love, i_word, you, hello = (src_words.index(w) for w in ("love", "i", "you", "hello"))
+    row = encoder_last.mean(0)[love]
+    ctx.report("encoder self-attention of 'love' (last layer, mean of heads) on I / you / Hello",
+               "'love' attends to 'I' and 'you' more than to 'Hello' (ch088.md:20)",
+               f"{float(row[i_word]):.2f} / {float(row[you]):.2f} / {float(row[hello]):.2f}", data=data,
+               matches=bool(row[i_word] > row[hello] and row[you] > row[hello]))
+    heads_agreeing = int(((encoder_last[:, love, i_word] > encoder_last[:, love, hello])
+                          & (encoder_last[:, love, you] > encoder_last[:, love, hello])).sum())
+    ctx.say(f"  heads of the last encoder layer in which 'love' weighs I and you above Hello: "
+            f"{heads_agreeing} of {encoder_last.shape[0]}")
+    # Row t-1 of a cross-attention map is the query at the input word before the word
+    # written at position t.
+    for layer in range(n_layers):
+        layer_cross = maps[f"decoder_blocks.{layer}.cross_attention"][0].mean(0)  # (T_tgt, T_src)
+        looked_at = {word: src_words[int(layer_cross[tgt_words.index(word) - 1].argmax())]
+                     for word in ("t'", "aime")}
+        aligned = looked_at["t'"] == "you" and looked_at["aime"] == "love"
+        ctx.report(f"cross-attention, decoder layer {layer + 1}: English word looked at most while "
+                   "writing t' and aime", "the encoder-decoder attention relates each English word "
+                   "to the French words (ch090.md:115)",
+                   ", ".join(f"{k} <- {v}" for k, v in looked_at.items()), data=data, matches=aligned,
+                   reason="" if aligned else "this layer reads another word (a French verb's ending "
+                   "depends on the subject, and the object pronoun comes before the verb)")
+    cross = maps[f"decoder_blocks.{n_layers - 1}.cross_attention"][0].mean(0)
+    decoder_self = maps[f"decoder_blocks.{n_layers - 1}.self_attention"][0]
+    ctx.report("decoder self-attention on later words (causal mask)", "zero (ch090.md:97)",
+               f"max {float(decoder_self.triu(1).abs().max()):.1e}", matches=float(decoder_self.triu(1).abs().max()) == 0.0)
+    ctx.report("heads per attention layer (from the weights' shape)", BOOK_HEADS,
+               int(encoder_last.shape[0]), matches=int(encoder_last.shape[0]) == BOOK_HEADS)
+
+    base = parameter_count(mode="encoder_decoder", vocab_size=VASWANI_VOCAB, d_model=512, n_heads=BOOK_HEADS,
+                           n_layers=BOOK_BLOCKS, d_ff=2048, tie_embeddings=True)
+    ctx.report(f"parameters of the base model ({BOOK_BLOCKS}+{BOOK_BLOCKS} blocks, d=512, 8 heads, FF 2048, "
+               "shared 37k vocabulary; built on the meta device)", "65M", f"{base / 1e6:.1f}M",
+               matches=abs(base / VASWANI_BASE_PARAMS - 1) < 0.05, source="Vaswani et al. 2017, Table 3",
+               reason="within 5% counts as a match; this module's keys have no bias")
+    ctx.report("toy model parameters (what was trained here)", "not given",
+               f"{nets.count_parameters(model):,} ({n_layers}+{n_layers} blocks, d={d_model})", matches=None,
+               reason="reduced size: two blocks each side instead of six")
+
+    _plot_translation(ctx, losses, encoder_last, cross, maps, src_words, tgt_words, n_layers)
+
+
+def _plot_translation(ctx, losses, encoder_last, cross, maps, src_words, tgt_words, n_layers) -> None:
+    fig, ax = new_figure(figsize=(6, 3.5))
+    ax.semilogy(losses)
+    ax.set(xlabel="step (batch 64)", ylabel="cross-entropy per French word", title="training the toy translator")
+    ctx.plot("ch90_loss", fig)
+
+    fig, (ax_self, ax_cross) = new_figure(1, 2, figsize=(11, 4.5))
+    image = ax_self.imshow(encoder_last.mean(0).numpy(), cmap="viridis", vmin=0)
+    ax_self.set_xticks(range(len(src_words)), src_words)
+    ax_self.set_yticks(range(len(src_words)), src_words)
+    ax_self.set(title=f"encoder self-attention, layer {n_layers}, mean of 8 heads", xlabel="key", ylabel="query")
+    fig.colorbar(image, ax=ax_self)
+    # Row t of `cross` is the query at input word t; it produces output word t+1.
+    produced = tgt_words[1:] + ["<eos>"]
+    image = ax_cross.imshow(cross.numpy(), cmap="magma", vmin=0)
+    ax_cross.set_xticks(range(len(src_words)), src_words)
+    ax_cross.set_yticks(range(len(produced)), [f"-> {w}" for w in produced])
+    ax_cross.set(title="cross-attention while writing each French word", xlabel="English word")
+    fig.colorbar(image, ax=ax_cross)
+    ctx.plot("ch90_attention_maps", fig)
+
+    heads = maps[f"encoder_blocks.{n_layers - 1}.self_attention"][0]
+    fig, axes = new_figure(2, 4, figsize=(13, 6.5))
+    for head, ax in enumerate(axes.flat):
+        ax.imshow(heads[head].numpy(), cmap="viridis", vmin=0, vmax=1)
+        ax.set_xticks(range(len(src_words)), src_words, fontsize=7, rotation=45)
+        ax.set_yticks(range(len(src_words)), src_words, fontsize=7)
+        ax.set_title(f"head {head}", fontsize=9)
+    fig.suptitle(f"'{BOOK_SOURCE}': the 8 heads of encoder layer {n_layers}")
+    ctx.plot("ch90_encoder_heads", fig)
