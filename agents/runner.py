@@ -117,4 +117,11 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
         name = config.preset + (f"-sb3-{config.sb3_algo}" if config.backend == "sb3" else "")
         run = RunDir.create(name, config.seed, path=run_dir)
         run.write_config(to_dict(config))
-    return Engine(config, learner, run, quiet=quiet).run_to_end(resume=resume is not None)
+    result = Engine(config, learner, run, quiet=quiet).run_to_end(resume=resume is not None)
+    if config.backend == "sb3":
+        from agents.sb3_mapping import unmapped_options
+
+        missing = unmapped_options(config.sb3_algo, config)
+        if missing:
+            result.report.insert(0, "preset options SB3 has no counterpart for (ignored): " + "; ".join(missing))
+    return result

@@ -5,15 +5,18 @@ from clipped rewards while logging and evaluating raw game scores."""
 from __future__ import annotations
 
 import csv
-import time
 
 import numpy as np
 import pytest
 import torch
 
-from agents import deep_loop, runner
+from agents import runner
+from agents.engine import Engine
+from agents.evaluation import load_run
+from agents.tasks import task_for
+import envs
 from lab.checkpoint import load_checkpoint
-from lab.config import from_dict
+from lab.config import to_dict
 from lab.rundir import RunDir
 from lab.seeding import seed_everything
 
@@ -25,46 +28,31 @@ REWARD_SCALE = 3  # Boxing's points are 1 or 2 per punch; x3 makes raw and clipp
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    """Train boxing-tiny once, recording what the training env returned (its rewards scaled by
-    REWARD_SCALE) and what the replay memory was given at every step."""
-    env_steps, stored_rewards, training_envs = [], [], []
-    original_env, original_memory = deep_loop._vector_env, deep_loop.build_memory
+    """Train boxing-tiny once with a learner the test holds, recording what its training env
+    returned (rewards scaled by REWARD_SCALE) and what its replay memory was given."""
+    env_steps, stored_rewards = [], []
+    config = runner.resolve_config("boxing-tiny", [], seed=SEED)
+    seed_everything(SEED)
+    learner = runner.build_learner(config, torch.device("cpu"))
+    env, memory = learner.env, learner.memory
+    step, add = env.step, memory.add
 
-    def recording_env(config, num_envs, seed, evaluation=False):
-        env = original_env(config, num_envs, seed, evaluation)
-        if not evaluation:
-            training_envs.append(env)
-            step = env.step
+    def recorded_step(actions):
+        obs, rewards, terminated, truncated, info = step(actions)
+        rewards = rewards * REWARD_SCALE
+        env_steps.append((rewards.copy(), terminated.copy(), truncated.copy()))
+        return obs, rewards, terminated, truncated, info
 
-            def recorded_step(actions):
-                obs, rewards, terminated, truncated, info = step(actions)
-                rewards = rewards * REWARD_SCALE
-                env_steps.append((rewards.copy(), terminated.copy(), truncated.copy()))
-                return obs, rewards, terminated, truncated, info
+    def recorded_add(obs, actions, rewards, next_obs, terminated, truncated):
+        stored_rewards.append(np.array(rewards, dtype=np.float64))
+        add(obs, actions, rewards, next_obs, terminated, truncated)
 
-            env.step = recorded_step
-        return env
-
-    def recording_memory(*args, **kwargs):
-        memory = original_memory(*args, **kwargs)
-        add = memory.add
-
-        def recorded_add(obs, actions, rewards, next_obs, terminated, truncated):
-            stored_rewards.append(np.array(rewards, dtype=np.float64))
-            add(obs, actions, rewards, next_obs, terminated, truncated)
-
-        memory.add = recorded_add
-        return memory
-
-    run_dir = tmp_path_factory.mktemp("boxing") / "run"
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(deep_loop, "_vector_env", recording_env)
-        patch.setattr(deep_loop, "build_memory", recording_memory)
-        start = time.perf_counter()
-        summary = runner.train("boxing-tiny", seed=SEED, device="cpu", run_dir=str(run_dir), quiet=True)
-        seconds = time.perf_counter() - start
-    return {"dir": run_dir, "summary": summary, "seconds": seconds, "env_steps": env_steps,
-            "stored_rewards": stored_rewards, "training_envs": training_envs}
+    env.step, memory.add = recorded_step, recorded_add
+    run = RunDir.create("boxing-tiny", SEED, path=tmp_path_factory.mktemp("boxing") / "run")
+    run.write_config(to_dict(config))
+    result = Engine(config, learner, run, quiet=True).run_to_end()
+    return {"dir": run.path, "result": result, "env_steps": env_steps, "stored_rewards": stored_rewards,
+            "training_env": env}
 
 
 def _metrics(run_dir) -> list[dict]:
@@ -72,10 +60,10 @@ def _metrics(run_dir) -> list[dict]:
         return list(csv.DictReader(handle))
 
 
-def test_boxing_tiny_trains_end_to_end_quickly(tiny_run):
-    run_dir, config = tiny_run["dir"], runner.resolve_config("boxing-tiny", [])
-    assert tiny_run["seconds"] < 60
-    assert tiny_run["summary"].startswith(f"boxing-tiny: {config['total_steps']} steps")
+def test_boxing_tiny_trains_end_to_end(tiny_run):
+    run_dir, config, result = tiny_run["dir"], runner.resolve_config("boxing-tiny", []), tiny_run["result"]
+    assert result.steps == config.total_steps and result.updates > 0
+    assert result.summary().startswith(f"boxing-tiny: {config.total_steps} steps")
     assert list(run_dir.glob("events.out.tfevents.*")), "no TensorBoard event file"
     rows = _metrics(run_dir)
     assert any(row.get("losses/td_loss") for row in rows), "no gradient step was logged"
@@ -83,32 +71,30 @@ def test_boxing_tiny_trains_end_to_end_quickly(tiny_run):
     assert any(row.get("eval/mean_return") for row in rows)
 
     result = RunDir.open(run_dir).read_json("eval.json")
-    assert result["episodes"] == config["evaluation"]["episodes"]
+    assert result["episodes"] == config.evaluation.episodes
     assert result["protocol"]["epsilon"] == 0.05
     assert result["human_normalized"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
     assert (run_dir / "plots" / "learning_curve.png").stat().st_size > 10_000
-    assert f"learning curve: {run_dir / 'plots' / 'learning_curve.png'}" in tiny_run["summary"]
+    assert f"learning curve: {run_dir / 'plots' / 'learning_curve.png'}" in tiny_run["result"].summary()
 
 
 def test_checkpoints_load_with_trained_weights(tiny_run):
-    run = RunDir.open(tiny_run["dir"])
-    config = from_dict(deep_loop.DeepConfig, run.read_config())
     for name in ("latest", "best"):
-        agent, _, state = deep_loop.load_agent(run, name, device="cpu")
-        assert state["preset"] == "boxing-tiny" and state["updates"] > 0
-    assert state["steps"] >= 200  # best was kept at an evaluation, every 200 steps
+        loaded = load_run(tiny_run["dir"], name, device="cpu")
+        assert loaded.state["preset"] == "boxing-tiny" and loaded.state["updates"] > 0
+    assert loaded.state["steps"] >= 200  # best was kept at an evaluation, every 200 steps
 
-    agent, _, state = deep_loop.load_agent(run, "latest", device="cpu")
-    assert state["steps"] == config.total_steps
-    saved = load_checkpoint(run.checkpoints / "latest")["agent"]["online"]
+    loaded = load_run(tiny_run["dir"], "latest", device="cpu")
+    agent, config = loaded.learner.agent, loaded.config
+    assert loaded.state["steps"] == config.total_steps
+    saved = load_checkpoint(RunDir.open(tiny_run["dir"]).checkpoints / "latest")["agent"]["dqn"]["online"]
     for key, value in agent.online.state_dict().items():
         assert torch.equal(value, saved[key])
 
     # the network the run started from (same seed, same construction order) is not the one saved
     seed_everything(SEED)
-    env = deep_loop._vector_env(config, 1, SEED, evaluation=True)
-    initial = deep_loop.build_agent(config, env.single_observation_space, int(env.single_action_space.n),
-                                    torch.device("cpu"))
+    initial = runner.build_learner(config, torch.device("cpu"), train=False).agent
+    env = envs.make_vector("boxing", num_envs=1, seed=SEED, **config.env.options)
     observation, _ = env.reset(seed=SEED)
     env.close()
     assert not np.allclose(initial.q_values(observation), agent.q_values(observation))
@@ -117,7 +103,7 @@ def test_checkpoints_load_with_trained_weights(tiny_run):
 
 def test_nature_protocol_learns_clipped_rewards_but_logs_raw_returns(tiny_run):
     # the preset's Nature env hands out raw points (clipping is the agent's job)
-    assert [env.clip_rewards for env in tiny_run["training_envs"]] == [False]
+    assert tiny_run["training_env"].clip_rewards is False
     raw = np.stack([rewards for rewards, _, _ in tiny_run["env_steps"]]).astype(np.float64)
     stored = np.stack(tiny_run["stored_rewards"])
     assert np.abs(raw).max() >= REWARD_SCALE, "no point was scored: nothing to tell raw from clipped"
@@ -127,7 +113,7 @@ def test_nature_protocol_learns_clipped_rewards_but_logs_raw_returns(tiny_run):
     # the step after an episode's end is the reset step, no agent step) to get what should
     # be logged at each log step.
     config = runner.resolve_config("boxing-tiny", [])
-    log_every, lanes = config["log_every"], config["env"]["num_envs"]
+    log_every, lanes = config.log_every, config.env.num_envs
     expected_raw, expected_clipped = {}, {}
     running, running_clipped = np.zeros(lanes), np.zeros(lanes)
     ended = np.zeros(lanes, dtype=bool)
@@ -156,7 +142,8 @@ def test_nature_protocol_learns_clipped_rewards_but_logs_raw_returns(tiny_run):
     assert any(expected_raw[s] != pytest.approx(expected_clipped[s]) for s in logged)
 
     # evaluation plays raw scores too, whatever the training env's clipping
-    evaluation_env = deep_loop._vector_env(from_dict(deep_loop.DeepConfig, config), 1, 0, evaluation=True)
+    evaluation_env = envs.make_vector("boxing", num_envs=1, seed=0,
+                                      **task_for("boxing").eval_options(config.env.options | {"clip_rewards": True}))
     assert evaluation_env.clip_rewards is False
     evaluation_env.close()
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from agents import runner
-from agents.dqn import DQNAgent
+from agents.dqn import DQNAgent, DQNConfig
 from agents.replay import Batch
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,25 +53,25 @@ def test_dqn_and_double_dqn_targets():
     # online: next state's Q = (1, 3) -> argmax 1; target net after perturbation differs
     weights = [[1.0, 3.0], [0.0, 0.0]]
     for double, expected in ((False, 0.5 + 0.9 * 5.0), (True, 0.5 + 0.9 * 2.0)):
-        agent = DQNAgent(FixedQ(weights), 2, gamma=0.9, double=double, loss="mse", lr=0.0, target_period=10**9)
+        agent = DQNAgent(FixedQ(weights), 2, DQNConfig(double=double, loss="mse", lr=1e-12, target_period=10**9))
         with torch.no_grad():  # target net values the next state at (5, 2): max 5, but online picks 1
             agent.target.linear.weight.copy_(torch.tensor([[5.0, 0.0], [2.0, 0.0]]))
         batch = _batch(obs=[[0.0, 1.0]], actions=[0], returns=[0.5], next_obs=[[1.0, 0.0]], discounts=[0.9])
         assert _target_of(agent, batch) == pytest.approx(expected)
     # a terminated transition (discount 0) does not bootstrap
-    agent = DQNAgent(FixedQ(weights), 2, gamma=0.9, loss="mse", lr=0.0)
+    agent = DQNAgent(FixedQ(weights), 2, DQNConfig(loss="mse", lr=1e-12))
     batch = _batch(obs=[[0.0, 1.0]], actions=[0], returns=[1.0], next_obs=[[1.0, 0.0]], discounts=[0.0])
     assert _target_of(agent, batch) == pytest.approx(1.0)
 
 
 def test_hard_and_soft_target_updates():
-    agent = DQNAgent(FixedQ([[1.0, 0.0]]), 2, lr=0.1, target_update="hard", target_period=2, loss="mse")
+    agent = DQNAgent(FixedQ([[1.0, 0.0]]), 2, DQNConfig(lr=0.1, target_update="hard", target_period=2, loss="mse"))
     batch = _batch(obs=[[1.0]], actions=[0], returns=[5.0], next_obs=[[1.0]], discounts=[0.0])
     agent.learn(batch)
     assert not torch.equal(agent.online.linear.weight, agent.target.linear.weight)
     agent.learn(batch)
     assert torch.equal(agent.online.linear.weight, agent.target.linear.weight)
-    soft = DQNAgent(FixedQ([[1.0, 0.0]]), 2, lr=0.1, target_update="soft", tau=0.5, loss="mse")
+    soft = DQNAgent(FixedQ([[1.0, 0.0]]), 2, DQNConfig(lr=0.1, target_update="soft", tau=0.5, loss="mse"))
     before = soft.target.linear.weight.clone()
     soft.learn(batch)
     expected = before + 0.5 * (soft.online.linear.weight - before)
@@ -98,6 +98,12 @@ def test_blackjack_dqn_is_deterministic_and_writes_the_project_outputs(tmp_path)
     header = (run / "metrics.csv").read_text().splitlines()[0]
     for tag in ("charts/episodic_return", "charts/epsilon", "charts/sps", "losses/td_loss", "eval/mean_return"):
         assert tag in header
+
+
+def test_a_learning_rate_must_be_positive_and_finite():
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="agent.lr"):
+            DQNConfig(lr=bad)
 
 
 def test_main_job_defaults_to_blackjack_dqn(tmp_path):

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents import deep_loop, runner
+from agents import runner
 from lab.checkpoint import load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,52 +94,59 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(tmp_path):
     assert set(range(LOG_EVERY, TOTAL + 1, LOG_EVERY)) <= set(steps)
 
     # without --save-replay the memory is refilled: no update before learning_starts new steps
-    assert final["learn_from"] == saved_steps + LEARNING_STARTS
+    assert final["agent"]["learn_from"] == saved_steps + LEARNING_STARTS
     first_learning_step = max(LEARNING_STARTS, saved_steps + LEARNING_STARTS)
     expected_updates = saved_updates + (TOTAL - first_learning_step) / TRAIN_EVERY
     assert abs(final["updates"] - expected_updates) <= 2  # reset steps add no agent step
 
 
-def _memory_spy(monkeypatch) -> list:
-    """Record each replay memory the deep loop builds and its length after a state load."""
-    built = []
-    original = deep_loop.build_memory
-
-    def build_memory(*args, **kwargs):
-        memory = original(*args, **kwargs)
-        load = memory.load_state_dict
-
-        def load_state_dict(state, **options):
-            load(state, **options)
-            memory.length_after_load = len(memory)
-
-        memory.load_state_dict = load_state_dict
-        built.append(memory)
-        return memory
-
-    monkeypatch.setattr(deep_loop, "build_memory", build_memory)
-    return built
-
-
-def test_save_replay_restores_the_frame_memory(tmp_path, monkeypatch):
+def test_save_replay_restores_the_frame_memory(tmp_path):
     """(The refill without --save-replay is checked by the SIGKILL test above.)"""
-    built = _memory_spy(monkeypatch)
+    from agents.config import RunConfig
+    from agents.engine import Engine
+    from lab.config import merge
+    from lab.rundir import RunDir
+
     run_dir = tmp_path / "run"
-    quick = ["evaluation.every=0"]
+    quick = ["evaluation.every=0", "record_episodes=0"]
     runner.train("boxing-tiny", overrides=["total_steps=300", *quick], seed=1, device="cpu",
                  run_dir=str(run_dir), quiet=True, save_replay=True)
     first = _latest_state(run_dir)
-    stored = len(built[0])
-    assert stored > 0 and first["steps"] == 300
     replay = load_checkpoint(run_dir / "checkpoints" / "replay")
-    assert replay["steps"] == 300 and int(np.asarray(replay["memory"]["valid"]).sum()) == stored
+    stored = int(np.asarray(replay["memory"]["valid"]).sum())
+    assert stored > 0 and first["steps"] == 300 and replay["steps"] == 300
 
-    runner.train("boxing-tiny", overrides=["total_steps=500", *quick], device="cpu", quiet=True,
-                 resume=str(run_dir), save_replay=True)
+    # resume with a learner the test holds, so its memory can be looked at afterwards
+    run = RunDir.open(run_dir)
+    config = RunConfig.parse(merge(run.read_config(), {"total_steps": 500}))
+    learner = runner.build_learner(config, runner.device_of("cpu"))
+    learner.save_replay = True
+    Engine(config, learner, run, quiet=True).run_to_end(resume=True)
     final = _latest_state(run_dir)
     assert final["steps"] == 500 and final["episodes"] > first["episodes"]
-    assert built[1].length_after_load == stored
-    assert final["learn_from"] == first["learn_from"]
+    # the restored transitions are still there: 200 new steps alone could not hold this many
+    assert len(learner.memory) >= stored + 150
+    assert final["agent"]["learn_from"] == first["agent"]["learn_from"]
     # no refill: learning went on at once, one update per train_every agent steps
-    train_every = runner.resolve_config("boxing-tiny", [])["agent"]["train_every"]
+    train_every = runner.resolve_config("boxing-tiny", []).agent.train_every
     assert final["updates"] - first["updates"] == pytest.approx(200 / train_every, abs=1)
+
+
+def test_resuming_a_finished_run_changes_nothing(tmp_path):
+    run_dir = tmp_path / "done"
+    runner.train("rooms-q", overrides=["total_episodes=40", "record_episodes=0"], run_dir=str(run_dir), quiet=True)
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    result = subprocess.run(_train_command("--resume", str(run_dir)), cwd=ROOT, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1 and "already finished" in result.stderr
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+
+
+def test_a_seed_on_resume_must_be_the_runs_own(tmp_path):
+    run_dir = tmp_path / "seeded"
+    runner.train("rooms-q", overrides=["total_episodes=40", "record_episodes=0"], seed=2, run_dir=str(run_dir),
+                 quiet=True)
+    result = subprocess.run(_train_command("--resume", str(run_dir), "--seed", "5"), cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "--seed 5 differs from the run's seed 2" in result.stderr

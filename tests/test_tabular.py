@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agents import runner
-from agents.tabular import QLearningAgent, ValueFunctionAgent
+from agents.tabular import QLearningAgent, QLearningConfig, ValueFunctionAgent, ValueFunctionConfig
 
 
 def train(preset: str, tmp_path, *overrides: str, seed: int = 0, name: str = "run") -> dict:
@@ -20,7 +20,7 @@ def train(preset: str, tmp_path, *overrides: str, seed: int = 0, name: str = "ru
 
 
 def test_q_learning_update_is_the_chapter_68_formula():
-    agent = QLearningAgent(n_actions=2, gamma=0.8, alpha=0.5)
+    agent = QLearningAgent(2, QLearningConfig(gamma=0.8, alpha=0.5))
     agent.q[(1,)] = np.array([0.0, 10.0])
     td = agent.update((0,), 1, reward=2.0, next_observation=(1,), terminated=False)
     # Q(0,1) <- 0 + 0.5 * (2 + 0.8 * max(0, 10) - 0) = 5
@@ -30,21 +30,21 @@ def test_q_learning_update_is_the_chapter_68_formula():
 
 
 def test_visit_count_step_size_averages_targets():
-    agent = QLearningAgent(n_actions=1, gamma=1.0, alpha_schedule="visits")
+    agent = QLearningAgent(1, QLearningConfig(gamma=1.0, alpha_schedule="visits"))
     for reward in (1.0, 2.0, 6.0):
         agent.update(0, 0, reward, 0, terminated=True)
     assert agent.q[0][0] == pytest.approx(3.0)  # 1/N step sizes give the sample mean
 
 
 def test_masked_greedy_never_picks_a_wall():
-    agent = QLearningAgent(n_actions=3)
+    agent = QLearningAgent(3)
     agent.q[0] = np.array([5.0, 1.0, 2.0])
     assert agent.greedy(0, mask=np.array([0, 1, 1])) == 2
     assert all(agent.act(0, epsilon=1.0, mask=np.array([0, 1, 0])) == 1 for _ in range(20))
 
 
 def test_value_function_backup_moves_towards_next_value():
-    agent = ValueFunctionAgent(alpha=0.5, symmetric=False)
+    agent = ValueFunctionAgent(ValueFunctionConfig(alpha=0.5, symmetric=False))
     board = (1, 0, 0, 0, 2, 0, 0, 0, 0)
     agent._backup(board, 1.0)
     assert agent.value(board) == pytest.approx(0.5 + 0.5 * (1.0 - 0.5))
@@ -76,8 +76,8 @@ def test_frozenlake_and_taxi_targets(tmp_path):
 
 
 def test_blackjack_q_outputs_and_determinism(tmp_path):
-    first = train("blackjack-q", tmp_path, "episodes=5000", "eval_episodes=500", name="a")
-    second = train("blackjack-q", tmp_path, "episodes=5000", "eval_episodes=500", name="b")
+    first = train("blackjack-q", tmp_path, "total_episodes=5000", "evaluation.episodes=500", name="a")
+    second = train("blackjack-q", tmp_path, "total_episodes=5000", "evaluation.episodes=500", name="b")
     strip = lambda r: {k: v for k, v in r.items() if k != "_dir"}
     assert strip(first) == strip(second)  # same seed, same numbers
     assert 0 <= first["regret"] < 0.2 and first["optimal_return"] == pytest.approx(-0.046556, abs=1e-6)
@@ -90,14 +90,21 @@ def test_blackjack_q_outputs_and_determinism(tmp_path):
 
 def test_tabular_checkpoint_round_trip_without_pickle(tmp_path):
     from lab.rundir import RunDir
-    from agents.tabular_loop import load_agent
-
-    result = train("blackjack-q", tmp_path, "episodes=3000", "eval_episodes=100")
-    agent, config, state = load_agent(RunDir.open(result["_dir"]), "latest")
-    assert state["episode"] == 3000 and config.preset == "blackjack-q"
+    from agents.evaluation import load_run
     from agents.reports import blackjack_exact
 
-    assert blackjack_exact(agent.greedy)["exact_return"] == pytest.approx(result["exact_return"])
+    result = train("blackjack-q", tmp_path, "total_episodes=3000", "evaluation.episodes=100")
+    loaded = load_run(RunDir.open(result["_dir"]).path, "latest")
+    assert loaded.state["episodes"] == 3000 and loaded.config.preset == "blackjack-q"
+    assert blackjack_exact(loaded.learner.agent.greedy)["exact_return"] == pytest.approx(result["exact_return"])
+
+
+def test_an_absurd_step_size_is_a_config_error(tmp_path):
+    from lab.config import ConfigError
+
+    with pytest.raises(ConfigError, match="agent.alpha"):
+        runner.train("blackjack-q", overrides=["agent.alpha=1e9"], run_dir=str(tmp_path / "x"), quiet=True)
+    assert not (tmp_path / "x").exists()  # nothing written before the config is valid
 
 
 @pytest.mark.slow
