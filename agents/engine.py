@@ -9,7 +9,7 @@ and returns a :class:`RunResult` (data; the printed summary is made from it).
 A learner plugs in through the :class:`Learner` protocol. ``advance(epsilon)`` is one unit of
 acting and learning: a vector-env step for the DQN, an episode for the tabular agents (which
 learn an episode at a time), a chunk of Stable-Baselines3's own ``learn``. Adding an agent means
-writing a learner (see docs/adding-an-agent.md), not a loop.
+writing a learner (docs/adding-an-agent.md), not a loop.
 """
 
 from __future__ import annotations
@@ -64,6 +64,8 @@ class Learner(Protocol):
              quiet: bool = True) -> tuple[list[float], list[dict]]: ...
 
     def q_values(self, observations: Sequence) -> np.ndarray: ...
+
+    def decide(self, observation, info, env) -> tuple[np.ndarray, int]: ...
 
     def state_dict(self) -> dict: ...
 

@@ -132,3 +132,21 @@ def format_report(result: dict, config: RunConfig, path: Path, run: RunDir) -> s
                      f"seed {training['protocol']['seed']}: mean return {training['mean']:.4f} +- "
                      f"{training['ci95']:.4f}" + (f", regret {training['regret']:.5f}" if "regret" in training else ""))
     return "\n".join(lines)
+
+
+def record_run(run_dir: str | os.PathLike, episodes: int = 1, fmt: str = "mp4", overlay: bool = False,
+               checkpoint: str = "best", epsilon: float | None = None, fps: int | None = None,
+               seed: int = 777, device: str = "auto") -> list[Path]:
+    """`scripts/record.py RUN_DIR`: load the run's agent and record it (agents.recording)."""
+    from lab.logger import Logger
+    from lab.video import FORMATS
+
+    from agents.recording import record_learner
+
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r} is not valid; choose one of: {', '.join(FORMATS)}")
+    loaded = load_run(run_dir, checkpoint, device)
+    with Logger(loaded.run.path) as logger:
+        return record_learner(loaded.run, loaded.learner, loaded.config, episodes=episodes, logger=logger,
+                              fmt=fmt, overlay=overlay, epsilon=epsilon, fps=fps, seed=seed,
+                              step=int(loaded.state.get("steps", 0)))

@@ -148,18 +148,3 @@ def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logg
     finally:
         player.env.close()
     return paths
-
-
-def record_run(run_dir: str | os.PathLike, episodes: int = 1, fmt: str = "mp4", overlay: bool = False,
-               checkpoint: str = "best", epsilon: float | None = None, fps: int | None = None,
-               seed: int = 777, device: str = "auto") -> list[Path]:
-    """`scripts/record.py RUN_DIR`: load the run's agent and record it (see record_learner)."""
-    from agents.evaluation import load_run
-
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not valid; choose one of: {', '.join(FORMATS)}")
-    loaded = load_run(run_dir, checkpoint, device)
-    with Logger(loaded.run.path) as logger:
-        return record_learner(loaded.run, loaded.learner, loaded.config, episodes=episodes, logger=logger,
-                              fmt=fmt, overlay=overlay, epsilon=epsilon, fps=fps, seed=seed,
-                              step=int(loaded.state.get("steps", 0)))
