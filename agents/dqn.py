@@ -29,6 +29,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lab.checkpoint import check_tensors
+
 from agents.replay import Batch
 from agents.schedules import epsilon_greedy
 
@@ -183,6 +185,8 @@ class DQNAgent:
         }
 
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
+        check_tensors(state["online"], self.online.state_dict(), "online network")
+        check_tensors(state["target"], self.target.state_dict(), "target network")
         self.online.load_state_dict(state["online"])
         self.target.load_state_dict(state["target"])
         if not weights_only:

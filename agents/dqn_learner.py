@@ -21,6 +21,8 @@ import torch
 import envs
 import nets
 from lab.checkpoint import load_checkpoint, save_checkpoint
+from lab.config import ConfigError
+from lab.device import available_memory_bytes
 from lab.rundir import RunDir
 
 from agents.config import RunConfig
@@ -49,6 +51,13 @@ def build_q_network(config: RunConfig, observation_space, n_actions: int) -> tor
 def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_mode: str):
     """Frames (uint8, stack x H x W) go to the frame-once memory; anything else whole."""
     shape, r = observation_space.shape, config.replay
+    frame = shape[1:] if len(shape) == 3 and observation_space.dtype == np.uint8 else shape
+    # pixels (or the observation) + action, reward and flags (11 bytes) + sum tree (<= 32 bytes)
+    needed = r.capacity * (int(np.prod(frame)) * np.dtype(observation_space.dtype).itemsize + 43)
+    available = available_memory_bytes()
+    if needed > available:
+        raise ConfigError(f"config: replay.capacity={r.capacity} needs {needed / 2**30:,.1f} GiB for the replay "
+                          f"memory but {available / 2**30:,.1f} GiB are available; lower replay.capacity")
     common = dict(n_envs=num_envs, gamma=config.agent.gamma, n_step=config.agent.n_step,
                   prioritized=r.prioritized, alpha=r.alpha, beta=r.beta_start, seed=config.seed,
                   autoreset_mode=autoreset_mode)

@@ -107,13 +107,39 @@ class RunResult:
                           "watch: tensorboard --logdir runs"])
 
 
-def check_format(state: dict, where: Path) -> None:
-    """Refuse a checkpoint this engine cannot read, naming the version that wrote it."""
+def check_state(state: dict, where: Path, config: RunConfig) -> None:
+    """Refuse a checkpoint this engine cannot read (naming the version that wrote it), one that
+    belongs to another run, or one whose counters are out of range: one line naming the field."""
     if state.get("engine_format") != ENGINE_FORMAT:
         raise CheckpointError(
             f"checkpoint {where}: written by dlbook-agents {state.get('library_version', '(unknown)')} "
             f"in checkpoint format {state.get('engine_format', 1)}; this version "
             f"({library_version()}) reads format {ENGINE_FORMAT}: train the run again")
+    for key in ("steps", "episodes", "updates"):
+        value = state.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CheckpointError(f"checkpoint {where}: state.json field {key} must be a whole number >= 0, "
+                                  f"got {value!r}")
+    if not isinstance(state.get("best_score"), (int, float)) or math.isnan(state["best_score"]):
+        raise CheckpointError(f"checkpoint {where}: state.json field best_score must be a number")
+    expected = {"preset": config.preset, "algo": config.algo, "backend": config.backend, "env": to_dict(config.env)}
+    for key, value in expected.items():
+        if state.get(key) != value:
+            raise CheckpointError(f"checkpoint {where}: state.json field {key} is {state.get(key)!r} but this "
+                                  f"run's config.yaml says {value!r}: the checkpoint belongs to another run")
+    if not isinstance(state.get("agent"), dict):
+        raise CheckpointError(f"checkpoint {where}: state.json has no agent state")
+
+
+def load_learner_state(learner, state: dict, where: Path, weights_only: bool) -> None:
+    """`learner.load_state_dict` with every failure turned into one line naming the file."""
+    try:
+        learner.load_state_dict(state["agent"], weights_only=weights_only)
+    except CheckpointError as err:
+        raise CheckpointError(f"{where}: {err}") from None
+    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"checkpoint {where}: the agent state does not fit this run's agent "
+                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
 
 
 class Engine:
@@ -157,12 +183,21 @@ class Engine:
 
     def resume(self) -> int:
         """Load checkpoints/latest; returns the metrics step from which rows are rewritten."""
-        state = load_checkpoint(self.run.checkpoints / "latest")
-        check_format(state, self.run.checkpoints / "latest")
-        self.learner.load_state_dict(state["agent"])
+        latest = self.run.checkpoints / "latest"
+        if not latest.is_dir() and not any(self.run.checkpoints.glob(".latest.*-*")):
+            raise UsageError(f"--resume {self.run.path}: no checkpoints/latest yet (the run was stopped "
+                             "before its first checkpoint); start it again")
+        state = load_checkpoint(latest)
+        check_state(state, latest, self.config)
+        load_learner_state(self.learner, state, latest, weights_only=False)
         torch.set_rng_state(state["torch_rng"])
         self.steps, self.episodes = int(state["steps"]), int(state["episodes"])
         self.best_score = float(state["best_score"])
+        best = self.run.checkpoints / "best"
+        if best.is_dir():  # a best saved after latest must stay the best
+            score = load_checkpoint(best).get("score")
+            if isinstance(score, (int, float)) and score > self.best_score:
+                self.best_score = float(score)
         if self.finished():
             raise UsageError(f"--resume {self.run.path}: this run already finished its budget "
                              f"({self.steps} steps, {self.episodes} episodes); raise it with "

@@ -23,7 +23,7 @@ from lab.config import ConfigError
 from lab.rundir import RunDir
 
 from agents.config import RunConfig
-from agents.engine import check_format
+from agents.engine import check_state, load_learner_state
 from agents.runner import build_learner, device_of
 from agents.tasks import summary_lines, task_for
 
@@ -70,18 +70,15 @@ def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str =
         raise UsageError(f"run directory {run.path}: checkpoints/{checkpoint} does not exist; {hint}")
     torch_device = device_of(device)
     state = load_checkpoint(folder)
-    check_format(state, folder)
     try:
         config = RunConfig.parse(run.read_config())
     except ConfigError as err:
-        raise CheckpointError(f"run directory {run.path}: config.yaml does not describe a run of this "
-                              f"version: {err}") from None
-    for key in ("preset", "algo", "backend"):
-        if state.get(key) != getattr(config, key):
-            raise CheckpointError(f"checkpoint {folder}: state.json has {key} {state.get(key)!r} but the run's "
-                                  f"config.yaml has {getattr(config, key)!r}; it belongs to another run")
+        version = state.get("library_version", "(unknown)")
+        raise CheckpointError(f"run directory {run.path}: its config.yaml (written by dlbook-agents {version}) "
+                              f"is not one this version reads: {err}") from None
+    check_state(state, folder, config)
     learner = build_learner(config, torch_device, train=False)
-    learner.load_state_dict(state["agent"], weights_only=True)
+    load_learner_state(learner, state, folder, weights_only=True)
     return LoadedRun(run, learner, config, state, checkpoint)
 
 

@@ -12,6 +12,7 @@ import importlib
 import torch
 
 import envs
+from nets.registry import NetError
 from lab.cli import UsageError
 from lab.config import ConfigError, merge, parse_overrides, to_dict
 from lab.device import resolve_device
@@ -77,7 +78,7 @@ def device_of(name: str) -> torch.device:
     try:
         return resolve_device(name)
     except ValueError as err:  # e.g. --device cuda on a machine without CUDA
-        raise UsageError(f"--device {name!r}: {err}") from None
+        raise UsageError(str(err)) from None
 
 
 def train(preset: str, overrides: list[str] | None = None, seed: int | None = None, device: str = "auto",
@@ -110,7 +111,10 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
     seed_everything(config.seed)
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
-    learner = build_learner(config, torch_device)
+    try:
+        learner = build_learner(config, torch_device)
+    except NetError as err:  # an unknown net kind or option in the preset or --set
+        raise ConfigError(f"config: net: {err}") from None
     learner.save_replay = save_replay
     run = resume
     if run is None:

@@ -34,6 +34,7 @@ from stable_baselines3.common.monitor import Monitor
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 import envs
+from lab.checkpoint import check_tensors
 from lab.config import ConfigError
 from lab.rundir import RunDir
 
@@ -83,6 +84,7 @@ class SB3Agent:
                 "rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
+        check_tensors(state["policy"], self.policy.state_dict(), "SB3 policy")
         self.policy.load_state_dict(state["policy"])
         if not weights_only:
             self.policy.optimizer.load_state_dict(state["optimizer"])

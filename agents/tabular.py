@@ -82,6 +82,14 @@ def _masked_argmax(values: np.ndarray, mask: np.ndarray | None, rng: np.random.G
     return int(best[rng.integers(len(best))])
 
 
+def check_table(name: str, array: np.ndarray, dtype, shape: tuple[int, ...]) -> None:
+    """A saved table must have the agent's dtype and shape and finite values (ValueError)."""
+    if array.dtype != dtype or array.shape != shape:
+        raise ValueError(f"table {name} is {array.dtype} {array.shape}, the agent needs {np.dtype(dtype)} {shape}")
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"table {name} holds NaN or infinite values")
+
+
 class QLearningAgent:
     """Q-learning with a Q-table (chapter 68). Unseen states start at `initial_q`."""
 
@@ -181,6 +189,8 @@ class QLearningAgent:
     def load_state_dict(self, state: dict) -> None:
         keys = [tuple(k) if isinstance(k, list) else k for k in state["states"]]
         q, visits = np.asarray(state["q"]), np.asarray(state["visits"])
+        check_table("q", q, np.float64, (len(keys), self.n_actions))
+        check_table("visits", visits, np.int64, (len(keys), self.n_actions))
         self.q = {k: q[i].copy() for i, k in enumerate(keys)}
         self.visits = {k: visits[i].copy() for i, k in enumerate(keys)}
         if "rng" in state:
@@ -268,6 +278,8 @@ class ValueFunctionAgent:
         }
 
     def load_state_dict(self, state: dict) -> None:
+        check_table("keys", np.asarray(state["keys"]), np.int64, (len(state["keys"]),))
+        check_table("values", np.asarray(state["values"]), np.float64, (len(state["keys"]),))
         self.values = {int(k): float(v) for k, v in zip(np.asarray(state["keys"]), np.asarray(state["values"]))}
         if "rng" in state:
             self.rng.bit_generator.state = state["rng"]

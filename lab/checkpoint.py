@@ -34,6 +34,28 @@ class CheckpointError(RuntimeError):
     """A checkpoint is missing, truncated, tampered with or of an unknown format."""
 
 
+class StorageError(CheckpointError):
+    """A checkpoint could not be written (disk full, no permission); the previous one is intact."""
+
+
+def check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], where: str) -> None:
+    """Refuse `loaded` unless it has exactly `expected`'s names, shapes and dtypes and only
+    finite values: the SHA-256 in state.json is a checksum, not a proof of what a file holds."""
+    missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
+    if missing or extra:
+        raise CheckpointError(f"checkpoint {where}: tensors do not match the model "
+                              f"(missing {missing[:3]}, unexpected {extra[:3]})")
+    for name, reference in expected.items():
+        value = loaded[name]
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"checkpoint {where}: {name} is not a tensor")
+        if tuple(value.shape) != tuple(reference.shape) or value.dtype != reference.dtype:
+            raise CheckpointError(f"checkpoint {where}: {name} is {value.dtype} {tuple(value.shape)}, "
+                                  f"the model needs {reference.dtype} {tuple(reference.shape)}")
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"checkpoint {where}: {name} holds NaN or infinite values")
+
+
 def _split(obj: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
     """Replace every tensor/array in a nested structure by a reference into `tensors`."""
     if isinstance(obj, torch.Tensor):
@@ -96,11 +118,17 @@ def save_checkpoint(directory: str | os.PathLike, state: dict) -> Path:
     The folder is replaced atomically; returns its path.
     """
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
     tensors: dict[str, torch.Tensor] = {}
     skeleton = _split(state, "", tensors)
-    tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
-    tmp.mkdir()
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _recover(directory)
+        _remove_stale(directory)
+        tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
+        tmp.mkdir()
+    except OSError as err:
+        raise StorageError(f"cannot write checkpoint {directory}: {err.strerror or err}; "
+                           "the last intact checkpoint is kept") from None
     try:
         save_file(tensors, str(tmp / WEIGHTS))
         document = {"format": FORMAT, "weights_sha256": _sha256(tmp / WEIGHTS), "state": skeleton}
@@ -113,6 +141,11 @@ def save_checkpoint(directory: str | os.PathLike, state: dict) -> Path:
             os.rename(directory, old)
         os.rename(tmp, directory)
         shutil.rmtree(old, ignore_errors=True)
+    except (OSError, SafetensorError) as err:
+        shutil.rmtree(tmp, ignore_errors=True)
+        reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
+        raise StorageError(f"cannot write checkpoint {directory} ({reason}): the last intact checkpoint "
+                           f"is kept; free some space and continue with --resume") from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -129,14 +162,36 @@ def library_version() -> str:
         return "source"
 
 
+def _intact_steps(folder: Path) -> float | None:
+    """The step recorded in an intact checkpoint folder, or None if it is not intact."""
+    try:
+        document = json.loads((folder / STATE).read_text())
+        if document.get("format") != FORMAT or _sha256(folder / WEIGHTS) != document.get("weights_sha256"):
+            return None
+        steps = document["state"].get("steps", 0) if isinstance(document.get("state"), dict) else 0
+        return float(steps) if isinstance(steps, (int, float)) else 0.0
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+
+
 def _recover(directory: Path) -> Path:
-    """If a kill fell between the two renames, the previous checkpoint sits under .old-*."""
+    """If a kill fell between the two renames of a save, `directory` is missing and the previous
+    checkpoint sits under .old-* (and maybe the new one, complete, under .tmp-*): take the
+    intact one with the most steps recorded in its state.json (never judged by mtime)."""
     if directory.exists():
         return directory
-    olds = sorted(directory.parent.glob(f".{directory.name}.old-*"), key=os.path.getmtime)
-    if olds:
-        os.rename(olds[-1], directory)
+    candidates = [(steps, folder) for folder in directory.parent.glob(f".{directory.name}.*-*")
+                  if folder.is_dir() and (steps := _intact_steps(folder)) is not None]
+    if candidates:
+        os.rename(max(candidates, key=lambda pair: pair[0])[1], directory)
     return directory
+
+
+def _remove_stale(directory: Path) -> None:
+    """Leftovers of saves that were killed (.tmp-* and .old-* beside `directory`)."""
+    if directory.exists():
+        for folder in directory.parent.glob(f".{directory.name}.*-*"):
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def load_checkpoint(directory: str | os.PathLike) -> dict:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Callable
 
-from lab.checkpoint import CheckpointError
+from lab.checkpoint import CheckpointError, StorageError
 from lab.config import ConfigError
 
 
@@ -36,8 +36,13 @@ def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
     )
 
 
-def add_common_arguments(parser: argparse.ArgumentParser, run_dir_help: str | None = None) -> None:
-    parser.add_argument("--seed", type=int, default=0, help="random seed (python, numpy, torch, env)")
+def add_common_arguments(parser: argparse.ArgumentParser, run_dir_help: str | None = None,
+                         resumable: bool = False) -> None:
+    if resumable:  # left out, --seed is absent from args: 0 for a new run, the stored one on --resume
+        parser.add_argument("--seed", type=int, default=argparse.SUPPRESS,
+                            help="random seed (python, numpy, torch, env); --resume keeps the run's own (default: 0)")
+    else:
+        parser.add_argument("--seed", type=int, default=0, help="random seed (python, numpy, torch, env)")
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     parser.add_argument(
         "--run-dir", default=None,
@@ -54,7 +59,7 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
     """Run a script's main, turning known errors into the one-line, exit-code convention."""
     try:
         code = main(argv)
-    except (UsageError, ConfigError) as err:
+    except (UsageError, ConfigError, StorageError) as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
     except (RunFailed, CheckpointError) as err:

@@ -134,7 +134,9 @@ def from_dict(cls: type[T], data: dict | None, where: str = "") -> T:
     except (ValueError, TypeError) as err:
         if isinstance(err, ConfigError):
             raise
-        raise ConfigError(f"config: {section}: {err}") from None
+        message = str(err)
+        named = section == "config" or message.startswith(f"{section}.")  # the message names the key
+        raise ConfigError(f"config: {message}" if named else f"config: {section}: {message}") from None
 
 
 def _show(value: Any) -> str:

@@ -22,3 +22,17 @@ def resolve_device(name: str = "auto") -> torch.device:
             raise ValueError(f"--device {name}: CUDA is not available here; use auto or cpu")
         return torch.device(name)
     raise ValueError(f"--device {name!r} is not valid; choose one of: auto, cpu, cuda, cuda:N")
+
+
+def available_memory_bytes() -> int:
+    """Memory the system can give a new allocation now (Linux: MemAvailable), in bytes."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")

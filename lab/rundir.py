@@ -9,12 +9,37 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 from lab.config import ConfigError, dump_yaml, load_yaml
+
+
+class RunDirError(ConfigError):
+    """A --run-dir that cannot hold a new run: one line naming it and what to do."""
+
+
+def check_new_run_dir(path: str | os.PathLike) -> Path:
+    """`path` as a place for a new run, or RunDirError: not valid UTF-8, a file, below a file,
+    or a folder that already holds something (use --resume for a run to continue)."""
+    path = Path(path)
+    try:
+        os.fsencode(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise RunDirError(f"--run-dir {os.fsencode(path)!r} is not valid UTF-8; choose a plain name") from None
+    if path.is_file():
+        raise RunDirError(f"--run-dir {path} is a file; give a folder that does not exist yet")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise RunDirError(f"--run-dir {path}: {parent} is a file, so nothing can be made below it")
+    if path.is_dir() and any(path.iterdir()):
+        hint = (f"continue that run with --resume {path}" if (path / "config.yaml").is_file()
+                else "choose an empty or new folder")
+        raise RunDirError(f"--run-dir {path} is not empty; {hint}")
+    return path
 
 
 class RunDir:
@@ -40,9 +65,18 @@ class RunDir:
                 n += 1
                 candidate = base.with_name(f"{base.name}-{n}")
             path = candidate
-        run = cls(path)
-        for folder in (run.path, run.checkpoints, run.plots, run.videos):
-            folder.mkdir(parents=True, exist_ok=True)
+        run = cls(check_new_run_dir(path))
+        existing = next((p for p in (run.path, *run.path.parents) if p.exists()), None)
+        try:
+            for folder in (run.path, run.checkpoints, run.plots, run.videos):
+                folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            # leave nothing behind: remove what this call made, up to the first folder that existed
+            made = [p for p in (run.path, *run.path.parents) if p.exists() and p != existing
+                    and (existing is None or existing in p.parents)]
+            for folder in made:
+                shutil.rmtree(folder, ignore_errors=True)
+            raise RunDirError(f"--run-dir {run.path}: cannot create it ({err.strerror or err})") from None
         return run
 
     @classmethod

@@ -25,8 +25,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="train with this project's agents or with Stable-Baselines3")
     parser.add_argument("--algo", choices=["dqn", "ppo", "a2c"], default=None,
                         help="SB3 algorithm for --backend sb3 (None means dqn)")
-    add_common_arguments(parser)
-    parser.set_defaults(seed=None)  # None: 0 for a new run, the stored seed when resuming
+    add_common_arguments(parser, resumable=True)
     args = parser.parse_args(argv)
 
     from agents import presets, runner
@@ -38,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.algo and args.backend != "sb3":
         raise UsageError("--algo only applies with --backend sb3")
     result = runner.train(
-        preset=args.preset, overrides=args.overrides, seed=args.seed, device=args.device,
+        preset=args.preset, overrides=args.overrides, seed=getattr(args, "seed", None), device=args.device,
         run_dir=args.run_dir, quiet=args.quiet, resume=args.resume, save_replay=args.save_replay,
         backend=args.backend, algo=args.algo,
     )
