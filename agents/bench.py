@@ -315,9 +315,14 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
         raise BenchError(f"unknown bench suite {suite!r}; choose one of {', '.join(SUITES)}")
     if steps is not None and steps < 1:
         raise BenchError(f"--steps must be >= 1, got {steps}")
+    if seed < 0:
+        raise BenchError(f"--seed must be >= 0, got {seed}")
     from lab.device import resolve_device
 
-    device = str(resolve_device(device))
+    try:
+        device = str(resolve_device(device))
+    except ValueError as err:
+        raise BenchError(str(err)) from None
     log = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
     if suite == "atari":
         return run_atari(steps or ATARI_DEFAULT_STEPS, seed, device, quiet, _parts(only, ATARI_PARTS), log=log)

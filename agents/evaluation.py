@@ -87,14 +87,16 @@ def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes:
                  quiet: bool = False) -> str:
     """Play `episodes` episodes with the run's trained agent, write the result beside eval.json,
     and return a report that shows it under the training's own final evaluation."""
+    if seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {seed}")
+    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
+        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
+    if epsilon is not None and not 0.0 <= float(epsilon) <= 1.0:
+        raise UsageError(f"--epsilon must be between 0 and 1, got {epsilon!r}")
     loaded = load_run(run_dir, checkpoint, device)
     config = loaded.config
     episodes = config.final_episodes if episodes is None else episodes
     epsilon = config.evaluation.epsilon if epsilon is None else epsilon
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
-    if not 0.0 <= float(epsilon) <= 1.0:
-        raise UsageError(f"--epsilon must be between 0 and 1, got {epsilon!r}")
     from lab.stats import summarize
 
     task = task_for(config.env.name)
@@ -136,12 +138,10 @@ def record_run(run_dir: str | os.PathLike, episodes: int = 1, fmt: str = "mp4", 
                seed: int = 777, device: str = "auto") -> list[Path]:
     """`scripts/record.py RUN_DIR`: load the run's agent and record it (agents.recording)."""
     from lab.logger import Logger
-    from lab.video import FORMATS
 
-    from agents.recording import record_learner
+    from agents.recording import check_arguments, record_learner
 
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not valid; choose one of: {', '.join(FORMATS)}")
+    check_arguments(episodes, fmt, fps, epsilon, seed)
     loaded = load_run(run_dir, checkpoint, device)
     with Logger(loaded.run.path) as logger:
         return record_learner(loaded.run, loaded.learner, loaded.config, episodes=episodes, logger=logger,

@@ -115,6 +115,20 @@ class Player:
         return clip, clip_fps
 
 
+def check_arguments(episodes: int, fmt: str, fps: int | None, epsilon: float | None, seed: int) -> None:
+    """The recording's options, checked before anything is loaded or written."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format {fmt!r} is not valid; choose one of: {', '.join(FORMATS)}")
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
+    if fps is not None and fps < 1:
+        raise UsageError(f"--fps must be a positive integer, got {fps!r}")
+    if epsilon is not None and not 0.0 <= epsilon <= 1.0:
+        raise UsageError(f"--epsilon must be between 0 and 1, got {epsilon!r}")
+    if seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {seed}")
+
+
 def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logger | None = None,
                    fmt: str = "mp4", overlay: bool = False, epsilon: float | None = None,
                    fps: int | None = None, seed: int = 777, step: int = 0) -> list[Path]:
@@ -124,15 +138,8 @@ def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logg
     k starts from seed `seed + k`; each video is also logged to TensorBoard as
     `videos/episode_k` when a logger is given. Returns the files written.
     """
-    if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not valid; choose one of: {', '.join(FORMATS)}")
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
-    if fps is not None and fps < 1:
-        raise UsageError(f"--fps must be a positive integer, got {fps!r}")
+    check_arguments(episodes, fmt, fps, epsilon, seed)
     epsilon = float(config.evaluation.epsilon) if epsilon is None else epsilon
-    if not 0.0 <= epsilon <= 1.0:
-        raise UsageError(f"--epsilon must be between 0 and 1, got {epsilon!r}")
     player = Player(learner, config, epsilon, seed, fmt)
     fps = fps or player.default_fps
     Path(run.videos).mkdir(parents=True, exist_ok=True)

@@ -30,7 +30,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.all == bool(args.demo):
         raise UsageError("name one demo (e.g. ch18) or pass --all; --list shows them")
-    keys = [d.key for d in demos.available()] if args.all else [args.demo]
+    from lab.device import resolve_device
+    from supervised.data import DATASET_NAMES
+
+    if args.data not in DATASET_NAMES:
+        raise UsageError(f"--data {args.data!r} is not valid; choose one of: {', '.join(DATASET_NAMES)}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+    try:
+        resolve_device(args.device)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    keys = [d.key for d in demos.available()] if args.all else [demos.get(args.demo).key]
     results = []
     for key in keys:
         results.append(demos.run(
