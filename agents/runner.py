@@ -97,11 +97,29 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
         if stored.get("backend") == "sb3":
             raise UsageError("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
                              "outside its pickled zips); start a new run")
-        config = RunConfig.parse(merge(stored, parse_overrides(overrides)))
+        try:
+            config = RunConfig.parse(merge(stored, parse_overrides(overrides)))
+        except ConfigError as err:
+            written_by = _writer_of(run)
+            if written_by is not None:
+                raise ConfigError(f"--resume {run.path}: this run was written by dlbook-agents {written_by}, "
+                                  f"whose config layout this version does not read; train it again") from None
+            raise
     else:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
     return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
                         resume=run if resume else None)
+
+
+def _writer_of(run: RunDir) -> str | None:
+    """The library version that wrote an older run's latest checkpoint (None: ours, or none)."""
+    import json
+
+    try:
+        state = json.loads((run.checkpoints / "latest" / "state.json").read_text())["state"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if state.get("engine_format") else str(state.get("library_version", "(unknown)"))
 
 
 def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = None, quiet: bool = False,
