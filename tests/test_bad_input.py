@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from agents import runner
 from lab.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY_ROOMS = ["total_episodes=30", "evaluation.episodes=5", "record_episodes=0"]
 
 
 def _script(name: str):
@@ -27,11 +25,10 @@ SCRIPTS = {name: _script(name) for name in ("train", "evaluate", "record", "demo
 
 
 @pytest.fixture(scope="module")
-def places(tmp_path_factory):
-    """A finished rooms-q run, a file, an empty folder and a folder that is no run."""
+def places(tmp_path_factory, shared_runs):
+    """A finished rooms-q run (seed 2), a file, an empty folder and a folder that is no run."""
     root = tmp_path_factory.mktemp("bad-input")
-    run = root / "finished"
-    runner.train("rooms-q", overrides=TINY_ROOMS, seed=2, run_dir=str(run), quiet=True)
+    run = shared_runs / "rooms"
     (root / "a-file").write_text("not a folder")
     (root / "empty").mkdir()
     (root / "not-a-run").mkdir()
@@ -146,7 +143,7 @@ def test_bad_input_gets_one_line_exit_2_and_writes_nothing(script, argv, named, 
     monkeypatch.chdir(tmp_path)  # where a default runs/ folder would appear
     argv = [a.format(**places) for a in argv]
     named = named.format(**places)
-    before = _snapshot(tmp_path, places["ROOT"])
+    before = _snapshot(tmp_path, places["ROOT"], Path(places["RUN"]))
     with pytest.raises(SystemExit) as stopped:
         run_main(SCRIPTS[script].main, argv)
     captured = capsys.readouterr()
@@ -154,7 +151,7 @@ def test_bad_input_gets_one_line_exit_2_and_writes_nothing(script, argv, named, 
     assert stopped.value.code == 2, captured.err
     assert len(lines) == 1, captured.err
     assert named in lines[0], lines[0]
-    assert _snapshot(tmp_path, places["ROOT"]) == before
+    assert _snapshot(tmp_path, places["ROOT"], Path(places["RUN"])) == before
 
 
 def test_there_are_at_least_sixty_cases_across_the_five_scripts():

@@ -17,20 +17,11 @@ from agents.evaluation import load_run
 from lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lab.cli import RunFailed, UsageError
 
-TINY_CARTPOLE = ["total_steps=600", "agent.learning_starts=100", "checkpoint_every=200", "log_every=100",
-                 "evaluation.every=0", "evaluation.episodes=2", "evaluation.final_episodes=2",
-                 "record_episodes=0", "torch_threads=1"]
-TINY_ROOMS = ["total_episodes=30", "evaluation.episodes=5", "record_episodes=0"]
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("damaged")
-    runner.train("cartpole-dqn", overrides=TINY_CARTPOLE, run_dir=str(root / "cartpole"), quiet=True)
-    runner.train("rooms-q", overrides=TINY_ROOMS, run_dir=str(root / "rooms"), quiet=True)
-    runner.train("blackjack-q", overrides=["total_episodes=200", "evaluation.episodes=10", "record_episodes=0"],
-                 run_dir=str(root / "blackjack"), quiet=True)
-    return root
+def runs(shared_runs):
+    return shared_runs
 
 
 def test_a_nan_loss_stops_the_run_and_no_nan_is_saved(tmp_path):
