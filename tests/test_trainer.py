@@ -265,3 +265,47 @@ def test_rejects_a_model_that_already_applies_the_output_activation():
     model = nets.build("mlp", sizes=[3, 2], output_activation="sigmoid")
     with pytest.raises(TrainerError, match="output_activation"):
         train(model, _tiny_data(), epochs=1, quiet=True)
+
+
+def test_manual_backprop_is_chosen_by_what_the_model_computes_not_its_class_name():
+    from supervised.trainer import ManualBackprop
+
+    class Chain(nn.Module):  # any name: it offers layers + activation and computes the plain chain
+        def __init__(self, doubled: bool = False):
+            super().__init__()
+            torch.manual_seed(0)
+            self.layers = nn.ModuleList([nn.Linear(3, 4), nn.Linear(4, 2)])
+            self.activation, self.doubled = nn.Sigmoid(), doubled
+
+        def forward(self, x):
+            out = self.layers[1](self.activation(self.layers[0](x)))
+            return 2 * out if self.doubled else out
+
+    assert isinstance(ManualBackprop.offered_by(Chain(), "quadratic"), ManualBackprop)
+    assert ManualBackprop.offered_by(Chain(doubled=True), "quadratic") is None  # its forward is not the chain
+    with pytest.raises(TrainerError, match="autograd"):
+        train(Chain(doubled=True), _tiny_data(), epochs=1, quiet=True, backprop="manual")
+    trained = {}
+    for backprop in ("manual", "autograd"):
+        model = Chain()
+        train(model, _tiny_data(), cost="quadratic", lr=0.3, epochs=2, quiet=True, backprop=backprop)
+        trained[backprop] = [p.detach().clone() for p in model.parameters()]
+    for a, b in zip(trained["manual"], trained["autograd"]):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_stopping_rules_are_small_pieces_the_history_drives():
+    from supervised.trainer import EarlyStopping, HalveOnPlateau, History
+
+    history = History()
+    early, halve = EarlyStopping(2), HalveOnPlateau(first_lr=1.0, patience=1, floor_factor=1 / 4)
+    reasons, rates = [], []
+    for epoch, validation in enumerate([0.5, 0.6, 0.6, 0.55, 0.55], start=1):
+        rates.append(halve.next_lr(epoch - 1, history, 1.0))
+        history.record(train_cost=1.0, train_accuracy=0.5, validation_accuracy=validation, test_accuracy=0.5,
+                       seconds=0.0, lr=rates[-1])
+        reasons.append((early.after_epoch(epoch, history, None), halve.after_epoch(epoch, history, None)))
+    assert history.best_epoch == 2
+    assert rates == [1.0, 1.0, 1.0, 0.5, 0.25]
+    assert [r[0] for r in reasons] == ["", "", "", "early_stopping", "early_stopping"]
+    assert reasons[-1][1] == "lr_floor"  # 0.25 / 2 would fall under 1/4 of the first eta
