@@ -1,0 +1,103 @@
+"""Chapter 21 (Afinal, Por Que a Regularização Ajuda a Reduzir o Overfitting?): ten points, two models.
+
+The chapter plots ten (x, y) points that lie close to a line. A polynomial of degree 9,
+y = a0 x^9 + a1 x^8 + ... + a9, passes exactly through all ten (ch021.md:16); the linear model
+y = 2x fits them well but not exactly (ch021.md:22). On the data the two hardly differ; for an x
+much larger than any shown they differ dramatically, because the x^9 term dominates the
+polynomial while the line stays a line (ch021.md:34). Regularisation favours the simpler model.
+The chapter then notes that a network with 100 hidden neurons has almost 80,000 parameters for
+50,000 training images - "like fitting a polynomial of degree 80,000 to 50,000 points"
+(ch021.md:52) - and yet generalises.
+
+The book's ten points are only in a figure, so the demo draws its own: x = 1..10 (scaled), y =
+2x plus small noise from the demo's seed. It fits the degree-9 polynomial (exact), the line
+through the origin (slope close to 2), and the degree-9 polynomial with an L2 penalty on its
+coefficients (ridge), and compares their predictions on the data and far beyond it.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import nets
+from supervised.demos import register
+from supervised.demos._training import setting
+
+BOOK_POINTS, BOOK_DEGREE, BOOK_SLOPE = 10, 9, 2.0  # ch021.md:16, :22
+BOOK_WIDE_PARAMETERS = "almost 80,000"  # ch021.md:52 ("quase 80.000 parâmetros", 100 hidden neurons)
+
+
+def polynomial_fit(x: np.ndarray, y: np.ndarray, degree: int, l2: float = 0.0) -> np.ndarray:
+    """Coefficients (highest power first) minimising sum (p(x) - y)^2 + l2 * sum a^2 (not the constant)."""
+    design = np.vander(x, degree + 1)
+    if l2 == 0.0 and design.shape[0] == design.shape[1]:
+        return np.linalg.solve(design, y)  # n points, n coefficients: the interpolating polynomial
+    penalty = l2 * np.eye(degree + 1)
+    penalty[-1, -1] = 0.0  # the constant term is not penalised, as biases are not (chapter 20)
+    return np.linalg.solve(design.T @ design + penalty, design.T @ y)
+
+
+def slope_through_origin(x: np.ndarray, y: np.ndarray) -> float:
+    """Least-squares a of y = a x."""
+    return float(x @ y / (x @ x))
+
+
+@register("ch21", "Afinal, Por Que a Regularização Ajuda a Reduzir o Overfitting?",
+          "Why does regularisation help reduce overfitting?")
+def demo(ctx) -> None:
+    noise = setting(ctx, "noise", 0.05, 0.05)
+    l2 = setting(ctx, "l2", 1e-3, 1e-3)
+    far = setting(ctx, "far_x", 2.0, 2.0)
+    rng = np.random.default_rng(ctx.seed)
+    x = np.linspace(0.1, 1.0, BOOK_POINTS)
+    y = BOOK_SLOPE * x + rng.normal(0.0, noise, BOOK_POINTS)
+    data = f"{BOOK_POINTS} points drawn here: x = 0.1..1.0, y = 2x + N(0, {noise:g}^2) noise (seed {ctx.seed})"
+    drawn = "the book's points are only in a figure; these are drawn here"
+
+    exact = polynomial_fit(x, y, BOOK_DEGREE)
+    slope = slope_through_origin(x, y)
+    ridge = polynomial_fit(x, y, BOOK_DEGREE, l2=l2)
+    worst = float(np.max(np.abs(np.polyval(exact, x) - y)))
+    ctx.report("degree-9 polynomial through the 10 points: largest |p(x) - y|", "fits exactly (0)", f"{worst:.1e}",
+               data=data, matches=worst < 1e-6, reason="the solve left a residual")
+    line_error = float(np.max(np.abs(slope * x - y)))
+    ctx.report("line y = a x: slope a; largest |a x - y|", "y = 2x fits well, not exactly",
+               f"a = {slope:.3f}; {line_error:.3f}", data=data, matches=abs(slope - 2) < 0.1 and line_error > 0,
+               reason=drawn)
+    predictions = {"degree 9": float(np.polyval(exact, far)), "y = a x": slope * far,
+                   f"degree 9 + L2 {l2:g}": float(np.polyval(ridge, far))}
+    dramatic = abs(predictions["degree 9"] - predictions["y = a x"]) > abs(predictions["y = a x"])
+    ctx.report(f"prediction at x = {far:g} (twice the largest x): degree 9 | line | degree 9 + L2",
+               "dramatically different: x^9 dominates", " | ".join(f"{v:.4g}" for v in predictions.values()),
+               data=data, matches=dramatic, reason="the two predictions are close here")
+    simpler = abs(predictions[f"degree 9 + L2 {l2:g}"] - predictions["y = a x"]) < \
+        abs(predictions["degree 9"] - predictions["y = a x"])
+    ctx.report("the L2 penalty pulls the degree-9 fit towards the simple model (prediction far away)",
+               "regularisation favours simpler models", f"{predictions[f'degree 9 + L2 {l2:g}']:.4g} vs line "
+               f"{predictions['y = a x']:.4g}", data=data, matches=simpler, reason="the penalty did not help here")
+    wide = nets.build("mlp", sizes=[784, 100, 10])
+    count = sum(p.numel() for p in wide.parameters())
+    ctx.report("weights and biases of [784, 100, 10]", BOOK_WIDE_PARAMETERS, count, data="counted from the module",
+               matches=75_000 <= count < 80_000, reason="not just under 80,000")
+    ctx.table("fits", ["model", "largest error on the 10 points", f"prediction at x = {far:g}"],
+              [["degree 9", worst, predictions["degree 9"]], ["y = a x", line_error, predictions["y = a x"]],
+               [f"degree 9 + L2 {l2:g}", float(np.max(np.abs(np.polyval(ridge, x) - y))),
+                predictions[f"degree 9 + L2 {l2:g}"]]])
+    ctx.logger.scalars(0, {"ch21/slope": slope, "ch21/degree9_residual": worst,
+                           "ch21/far_prediction_degree9": predictions["degree 9"]})
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, right in zip(axes, (1.05, far)):
+        grid = np.linspace(0.05, right, 400)
+        ax.plot(x, y, "ko", label="the 10 points")
+        ax.plot(grid, np.polyval(exact, grid), label="degree 9 (exact fit)")
+        ax.plot(grid, slope * grid, label=f"y = {slope:.2f} x")
+        ax.plot(grid, np.polyval(ridge, grid), "--", label=f"degree 9 + L2 {l2:g}")
+        ax.set(xlabel="x", ylabel="y")
+    axes[0].set(title="on the data: both fit", ylim=(-0.5, 2.7))
+    axes[1].set(title="far from the data: x^9 dominates", yscale="symlog")
+    axes[0].legend(fontsize=8)
+    fig.tight_layout()
+    ctx.plot("polynomial_vs_line", fig)
+    plt.close(fig)
