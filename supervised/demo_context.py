@@ -155,7 +155,7 @@ class DemoContext:
     def table(self, name: str, header: list[str], rows: list[list[Any]], step: int = 0) -> str:
         """Log a table the demo computed to TensorBoard (Text tab, as markdown) and return it."""
         lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(_fmt(cell) for cell in row) + " |" for row in rows]
+        lines += ["| " + " | ".join(_fmt(cell).replace("|", "/") for cell in row) + " |" for row in rows]
         markdown = "\n".join(lines)
         self.logger.text(f"tables/{name}", markdown, step)
         return markdown
@@ -175,6 +175,15 @@ class DemoContext:
                         for f in self.figures],
         }
         self.run.write_json("results.json", result)
+        # Every demo's figures, as a table in TensorBoard's Text tab and, where numeric, as scalars.
+        self.table("figures", ["figure", "source", "reference", "measured", "data", "verdict"],
+                   [[f.label, f.source, f.book, f.measured, f.data,
+                     f.verdict + (f": {f.reason}" if f.reason and f.matches is not True else "")]
+                    for f in self.figures])
+        numeric = {f"figures/{f.label}": float(f.measured) for f in self.figures
+                   if isinstance(f.measured, (int, float, np.integer, np.floating)) and not isinstance(f.measured, bool)}
+        if numeric:
+            self.logger.scalars(0, numeric)
         self.say(f"{self.key}: {len(self.figures)} figures in {result['seconds']} s -> {self.run.path}")
         return result
 

@@ -17,8 +17,8 @@ import torch
 from nets.activations import LEAKY_RELU_SLOPE
 from supervised.demos import register
 
-BOOK_SCORES = (1.2, 0.9, 0.75)
-BOOK_SOFTMAX = (0.42, 0.31, 0.27)
+BOOK_SCORES = (1.2, 0.9, 0.75)  # ch008.md:210
+BOOK_SOFTMAX = (0.42, 0.31, 0.27)  # ch008.md:210
 
 
 def _sigmoid(z: torch.Tensor) -> torch.Tensor:
@@ -78,17 +78,24 @@ def softmax_jacobian_error(scores=BOOK_SCORES) -> float:
 def demo(ctx) -> None:
     probabilities = softmax(BOOK_SCORES)
     ctx.report("softmax([1.2, 0.9, 0.75])", BOOK_SOFTMAX, [round(float(p), 4) for p in probabilities],
-               matches=tuple(round(float(p), 2) for p in probabilities) == BOOK_SOFTMAX)
+               matches=tuple(round(float(p), 2) for p in probabilities) == BOOK_SOFTMAX,
+               reason="the computed value disagrees with the book's")
     ctx.report("softmax outputs sum to", 1.0, float(probabilities.sum()),
-               matches=bool(abs(probabilities.sum() - 1) < 1e-12))
+               matches=bool(abs(probabilities.sum() - 1) < 1e-12),
+               reason="the computed value disagrees with the book's")
     sigmoid_slope = float(ACTIVATIONS["sigmoid"][1](torch.tensor(0.0)))
-    ctx.report("largest slope of the sigmoid, sigma'(0)", 0.25, sigmoid_slope, matches=sigmoid_slope == 0.25)
+    ctx.report("largest slope of the sigmoid, sigma'(0)", 0.25, sigmoid_slope, matches=sigmoid_slope == 0.25,
+               reason="the computed value disagrees with the book's")
     for name, error in derivative_errors().items():
         ctx.report(f"{name} derivative", DERIVATIVE_FORMULAS[name], f"autograd agrees to {error:.1e}",
-                   matches=error < 1e-12)
+                   matches=error < 1e-12, reason="the computed value disagrees with the book's")
     error = softmax_jacobian_error()
     ctx.report("softmax derivative", "d s_i/d z_j = s_i (delta_ij - s_j)", f"autograd agrees to {error:.1e}",
-               matches=error < 1e-12)
+               matches=error < 1e-12, reason="the computed value disagrees with the book's")
+    grid = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0])
+    ctx.table("activations", ["function", *[f"z = {z:g}" for z in grid.tolist()]],
+              [[name, *[round(float(v), 4) for v in function(grid)]] for name, (function, _) in ACTIVATIONS.items()])
+    ctx.table("softmax", ["score", "probability"], [[z, float(p)] for z, p in zip(BOOK_SCORES, probabilities)])
     ctx.plot("activation_functions", _figure(probabilities))
 
 

@@ -53,21 +53,31 @@ def demo(ctx) -> None:
     lr, steps = 0.1, 50
     path = gradient_descent(lr=lr, steps=steps)
     end, end_cost = path[-1], float(bowl_cost(path[-1]))
+    for step, point in enumerate(path):
+        ctx.logger.scalars(step, {"descent/cost": float(bowl_cost(point)), "descent/v1": float(point[0]),
+                                  "descent/v2": float(point[1])})
+    ctx.table("descent_path", ["step", "v1", "v2", "C"],
+              [[step, float(p[0]), float(p[1]), float(bowl_cost(p))] for step, p in enumerate(path)
+               if step % 5 == 0 or step == len(path) - 1])
     ctx.report(f"end point after {steps} steps of eta={lr} from ({START[0]:g}, {START[1]:g})",
                "minimum (1, -0.5)", f"({end[0]:.5f}, {end[1]:.5f})",
-               matches=bool(np.allclose(end, MINIMUM, atol=5e-4)))
-    ctx.report("cost at the end point", "C = 0 at the minimum", end_cost, matches=end_cost < 1e-6)
+               matches=bool(np.allclose(end, MINIMUM, atol=5e-4)),
+               reason="the computed value disagrees with the book's")
+    ctx.report("cost at the end point", "C = 0 at the minimum", end_cost, matches=end_cost < 1e-6,
+               reason="the computed value disagrees with the book's")
     falls = bool(np.all(np.diff([bowl_cost(v) for v in path]) < 0))
     ctx.report("cost along the path", "falls at every step", "falls at every step" if falls else "rises somewhere",
-               matches=falls)
+               matches=falls, reason="the computed value disagrees with the book's")
     actual, estimate = first_step_change()
     ctx.report("one step of eta=0.01: Delta C", f"~ -eta ||grad C||^2 = {estimate:.4f}", round(actual, 4),
-               matches=abs(actual - estimate) <= 0.05 * abs(estimate))
+               matches=abs(actual - estimate) <= 0.05 * abs(estimate),
+               reason="the computed value disagrees with the book's")
     limit = 2 / CURVATURES.max()
     too_big = gradient_descent(lr=1.05 * limit, steps=steps)
     diverged = bool(bowl_cost(too_big[-1]) > bowl_cost(too_big[0]))
     ctx.report(f"eta = {1.05 * limit:.3f} (above 2/6 = {limit:.3f})", "too large a step: no descent",
-               f"cost {bowl_cost(too_big[0]):.3g} -> {bowl_cost(too_big[-1]):.3g}", matches=diverged)
+               f"cost {bowl_cost(too_big[0]):.3g} -> {bowl_cost(too_big[-1]):.3g}", matches=diverged,
+               reason="the computed value disagrees with the book's")
     ctx.plot("gradient_descent_path", _figure(path, too_big, lr, 1.05 * limit))
 
 

@@ -140,11 +140,13 @@ def demo(ctx) -> None:
     gradient = backprop(params, x, y)
     difference = relative_difference(gradient, autograd_gradient(params, x, y))
     ctx.report(f"backprop (BP1-BP4) vs autograd, {small_sizes}", "same gradient",
-               f"relative difference {difference:.1e}", data="random inputs, float64", matches=difference < 1e-12)
+               f"relative difference {difference:.1e}", data="random inputs, float64", matches=difference < 1e-12,
+               reason="the computed value disagrees with the book's")
     central, _ = finite_difference_gradient(params, x, y, eps=1e-5, central=True)
     difference = relative_difference(gradient, central)
     ctx.report(f"backprop vs central finite differences, {small_sizes}", "same gradient",
-               f"relative difference {difference:.1e}", data="random inputs, float64", matches=difference < 1e-8)
+               f"relative difference {difference:.1e}", data="random inputs, float64", matches=difference < 1e-8,
+               reason="the computed value disagrees with the book's")
 
     sizes = [784, 30, 10]
     params = init_network(sizes, rng)
@@ -157,10 +159,12 @@ def demo(ctx) -> None:
     difference = relative_difference(gradient, numeric)
     data = "10 random 784-pixel inputs, float64"
     ctx.report(f"backprop vs forward finite differences, {sizes}", "same gradient",
-               f"relative difference {difference:.1e}", data=data, matches=difference < 1e-4)
+               f"relative difference {difference:.1e}", data=data, matches=difference < 1e-4,
+               reason="the computed value disagrees with the book's")
     ctx.report(f"forward passes for one gradient of {sizes} ({n:,} parameters)",
                f"finite differences: one per weight ({n + 1:,}); backprop: 1 forward + 1 backward",
-               f"finite differences: {passes:,}; backprop: 1 + 1", data=data, matches=passes == n + 1)
+               f"finite differences: {passes:,}; backprop: 1 + 1", data=data, matches=passes == n + 1,
+               reason="the computed value disagrees with the book's")
     # The "two forward passes" is about arithmetic, so time a batch big enough for the matrix
     # products to dominate Python's overhead; the fastest of several runs filters out noise.
     big_x, big_y = random_batch(sizes, 1000, rng)
@@ -168,12 +172,17 @@ def demo(ctx) -> None:
     backprop_seconds = _fastest(lambda: backprop(params, big_x, big_y))
     ratio = backprop_seconds / forward_seconds
     ctx.report("cost of one backprop (forward + backward) in forward passes", "about 2", round(ratio, 2),
-               data="1,000 random inputs, [784, 30, 10]", matches=1.0 < ratio < 3.0)
+               data="1,000 random inputs, [784, 30, 10]", matches=1.0 < ratio < 3.0,
+               reason="timed on a shared machine: outside 1-3 forward passes")
     backprop_seconds = _fastest(lambda: backprop(params, x, y))
+    ctx.table("gradient_cost", ["method", "forward passes", "seconds for one gradient (10 inputs)"],
+              [["finite differences", passes, numeric_seconds], ["backprop", "1 + 1 backward", backprop_seconds]])
+    ctx.logger.scalars(0, {"gradient/finite_difference_seconds": numeric_seconds,
+                           "gradient/backprop_seconds": backprop_seconds, "gradient/backprop_in_forward_passes": ratio})
     ctx.report("time for one gradient", "backprop far cheaper",
                f"backprop {backprop_seconds * 1e3:.2f} ms vs finite differences {numeric_seconds:.2f} s "
                f"({numeric_seconds / backprop_seconds:,.0f}x)", data=data,
-               matches=numeric_seconds > 100 * backprop_seconds)
+               matches=numeric_seconds > 100 * backprop_seconds, reason="the computed value disagrees with the book's")
     ctx.plot("backprop_vs_finite_differences", _figure(gradient, numeric))
 
 

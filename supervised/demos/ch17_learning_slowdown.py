@@ -86,28 +86,32 @@ def demo(ctx) -> None:
     ce_good, ce_bad = runs["cross-entropy, w=0.6, b=0.9"][0], runs["cross-entropy, w=b=2"][0]
 
     ctx.report("initial output, w=0.6, b=0.9", 0.82, round(float(q_good[0]), 4),
-               matches=round(float(q_good[0]), 2) == 0.82)
-    ctx.report("initial output, w=b=2", 0.98, round(float(q_bad[0]), 4), matches=round(float(q_bad[0]), 2) == 0.98)
+               matches=round(float(q_good[0]), 2) == 0.82, reason="the computed value disagrees with the book's")
+    ctx.report("initial output, w=b=2", 0.98, round(float(q_bad[0]), 4), matches=round(float(q_bad[0]), 2) == 0.98,
+               reason="the computed value disagrees with the book's")
     ctx.report("quadratic, eta=0.15, from w=0.6, b=0.9: output after 300 epochs", 0.09, round(float(q_good[-1]), 4),
-               matches=round(float(q_good[-1]), 2) == 0.09)
+               matches=round(float(q_good[-1]), 2) == 0.09, reason="the computed value disagrees with the book's")
     plateau = plateau_length(q_bad)
     ctx.report("quadratic, eta=0.15, from w=b=2: epochs before the output falls by 0.1",
-               "~150 (almost no learning)", plateau, matches=plateau is not None and 120 <= plateau <= 200)
+               "~150 (almost no learning)", plateau, matches=plateau is not None and 120 <= plateau <= 200,
+               reason="the computed value disagrees with the book's")
     ctx.report("quadratic, from w=b=2: output after 150 epochs", "still near 0.98", round(float(q_bad[150]), 3),
-               matches=bool(q_bad[150] > 0.9))
+               matches=bool(q_bad[150] > 0.9), reason="the computed value disagrees with the book's")
     for label, start_w, start_b in (("w=0.6, b=0.9", 0.6, 0.9), ("w=b=2", 2.0, 2.0)):
         by_hand = [gradients(cost, start_w, start_b)[0] for cost in ("quadratic", "cross_entropy")]
         by_autograd = [autograd_gradient(cost, start_w, start_b)[0] for cost in ("quadratic", "cross_entropy")]
         ctx.report(f"initial dC/dw from {label}: quadratic | cross-entropy",
                    "(a-y) sigma'(z) | (a-y)", " | ".join(f"{g:.3f}" for g in by_hand) + " (autograd agrees)",
-                   matches=bool(np.allclose(by_hand, by_autograd, rtol=1e-12)))
+                   matches=bool(np.allclose(by_hand, by_autograd, rtol=1e-12)),
+                   reason="the computed value disagrees with the book's")
     # How fast the neuron learns = how fast its weighted input z moves; compare the two starts.
     for cost_label, good, bad, book in (("quadratic", q_good, q_bad, "slower when more wrong"),
                                         ("cross-entropy", ce_good, ce_bad, "faster when more wrong")):
         from_bad, from_good = (_logit(o[0]) - _logit(o[10]) for o in (bad, good))
         ctx.report(f"{cost_label}: z falls in the first 10 epochs, from w=b=2 | from w=0.6, b=0.9", book,
                    f"{from_bad:.4f} | {from_good:.4f}",
-                   matches=(from_bad < from_good) if cost_label == "quadratic" else (from_bad > from_good))
+                   matches=(from_bad < from_good) if cost_label == "quadratic" else (from_bad > from_good),
+                   reason="the computed value disagrees with the book's")
     for epoch in range(EPOCHS + 1):
         ctx.logger.scalars(epoch, {f"ch17/output/{_tag(label)}": float(outputs[epoch])
                                    for label, (outputs, _) in runs.items()})

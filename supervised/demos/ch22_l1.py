@@ -67,12 +67,14 @@ def demo(ctx) -> None:
         measured_l2 = float(np.abs(final["l2"][:, blank]).mean())
         ctx.report(f"L2: mean |w| from {int(blank.sum())} always-blank pixels = |w0| (1 - eta lambda/n)^S",
                    round(predicted_l2, 5), round(measured_l2, 5), data=data,
-                   matches=abs(predicted_l2 - measured_l2) <= 1e-3 * max(predicted_l2, 1e-6) + 1e-6)
+                   matches=abs(predicted_l2 - measured_l2) <= 1e-3 * max(predicted_l2, 1e-6) + 1e-6,
+                   reason="the computed value disagrees with the book's")
         predicted_l1 = float(np.maximum(np.abs(w0) - shrink * steps, 0).mean())
         measured_l1 = float(np.abs(final["l1"][:, blank]).mean())
         ctx.report("L1: the same weights = max(|w0| - S eta lambda/n, 0) (within one step)",
                    round(predicted_l1, 5), round(measured_l1, 5), data=data,
-                   matches=abs(predicted_l1 - measured_l1) <= shrink + 1e-6)
+                   matches=abs(predicted_l1 - measured_l1) <= shrink + 1e-6,
+                   reason="the computed value disagrees with the book's")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     bins = np.linspace(-1.5, 1.5, 121)

@@ -86,13 +86,15 @@ def demo(ctx) -> None:
     x = np.array([position - 0.01, position + 0.01])
     values = step_neuron(x, position)
     ctx.report(f"step position s = -b/w for w = 999, b = {bias:g}", 0.4, round(-bias / STEP_WEIGHT, 4),
-               matches=abs(-bias / STEP_WEIGHT - 0.4) < 1e-12)
+               matches=abs(-bias / STEP_WEIGHT - 0.4) < 1e-12, reason="the computed value disagrees with the book's")
     ctx.report("step neuron at s - 0.01 | s + 0.01", "0 | 1", f"{values[0]:.5f} | {values[1]:.5f}",
-               matches=bool(values[0] < 1e-4 and values[1] > 1 - 1e-4))
+               matches=bool(values[0] < 1e-4 and values[1] > 1 - 1e-4),
+               reason="the computed value disagrees with the book's")
     height = 0.8
     inside, outside = bump(np.array([0.5, 0.2]), 0.4, 0.6, height)
     ctx.report(f"bump of height h = {height} on [0.4, 0.6]: value inside | outside", f"{height} | 0",
-               f"{inside:.5f} | {outside:.5f}", matches=bool(abs(inside - height) < 1e-4 and abs(outside) < 1e-4))
+               f"{inside:.5f} | {outside:.5f}", matches=bool(abs(inside - height) < 1e-4 and abs(outside) < 1e-4),
+               reason="the computed value disagrees with the book's")
 
     for sigmoid_output in (False, True):
         errors = approximation_errors(sigmoid_output=sigmoid_output)
@@ -100,8 +102,15 @@ def demo(ctx) -> None:
         maxima = [errors[n][0] for n in BOOK_N_VALUES]
         ctx.report(f"max |network - f| for N = {', '.join(map(str, BOOK_N_VALUES))} bumps, {output}",
                    "falls as N grows", ", ".join(f"{m:.3f}" for m in maxima),
-                   matches=all(a > b for a, b in itertools.pairwise(maxima)))
+                   matches=all(a > b for a, b in itertools.pairwise(maxima)),
+                   reason="the computed value disagrees with the book's")
         means = [errors[n][1] for n in BOOK_N_VALUES]
+        ctx.table(f"approximation_errors_{'sigmoid' if sigmoid_output else 'linear'}_output",
+                  ["bumps N", "max |network - f|", "mean |network - f|"],
+                  [[n, errors[n][0], errors[n][1]] for n in BOOK_N_VALUES])
+        for n in BOOK_N_VALUES:
+            ctx.logger.scalars(n, {f"universality/{'sigmoid' if sigmoid_output else 'linear'}/max_error": errors[n][0],
+                                   f"universality/{'sigmoid' if sigmoid_output else 'linear'}/mean_error": errors[n][1]})
         ctx.say(f"  mean |error|, {output}: " + ", ".join(f"N={n}: {m:.4f}" for n, m in zip(BOOK_N_VALUES, means)))
     ctx.plot("universality", _figure())
 

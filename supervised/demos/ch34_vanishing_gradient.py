@@ -29,11 +29,11 @@ import torch
 import nets
 from supervised.demos import register
 
-BOOK_ACCURACY = {1: 0.9648, 2: 0.9690, 3: 0.9657, 4: 0.9653}
+BOOK_ACCURACY = {1: 0.9648, 2: 0.9690, 3: 0.9657, 4: 0.9653}  # ch034.md:49, :61, :73 (96.53%: not in the text)
 BOOK_INITIAL_NORMS = {
     2: (0.07, 0.31),
-    3: (0.012, 0.060, 0.283),
-    4: (0.003, 0.017, 0.070, 0.285),
+    3: (0.012, 0.060, 0.283),  # ch034.md:121
+    4: (0.003, 0.017, 0.070, 0.285),  # ch034.md:121
 }
 GRADIENT_IMAGES = 1000
 CHAIN_WEIGHT = 100.0
