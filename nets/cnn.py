@@ -5,7 +5,11 @@ Chapters 40-43 build a conv net from three ideas: local receptive fields (each h
 looks at a 5x5 patch), shared weights (one 5x5 kernel + one bias = 26 parameters per feature
 map, however large the image) and pooling (keep a summary of each 2x2 block: its maximum, or
 its L2 norm sqrt(sum of squares)).  :class:`LeNet` stacks one or two such conv+pool layers,
-then a fully connected hidden layer and the output layer.
+then a fully connected hidden layer and the output layer.  The same class builds the book's
+other conv nets by options: chapter 43's worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10
+(``maps=[3], hidden=0``), the plan of 20 and 40 maps (``maps=[20, 40]``), and the small
+colour-image classifiers of chapters 44-47 (``in_channels=3, kernel_size=3, padding=1``).
+Chapter 46's size rule, output = input + 2*padding - (filter - 1), is :func:`conv_output_size`.
 
 Chapters 69-70 play Atari Boxing with the network of Mnih et al. (2015): three ReLU conv
 layers (32 8x8 stride 4, 64 4x4 stride 2, 64 3x3 stride 1) on a stack of four 84x84 grey
@@ -66,9 +70,12 @@ class LeNet(nn.Module):
         dropout: float = 0.0,
         in_channels: int = 1,
         input_size: int = 28,
+        padding: int = 0,
     ) -> None:
         super().__init__()
         check_choice("pooling", pooling, POOLING_CHOICES)
+        if int(padding) < 0:
+            raise NetError(f"lenet padding must be >= 0, got {padding!r}")
         maps = [int(m) for m in maps]
         if not maps or any(m < 1 for m in maps):
             raise NetError(f"lenet maps must be a non-empty list of positive integers "
@@ -81,8 +88,8 @@ class LeNet(nn.Module):
         self.convs = nn.ModuleList()
         channels, size = in_channels, input_size
         for n_maps in maps:
-            self.convs.append(nn.Conv2d(channels, n_maps, kernel_size, stride=1))
-            size = (size - kernel_size + 1) // 2
+            self.convs.append(nn.Conv2d(channels, n_maps, kernel_size, stride=1, padding=int(padding)))
+            size = conv_output_size(size, kernel_size, int(padding)) // 2  # then 2x2 pooling halves it
             if size < 1:
                 raise NetError(f"lenet: {len(maps)} conv+pool layers with kernel_size "
                                f"{kernel_size} shrink a {input_size}x{input_size} input to "
@@ -109,9 +116,35 @@ class LeNet(nn.Module):
             x = self.activation(self.hidden_layer(self.dropout(x)))
         return self.output_layer(self.dropout(x))
 
+    @torch.no_grad()
+    def layer_shapes(self) -> list[tuple[str, tuple[int, ...]]]:
+        """(layer name, output shape without the batch axis) for one image run through the net,
+        e.g. [("input", (1, 28, 28)), ("conv1", (20, 24, 24)), ("pool1", (20, 12, 12)), ...]:
+        the sizes chapters 41-43 work out by hand, read off the modules themselves."""
+        x = torch.zeros(1, self.in_channels, self.input_size, self.input_size,
+                        device=self.output_layer.weight.device)
+        shapes = [("input", tuple(x.shape[1:]))]
+        for index, conv in enumerate(self.convs, start=1):
+            x = self.activation(conv(x))
+            shapes.append((f"conv{index}", tuple(x.shape[1:])))
+            x = self.pool(x)
+            shapes.append((f"pool{index}", tuple(x.shape[1:])))
+        x = torch.flatten(x, start_dim=1)
+        if self.hidden_layer is not None:
+            x = self.hidden_layer(x)
+            shapes.append(("hidden", tuple(x.shape[1:])))
+        shapes.append(("output", tuple(self.output_layer(x).shape[1:])))
+        return shapes
+
+
+def conv_output_size(size: int, kernel: int, padding: int = 0, stride: int = 1) -> int:
+    """Width of a convolution's output (chapter 46): (input + 2*padding - kernel) // stride + 1,
+    i.e. input + 2*padding - (kernel - 1) at stride 1 (50 -> 48 for a 3x3 filter, 50 with padding 1)."""
+    return (size + 2 * padding - kernel) // stride + 1
+
 
 def _conv_output_size(size: int, kernel: int, stride: int) -> int:
-    return (size - kernel) // stride + 1
+    return conv_output_size(size, kernel, 0, stride)
 
 
 @register("nature_cnn", "DQN network of Mnih et al. 2015: 3 ReLU conv layers + 512 units on "

@@ -19,6 +19,9 @@ from nets.registry import NetError, check_choice, register
 
 CELL_CHOICES: tuple[str, ...] = ("rnn", "lstm", "gru")
 OUTPUT_CHOICES: tuple[str, ...] = ("last", "sequence")
+#: The plain cell's squashing function phi in h_t = phi(W x_t + U h_{t-1} + b) (chapter 48 names
+#: the logistic sigmoid or tanh; chapter 50 suggests ReLU against vanishing gradients).
+NONLINEARITY_CHOICES: tuple[str, ...] = ("tanh", "relu")
 
 # LSTM state is (h, c); RNN and GRU state is h alone.
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
@@ -45,10 +48,15 @@ class RecurrentNet(nn.Module):
         output: str = "last",
         vocab_size: int | None = None,
         dropout: float = 0.0,
+        nonlinearity: str = "tanh",
     ) -> None:
         super().__init__()
         check_choice("cell", cell, CELL_CHOICES)
         check_choice("output", output, OUTPUT_CHOICES)
+        check_choice("nonlinearity", nonlinearity, NONLINEARITY_CHOICES)
+        if nonlinearity != "tanh" and cell != "rnn":
+            raise NetError(f"nonlinearity {nonlinearity!r} applies to cell 'rnn' only; "
+                           f"the {cell} cell's gates fix their own functions")
         if int(num_layers) < 1:
             raise NetError(f"recurrent num_layers must be >= 1, got {num_layers!r}")
         if not 0.0 <= float(dropout) < 1.0:
@@ -58,6 +66,7 @@ class RecurrentNet(nn.Module):
         self.input_size = int(input_size)
         self.embedding = nn.Embedding(vocab_size, input_size) if vocab_size else None
         recurrent_class = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        extra = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
         self.rnn = recurrent_class(
             input_size,
             hidden_size,
@@ -65,6 +74,7 @@ class RecurrentNet(nn.Module):
             batch_first=True,
             # PyTorch applies this dropout between stacked layers only.
             dropout=float(dropout) if num_layers > 1 else 0.0,
+            **extra,
         )
         self.head = nn.Linear(hidden_size, n_outputs) if n_outputs else None
         self.out_features = n_outputs if n_outputs else hidden_size
