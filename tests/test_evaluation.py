@@ -11,29 +11,37 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
-import envs
-from agents import deep_loop
+from agents.config import RunConfig
+from agents.engine import Engine
 from agents.evaluation import evaluate_run, load_run
-from agents.runner import train
+from agents.runner import build_learner, train
 from lab.checkpoint import CheckpointError
 from lab.cli import UsageError
-from lab.config import from_dict, to_dict
+from lab.config import to_dict
 from lab.rundir import RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
 def make_deep_run(path: Path, raw_config: dict) -> Path:
     """A DQN run directory as train.py leaves it (config.yaml, checkpoints/best and latest),
     with an untrained network: evaluation only needs a valid run, not a good agent."""
-    config = from_dict(deep_loop.DeepConfig, raw_config)
+    config = RunConfig.parse({"algo": "dqn", **raw_config})
     run = RunDir.create(config.preset, 0, path=path)
     run.write_config(to_dict(config))
-    env = envs.make_vector(config.env.name, num_envs=1, **config.env.options)
-    agent = deep_loop.build_agent(config, env.single_observation_space, int(env.single_action_space.n), "cpu")
-    env.close()
-    deep_loop.save(run, "best", agent, config, {"steps": 100, "episodes": 80, "score": -0.2})
-    deep_loop.save(run, "latest", agent, config, {"steps": 400, "episodes": 300})
+    engine = Engine(config, build_learner(config, torch.device("cpu"), train=False), run, quiet=True)
+    engine.steps, engine.episodes, engine.best_score = 100, 80, -0.2
+    engine.save("best", score=-0.2)
+    engine.steps, engine.episodes = 400, 300
+    engine.save("latest")
     return path
+
+
+def evaluation_of(run: Path, episodes: int, seed: int = 12345, checkpoint: str = "best") -> dict:
+    """What evaluate_run wrote beside the training's own eval.json."""
+    return json.loads((run / f"eval-s{seed}-n{episodes}-{checkpoint}.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +56,7 @@ def blackjack_dqn_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def rooms_run(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("eval") / "rooms-q"
-    train("rooms-q", overrides=["episodes=60", "eval_episodes=30"], run_dir=str(path), quiet=True)
+    train("rooms-q", overrides=["total_episodes=60", "evaluation.episodes=30"], run_dir=str(path), quiet=True)
     return path
 
 
@@ -70,7 +78,7 @@ def run_script(*args: str) -> subprocess.CompletedProcess:
 
 def test_blackjack_eval_json_has_the_statistics_exact_figures_and_checkpoint(blackjack_dqn_run):
     report = evaluate_run(blackjack_dqn_run, episodes=40, seed=3, quiet=True)
-    result = json.loads((blackjack_dqn_run / "eval.json").read_text())
+    result = evaluation_of(blackjack_dqn_run, 40, seed=3)
     for key in ("mean", "std", "median", "ci95", "episodes", "protocol", "checkpoint",
                 "exact_return", "optimal_return", "regret"):
         assert key in result, key
@@ -85,45 +93,52 @@ def test_blackjack_eval_json_has_the_statistics_exact_figures_and_checkpoint(bla
 
 
 def test_same_seed_gives_the_same_eval_json(blackjack_dqn_run):
+    written = blackjack_dqn_run / "eval-s5-n30-best.json"
     evaluate_run(blackjack_dqn_run, episodes=30, seed=5, quiet=True)
-    first = (blackjack_dqn_run / "eval.json").read_text()
+    first = written.read_text()
     evaluate_run(blackjack_dqn_run, episodes=30, seed=5, quiet=True)
-    assert (blackjack_dqn_run / "eval.json").read_text() == first
+    assert written.read_text() == first
 
 
 def test_defaults_come_from_the_preset(blackjack_dqn_run, rooms_run):
     evaluate_run(blackjack_dqn_run, quiet=True)
-    assert json.loads((blackjack_dqn_run / "eval.json").read_text())["episodes"] == 50  # final_episodes
-    evaluate_run(rooms_run, quiet=True)
-    result = json.loads((rooms_run / "eval.json").read_text())
-    assert result["episodes"] == 30 and result["protocol"]["epsilon"] == 0.0  # eval_episodes, greedy
+    assert evaluation_of(blackjack_dqn_run, 50)["episodes"] == 50  # final_episodes
+    training = (rooms_run / "eval.json").read_text()
+    report = evaluate_run(rooms_run, quiet=True)
+    result = evaluation_of(rooms_run, 30)
+    assert result["episodes"] == 30 and result["protocol"]["epsilon"] == 0.0  # evaluation.episodes, greedy
+    assert result["protocol"]["source"] == "scripts/evaluate.py"
+    # the training's own final evaluation is kept, and the report ends on it
+    assert (rooms_run / "eval.json").read_text() == training
+    assert report.splitlines()[-1].startswith("the training's final evaluation (eval.json, kept): 30 episodes")
 
 
 def test_latest_checkpoint_is_loaded_when_asked(blackjack_dqn_run):
     assert load_run(blackjack_dqn_run, "latest", "cpu").state["episodes"] == 300
     evaluate_run(blackjack_dqn_run, checkpoint="latest", episodes=10, quiet=True)
-    result = json.loads((blackjack_dqn_run / "eval.json").read_text())
+    result = evaluation_of(blackjack_dqn_run, 10, checkpoint="latest")
     assert result["checkpoint"] == {"name": "latest", "steps": 400, "episodes": 300}
     report = evaluate_run(blackjack_dqn_run, episodes=10, quiet=True)
-    assert json.loads((blackjack_dqn_run / "eval.json").read_text())["checkpoint"]["episodes"] == 80
+    assert evaluation_of(blackjack_dqn_run, 10)["checkpoint"]["episodes"] == 80
     assert "checkpoint best (steps 100, episodes 80)" in report
 
 
 def test_epsilon_one_plays_at_random(rooms_run):
     # a greedy rooms agent always gets out (+100); a random walker is truncated sometimes
     evaluate_run(rooms_run, episodes=30, epsilon=1.0, quiet=True)
-    result = json.loads((rooms_run / "eval.json").read_text())
+    result = evaluation_of(rooms_run, 30)
     assert result["protocol"]["epsilon"] == 1.0
     evaluate_run(rooms_run, episodes=30, epsilon=0.0, quiet=True)
-    assert json.loads((rooms_run / "eval.json").read_text())["mean"] == pytest.approx(100.0)
+    assert evaluation_of(rooms_run, 30)["mean"] == pytest.approx(100.0)
 
 
 def test_atari_protocol_defaults_and_human_normalised_score(boxing_run):
     report = evaluate_run(boxing_run, episodes=1, device="cpu", quiet=True)
-    result = json.loads((boxing_run / "eval.json").read_text())
+    result = evaluation_of(boxing_run, 1)
     assert result["protocol"]["epsilon"] == 0.05  # the preset's evaluation epsilon
-    assert result["protocol"]["max_episode_frames"] == 400 and result["protocol"]["noop_max"] == 30
-    assert result["protocol"]["repeat_action_probability"] == 0.25  # the default Machado protocol
+    atari = result["atari"]  # the Atari protocol the episodes were played under
+    assert atari["max_episode_frames"] == 400 and atari["noop_max"] == 30
+    assert atari["repeat_action_probability"] == 0.25  # the default Machado protocol
     assert result["human_normalized"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
     assert "human-normalised score" in report and "protocol: machado" in report
 
@@ -159,7 +174,7 @@ def test_script_prints_mean_std_and_ci(blackjack_dqn_run):
     result = run_script("evaluate.py", str(blackjack_dqn_run), "--episodes", "20", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "20 episodes" in result.stdout and "std" in result.stdout and "(95% CI)" in result.stdout
-    assert json.loads((blackjack_dqn_run / "eval.json").read_text())["episodes"] == 20
+    assert evaluation_of(blackjack_dqn_run, 20)["episodes"] == 20
 
 
 def test_script_bogus_run_dir_is_one_line_exit_2(tmp_path):

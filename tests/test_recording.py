@@ -14,11 +14,13 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents import deep_loop
-from agents.evaluation import load_run
-from agents.recording import hand_value, play_hands, record_run, text_image
-from agents.runner import train
+from agents.blackjack_plays import play_hands
+from agents.config import RunConfig
+from agents.evaluation import load_run, record_run
+from agents.runner import train, train_config
+from envs.blackjack import hand_value
 from lab.cli import UsageError
+from lab.video import text_image
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,7 +39,7 @@ def blackjack_dqn_run(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def blackjack_q_run(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("rec") / "blackjack-q"
-    train("blackjack-q", overrides=["episodes=2000", "eval_episodes=100"], run_dir=str(path), quiet=True)
+    train("blackjack-q", overrides=["total_episodes=2000", "evaluation.episodes=100"], run_dir=str(path), quiet=True)
     return path
 
 
@@ -105,7 +107,7 @@ def test_recordings_reach_tensorboard(tmp_path, blackjack_q_run):
 
 def test_text_only_games_are_recorded_from_their_text(tmp_path):
     run = tmp_path / "rooms"
-    train("rooms-q", overrides=["episodes=40", "eval_episodes=10"], run_dir=str(run), quiet=True)
+    train("rooms-q", overrides=["total_episodes=40", "evaluation.episodes=10"], run_dir=str(run), quiet=True)
     (path,) = record_run(run, overlay=True, seed=3)
     frames = read_video(path)
     assert len(frames) > 5 and any(not np.array_equal(frames[0], f) for f in frames)
@@ -123,7 +125,7 @@ def test_boxing_is_recorded_in_colour_with_a_q_value_strip(tmp_path):
         "agent": {"learning_starts": 1000},
         "evaluation": {"every": 0, "episodes": 1, "epsilon": 0.05}, "record_episodes": 0,
     }
-    deep_loop.train(config, seed=0, device="cpu", run_dir=str(run), quiet=True)
+    train_config(RunConfig.parse(config), device="cpu", run_dir=str(run), quiet=True)
     (path,) = record_run(run, overlay=True, device="cpu")
     frames = read_video(path)
     assert len(frames) > 30
@@ -144,7 +146,7 @@ def test_bad_format_is_a_usage_error(blackjack_dqn_run):
 @pytest.mark.parametrize("which", ["dqn", "q"])
 def test_plays_follow_the_rules_and_the_greedy_q_values(which, blackjack_dqn_run, blackjack_q_run):
     loaded = load_run(blackjack_dqn_run if which == "dqn" else blackjack_q_run, "best", "cpu")
-    hands = play_hands(loaded.agent, loaded.config, hands=30, seed=5)
+    hands = play_hands(loaded.learner, loaded.config, hands=30, seed=5)
     assert len(hands) == 30
     for hand in hands:
         player, dealer, reward = hand["player"], hand["dealer"], hand["reward"]

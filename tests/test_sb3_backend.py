@@ -22,13 +22,13 @@ import yaml
 from gymnasium import spaces
 from safetensors.torch import load_file
 
-from agents import runner, sb3_backend
-from agents.evaluation import evaluate_run
-from agents.recording import record_run
+from agents import runner, sb3_mapping
+from agents.config import RunConfig
+from agents.evaluation import evaluate_run, load_run, record_run
 from lab.config import ConfigError
 from lab.rundir import RunDir
 from nets import NetError
-from nets.sb3 import EXTRACTOR_KINDS, NetsExtractor, policy_kwargs
+from agents.sb3_extractors import EXTRACTOR_KINDS, NetsExtractor, policy_kwargs
 
 EVAL_KEYS = {"episodes", "mean", "std", "median", "ci95", "protocol", "score"}
 BLACKJACK_KEYS = {"exact_return", "optimal_return", "regret"}
@@ -60,9 +60,9 @@ def trained(tmp_path_factory):
         key = (preset, backend, algo)
         if key not in runs:
             path = tmp_path_factory.mktemp(f"{preset}-{backend}-{algo}") / "run"
-            summary = runner.train(preset, _short(preset, backend, algo), seed=0, device="cpu",
-                                   run_dir=str(path), quiet=True, backend=backend, algo=algo)
-            runs[key] = (str(path), summary)
+            result = runner.train(preset, _short(preset, backend, algo), seed=0, device="cpu",
+                                  run_dir=str(path), quiet=True, backend=backend, algo=algo)
+            runs[key] = (str(path), result.summary())
         return runs[key]
 
     return get
@@ -102,7 +102,7 @@ def test_extractor_output_shape_and_gradients(kind, space, options, features):
 
 
 def test_mlp_extractor_makes_sb3_dqn_the_same_network_as_ours():
-    """net_arch=[] after the mlp extractor: obs -> 256 -> 256 -> Q, as agents.deep_loop builds."""
+    """net_arch=[] after the mlp extractor: obs -> 256 -> 256 -> Q, as agents.dqn_learner builds."""
     from stable_baselines3.dqn.policies import DQNPolicy
 
     space = spaces.Box(-1, 1, (4,), np.float32)
@@ -136,31 +136,31 @@ def test_dqn_hyperparameters_follow_the_preset():
 
     agent = dict(train_every=2, target_period=250, lr=0.001, lr_end=0.00005, gamma=1.0, batch_size=128,
                  learning_starts=2000, double=True, loss="mse")
-    config = sb3_backend.deep_config_of(merge(load("blackjack-dqn"), {
+    config = RunConfig.parse(merge(load("blackjack-dqn"), {
         "env": {"num_envs": 8}, "agent": agent, "replay": {"capacity": 50_000}}))
-    hyper = sb3_backend.resolve_hyperparameters("dqn", config, {})
+    hyper = sb3_mapping.resolve_hyperparameters("dqn", config, {})
     # 8 envs, one gradient step per 2 agent steps -> 4 gradient steps per vector step;
     # target refresh every 250 gradient steps = 500 agent steps
     assert (hyper["train_freq"], hyper["gradient_steps"], hyper["target_update_interval"]) == (1, 4, 500)
     assert (hyper["learning_rate"], hyper["learning_rate_end"], hyper["gamma"]) == (0.001, 0.00005, 1.0)
     assert (hyper["batch_size"], hyper["buffer_size"], hyper["learning_starts"]) == (128, 50_000, 2000)
-    assert sb3_backend.unmapped_options("dqn", config) == [
+    assert sb3_mapping.unmapped_options("dqn", config) == [
         "double=true (SB3 DQN is not Double DQN)", "loss=mse (SB3 DQN uses the Huber loss)"]
-    one_env = sb3_backend.deep_config_of(merge(load("cartpole-dqn"), {"env": {"num_envs": 1}, "agent": {"train_every": 4}}))
-    assert sb3_backend.resolve_hyperparameters("dqn", one_env, {})["train_freq"] == 4
+    one_env = RunConfig.parse(merge(load("cartpole-dqn"), {"env": {"num_envs": 1}, "agent": {"train_every": 4}}))
+    assert sb3_mapping.resolve_hyperparameters("dqn", one_env, {})["train_freq"] == 4
 
 
 def test_ppo_cartpole_takes_rl_zoo_values_and_overrides_are_checked():
     from agents.presets import load
 
-    config = sb3_backend.deep_config_of(load("cartpole-dqn"))
-    hyper = sb3_backend.resolve_hyperparameters("ppo", config, {"n_epochs": 5})
+    config = RunConfig.parse(load("cartpole-dqn"))
+    hyper = sb3_mapping.resolve_hyperparameters("ppo", config, {"n_epochs": 5})
     assert (hyper["n_envs"], hyper["n_steps"], hyper["batch_size"], hyper["gae_lambda"]) == (8, 32, 256, 0.8)
     assert (hyper["gamma"], hyper["n_epochs"], hyper["total_steps"]) == (0.98, 5, 100_000)
     with pytest.raises(ConfigError, match="sb3.n_epoch'.*allowed: n_envs"):
-        sb3_backend.resolve_hyperparameters("ppo", config, {"n_epoch": 5})
+        sb3_mapping.resolve_hyperparameters("ppo", config, {"n_epoch": 5})
     with pytest.raises(ConfigError, match="activation_fn must be one of"):
-        sb3_backend.resolve_hyperparameters("ppo", config, {"policy": {"activation_fn": "swish"}})
+        sb3_mapping.resolve_hyperparameters("ppo", config, {"policy": {"activation_fn": "swish"}})
 
 
 def test_bad_algo_tuple_blackjack_and_tabular_presets_are_one_line_errors(tmp_path):
@@ -171,7 +171,7 @@ def test_bad_algo_tuple_blackjack_and_tabular_presets_are_one_line_errors(tmp_pa
     with pytest.raises(ConfigError, match="onehot"):
         runner.train("blackjack-dqn", ["env.options.observation=tuple"], backend="sb3", algo="dqn",
                      run_dir=str(tmp_path / "b"), quiet=True)
-    with pytest.raises(ConfigError, match="algo: dqn"):
+    with pytest.raises(ConfigError, match=r"deep presets \(algo dqn\); rooms-q is q-learning"):
         runner.train("rooms-q", [], backend="sb3", run_dir=str(tmp_path / "c"), quiet=True)
 
 
@@ -199,9 +199,10 @@ def test_run_directory_then_evaluate_and_record_unchanged(trained, preset, backe
         assert (RunDir(path).path / "policy.csv").is_file() and (RunDir(path).plots / "policy.png").is_file()
 
     report = evaluate_run(path, checkpoint="latest", episodes=4, quiet=True)
-    assert "mean return" in report
-    evaluated = json.load(open(f"{path}/eval.json"))
+    assert "mean return" in report and "eval.json, kept" in report.splitlines()[-1]
+    evaluated = json.load(open(f"{path}/eval-s12345-n4-latest.json"))
     assert evaluated["episodes"] == 4 and evaluated["checkpoint"]["name"] == "latest"
+    assert json.load(open(f"{path}/eval.json")) == result  # the training's own evaluation is kept
     if preset == "blackjack-dqn":  # the exact figures depend on the policy only: reproduced
         assert evaluated["regret"] == pytest.approx(result["regret"], abs=1e-12)
     videos = record_run(path, episodes=1, fmt="gif", checkpoint="latest")
@@ -215,7 +216,7 @@ def test_loaded_agent_reproduces_the_final_evaluation(trained, algo):
     path, _ = trained("cartpole-dqn", "sb3", algo)
     train_eval = [r for r in _metrics(path) if r.get("eval/mean_return")][-1]
     evaluate_run(path, checkpoint="latest", episodes=5, epsilon=0.0, seed=10_000, quiet=True)
-    again = json.load(open(f"{path}/eval.json"))
+    again = json.load(open(f"{path}/eval-s10000-n5-latest.json"))
     assert again["mean"] == pytest.approx(float(train_eval["eval/mean_return"]), abs=1e-9)
 
 
@@ -223,13 +224,13 @@ def test_loading_never_unpickles(trained, monkeypatch):
     path, _ = trained("blackjack-dqn", "sb3", "dqn")
 
     def refuse(*args, **kwargs):
-        raise AssertionError("load_agent tried to unpickle")
+        raise AssertionError("load_run tried to unpickle")
 
     for module, name in ((pickle, "load"), (pickle, "loads"), (pickle, "Unpickler"), (torch, "load")):
         monkeypatch.setattr(module, name, refuse)
-    agent, config, state = sb3_backend.load_agent(RunDir(path), "latest", "cpu")
-    assert state["backend"] == "sb3" and state["sb3_algo"] == "dqn"
-    assert agent.q_values(np.zeros((3, 44), np.float32)).shape == (3, 2)
+    loaded = load_run(path, "latest", "cpu")
+    assert loaded.state["backend"] == "sb3" and loaded.config.sb3_algo == "dqn"
+    assert loaded.learner.agent.q_values(np.zeros((3, 44), np.float32)).shape == (3, 2)
 
 
 def test_q_values_mean_what_the_docstring_says(trained):
@@ -237,14 +238,14 @@ def test_q_values_mean_what_the_docstring_says(trained):
     from envs.blackjack import encode
 
     observations = np.stack([encode((s, d, a)) for s in (12, 16, 20) for d in (2, 7, 10) for a in (0, 1)])
-    dqn, _, _ = sb3_backend.load_agent(RunDir(trained("blackjack-dqn", "sb3", "dqn")[0]), "latest", "cpu")
+    dqn = load_run(trained("blackjack-dqn", "sb3", "dqn")[0], "latest", "cpu").learner.agent
     q = dqn.q_values(observations)
     with torch.no_grad():
         expected = dqn.policy.q_net(torch.as_tensor(observations)).numpy()
     np.testing.assert_allclose(q, expected)
     np.testing.assert_array_equal(dqn.act(observations, 0.0), q.argmax(axis=1))
 
-    ppo, _, _ = sb3_backend.load_agent(RunDir(trained("blackjack-dqn", "sb3", "ppo")[0]), "latest", "cpu")
+    ppo = load_run(trained("blackjack-dqn", "sb3", "ppo")[0], "latest", "cpu").learner.agent
     preferences = ppo.q_values(observations)
     actions, _ = ppo.policy.predict(observations, deterministic=True)
     with torch.no_grad():
@@ -295,11 +296,11 @@ def test_boxing_sb3_dqn_with_the_nature_cnn(tmp_path):
     """Boxing through SB3: boxing-colour lanes for training, our native vector env to evaluate."""
     path = tmp_path / "boxing"
     summary = runner.train("boxing-tiny", ["total_steps=120", "evaluation.every=0", "evaluation.episodes=1"],
-                           seed=0, device="cpu", run_dir=str(path), quiet=True, backend="sb3", algo="dqn")
+                           seed=0, device="cpu", run_dir=str(path), quiet=True, backend="sb3", algo="dqn").summary()
     assert "dueling=true" in summary  # named as having no SB3 counterpart
     result = json.load(open(path / "eval.json"))
     assert "human_normalized" in result and result["episodes"] == 1
-    agent, _, _ = sb3_backend.load_agent(RunDir(path), "latest", "cpu")
+    agent = load_run(path, "latest", "cpu").learner.agent
     assert type(agent.policy.q_net.features_extractor.body).__name__ == "NatureCNN"
     assert agent.q_values(np.zeros((2, 4, 84, 84), np.uint8)).shape == (2, 18)
 
