@@ -1,0 +1,434 @@
+"""Chapters 79-82: GPT, a decoder-only transformer that predicts the next token.
+
+* ch79 - a character-level GPT (nets.build("transformer", mode="decoder", norm="pre",
+  positions="learned", tie_embeddings=True)) trained on English text that ships with Python:
+  the Python Language Reference topics of CPython's ``pydoc_data`` (supervised/corpora.py;
+  no public-domain book ships in an installed package, and demos never download). It uses
+  nanoGPT's "baby GPT" settings (4 layers, 4 heads, width 128, context 64, batch 12, 2,000
+  iterations), which reach a validation loss of about 1.88 on Tiny Shakespeare - a reference
+  on another text, not the book's figure. Reported: validation loss, bits per character,
+  samples at three temperatures, and the chapter's point that a language model rates a
+  sensible sentence likelier than a nonsensical one (ch079.md:41).
+* ch80 - GPT-1's recipe: the pre-trained model fine-tuned on a small labelled task with the
+  auxiliary objective L3 = L2 + lambda * L1, lambda = 0.5 (ch080.md:53), against lambda = 0 and
+  against the same network trained from scratch. The task (made for the demo): are the words
+  of a snippet spelled as in the text, or are their letters shuffled?
+* ch81, ch82 - GPT-1, GPT-2 and GPT-3 configurations built on the meta device to count their
+  parameters (117M, 1.5B, 175B in the book) with tied output embeddings.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import nets
+from lab.plots import new_figure
+from nets.transformer import parameter_count
+from supervised.corpora import CORPORA, load_corpus
+from supervised.demos import register
+from supervised.demos._training import setting
+
+CORPUS = "python-docs"
+NANOGPT_BABY_VAL_LOSS = 1.88  # nanoGPT README, baby GPT on Tiny Shakespeare (characters)
+BOOK_LAMBDA = 0.5  # ch080.md:53 "λ foi definido como 0,5"
+BOOK_GPT1_PARAMS = 117e6  # ch080.md:86 "O modelo tinha 117M parâmetros no total"
+BOOK_GPT2_PARAMS = 1.542e9  # ch079.md:33 "o GPT-2 pesava apenas 1,542 bilhão de parâmetros"
+BOOK_GPT3_PARAMS = 175e9  # ch079.md:33, ch082.md:4 "175 bilhões de parâmetros"
+#: How close a count must be to the book's to be called a match.
+COUNT_TOLERANCE = 0.02
+
+#: The book's configurations (GPT-1: ch080.md:79-86; GPT-2: ch081.md:37-40; GPT-3:
+#: ch082.md:37-39). GPT-1's 40,000 BPE merges give 40,478 tokens (Radford et al. 2018's
+#: released vocabulary); GPT-2 has 25 heads of 64 (Radford et al. 2019); GPT-3's width is
+#: 12,288 (Brown et al. 2020, Table 2.1) - the book's "12888" (ch082.md:38) is a typo.
+CONFIGS = {
+    "GPT-1": dict(mode="decoder", vocab_size=40_478, d_model=768, n_heads=12, n_layers=12, d_ff=3072,
+                  max_len=512, norm="post", positions="learned", tie_embeddings=True),
+    "GPT-2": dict(mode="decoder", vocab_size=50_257, d_model=1600, n_heads=25, n_layers=48,
+                  max_len=1024, norm="pre", positions="learned", tie_embeddings=True),
+    "GPT-3": dict(mode="decoder", vocab_size=50_257, d_model=12_288, n_heads=96, n_layers=96,
+                  max_len=2048, norm="pre", positions="learned", tie_embeddings=True),
+}
+
+
+# --- the character-level language model ------------------------------------------------------
+
+class CharCorpus:
+    """Characters <-> ids, and the text split 90% / 10% into train and validation."""
+
+    def __init__(self, text: str) -> None:
+        self.chars = sorted(set(text))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+        data = torch.tensor([self.index[c] for c in text], dtype=torch.long)
+        split = int(0.9 * len(data))
+        self.train, self.validation = data[:split], data[split:]
+        self.text = text
+
+    def encode(self, text: str) -> torch.Tensor:
+        return torch.tensor([self.index[c] for c in text], dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+    def batch(self, part: torch.Tensor, batch_size: int, context: int, generator: torch.Generator):
+        starts = torch.randint(len(part) - context - 1, (batch_size,), generator=generator)
+        x = torch.stack([part[s:s + context] for s in starts])
+        y = torch.stack([part[s + 1:s + context + 1] for s in starts])
+        return x, y
+
+
+def build_gpt(vocab_size: int, layers: int, heads: int, width: int, context: int) -> nn.Module:
+    return nets.build("transformer", mode="decoder", vocab_size=vocab_size, d_model=width, n_heads=heads,
+                      n_layers=layers, max_len=context, norm="pre", positions="learned",
+                      tie_embeddings=True)
+
+
+@torch.no_grad()
+def evaluate_loss(model, corpus: CharCorpus, part: torch.Tensor, context: int, batches: int = 40,
+                  batch_size: int = 12, seed: int = 1234) -> float:
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    total = 0.0
+    for _ in range(batches):
+        x, y = corpus.batch(part, batch_size, context, generator)
+        logits = model(x)
+        total += float(nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)))
+    return total / batches
+
+
+def train_language_model(ctx, corpus: CharCorpus, iterations: int, layers=4, heads=4, width=128,
+                         context=64, batch_size=12, lr=1e-3, tag="ch79"):
+    """nanoGPT's loop: AdamW, linear warm-up, cosine decay to lr/10, clip 1.0."""
+    torch.manual_seed(ctx.seed)
+    model = build_gpt(len(corpus.chars), layers, heads, width, context)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=0.1)
+    warmup = max(1, iterations // 20)
+
+    def rate(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, iterations - warmup)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * progress))
+
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, rate)
+    generator = torch.Generator().manual_seed(ctx.seed)
+    curve = []
+    every = max(1, iterations // 10)
+    for step in range(iterations):
+        model.train()
+        x, y = corpus.batch(corpus.train, batch_size, context, generator)
+        logits = model(x)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        if step % every == 0 or step == iterations - 1:
+            validation = evaluate_loss(model, corpus, corpus.validation, context, batches=10)
+            curve.append((step, loss.item(), validation))
+            ctx.logger.scalars(step, {f"{tag}/train_loss": loss.item(), f"{tag}/val_loss": validation})
+    return model, curve
+
+
+#: One trained model per (seed, settings) while the process lives, so that `demo.py --all`
+#: trains the language model once for chapters 79 and 80.
+_CACHE: dict[tuple, tuple] = {}
+
+
+def pretrained(ctx, iterations: int):
+    key = (ctx.seed, iterations)
+    if key not in _CACHE:
+        corpus = CharCorpus(load_corpus(CORPUS))
+        started = time.perf_counter()
+        model, curve = train_language_model(ctx, corpus, iterations)
+        _CACHE[key] = (corpus, model, curve, time.perf_counter() - started)
+    else:
+        ctx.say("(re-using the language model trained earlier in this process)")
+    return _CACHE[key]
+
+
+@torch.no_grad()
+def sample(model, corpus: CharCorpus, prompt: str, length: int, temperature: float, seed: int,
+           context: int = 64) -> str:
+    """Draw characters from softmax(logits / T): T < 1 sharpens, T > 1 flattens."""
+    model.eval()
+    generator = torch.Generator().manual_seed(seed)
+    ids = corpus.encode(prompt)[None]
+    for _ in range(length):
+        logits = model(ids[:, -context:])[0, -1] / temperature
+        next_id = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+        ids = torch.cat([ids, next_id[None]], dim=1)
+    return corpus.decode(ids[0])
+
+
+@torch.no_grad()
+def log_probability(model, corpus: CharCorpus, text: str) -> float:
+    """log P(text[1:] | text[0]) in nats, summed over characters."""
+    model.eval()
+    ids = corpus.encode(text)[None]
+    logits = model(ids[:, :-1])
+    return float(-nn.functional.cross_entropy(logits[0], ids[0, 1:], reduction="sum"))
+
+
+def _known_word_share(text: str, vocabulary: set[str]) -> float:
+    words = [w for w in "".join(c if c.isalpha() else " " for c in text).split() if len(w) > 1]
+    return sum(w in vocabulary for w in words) / max(1, len(words))
+
+
+@register("ch79", "Conhecendo o Modelo GPT-3 (Generative Pre-trained Transformer)",
+          "Meet GPT-3: a character-level GPT language model, temperature sampling, sentence probability")
+def language_model(ctx) -> None:
+    iterations = setting(ctx, "iterations", 2000, 300)
+    corpus, model, curve, seconds = pretrained(ctx, iterations)
+    data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(corpus.train):,} train / {len(corpus.validation):,} "
+            f"validation characters, {len(corpus.chars)} symbols")
+    ctx.say(f"data: {data}")
+    ctx.say(f"baby GPT: 4 layers, 4 heads, width 128, context 64, batch 12, {iterations} iterations, "
+            f"{nets.count_parameters(model):,} parameters, trained in {seconds:.0f} s")
+    validation = evaluate_loss(model, corpus, corpus.validation, 64, batches=100)
+    ctx.report(f"validation loss after {iterations} iterations (nats per character)",
+               f"{NANOGPT_BABY_VAL_LOSS} on Tiny Shakespeare", f"{validation:.3f}", data=data, matches=None,
+               source="nanoGPT README (baby GPT)",
+               reason="another text (Tiny Shakespeare is not available offline)"
+               + ("; reduced size under --quick" if ctx.quick else ""))
+    ctx.report("bits per character (loss / ln 2)", f"{NANOGPT_BABY_VAL_LOSS / math.log(2):.2f} on Tiny Shakespeare",
+               f"{validation / math.log(2):.3f}", data=data, matches=None, source="nanoGPT README (baby GPT)",
+               reason="another text")
+    ctx.logger.scalars(iterations, {"ch79/final_val_loss": validation,
+                                    "ch79/bits_per_char": validation / math.log(2)})
+
+    vocabulary = set("".join(c if c.isalpha() else " " for c in corpus.text).split())
+    prompt = "The "
+    shares, samples = {}, {}
+    for temperature in (0.5, 1.0, 1.5):
+        text = sample(model, corpus, prompt, 300, temperature, ctx.seed)
+        samples[temperature] = text
+        shares[temperature] = _known_word_share(text[len(prompt):], vocabulary)
+        ctx.say(f"--- sample at temperature {temperature} ({100 * shares[temperature]:.0f}% of its words "
+                f"are words of the corpus):\n{text}\n")
+    ctx.logger.text("ch79/samples", "\n\n".join(f"T={t}:\n{s}" for t, s in samples.items()))
+    ctx.report("share of sampled words found in the corpus at T = 0.5 / 1.0 / 1.5", "not given",
+               " / ".join(f"{100 * s:.0f}%" for s in shares.values()), data=data, matches=None,
+               reason="the book does not sample; lower temperature -> safer, more familiar words")
+
+    # ch079.md:41: a language model finds "I take my dog for a walk" likelier than "... banana".
+    # The corpus is about Python, so the pair is made from its own words.
+    sensible, absurd = "This method should return the value.", "This banana should return the value."
+    p_sensible, p_absurd = log_probability(model, corpus, sensible), log_probability(model, corpus, absurd)
+    ctx.report(f"log P('{sensible}') vs log P('{absurd}')",
+               "a language model rates the sensible sentence likelier (ch079.md:41)",
+               f"{p_sensible:.1f} vs {p_absurd:.1f} nats", data=data, matches=p_sensible > p_absurd)
+
+    steps, train_losses, val_losses = zip(*curve)
+    fig, ax = new_figure(figsize=(6.5, 4))
+    ax.plot(steps, train_losses, marker=".", label="train batch")
+    ax.plot(steps, val_losses, marker="o", label="validation")
+    ax.axhline(NANOGPT_BABY_VAL_LOSS, color="grey", ls="--", label="nanoGPT baby GPT, Tiny Shakespeare")
+    ax.set(xlabel="iteration (batch 12 x 64 characters)", ylabel="cross-entropy (nats/char)",
+           title=f"character-level GPT on {CORPUS}")
+    ax.legend()
+    ctx.plot("ch79_learning_curve", fig)
+
+    fig, ax = new_figure(figsize=(11, 5))
+    ax.axis("off")
+    body = "\n\n".join(f"T = {t}:  " + s.replace("\n", " ")[:170] for t, s in samples.items())
+    ax.text(0, 1, body, va="top", family="monospace", fontsize=8, wrap=True)
+    ax.set_title("samples from the character-level GPT at three temperatures")
+    ctx.plot("ch79_samples", fig)
+
+
+# --- ch80: fine-tuning with the auxiliary language-model objective ---------------------------
+
+def spelling_task(text: str, n_examples: int, words: int, seed: int) -> list[tuple[str, int]]:
+    """(snippet, label): `words` consecutive words of the text, label 1 as written, label 0
+    with the letters inside every word of four or more letters shuffled ("retrun"). Made for
+    the demo: telling them apart needs a model of how the language is spelled, which the
+    pre-trained model has and a fresh one must learn from the few labelled examples."""
+    rng = random.Random(seed)
+    tokens = text.split()
+    examples = []
+    while len(examples) < n_examples:
+        start = rng.randrange(len(tokens) - words)
+        chunk = tokens[start:start + words]
+        long_words = [i for i, w in enumerate(chunk) if len(w) >= 4 and w.isalpha()]
+        if len(" ".join(chunk)) > 63 or len(long_words) < 3:
+            continue
+        label = len(examples) % 2
+        if label == 0:
+            for i in long_words:
+                letters = list(chunk[i])
+                while "".join(letters) == chunk[i] and len(set(letters)) > 1:
+                    rng.shuffle(letters)
+                chunk[i] = "".join(letters)
+        examples.append((" ".join(chunk), label))
+    return examples
+
+
+def _task_tensors(corpus: CharCorpus, examples):
+    width = max(len(s) for s, _ in examples)
+    rows = torch.zeros(len(examples), width, dtype=torch.long)
+    lengths = torch.tensor([len(s) for s, _ in examples])
+    space = corpus.index[" "]
+    for i, (s, _) in enumerate(examples):
+        # Left-pad with spaces so that every snippet ends at the last position.
+        rows[i] = torch.cat([torch.full((width - len(s),), space), corpus.encode(s)])
+    return rows, torch.tensor([label for _, label in examples]), lengths
+
+
+def fine_tune(ctx, body: nn.Module, corpus, train, test, lam: float, steps: int, lr: float, tag: str):
+    """Maximise L3 = L2 + lambda * L1: L2 the label's log-likelihood from a linear layer on the
+    last position, L1 the language-model objective on the same snippets (ch080.md:38-53)."""
+    torch.manual_seed(ctx.seed)
+    classifier = nn.Linear(body.embedding.d_model, 2)
+    parameters = list(body.parameters()) + list(classifier.parameters())
+    optimizer = torch.optim.AdamW(parameters, lr=lr, weight_decay=0.01)
+    x, y, lengths = train
+    generator = torch.Generator().manual_seed(ctx.seed)
+    curve = []
+    for step in range(steps):
+        body.train()
+        rows = torch.randint(len(x), (32,), generator=generator)
+        hidden = body.hidden_states(x[rows])
+        l2 = nn.functional.cross_entropy(classifier(_pooled(hidden, lengths[rows])), y[rows])
+        logits = body.head(hidden[:, :-1])
+        width = x.size(1)
+        real = torch.arange(1, width)[None] >= (width - lengths[rows])[:, None]  # skip padding
+        l1 = nn.functional.cross_entropy(logits[real], x[rows][:, 1:][real])
+        loss = l2 + lam * l1
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(parameters, 1.0)
+        optimizer.step()
+        if step % 25 == 0 or step == steps - 1:
+            accuracy = _accuracy(body, classifier, test)
+            curve.append((step, accuracy))
+            ctx.logger.scalars(step, {f"ch80/{tag}/l2": l2.item(), f"ch80/{tag}/l1": l1.item(),
+                                      f"ch80/{tag}/test_accuracy": accuracy})
+    return _accuracy(body, classifier, test), curve
+
+
+def _pooled(hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    """Mean of the hidden states over the snippet's own (not padded) positions.
+
+    GPT-1 reads one extract token at the end; averaging lets every position's view of "how
+    expected was this character" reach the classifier, which learns faster from a few
+    hundred examples."""
+    width = hidden.size(1)
+    real = (torch.arange(width)[None] >= (width - lengths)[:, None]).unsqueeze(-1).float()
+    return (hidden * real).sum(1) / real.sum(1)
+
+
+@torch.no_grad()
+def _accuracy(body, classifier, data) -> float:
+    body.eval()
+    x, y, lengths = data
+    return float((classifier(_pooled(body.hidden_states(x), lengths)).argmax(-1) == y).float().mean())
+
+
+def _count_line(ctx, name: str, book: float, book_text: str) -> int:
+    count = parameter_count(**CONFIGS[name])
+    ctx.report(f"{name} parameters ({CONFIGS[name]['n_layers']} layers, d={CONFIGS[name]['d_model']}, "
+               f"vocabulary {CONFIGS[name]['vocab_size']:,}, context {CONFIGS[name]['max_len']:,}; "
+               "tied output, built on the meta device)", book_text, f"{count / 1e6:,.1f}M",
+               matches=abs(count / book - 1) <= COUNT_TOLERANCE,
+               reason=f"{100 * (count / book - 1):+.1f}% from the book's figure")
+    ctx.logger.scalars(0, {f"params/{name}": count})
+    return count
+
+
+@register("ch80", "Melhorando a Compreensão da Linguagem Por Meio do Pré-treinamento Generativo (GPT-1)",
+          "GPT-1: generative pre-training, then fine-tuning with L3 = L2 + 0.5 L1")
+def gpt1_fine_tuning(ctx) -> None:
+    _count_line(ctx, "GPT-1", BOOK_GPT1_PARAMS, "117M (ch080.md:86)")
+    iterations = setting(ctx, "iterations", 2000, 300)
+    steps = setting(ctx, "fine_tune_steps", 150, 60)
+    n_train = setting(ctx, "labelled", 256, 128)
+    corpus, pretrained_model, _, _ = pretrained(ctx, iterations)
+    split = int(0.9 * len(corpus.text))
+    train_examples = spelling_task(corpus.text[:split], n_train, 8, ctx.seed)
+    test_examples = spelling_task(corpus.text[split:], 300, 8, ctx.seed + 1)
+    train, test = _task_tensors(corpus, train_examples), _task_tensors(corpus, test_examples)
+    data = (f"spelling task made for the demo from {CORPUS}: {n_train} labelled train / "
+            f"{len(test_examples)} test snippets of 8 words, half with their letters shuffled")
+    ctx.say(f"data: {data}; e.g. {train_examples[0]} / {train_examples[1]}")
+
+    state = {k: v.clone() for k, v in pretrained_model.state_dict().items()}
+    results, curves = {}, {}
+    for name, lam, from_pretrained in (("pre-trained, L3 (lambda=0.5)", BOOK_LAMBDA, True),
+                                       ("pre-trained, L2 only (lambda=0)", 0.0, True),
+                                       ("from scratch, L3 (lambda=0.5)", BOOK_LAMBDA, False)):
+        torch.manual_seed(ctx.seed + 7)
+        body = build_gpt(len(corpus.chars), 4, 4, 128, 64)
+        if from_pretrained:
+            body.load_state_dict(state)
+        tag = name.split(",")[0].replace(" ", "_").replace("-", "") + f"_lambda{lam}"
+        results[name], curves[name] = fine_tune(ctx, body, corpus, train, test, lam, steps, 1e-3, tag)
+        ctx.say(f"  {name}: test accuracy {100 * results[name]:.1f}%")
+    best_pre = results["pre-trained, L3 (lambda=0.5)"]
+    scratch = results["from scratch, L3 (lambda=0.5)"]
+    without = results["pre-trained, L2 only (lambda=0)"]
+    # Two standard errors of the difference of two accuracies on this test set: smaller
+    # gaps are not evidence either way.
+    noise = 2 * math.sqrt(2 * 0.25 / len(test_examples))
+    for label, book, first, second in (
+            ("test accuracy after fine-tuning: pre-trained vs from scratch",
+             "pre-training then minimal fine-tuning generalises better (ch080.md:89-92)", best_pre, scratch),
+            (f"test accuracy with L3 = L2 + {BOOK_LAMBDA} L1 vs L2 alone (both pre-trained)",
+             "the auxiliary objective improves generalisation (ch080.md:47)", best_pre, without)):
+        better = first - second > noise
+        ctx.report(label, book, f"{100 * first:.1f}% vs {100 * second:.1f}%", data=data, matches=better,
+                   reason="" if better else f"the gap is under two standard errors ({100 * noise:.1f} points)")
+    ctx.logger.scalars(steps, {f"ch80/final/{k}": v for k, v in results.items()})
+
+    fig, ax = new_figure(figsize=(6.5, 4))
+    for name, curve in curves.items():
+        steps_, accuracies = zip(*curve)
+        ax.plot(steps_, [100 * a for a in accuracies], marker=".", label=name)
+    ax.axhline(50, color="grey", ls=":", label="chance")
+    ax.set(xlabel="fine-tuning step (batch 32)", ylabel="test accuracy (%)",
+           title="GPT-1 fine-tuning: real vs letter-shuffled words")
+    ax.legend(fontsize=8)
+    ctx.plot("ch80_fine_tuning", fig)
+
+
+# --- ch81, ch82: parameter counts ---------------------------------------------------------------
+
+@register("ch81", "Modelos de Linguagem Como Tarefas Não Supervisionadas (GPT-2)",
+          "GPT-2: 48 layers, width 1,600, 50,257 tokens, 1,024 context, pre-LayerNorm")
+def gpt2(ctx) -> None:
+    _count_line(ctx, "GPT-2", BOOK_GPT2_PARAMS, "1.542 billion (ch079.md:33); 1.5B (ch081.md:34)")
+    ratio = parameter_count(**CONFIGS["GPT-2"]) / parameter_count(**CONFIGS["GPT-1"])
+    ctx.report("GPT-2 / GPT-1 parameters (same order of magnitude counts as a match)",
+               "10 times more (ch081.md:34)", f"{ratio:.1f}x", matches=round(math.log10(ratio)) == 1)
+    with torch.device("meta"):
+        model = nets.build("transformer", **CONFIGS["GPT-2"])
+    final_norms = sum(isinstance(m, nn.LayerNorm) for m in [model.final_norm])
+    ctx.report("pre-LayerNorm: LN at each sub-block's input, plus one after the last block",
+               "LN moved to the input of each sub-block and one added at the end (ch081.md:40)",
+               f"{sum(b.pre_norm for b in model.blocks)} of {len(model.blocks)} blocks pre-norm; "
+               f"final LN: {bool(final_norms)}", matches=all(b.pre_norm for b in model.blocks) and final_norms == 1)
+    for name in ("GPT-1", "GPT-2"):
+        ctx.logger.scalars(0, {f"params/{name}": parameter_count(**CONFIGS[name])})
+
+
+@register("ch82", "GPT-3 – Características e Limitações", "GPT-3: 96 layers, 96 heads, width 12,288, 175B")
+def gpt3(ctx) -> None:
+    count = _count_line(ctx, "GPT-3", BOOK_GPT3_PARAMS, "175 billion (ch082.md:4)")
+    ratio = count / parameter_count(**CONFIGS["GPT-2"])
+    ctx.report("GPT-3 / GPT-2 parameters (same order of magnitude counts as a match)",
+               "100 times more (ch082.md:4)", f"{ratio:.0f}x", matches=round(math.log10(ratio)) == 2)
+    with torch.device("meta"):
+        model = nets.build("transformer", **{**CONFIGS["GPT-3"], "n_layers": 1})
+    head_width = model.blocks[0].self_attention.d_head
+    ctx.report("width 12,288 split over 96 heads: each head's d_k", "not given", head_width, matches=None,
+               reason="the book gives the width as 12888, a typo for 12,288 (Brown et al. 2020)")
+    gpu_bytes = count * 2
+    ctx.say(f"175B parameters in 16-bit floats: {gpu_bytes / 1e9:,.0f} GB - counted on the meta device, "
+            "nothing was allocated")
