@@ -174,6 +174,45 @@ class CartPoleTask(Task):
     action_names = ("push left", "push right")
 
 
+class PopGymTask(Task):
+    """POPGym (Morad et al. 2023): returns are already normalised to [-1, 1] by the tasks; the
+    report puts ours beside the paper's best baseline and its GRU."""
+
+    #: (task, level) -> (best model, its MMER, GRU's MMER): Morad et al. 2023, Appendix B
+    #: Table 3, max mean episodic reward over 15M steps of RLlib PPO, mean of 3 trials. MMER is
+    #: the best training-time mean, not a final greedy evaluation. Transcribed from a
+    #: third-party copy of the table; not re-read from the paper here.
+    PAPER = {
+        ("RepeatPrevious", "easy"): ("GRU and others", 1.000, 1.000),
+        ("StatelessCartPole", "easy"): ("GRU and others", 1.000, 1.000),
+        ("HigherLower", "easy"): ("GRU", 0.529, 0.529),
+    }
+
+    @staticmethod
+    def key(options: dict) -> tuple[str, str]:
+        task = options.get("task", "RepeatPrevious")
+        task = "StatelessCartPole" if task == "PositionOnlyCartPole" else task
+        return task, options.get("level", "easy")
+
+    def figures(self, learner, returns, infos, config, seed) -> dict:
+        mean = float(np.mean(returns))
+        figures = {"score": mean, "popgym_normalised_return": mean}
+        paper = self.PAPER.get(self.key(config.env.options))
+        if paper is not None:
+            figures["popgym_paper"] = {"best_model": paper[0], "best_mmer": paper[1], "gru_mmer": paper[2],
+                                       "source": "Morad et al. 2023, Appendix B Table 3 (PPO, 15M steps)"}
+        return figures
+
+    def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
+        task, level = self.key(config.env.options)
+        line = f"POPGym {task} ({level}) normalised return {evaluation['popgym_normalised_return']:+.3f}"
+        paper = evaluation.get("popgym_paper")
+        if paper:
+            line += (f"; paper (MMER, PPO 15M steps): best {paper['best_mmer']:+.3f} ({paper['best_model']}), "
+                     f"GRU {paper['gru_mmer']:+.3f}")
+        return [line]
+
+
 TASKS: dict[str, Task] = {
     "blackjack": BlackjackTask(),
     "boxing": BoxingTask(),
@@ -184,6 +223,8 @@ TASKS: dict[str, Task] = {
     "Taxi-v3": TaxiTask(),
     "Taxi-v4": TaxiTask(),
     "CartPole-v1": CartPoleTask(),
+    "cartpole-novel": CartPoleTask(),
+    "popgym": PopGymTask(),
 }
 
 
@@ -207,6 +248,8 @@ def summary_lines(evaluation: dict[str, Any], references: dict[str, float]) -> l
     if "win_rate" in evaluation:
         lines.append(f"win {evaluation['win_rate']:.1%} draw {evaluation['draw_rate']:.1%} "
                      f"loss {evaluation['loss_rate']:.1%}")
+    if "popgym_normalised_return" in evaluation:
+        lines.append(f"POPGym normalised return {evaluation['popgym_normalised_return']:+.3f}")
     if "success_rate" in evaluation:
         lines.append(f"success rate {evaluation['success_rate']:.3f}")
     return lines

@@ -9,6 +9,7 @@ for).  Any Gymnasium id such as ``"FrozenLake-v1"`` also works with :func:`make`
 
 from envs.blackjack import make_blackjack
 from envs.five_rooms import FiveRoomsEnv, make_five_rooms
+from envs.partial import make_cartpole_novel, make_popgym
 from envs.registry import accepted_options, available, check, make, make_vector, register, register_vector
 from envs.tictactoe import TicTacToeEnv, make_tictactoe
 
@@ -27,6 +28,18 @@ register(
     make_blackjack,
     "Gymnasium Blackjack-v1 with natural=False, sab=False: infinite deck, dealer stands on 17 "
     "(ch. 71-75).",
+)
+register(
+    "cartpole-novel",
+    make_cartpole_novel,
+    "CartPole-v1 observing cart position and pole angle only (velocities hidden): needs memory; "
+    "frame_stack=k for memory-less agents.",
+)
+register(
+    "popgym",
+    make_popgym,
+    "A POPGym memory task (Morad et al. 2023; pip install popgym): task=RepeatPrevious|"
+    "StatelessCartPole|HigherLower|..., level=easy|medium|hard; returns normalised to [-1, 1].",
 )
 
 __all__ = [

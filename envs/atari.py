@@ -157,6 +157,7 @@ class BoxingVectorEnv(AtariVectorEnv):
         noop_max: int,
         max_episode_frames: int,
         autoreset_mode: AutoresetMode,
+        frame_stack: int = STACK,
     ) -> None:
         super().__init__(
             GAME,
@@ -169,7 +170,7 @@ class BoxingVectorEnv(AtariVectorEnv):
             img_height=SCREEN_SIZE,
             img_width=SCREEN_SIZE,
             grayscale=True,
-            stack_num=STACK,
+            stack_num=frame_stack,
             frameskip=FRAME_SKIP,
             maxpool=True,
             noop_max=noop_max,
@@ -184,7 +185,7 @@ class BoxingVectorEnv(AtariVectorEnv):
         self.noop_max = noop_max
         self.max_episode_frames = max_episode_frames
         self.seed = seed
-        self.obs_stack = STACK
+        self.obs_stack = frame_stack
         self.action_meanings = [action.name for action in self.ale.get_action_set()]
         self._has_been_reset = False
 
@@ -214,6 +215,7 @@ def make_boxing_vector(
     noop_max: int = NOOP_MAX,
     max_episode_frames: int = MAX_EPISODE_FRAMES,
     autoreset_mode: str = "next_step",
+    frame_stack: int = STACK,
 ) -> BoxingVectorEnv:
     """Build ``num_envs`` preprocessed Boxing emulators stepping in native threads.
 
@@ -231,6 +233,8 @@ def make_boxing_vector(
         max_episode_frames: truncate an episode after this many emulator frames (4 per agent
             step, counted after the no-op start).
         autoreset_mode: ``"next_step"`` (default, see the module docstring) or ``"same_step"``.
+        frame_stack: frames per observation (4, Nature); 1 is DRQN's single-frame setting,
+            where only an agent with memory can tell which way things move.
     """
     chosen = resolve_protocol(protocol)
     _check_count("num_envs", num_envs, 1)
@@ -238,6 +242,7 @@ def make_boxing_vector(
     _check_count("noop_max", noop_max, 0)
     _check_count("max_episode_frames", max_episode_frames, FRAME_SKIP)
     _check_count("seed", seed, 0)
+    _check_count("frame_stack", frame_stack, 1)
     return BoxingVectorEnv(
         num_envs=int(num_envs),
         protocol=chosen,
@@ -247,6 +252,7 @@ def make_boxing_vector(
         noop_max=int(noop_max),
         max_episode_frames=int(max_episode_frames),
         autoreset_mode=_resolve_autoreset(autoreset_mode),
+        frame_stack=int(frame_stack),
     )
 
 
@@ -272,6 +278,7 @@ def make_boxing_colour(
     clip_rewards: bool = False,
     noop_max: int = NOOP_MAX,
     max_episode_frames: int = MAX_EPISODE_FRAMES,
+    frame_stack: int = STACK,
 ) -> gymnasium.Env:
     """One Boxing emulator with the vector pipeline's observations and colour rendering.
 
@@ -288,6 +295,7 @@ def make_boxing_colour(
     _check_count("noop_max", noop_max, 0)
     _check_count("max_episode_frames", max_episode_frames, FRAME_SKIP)
     _check_count("seed", seed, 0)
+    _check_count("frame_stack", frame_stack, 1)
     if render_mode not in ("rgb_array", None):
         raise ValueError(f"unknown render_mode {render_mode!r}; choose one of ['rgb_array', None]")
     gymnasium.register_envs(ale_py)
@@ -311,7 +319,7 @@ def make_boxing_colour(
     if clip_rewards:
         env = ClipReward(env, -1.0, 1.0)
     # Zero padding, like AtariVectorEnv: a fresh stack is three black frames and the first one.
-    env = FrameStackObservation(env, STACK, padding_type="zero")
+    env = FrameStackObservation(env, frame_stack, padding_type="zero")
     return _SeedFirstReset(env, int(seed))
 
 
