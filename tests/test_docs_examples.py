@@ -1,0 +1,59 @@
+"""The examples of docs/api.md (and README.md's Python blocks, if it has any) run as printed.
+
+Each file's ```python blocks run in order in one namespace, as a user pasting them into one
+session would, in an empty temporary folder (so runs/ lands there). The blocks carry their own
+asserts; a block that raises fails the test with the block's number and first line.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The bodies of the ```python fenced blocks of a markdown file, in order."""
+    return PYTHON_BLOCK.findall(path.read_text(encoding="utf-8"))
+
+
+def run_blocks(path: Path, workdir: Path, monkeypatch) -> int:
+    monkeypatch.chdir(workdir)
+    namespace: dict = {"__name__": "__docs__"}
+    blocks = python_blocks(path)
+    for number, source in enumerate(blocks, 1):
+        try:
+            exec(compile(source, f"{path.name} block {number}", "exec"), namespace)
+        except Exception as err:  # noqa: BLE001 - name the failing block, whatever it raised
+            first = source.strip().splitlines()[0]
+            raise AssertionError(f"{path.name} block {number} ({first!r}) raised "
+                                 f"{type(err).__name__}: {err}") from err
+    return len(blocks)
+
+
+def test_block_extraction_finds_fenced_python_only():
+    text = "intro\n```python\nx = 1\n```\n```bash\nls\n```\n```python\ny = 2\nz = 3\n```\n"
+    assert PYTHON_BLOCK.findall(text) == ["x = 1\n", "y = 2\nz = 3\n"]
+
+
+def test_api_page_examples_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    count = run_blocks(ROOT / "docs" / "api.md", tmp_path, monkeypatch)
+    assert count >= 7, f"docs/api.md has {count} python blocks; its sections lost their examples"
+    assert (tmp_path / "runs" / "blackjack-tiny" / "eval.json").is_file()
+    assert list((tmp_path / "runs" / "blackjack-tiny").glob("eval-s1-n200-best.json"))
+    assert (tmp_path / "runs" / "ch55" / "results.json").is_file()
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    readme = ROOT / "README.md"
+    if not readme.is_file() or not python_blocks(readme):
+        pytest.skip("README.md has no ```python blocks")
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
+    assert run_blocks(readme, tmp_path, monkeypatch) >= 1
