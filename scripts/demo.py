@@ -42,12 +42,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     keys = [d.key for d in demos.available()] if args.all else [demos.get(args.demo).key]
+    demos.check_overrides(keys, args.overrides)
     results = []
     for key in keys:
         results.append(demos.run(
             key, data=args.data, data_dir=args.data_dir, download=args.download, quick=args.quick,
             seed=args.seed, device=args.device, run_dir=args.run_dir if not args.all else None,
-            overrides=args.overrides, quiet=args.quiet,
+            overrides=args.overrides, quiet=args.quiet, shared_overrides=args.all,
         ))
     if args.all:
         print(demos.tally(results))

@@ -127,6 +127,9 @@ CASES = [
     ("demo", ["ch18", "--seed", "-1"], "--seed"),
     ("demo", ["ch18", "--run-dir", "{FILE}"], "a-file"),
     ("demo", ["ch18", "--run-dir", "{NOTARUN}"], "not-a-run"),
+    ("demo", ["ch18", "--quick", "--set", "bogus=1"], "bogus"),
+    ("demo", ["--all", "--quick", "--set", "bogus=1"], "bogus"),
+    ("demo", ["ch18", "--quick", "--set", "epochs=many"], "epochs"),
     # bench.py
     ("bench", ["nosuch"], "nosuch"),
     ("bench", ["atari", "--steps", "0"], "--steps"),

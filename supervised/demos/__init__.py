@@ -8,8 +8,11 @@ Each demo module (ch06_perceptron.py, ch18_cross_entropy.py, ...) registers a fu
 
 from __future__ import annotations
 
+import ast
 import dataclasses
+import functools
 import importlib
+import inspect
 import pkgutil
 from typing import Callable
 
@@ -64,9 +67,73 @@ def get(key: str) -> Demo:
     return _REGISTRY[key]
 
 
-def run(key: str, **options) -> dict:
-    """Run demo `key`; options are those of `supervised.demo_context.DemoContext`."""
+@functools.lru_cache(maxsize=None)
+def _knobs_in_module(module_name: str) -> dict[str, object]:
+    """{name: an example value, or None} for every knob the module reads, from its syntax tree:
+    `setting(ctx, "epochs", 30, 5)`, `ctx.options.get("eta", 0.5)`, `ctx.options["x"]`,
+    `"x" in ctx.options`."""
+    tree = ast.parse(inspect.getsource(importlib.import_module(module_name)))
+    found: dict[str, object] = {}
+
+    def note(name_node: ast.AST, example: ast.AST | None = None) -> None:
+        if isinstance(name_node, ast.Constant) and isinstance(name_node.value, str):
+            try:
+                value = ast.literal_eval(example) if example is not None else None
+            except ValueError:
+                value = None
+            if found.get(name_node.value) is None:
+                found[name_node.value] = value
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setting" \
+                and len(node.args) >= 3:
+            note(node.args[1], node.args[2])
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get" \
+                and _is_options(node.func.value) and node.args:
+            note(node.args[0], node.args[1] if len(node.args) > 1 else None)
+        elif isinstance(node, ast.Subscript) and _is_options(node.value):
+            note(node.slice)
+        elif isinstance(node, ast.Compare) and any(_is_options(c) for c in node.comparators):
+            note(node.left)
+    return found
+
+
+def _is_options(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Attribute) and node.attr == "options"
+
+
+def knobs(key: str) -> dict[str, object]:
+    """The `--set` names demo `key` reads, with an example value where its source gives one."""
+    return _knobs_in_module(get(key).function.__module__)
+
+
+def check_overrides(keys: list[str], overrides: list[str] | None) -> None:
+    """Refuse a `--set name=value` that none of the demos `keys` reads, or whose value cannot
+    become the type of the demo's own value, before anything is written."""
+    from lab.config import parse_overrides
+    from supervised.demos._training import convert_setting
+
+    readable: dict[str, object] = {}
+    for key in keys:
+        for name, example in knobs(key).items():
+            readable.setdefault(name, example)
+    for name, value in parse_overrides(overrides or []).items():
+        if name not in readable:
+            which = f"demo {keys[0]}" if len(keys) == 1 else "no demo"
+            raise ConfigError(f"--set {name}: {which} has no such setting; "
+                              f"settings: {', '.join(sorted(readable)) or 'none'}")
+        convert_setting(name, value, readable[name])
+
+
+def run(key: str, *, shared_overrides: bool = False, **options) -> dict:
+    """Run demo `key`; options are those of `supervised.demo_context.DemoContext`.
+
+    With `shared_overrides` (what `--all` passes) the `overrides` are one list for every demo: a
+    name must be read by some demo, and each demo gets only the ones it reads."""
     demo = get(key)
+    overrides = options.get("overrides") or []
+    check_overrides([d.key for d in available()] if shared_overrides else [key], overrides)
+    options["overrides"] = [item for item in overrides if item.split("=", 1)[0].split(".")[0] in knobs(key)]
     from supervised.demo_context import DemoContext
 
     with DemoContext.create(key, **options) as ctx:

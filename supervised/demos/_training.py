@@ -25,16 +25,21 @@ def setting(ctx, name: str, full: Any, quick: Any) -> Any:
     the full value of a demo's knob."""
     if name not in ctx.options:
         return quick if ctx.quick else full
-    value = ctx.options[name]
-    if full is None or value is None:
+    return convert_setting(name, ctx.options[name], full)
+
+
+def convert_setting(name: str, value: Any, example: Any) -> Any:
+    """`value` as the type of `example` (a tuple of the type of its items for a tuple); a
+    ConfigError names the setting when it cannot be. An unknown `example` (None) keeps `value`."""
+    if example is None or value is None:
         return value
     try:
-        if isinstance(full, (tuple, list)):
+        if isinstance(example, (tuple, list)):
             items = value if isinstance(value, (tuple, list)) else str(value).strip("[]()").split(",")
-            return tuple(type(full[0])(item) for item in items)
-        return type(full)(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"--set {name}={value!r}: expected a value like {full!r}") from None
+            return tuple(type(example[0])(item) for item in items)
+        return type(example)(value)
+    except (TypeError, ValueError, IndexError):
+        raise ConfigError(f"--set {name}={value!r}: expected a value like {example!r}") from None
 
 
 def mlp(ctx, sizes: list[int], *, init: str = "normal", activation: str = "sigmoid",
