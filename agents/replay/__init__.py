@@ -1,4 +1,5 @@
-"""Experience replay memories (chapter 70), frame-efficient and optionally prioritized.
+"""Experience replay memories (chapter 70), frame-efficient and optionally prioritized; and the
+sequence replay of the agents with memory (:mod:`agents.replay.sequences`, R2D2).
 
 Chapter 70 explains why DQN learns from a *replay memory*: consecutive transitions are
 strongly correlated, so the agent stores them and learns from random mini-batches drawn from
@@ -80,6 +81,8 @@ importance-sampling weights ``(N * P(i)) ** -beta`` are divided by the batch's l
 from agents.replay.interface import Batch
 from agents.replay.lanes import LaneReplay
 from agents.replay.memories import FrameReplayMemory, ReplayConfig, ReplayMemory
+from agents.replay.sequences import SequenceBatch, SequenceReplay, sequence_priority
 from agents.replay.sum_tree import SumTree
 
-__all__ = ["Batch", "FrameReplayMemory", "LaneReplay", "ReplayConfig", "ReplayMemory", "SumTree"]
+__all__ = ["Batch", "FrameReplayMemory", "LaneReplay", "ReplayConfig", "ReplayMemory", "SequenceBatch",
+           "SequenceReplay", "SumTree", "sequence_priority"]
