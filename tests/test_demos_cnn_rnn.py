@@ -1,5 +1,6 @@
 """Chapters 40-53: the conv-net sizes and counts read off the `lenet` modules, the recurrent
-net's plain-cell nonlinearity, and the text corpus that ships with Python."""
+net's plain-cell nonlinearity, the text corpus that ships with Python, and the chapter demos
+built on them (every figure line judged, the exact ones matching the book)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import torch
 import nets
 from lab.config import ConfigError
 from nets.cnn import conv_output_size
+from supervised import demos
 from supervised.corpora import load_corpus, next_char_counts
+from supervised.demo_context import VERDICTS
+from supervised.demos import ch40_convolutions as ch40
 
 
 def test_worked_net_of_chapter_43_has_the_book_sizes():
@@ -49,3 +53,59 @@ def test_python_docs_corpus_mostly_follows_q_with_u():
     assert "Beautiful is better than ugly." in load_corpus("zen")
     with pytest.raises(ConfigError, match="python-docs"):
         load_corpus("shakespeare")
+
+
+# --- chapter demos 40-43 ------------------------------------------------------------------------
+
+#: The demos' own code paths at a size that keeps the test run fast (the CLI's --quick is larger).
+CNN_TINY = ["epochs=1", "train_size=500"]
+
+
+def test_shared_weight_sum_is_the_modules_convolution():
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(1, 1, 5)
+    image = torch.rand(28, 28)
+    with torch.no_grad():
+        module_map = conv(image[None, None])[0, 0].numpy()
+    by_hand = ch40.shared_weight_map(image.numpy(), conv.weight[0, 0].detach().numpy(), conv.bias.item())
+    assert by_hand.shape == (24, 24)
+    assert abs(module_map - by_hand).max() < 1e-5
+
+
+def test_receptive_field_of_a_hidden_neuron_is_the_5x5_window_under_it():
+    model = nets.build("lenet", maps=[2], hidden=0)
+    field = ch40.receptive_field(model, 1, 3, 7)
+    rows, cols = field.nonzero()
+    assert field.sum() == 25 and (rows.min(), rows.max(), cols.min(), cols.max()) == (3, 7, 7, 11)
+
+
+def test_small_images_get_padding_so_two_conv_stages_fit():
+    assert ch40.padding_for(28) == 0 and ch40.padding_for(8) == 2
+    assert ch40.build("lenet_20_40", 8, seed=0)(torch.rand(2, 64)).shape == (2, 10)
+
+
+def test_adjacent_weight_correlation_separates_smooth_kernels_from_noise():
+    torch.manual_seed(0)
+    noise = torch.randn(200, 1, 5, 5)
+    ramp = torch.arange(5.0)[None, :].expand(5, 5) + torch.arange(5.0)[:, None]
+    assert abs(ch40.neighbour_correlation(noise)) < 0.1
+    assert ch40.neighbour_correlation(ramp[None, None] + 0.1 * noise[:1]) > 0.8
+
+
+@pytest.mark.parametrize("key", ["ch40", "ch41", "ch42", "ch43"])
+def test_cnn_demos_judge_every_figure_and_match_the_exact_counts(key, tmp_path):
+    result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, data="mnist-subset",
+                       device="cpu", overrides=CNN_TINY)
+    assert result["figures"]
+    for figure in result["figures"]:
+        assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
+    exact = {f["label"]: f for f in result["figures"] if f["data"] == "exact"}
+    assert all(f["verdict"] == "match" for f in exact.values()), exact
+    expected_exact = {"ch40": 0, "ch41": 3, "ch42": 4, "ch43": 3}[key]
+    assert len(exact) == expected_exact
+    assert list((tmp_path / key / "plots").glob("*.png"))
+    if key == "ch42":
+        measured = {f["label"]: f["measured"] for f in result["figures"]}
+        assert measured["parameters per feature map (5x5 weights + 1 bias, counted on lenet)"] == 26
+        assert measured["parameters of the conv layer with 20 maps"] == 520
+        assert measured["parameters of a dense layer 784 -> 30 (counted on mlp)"] == "23,550"

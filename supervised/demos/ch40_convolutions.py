@@ -1,0 +1,339 @@
+"""Chapters 40-43: convolutional networks - local receptive fields, shared weights, pooling.
+
+* ch40 - the starting point: fully connected nets reach "better than 98%" on MNIST
+  (ch040.md:31) yet ignore where the pixels are. The earlier chapters' MLP [784, 100, 10] is
+  trained beside two `nets.build("lenet")` conv nets, 20 maps and the 20 + 40 maps of the
+  book's plan (ch042.md:40), on the same images with the same budget: Nielsen's recipe for
+  ReLU nets (his online chapter 6: eta 0.03, L2 lambda 0.1, mini-batches of 10, softmax).
+* ch41 - local receptive fields: a 5x5 field (ch041.md:181) slides 23 pixels each way over
+  28x28 pixels, giving 24x24 hidden neurons (ch041.md:202). Read off the module's layer
+  shapes, counted with torch's unfold, and each hidden neuron's field found by autograd.
+* ch42 - shared weights: 26 parameters per map, 520 for 20 maps against 23,550 for a dense
+  layer of 30 neurons, "more than 40 times" (ch042.md:58), all counted on the modules; the
+  module's map equals sigma(b + sum w a) with one kernel for every position (ch042.md:7); the
+  learned 5x5 filters drawn as the book's figure draws them (darker = larger weight,
+  ch042.md:52); a 3-map conv net against [784, 30, 10] for "fewer parameters, same
+  performance" (ch042.md:61).
+* ch43 - pooling: 2x2 max pooling 24x24 -> 12x12 (ch043.md:135), L2 pooling as the square
+  root of the sum of squares (ch043.md:153), the worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10
+  (ch043.md:175-178), trained with each pooling and compared on validation data as the chapter
+  advises (ch043.md:156).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import nets
+from lab.plots import new_figure
+from nets.cnn import L2Pool2d, conv_output_size
+from supervised.demos import register
+from supervised.demos._training import data_reason, describe, fit, percent, setting
+
+BOOK_MLP_ACCURACY = 98.0  # ch040.md:31 "precisão de classificação melhor que 98%"
+BOOK_FIELD = 5  # ch041.md:181 "uma região de 5 × 5, correspondendo a 25 pixels de entrada"
+BOOK_HIDDEN_SIDE = 24  # ch041.md:202 "haverá 24 × 24 neurônios na camada oculta"
+BOOK_SLIDES = 23  # ch041.md:202 "mover o campo receptivo local 23 neurônios para o lado"
+BOOK_PARAMS_PER_MAP = 26  # ch042.md:58 "cada mapa de recursos requer 26 parâmetros"
+BOOK_CONV_PARAMS = 520  # ch042.md:58 "20 × 26 = 520 parâmetros"
+BOOK_DENSE_PARAMS = 23_550  # ch042.md:58 "um total de 23.550 parâmetros"
+BOOK_RATIO = 40  # ch042.md:58 "mais de 40 vezes mais parâmetros"
+BOOK_PLAN_MAPS = (20, 40)  # ch042.md:40 "camadas convolucionais com 20 e 40 mapas de recursos"
+BOOK_POOLED_SIDE = 12  # ch043.md:135 "após o agrupamento, temos 12 × 12 neurônios"
+BOOK_WORKED_NET = "28×28 → 3×24×24 → 3×12×12 → 10"  # ch043.md:175-178
+NIELSEN_TWO_CONV_RELU = 99.23  # Nielsen (online) ch. 6: 20 + 40 maps, ReLU, eta 0.03, lambda 0.1, 60 epochs
+
+#: The same training for every net of these chapters: Nielsen's recipe for his ReLU conv nets.
+RECIPE = dict(cost="log_likelihood", lr=0.03, l2=0.1, batch_size=10)
+MNIST_SIDE = 28
+
+#: name -> (what it is, nets.build kind, options); `side` and `padding` are filled in per dataset.
+NETS = {
+    "mlp_100": ("MLP [784, 100, 10]", "mlp", dict(hidden=100)),
+    "mlp_30": ("MLP [784, 30, 10]", "mlp", dict(hidden=30)),
+    "lenet_20": ("conv 20 maps + 100 hidden", "lenet", dict(maps=[20], hidden=100)),
+    "lenet_20_40": ("conv 20 + 40 maps + 100 hidden", "lenet", dict(maps=list(BOOK_PLAN_MAPS), hidden=100)),
+    "worked_max": ("worked net, 3 maps, max pooling", "lenet", dict(maps=[3], hidden=0, pooling="max")),
+    "worked_l2": ("worked net, 3 maps, L2 pooling", "lenet", dict(maps=[3], hidden=0, pooling="l2")),
+}
+
+
+def padding_for(side: int, stages: int = 2, kernel: int = BOOK_FIELD) -> int:
+    """0 (the book's unpadded convolution) when `stages` conv + 2x2-pool stages fit a
+    side x side image, else kernel // 2 so they do (scikit-learn's 8x8 digits)."""
+    size = side
+    for _ in range(stages):
+        size = conv_output_size(size, kernel) // 2
+    return 0 if size >= 1 else kernel // 2
+
+
+def build(name: str, side: int, seed: int) -> nn.Module:
+    """Net `name` of NETS for side x side images, initialised from `seed`."""
+    _, kind, options = NETS[name]
+    torch.manual_seed(seed)
+    if kind == "mlp":
+        return nets.build("mlp", sizes=[side * side, options["hidden"], 10], activation="relu")
+    return nets.build("lenet", activation="relu", input_size=side, padding=padding_for(side), **options)
+
+
+#: Nets trained in this process, keyed by what determines them, so that `demo.py --all` trains
+#: each once for chapters 40-43.
+_TRAINED: dict[tuple, tuple] = {}
+
+
+def trained(ctx, name: str):
+    """(model, history, initial first-layer kernels or None) for net `name`, trained by RECIPE."""
+    dataset = ctx.dataset()
+    epochs = setting(ctx, "epochs", 20, 3)
+    n_train = setting(ctx, "train_size", None, 2_000)
+    key = (name, ctx.seed, str(ctx.device), dataset.source, epochs, n_train)
+    if key in _TRAINED:
+        return _TRAINED[key]
+    model = build(name, dataset.image_shape[0], ctx.seed)
+    initial = model.convs[0].weight.detach().clone() if hasattr(model, "convs") else None
+    ctx.say(f"training {NETS[name][0]} ({nets.count_parameters(model):,} parameters): "
+            f"eta {RECIPE['lr']}, lambda {RECIPE['l2']}, mini-batch {RECIPE['batch_size']}, {epochs} epochs")
+    history = fit(ctx, model, dataset, name, epochs=epochs, train_subset=n_train,
+                  eval_sets=("validation", "test"), **RECIPE)
+    _TRAINED[key] = (model, history, initial, n_train)
+    return _TRAINED[key]
+
+
+def two_standard_errors(first_percent: float, second_percent: float, n_images: int) -> float:
+    """Two standard errors (in points) of the difference of two accuracies, each measured on
+    n_images: the gap below which two nets count as performing the same."""
+    p, q = first_percent / 100, second_percent / 100
+    return 200 * math.sqrt((p * (1 - p) + q * (1 - q)) / n_images)
+
+
+def accuracy_at_best_validation(history) -> float:
+    """The test accuracy of the epoch with the best validation accuracy, in percent."""
+    return percent(history.test_accuracy[history.best_epoch - 1])
+
+
+# --- ch40 -------------------------------------------------------------------------------------
+
+@register("ch40", "Introdução às Redes Neurais Convolucionais",
+          "Convolutional nets: a LeNet-style net against the best MLP on the same digits and budget")
+def introduction(ctx) -> None:
+    dataset = ctx.dataset()
+    results = {}
+    for name in ("mlp_100", "lenet_20", "lenet_20_40"):
+        model, history, _, n_train = trained(ctx, name)
+        results[name] = (accuracy_at_best_validation(history), history, nets.count_parameters(model))
+    data = describe(dataset, n_train, note="test accuracy at the best validation epoch")
+    mlp, conv, deep = (results[n][0] for n in ("mlp_100", "lenet_20", "lenet_20_40"))
+    for name, (accuracy, _, count) in results.items():
+        ctx.say(f"{NETS[name][0]}: {count:,} parameters, {accuracy:.2f}% test")
+
+    reason = data_reason(ctx, dataset, n_train)
+    ctx.report("MLP [784, 100, 10] test accuracy", f"better than {BOOK_MLP_ACCURACY:.0f}% (ch040.md:31)",
+               f"{mlp:.2f}%", data=data, matches=None if reason else mlp > BOOK_MLP_ACCURACY,
+               reason=reason or f"{BOOK_MLP_ACCURACY - mlp:.2f} points short of the book's")
+    for name, accuracy in (("lenet_20", conv), ("lenet_20_40", deep)):
+        ctx.report(f"{NETS[name][0]} vs MLP [784, 100, 10], same images and budget",
+                   "conv nets suit images better than fully connected ones (ch040.md:31-37)",
+                   f"{accuracy:.2f}% vs {mlp:.2f}%", data=data, matches=accuracy > mlp,
+                   reason=f"the conv net trails the MLP by {mlp - accuracy:.2f} points at this budget")
+    ctx.report("conv net 20 + 40 maps, test accuracy", f"{NIELSEN_TWO_CONV_RELU}% (60 epochs, full MNIST)",
+               f"{deep:.2f}%", data=data, matches=None, source="Nielsen (online), chapter 6",
+               reason=(reason or "other budget") + f"; {results['lenet_20_40'][1].epochs} epochs here, "
+                      "60 in Nielsen's run")
+
+    fig, ax = new_figure(figsize=(6.5, 4))
+    for name, (_, history, _) in results.items():
+        ax.plot(range(1, history.epochs + 1), [100 * a for a in history.test_accuracy], marker=".",
+                label=NETS[name][0])
+    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"conv nets vs MLP ({dataset.name})")
+    ax.legend()
+    ctx.plot("conv_vs_mlp", fig)
+
+
+# --- ch41 -------------------------------------------------------------------------------------
+
+def receptive_field(model: nn.Module, map_index: int, row: int, col: int) -> np.ndarray:
+    """The input pixels hidden neuron (map, row, col) of the first conv layer depends on: where
+    its gradient with respect to the image is non-zero (a boolean side x side mask)."""
+    side = model.input_size
+    image = torch.rand(1, model.in_channels, side, side, requires_grad=True)
+    model.convs[0](image)[0, map_index, row, col].backward()
+    return (image.grad[0].abs().sum(0) > 0).numpy()
+
+
+@register("ch41", "Campos Receptivos Locais em Redes Neurais Convolucionais",
+          "Local receptive fields: a 5x5 field slides over 28x28 pixels, 24x24 hidden neurons")
+def receptive_fields(ctx) -> None:
+    torch.manual_seed(ctx.seed)
+    model = nets.build("lenet", maps=[1], hidden=0, kernel_size=BOOK_FIELD, input_size=MNIST_SIDE)
+    shapes = dict(model.layer_shapes())
+    side = shapes["conv1"][1:]
+    ctx.report("hidden layer of a 5x5 field on 28x28 pixels (lenet layer_shapes)", f"{BOOK_HIDDEN_SIDE} × {BOOK_HIDDEN_SIDE}",
+               f"{side[0]} × {side[1]}", matches=side == (BOOK_HIDDEN_SIDE, BOOK_HIDDEN_SIDE))
+    positions = F.unfold(torch.zeros(1, 1, MNIST_SIDE, MNIST_SIDE), BOOK_FIELD).shape[-1]
+    slides = math.isqrt(positions) - 1
+    ctx.report("one-pixel moves of the field along a row (torch unfold: positions - 1)", BOOK_SLIDES,
+               slides, matches=slides == BOOK_SLIDES)
+    first, second = receptive_field(model, 0, 0, 0), receptive_field(model, 0, 0, 1)
+    rows, cols = np.nonzero(first)
+    ctx.report("input pixels one hidden neuron depends on (non-zero gradient)", "5 × 5 = 25 (ch041.md:181)",
+               f"{first.sum()} (rows {rows.min()}-{rows.max()}, columns {cols.min()}-{cols.max()})",
+               matches=bool(first.sum() == BOOK_FIELD ** 2))
+    shift = np.nonzero(second)[1].min() - cols.min()
+    ctx.say(f"the next hidden neuron's field starts {shift} pixel to the right (stride 1); with stride 2 the "
+            f"hidden layer would be {conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} × "
+            f"{conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} (ch041.md:205 names the stride, no size)")
+
+    digit = ctx.dataset().test[0][0].reshape(ctx.dataset().image_shape)
+    fig, axes = new_figure(1, 2, figsize=(8.5, 4.2))
+    axes[0].imshow(digit, cmap="Greys")
+    for mask, colour in ((first, "tab:red"), (second, "tab:blue")):
+        r, c = np.nonzero(mask)
+        axes[0].add_patch(_rectangle(c.min(), r.min(), c.max() - c.min() + 1, r.max() - r.min() + 1, colour))
+    axes[0].set_title("5x5 fields of hidden neurons\n(0, 0) red and (0, 1) blue", fontsize=10)
+    with torch.no_grad():
+        hidden_map = model.convs[0](torch.as_tensor(digit, dtype=torch.float32)[None, None])[0, 0]
+    axes[1].imshow(hidden_map.numpy(), cmap="Greys")
+    axes[1].set_title(f"the {side[0]}x{side[1]} hidden layer\n(one map, untrained weights)", fontsize=10)
+    ctx.plot("receptive_fields", fig)
+
+
+def _rectangle(x: float, y: float, width: float, height: float, colour: str):
+    from matplotlib.patches import Rectangle
+
+    return Rectangle((x - 0.5, y - 0.5), width, height, fill=False, edgecolor=colour, linewidth=2)
+
+
+# --- ch42 -------------------------------------------------------------------------------------
+
+def shared_weight_map(image: np.ndarray, kernel: np.ndarray, bias: float) -> np.ndarray:
+    """The chapter's sum for every hidden neuron (j, k): b + sum_l sum_m w[l, m] a[j + l, k + m],
+    with the same w and b at every position (before the activation)."""
+    windows = np.lib.stride_tricks.sliding_window_view(image, kernel.shape)
+    return bias + np.einsum("jklm,lm->jk", windows, kernel)
+
+
+def neighbour_correlation(kernels: torch.Tensor) -> float:
+    """Mean correlation between horizontally and vertically adjacent weights of each kernel:
+    about 0 for weights drawn at random, positive where kernels have light and dark regions."""
+    values = []
+    for kernel in kernels.detach().reshape(-1, *kernels.shape[-2:]).numpy():
+        pairs = np.concatenate([np.stack([kernel[:, :-1].ravel(), kernel[:, 1:].ravel()]),
+                                np.stack([kernel[:-1].ravel(), kernel[1:].ravel()])], axis=1)
+        values.append(np.corrcoef(pairs)[0, 1])
+    return float(np.mean(values))
+
+
+@register("ch42", "Compartilhamento de Pesos em Redes Neurais Convolucionais",
+          "Shared weights: 26 parameters per map, 520 vs 23,550, the learned 5x5 filters")
+def shared_weights(ctx) -> None:
+    torch.manual_seed(ctx.seed)
+    conv_net = nets.build("lenet", maps=[20], hidden=100)
+    dense_net = nets.build("mlp", sizes=[MNIST_SIDE * MNIST_SIDE, 30, 10])
+    conv_params = nets.count_parameters(conv_net.convs[0])
+    per_map = conv_params // conv_net.convs[0].out_channels
+    dense_params = nets.count_parameters(dense_net.layers[0])
+    ctx.report("parameters per feature map (5x5 weights + 1 bias, counted on lenet)", BOOK_PARAMS_PER_MAP,
+               per_map, matches=per_map == BOOK_PARAMS_PER_MAP)
+    ctx.report("parameters of the conv layer with 20 maps", BOOK_CONV_PARAMS, conv_params,
+               matches=conv_params == BOOK_CONV_PARAMS)
+    ctx.report("parameters of a dense layer 784 -> 30 (counted on mlp)", f"{BOOK_DENSE_PARAMS:,}",
+               f"{dense_params:,}", matches=dense_params == BOOK_DENSE_PARAMS)
+    ratio = dense_params / conv_params
+    ctx.report("dense / conv parameters", f"more than {BOOK_RATIO}x", f"{ratio:.1f}x", matches=ratio > BOOK_RATIO,
+               reason="the ratio is not above the book's bound")
+
+    dataset = ctx.dataset()
+    image = dataset.test[0][0].reshape(dataset.image_shape).astype(np.float32)
+    kernel, bias = conv_net.convs[0].weight[0, 0].detach().numpy(), conv_net.convs[0].bias[0].item()
+    with torch.no_grad():
+        module_map = conv_net.convs[0](torch.from_numpy(image)[None, None])[0, 0].numpy()
+    difference = float(np.abs(module_map - shared_weight_map(image, kernel, bias)).max())
+    ctx.report("conv map vs b + sum w a with one kernel for all positions (max difference)",
+               "the same weights and bias for all 24 × 24 neurons (ch042.md:7)", f"{difference:.1e}",
+               data=f"one {dataset.name} test image", matches=difference < 1e-5,
+               reason="the module's map is not the shared-weight sum")
+
+    model, history, initial, n_train = trained(ctx, "lenet_20")
+    learned = model.convs[0].weight.detach()
+    structure, chance = neighbour_correlation(learned), neighbour_correlation(initial)
+    data = describe(dataset, n_train)
+    ctx.report("learned 5x5 filters: correlation of adjacent weights (at initialisation)",
+               "clear light and dark sub-regions, structure beyond chance (ch042.md:55)",
+               f"{structure:.2f} ({chance:.2f})", data=data, matches=structure > chance + 0.1,
+               reason="the learned filters are hardly smoother than random ones"
+               + ("; reduced size under --quick" if ctx.quick else ""))
+
+    small, small_history, _, _ = trained(ctx, "worked_max")
+    dense, dense_history, _, _ = trained(ctx, "mlp_30")
+    small_acc, dense_acc = (accuracy_at_best_validation(h) for h in (small_history, dense_history))
+    small_count, dense_count = nets.count_parameters(small), nets.count_parameters(dense)
+    noise = two_standard_errors(small_acc, dense_acc, len(dataset.test[1]))
+    ctx.report(f"conv net of 3 maps ({small_count:,} parameters) vs MLP [784, 30, 10] ({dense_count:,})",
+               "fewer parameters for the same performance (ch042.md:61)",
+               f"{small_acc:.2f}% vs {dense_acc:.2f}% test (same within {noise:.2f} points)", data=data,
+               matches=small_count < dense_count and small_acc >= dense_acc - noise,
+               reason=f"with {dense_count / small_count:.1f}x fewer parameters the conv net trails by "
+                      f"{dense_acc - small_acc:.2f} points, more than two standard errors")
+
+    fig, axes = new_figure(4, 10, figsize=(10, 4.6))
+    for row, (kernels, title) in enumerate(((learned, "learned"), (initial, "at initialisation"))):
+        for index in range(20):
+            ax = axes[2 * row + index // 10, index % 10]
+            kernel = kernels[index, 0].numpy()
+            scale = float(np.abs(kernel).max())  # each filter on its own scale, as the book's figure
+            # Greys: white for the smallest (most negative) weights, dark for the largest (ch042.md:52).
+            ax.imshow(kernel, cmap="Greys", vmin=-scale, vmax=scale)
+            ax.set_xticks([]), ax.set_yticks([])
+        axes[2 * row, 0].set_title(f"{title}", loc="left", fontsize=9)
+    fig.suptitle(f"the 20 5x5 filters of the first conv layer ({dataset.name}, {history.epochs} epochs)")
+    ctx.plot("learned_filters", fig)
+
+
+# --- ch43 -------------------------------------------------------------------------------------
+
+@register("ch43", "Camadas de Pooling em Redes Neurais Convolucionais",
+          "Pooling: 2x2 max pooling 24 -> 12, L2 pooling, the worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10")
+def pooling(ctx) -> None:
+    shapes = dict(nets.build("lenet", maps=[20], hidden=100).layer_shapes())
+    ctx.report("2x2 max pooling of a 24x24 map (lenet layer_shapes)", f"{BOOK_POOLED_SIDE} × {BOOK_POOLED_SIDE}",
+               f"{shapes['pool1'][1]} × {shapes['pool1'][2]}",
+               matches=shapes["pool1"][1:] == (BOOK_POOLED_SIDE, BOOK_POOLED_SIDE))
+    window = torch.tensor([[[[1.0, -2.0], [3.0, 4.0]]]])
+    l2 = float(L2Pool2d(2)(window))
+    by_hand = math.sqrt(sum(v * v for v in window.flatten().tolist()))
+    ctx.report("L2 pooling of the 2x2 region [[1, -2], [3, 4]] (nets.cnn.L2Pool2d)",
+               f"sqrt of the sum of squares = {by_hand:.4f} (ch043.md:153)", f"{l2:.4f} (max pooling: "
+               f"{float(F.max_pool2d(window, 2)):.0f})", matches=abs(l2 - by_hand) < 1e-5)
+
+    worked = dict(nets.build("lenet", maps=[3], hidden=0).layer_shapes())
+    measured = (f"{worked['input'][1]}×{worked['input'][2]} → {'×'.join(map(str, worked['conv1']))} → "
+                f"{'×'.join(map(str, worked['pool1']))} → {worked['output'][0]}")
+    ctx.report("the worked net (lenet maps=[3], hidden=0)", BOOK_WORKED_NET, measured, matches=measured == BOOK_WORKED_NET)
+
+    dataset = ctx.dataset()
+    runs = {name: trained(ctx, name) for name in ("worked_max", "worked_l2")}
+    validation = {name: percent(run[1].best_validation_accuracy) for name, run in runs.items()}
+    winner = max(validation, key=validation.get)
+    ctx.report("worked net: best validation accuracy, max vs L2 pooling",
+               "both are widely used; compare them on validation data (ch043.md:153-156)",
+               f"{validation['worked_max']:.2f}% vs {validation['worked_l2']:.2f}%",
+               data=describe(dataset, runs["worked_max"][3]), matches=None,
+               reason=f"the book names no winner; here the validation data pick {NETS[winner][0].split(', ')[-1]}")
+
+    model = runs["worked_max"][0]
+    image = torch.as_tensor(dataset.test[0][0].reshape(dataset.image_shape), dtype=torch.float32)[None, None]
+    with torch.no_grad():
+        feature = model.activation(model.convs[0](image))[:, :1]
+    panels = [("input", image), ("feature map 1 (ReLU)", feature), ("2x2 max pooling", F.max_pool2d(feature, 2)),
+              ("2x2 L2 pooling", L2Pool2d(2)(feature))]
+    fig, axes = new_figure(1, 4, figsize=(11, 3))
+    for ax, (title, tensor) in zip(axes, panels):
+        ax.imshow(tensor[0, 0].numpy(), cmap="Greys")
+        ax.set_title(f"{title}\n{tuple(tensor.shape[-2:])}", fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    ctx.plot("pooling", fig)
