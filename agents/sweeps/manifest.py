@@ -1,0 +1,96 @@
+"""`sweep.json`: what a sweep directory is, beside its trials' run directories (chapters 66-75 at scale).
+
+    runs/<preset>/sweep-<YYYYmmdd-HHMMSS>/
+        sweep.json            this manifest: preset, seeds, overrides, swept keys, search
+        <trial>/              one ordinary run directory per trial (config.yaml, eval.json, ...)
+        tune/                 Ray Tune's experiment state (what --resume restores)
+        summary.csv  trials.csv  plots/learning_curves.png  tensorboard/   (the aggregation)
+
+A trial's configuration is read back from its own `config.yaml` at the swept keys, so the
+manifest needs no list of trials (a search creates them as it goes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from lab.cli import UsageError
+
+MANIFEST = "sweep.json"
+TUNE_FOLDER = "tune"
+
+
+@dataclasses.dataclass
+class Manifest:
+    """One sweep as the command line asked for it (resolved)."""
+
+    preset: str
+    seeds: list[int]
+    overrides: list[str]  # --set, applied to every trial
+    swept: list[str]  # dotted config keys that differ between configurations (grid or search)
+    grid: dict[str, list] = dataclasses.field(default_factory=dict)
+    ranges: dict[str, list] = dataclasses.field(default_factory=dict)  # key -> [low, high, "log"|"linear"]
+    search: str | None = None  # "optuna" or None (a grid of every combination)
+    trials: int = 0  # with a search: how many configurations it samples
+    scheduler: str | None = None  # "asha" or None
+    metric: str = "eval/mean_return"
+    mode: str = "max"
+    cpus_per_trial: float = 1.0
+    gpus_per_trial: float = 0.0
+    device: str = "auto"
+    max_failures: int = 2
+    address: str | None = None
+    created: str = ""
+
+    def write(self, sweep_dir: Path) -> Path:
+        target = Path(sweep_dir) / MANIFEST
+        tmp = target.with_name(f".{MANIFEST}.{uuid.uuid4().hex[:8]}")
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
+        os.replace(tmp, target)
+        return target
+
+    @classmethod
+    def read(cls, sweep_dir: str | os.PathLike) -> "Manifest":
+        """The sweep directory's manifest, or a one-line UsageError if it is not a sweep directory."""
+        path = Path(sweep_dir)
+        if not path.is_dir():
+            raise UsageError(f"sweep directory {path}: no such folder; give a folder made by sweep.py "
+                             f"(e.g. runs/blackjack-q/sweep-<time>)")
+        try:
+            raw = json.loads((path / MANIFEST).read_text())
+            return cls(**raw)
+        except FileNotFoundError:
+            raise UsageError(f"sweep directory {path}: no {MANIFEST} here, so it is not a sweep made by "
+                             "sweep.py") from None
+        except (ValueError, TypeError) as err:
+            raise UsageError(f"sweep directory {path}: {MANIFEST} is damaged ({err})") from None
+
+
+def is_sweep_dir(path: str | os.PathLike) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
+def config_value(config: dict, dotted: str) -> Any:
+    """The value at `agent.lr`-style key in a nested config mapping (None when absent)."""
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def label_of(params: dict[str, Any]) -> str:
+    """A configuration's name in tables and folders: `agent.alpha=0.1,agent.gamma=1`."""
+    return ",".join(f"{key}={_short(value)}" for key, value in params.items()) or "preset"
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value).replace(" ", "")
