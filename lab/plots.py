@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")
+if "ipykernel" not in sys.modules:  # in Jupyter keep the inline backend, so notebooks show figures
+    matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 
