@@ -5,6 +5,11 @@ one time step to the next; chapter 49 trains it by backpropagation through time;
 50-52 replace the plain tanh cell by the gated LSTM and GRU cells, which keep gradients alive
 over long sequences; chapter 53 clips gradients (done by the trainer, not here).
 
+``gate_bias`` opens the gate that keeps the previous state - the LSTM's forget gate, the GRU's
+update gate - from the start (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1 for the
+forget gate): a gate near 1 passes the state, and its gradient, on almost unchanged, which a
+memory of 1,000 steps (chapter 51) needs before training can find it.
+
 :class:`RecurrentNet` reads (batch, time, features) inputs - or (batch, time) token ids when
 ``vocab_size`` is given - and returns one output per sequence (``output="last"``) or one per
 time step (``output="sequence"``).
@@ -49,6 +54,7 @@ class RecurrentNet(nn.Module):
         vocab_size: int | None = None,
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
+        gate_bias: float = 0.0,
     ) -> None:
         super().__init__()
         check_choice("cell", cell, CELL_CHOICES)
@@ -57,6 +63,8 @@ class RecurrentNet(nn.Module):
         if nonlinearity != "tanh" and cell != "rnn":
             raise NetError(f"nonlinearity {nonlinearity!r} applies to cell 'rnn' only; "
                            f"the {cell} cell's gates fix their own functions")
+        if float(gate_bias) and cell == "rnn":
+            raise NetError(f"gate_bias {gate_bias!r} needs a gated cell ('lstm' or 'gru'); the rnn cell has no gates")
         if int(num_layers) < 1:
             raise NetError(f"recurrent num_layers must be >= 1, got {num_layers!r}")
         if not 0.0 <= float(dropout) < 1.0:
@@ -76,8 +84,18 @@ class RecurrentNet(nn.Module):
             dropout=float(dropout) if num_layers > 1 else 0.0,
             **extra,
         )
+        if float(gate_bias):
+            self._open_memory_gate(float(gate_bias))
         self.head = nn.Linear(hidden_size, n_outputs) if n_outputs else None
         self.out_features = n_outputs if n_outputs else hidden_size
+
+    @torch.no_grad()
+    def _open_memory_gate(self, bias: float) -> None:
+        # PyTorch stacks the gates' rows as (i, f, g, o) for the LSTM and (r, z, n) for the GRU:
+        # rows hidden..2*hidden are the forget gate and the update gate (h' = (1-z) n + z h).
+        hidden = self.rnn.hidden_size
+        for layer in range(self.rnn.num_layers):
+            getattr(self.rnn, f"bias_ih_l{layer}")[hidden:2 * hidden] += bias
 
     def forward(
         self,

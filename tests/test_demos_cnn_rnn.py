@@ -14,6 +14,7 @@ from supervised import demos
 from supervised.corpora import load_corpus, next_char_counts
 from supervised.demo_context import VERDICTS
 from supervised.demos import ch40_convolutions as ch40
+from supervised.demos import ch48_char_rnn as ch48
 
 
 def test_worked_net_of_chapter_43_has_the_book_sizes():
@@ -109,3 +110,92 @@ def test_cnn_demos_judge_every_figure_and_match_the_exact_counts(key, tmp_path):
         assert measured["parameters per feature map (5x5 weights + 1 bias, counted on lenet)"] == 26
         assert measured["parameters of the conv layer with 20 maps"] == 520
         assert measured["parameters of a dense layer 784 -> 30 (counted on mlp)"] == "23,550"
+
+
+# --- chapter demos 48-50 ------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def char_text():
+    return ch48.CharText(load_corpus("python-docs"))
+
+
+def _tiny_rnn(vocab: int, seed: int = 0) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    return nets.build("recurrent", cell="rnn", input_size=vocab, hidden_size=4, n_outputs=vocab,
+                      output="sequence").double()
+
+
+@pytest.mark.parametrize("truncate", [None, 0, 2])
+def test_bptt_by_hand_matches_autograd_whole_and_truncated(truncate):
+    model = _tiny_rnn(5)
+    x = torch.nn.functional.one_hot(torch.randint(5, (3, 7)), 5).double()
+    y = torch.randint(5, (3, 7))
+    hand, auto = ch48.bptt_by_hand(model, x, y, truncate), ch48.bptt_by_autograd(model, x, y, truncate)
+    assert ch48.largest_relative_difference(hand, auto) < 1e-12
+    if truncate is not None:  # truncation drops real terms: it is not the whole gradient
+        assert ch48.largest_relative_difference(hand, ch48.bptt_by_autograd(model, x, y)) > 1e-6
+
+
+def test_terms_of_e3_sum_to_its_gradient_with_respect_to_w():
+    model = _tiny_rnn(5, seed=1)
+    x = torch.nn.functional.one_hot(torch.randint(5, (2, 4)), 5).double()
+    y = torch.randint(5, (2, 4))
+    terms = ch48.contributions_to_w(model, x, y, 3)
+    model.zero_grad()
+    torch.nn.functional.cross_entropy(model(x)[:, 3], y[:, 3], reduction="sum").backward()
+    assert len(terms) == 4 and float(terms[-1].abs().max()) == 0.0
+    assert torch.allclose(sum(terms), model.rnn.weight_hh_l0.grad, atol=1e-12)
+
+
+def test_plain_rnn_gradient_vanishes_with_lag_while_an_open_forget_gate_keeps_it():
+    tanh = ch48.gradient_by_lag("rnn", steps=40, nets_drawn=1)
+    lstm_open = ch48.gradient_by_lag("lstm", gate_bias=3.0, steps=40, nets_drawn=1)
+    assert tanh[0] == 1.0 and tanh[30] < 1e-4 < 1e-2 < lstm_open[30]
+
+
+def test_exploding_run_turns_nan_and_clipping_keeps_it_finite(char_text):
+    wild = ch48.exploding_run(char_text, "none", steps=5)
+    assert ch48.first_nan_step(wild["losses"]) == 2
+    by_norm = ch48.exploding_run(char_text, "norm", steps=5)
+    by_value = ch48.exploding_run(char_text, "value", steps=5)
+    for run in (by_norm, by_value):
+        assert ch48.first_nan_step(run["losses"]) is None and run["losses"][-1] < run["losses"][0]
+    assert min(by_norm["cosines"]) > 1 - 1e-6  # rescaled: same direction
+    assert by_value["cosines"][0] < 0.99  # cut entry by entry: the direction turns
+    with pytest.raises(ValueError, match="clip"):
+        ch48.exploding_run(char_text, "sometimes", steps=1)
+
+
+@pytest.mark.parametrize("key, overrides", [
+    ("ch48", ["iterations=40"]),
+    ("ch49", []),
+    ("ch50", ["lag_steps=55", "nets_drawn=1", "clip_steps=20"]),
+])
+def test_rnn_demos_judge_every_figure(key, overrides, tmp_path):
+    result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu", overrides=overrides)
+    assert result["figures"]
+    for figure in result["figures"]:
+        assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
+    verdicts = {f["label"]: f["verdict"] for f in result["figures"]}
+    if key == "ch49":
+        assert set(verdicts.values()) == {"match"}  # hand BPTT equals autograd, whole and truncated
+    if key == "ch50":
+        assert verdicts["exploding run without clipping: step whose loss is NaN"] == "match"
+        assert verdicts["largest derivative of the sigmoid"] == "match"
+
+
+def test_gate_bias_opens_the_lstm_forget_gate_and_the_gru_update_gate_only():
+    torch.manual_seed(0)
+    plain = nets.build("recurrent", cell="lstm", input_size=2, hidden_size=3, num_layers=2)
+    torch.manual_seed(0)
+    opened = nets.build("recurrent", cell="lstm", input_size=2, hidden_size=3, num_layers=2, gate_bias=2.0)
+    for layer in (0, 1):
+        shift = getattr(opened.rnn, f"bias_ih_l{layer}") - getattr(plain.rnn, f"bias_ih_l{layer}")
+        assert torch.allclose(shift, torch.tensor([0.0] * 3 + [2.0] * 3 + [0.0] * 6))
+    torch.manual_seed(0)
+    gru = nets.build("recurrent", cell="gru", input_size=2, hidden_size=3, gate_bias=1.0)
+    torch.manual_seed(0)
+    shift = gru.rnn.bias_ih_l0 - nets.build("recurrent", cell="gru", input_size=2, hidden_size=3).rnn.bias_ih_l0
+    assert torch.allclose(shift, torch.tensor([0.0] * 3 + [1.0] * 3 + [0.0] * 3))
+    with pytest.raises(ValueError, match="gate_bias"):
+        nets.build("recurrent", cell="rnn", input_size=2, gate_bias=1.0)
