@@ -17,6 +17,7 @@ from supervised import demos
 from supervised.demos import ch55_sampling as ch55
 from supervised.demos import ch56_generative_models as ch56
 from supervised.demos import ch57_gan_math as ch57
+from supervised.demos import ch60_vae as ch60
 
 GENERATIVE_DEMOS = ("ch55", "ch56", "ch57")
 
@@ -101,3 +102,61 @@ def test_ch57_gan_ends_near_one_time_in_two(tmp_path):
     loss = figures["discriminator cross-entropy at the end (ln 4 when D = 1/2)"]["measured"]
     assert abs(loss - math.log(4)) < 0.2
     assert (tmp_path / "plots" / "optimal_discriminator.png").stat().st_size > 0
+
+
+# -- chapters 60-61: PCA vs the linear autoencoder, the VAE ----------------------------------------
+
+
+def _data_with_three_strong_directions(n: int = 600, dims: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
+    """(data, its three strong directions as rows): variances 9, 4, 2.25 then 0.01 in the rest."""
+    generator = torch.Generator().manual_seed(0)
+    basis, _ = torch.linalg.qr(torch.randn(dims, dims, generator=generator))
+    scales = torch.tensor([3.0, 2.0, 1.5] + [0.1] * (dims - 3))
+    data = 0.5 + (torch.randn(n, dims, generator=generator) * scales) @ basis.T
+    return data, basis[:, :3].T
+
+
+def test_pca_and_a_trained_linear_autoencoder_span_the_same_subspace():
+    data, strong = _data_with_three_strong_directions()
+    mean, directions, eigenvalues = ch60.pca(data, 3)
+    assert np.all(ch60.principal_angles_degrees(directions.T.numpy(), strong.T.numpy()) < 2.0)
+    assert float(eigenvalues[0]) == pytest.approx(9.0, rel=0.2)
+    model = ch60.train_linear_autoencoder(data, 3, epochs=150, seed=0)
+    columns = ch60.decoder_columns(model)
+    assert ch60.principal_angles_degrees(columns, directions.T.numpy()).max() < 2.0
+    assert ch60.pca_error(data, mean, directions) <= ch60.pca_error(data, mean, torch.eye(20)[:3]) + 1e-6
+    assert ch60.largest_cosine(directions.T.numpy()) < 1e-5  # PCA's basis is orthonormal
+    assert ch60.principal_angles_degrees(np.eye(4)[:, :2], np.eye(4)[:, 2:]) == pytest.approx([90.0, 90.0])
+
+
+def test_aggregate_kl_is_zero_when_the_encodings_fill_the_prior():
+    mu, logvar = torch.zeros(500, 2), torch.zeros(500, 2)
+    assert ch60.aggregate_kl(mu, logvar) == pytest.approx(0.0, abs=1e-9)
+    shifted = ch60.aggregate_kl(mu + 1.0, logvar)  # N((1, 1), I): KL = |m|^2 / 2 = 1
+    assert shifted == pytest.approx(1.0, abs=1e-6)
+    generator = torch.Generator().manual_seed(0)
+    spread_means = torch.randn(20_000, 2, generator=generator)  # point-like codes spread as N(0, I)
+    assert ch60.aggregate_kl(spread_means, torch.full((20_000, 2), -20.0)) < 0.01
+    assert ch60.strictly_monotone([3.0, 2.0, 1.0], increasing=False)
+    assert not ch60.strictly_monotone([1.0, 2.0, 2.0], increasing=True)
+
+
+def test_ch60_runs_reports_the_trade_and_plots(tmp_path):
+    figures = _run("ch60", tmp_path, ["linear_epochs=20", "epochs=1", "C=[0.1, 100]", "latent=4"])
+    errors = figures["held-out reconstruction error for C = 0.1, 100"]["measured"]
+    kls = figures["KL term for the same C values"]["measured"]
+    assert errors[0] > errors[1] and kls[0] < kls[1]  # C = 1/(2c) trades sharpness for regularity
+    for figure in figures.values():
+        assert figure["verdict"] == "match" or figure["reason"]
+    for name in ("pca_vs_linear_autoencoder", "vae_C_sweep", "vae_latent_scatter", "vae_latent_grid",
+                 "vae_interpolation"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
+    with pytest.raises(ConfigError, match="C="):
+        _run("ch60", tmp_path / "bad", ["C=[0.1, -1]"])
+    assert not any((tmp_path / "bad" / "plots").iterdir())  # refused before it drew anything
+
+
+@pytest.mark.slow
+def test_ch60_quick_matches_every_claim(tmp_path):
+    figures = _run("ch60", tmp_path)
+    assert {f["verdict"] for f in figures.values()} == {"match"}, figures

@@ -1,0 +1,408 @@
+"""Chapters 60-61 (Variational Autoencoders; A Matemática dos VAEs): PCA against a linear
+autoencoder, then the VAE, its loss C * ||x - f(z)||^2 + KL and the trade C controls.
+
+1. PCA and the linear autoencoder (ch060.md:51-66). PCA projects the data on the span of the
+   top eigenvectors of the covariance, the linear subspace with the least approximation error;
+   a linear autoencoder (one layer, no nonlinearity) trained by gradient descent looks for the
+   best linear subspace too, so its decoder spans "the same optimal subspace", but in a basis
+   that need not be orthogonal. Measured: the principal angles between the PCA subspace and
+   the span of the decoder's columns (scipy.linalg.subspace_angles), both held-out errors, and
+   the largest cosine between two decoder columns.
+2. The VAE (ch061.md:98-134): the encoder gives q_x(z) = N(g(x), diag(h(x))), z is sampled by
+   the reparameterisation trick, the decoder gives f(z), and the loss is
+   C * ||x - f(z)||^2 + KL(q_x(z) || N(0, I)) with C = 1/(2c), c the variance the decoder's
+   Gaussian p(x | z) assumes (`nets.build("vae")`, its `loss`). A sweep of C shows the trade of
+   ch061.md:92: a large C (small c) buys sharp reconstructions with encodings of small variance
+   and far-apart means (ch060.md:138), a small C a latent space close to N(0, I) (ch060.md:141)
+   at the price of blurred reconstructions. Regularity is measured as KL(N(m, S) || N(0, I)) for
+   the moments m, S of the aggregate of the encodings over the held-out digits (0 when the codes
+   fill the prior as the decoder will be asked to read them).
+3. A 2-D latent space (ch060.md:147): the codes of held-out digits coloured by digit, the decoder
+   read on a grid of the prior's quantiles, and straight paths between two codes; a point halfway
+   between two codes should decode to something between the two decoded images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import scipy.linalg
+import torch
+
+import nets
+from lab.config import ConfigError
+from nets.generative import gaussian_kl
+from supervised.demos import register
+from supervised.demos._autoencoding import as_rgb, fit_unsupervised, squared_error, tile
+from supervised.demos._training import describe, setting
+
+BOOK_SAME_SUBSPACE = "the linear autoencoder finds the same optimal subspace as PCA"  # ch060.md:66
+BOOK_PCA_MINIMUM = "PCA: the subspace of minimum approximation error"  # ch060.md:54
+BOOK_NOT_ORTHOGONAL = "unlike PCA, no orthogonality constraint on the new features"  # ch060.md:66
+BOOK_C = "C = 1 / (2c)"  # ch061.md:134
+BOOK_TRADE = "larger c (smaller C) favours the regularisation term over the reconstruction term"  # ch061.md:92
+BOOK_POINT_LIKE = "without regularisation: small variances or far-apart means"  # ch060.md:138
+BOOK_NEAR_PRIOR = "regularised encodings close to a standard normal"  # ch060.md:141
+BOOK_BETWEEN = "a point halfway between two codes decodes to something between them"  # ch060.md:147
+#: Largest principal angle (degrees) at which two subspaces count as "the same" here.
+ANGLE_MATCH_DEGREES = 5.0
+#: Relative gap of held-out errors under which the autoencoder counts as reaching PCA's.
+ERROR_MATCH = 0.02
+
+
+# -- 1. PCA and the linear autoencoder -------------------------------------------------------------
+
+
+def pca(images: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(mean, the top-k principal directions as rows (k, D), all eigenvalues of the covariance)."""
+    mean = images.mean(0)
+    _, singular, vt = torch.linalg.svd(images - mean, full_matrices=False)
+    return mean, vt[:k], singular ** 2 / len(images)
+
+
+def pca_error(images: torch.Tensor, mean: torch.Tensor, directions: torch.Tensor) -> float:
+    """Mean over images of ||x - (m + P P^T (x - m))||^2."""
+    centred = images - mean
+    residual = centred - centred @ directions.T @ directions
+    return float((residual ** 2).sum(1).mean())
+
+
+def principal_angles_degrees(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Principal angles between the column spaces of a and b, largest first, in degrees."""
+    return np.degrees(scipy.linalg.subspace_angles(np.asarray(a, np.float64), np.asarray(b, np.float64)))
+
+
+def largest_cosine(columns: np.ndarray) -> float:
+    """The largest |cos| between two different columns (0 for an orthogonal basis)."""
+    unit = columns / np.linalg.norm(columns, axis=0, keepdims=True)
+    gram = np.abs(unit.T @ unit)
+    np.fill_diagonal(gram, 0.0)
+    return float(gram.max())
+
+
+def _squared_error_loss(model, batch, generator):
+    return ((model(batch) - batch) ** 2).sum(1).mean(), {}
+
+
+def train_linear_autoencoder(images: torch.Tensor, k: int, *, epochs: int, seed: int, logger=None) -> torch.nn.Module:
+    """784 -> k -> 784 with no nonlinearity (the book's linear autoencoder), Adam on the squared error."""
+    torch.manual_seed(seed)
+    model = nets.build("autoencoder", input_size=images.shape[1], hidden_sizes=[k],
+                       activation="identity", output_activation="identity")
+    fit_unsupervised(model, images, _squared_error_loss, epochs=epochs, batch=256, lr=1e-2, seed=seed,
+                     lr_drops=(0.7, 0.9), logger=logger, tag="linear_autoencoder")
+    return model
+
+
+def decoder_columns(model: torch.nn.Module) -> np.ndarray:
+    """(D, k): the directions the linear decoder maps the k code units to."""
+    return model.decoder[0].weight.detach().numpy()
+
+
+# -- 2. The VAE and the sweep of C -----------------------------------------------------------------
+
+
+def train_vae(images: torch.Tensor, C: float, *, latent: int, epochs: int, seed: int, logger=None,
+              tag: str = "vae") -> torch.nn.Module:
+    """The VAE of `nets` (784 -> 256 -> (g, ln h) -> z -> 256 -> 784) on the book's loss with this C."""
+    torch.manual_seed(seed)
+    model = nets.build("vae", input_size=images.shape[1], hidden_sizes=[256], latent_size=latent)
+
+    def vae_loss(vae, batch, generator):
+        total, error, kl = vae.loss(batch, C=C)
+        return total, {"squared_error": error.item(), "kl": kl.item()}
+
+    fit_unsupervised(model, images, vae_loss, epochs=epochs, batch=64, lr=1e-3, seed=seed, logger=logger, tag=tag)
+    return model
+
+
+def aggregate_kl(mu: torch.Tensor, logvar: torch.Tensor) -> float:
+    """KL(N(m, S) || N(0, I)) for the mean m and covariance S of the mixture of the encodings
+    q_x(z) = N(mu_x, diag(exp(logvar_x))) over the images: S = cov(mu) + mean(diag(exp(logvar)))."""
+    mu, logvar = mu.double(), logvar.double()
+    m = mu.mean(0)
+    spread = torch.cov(mu.T).reshape(len(m), len(m)) if len(mu) > 1 else torch.zeros(len(m), len(m))
+    covariance = spread + torch.diag(logvar.exp().mean(0))
+    return float(0.5 * (torch.trace(covariance) + m @ m - len(m) - torch.logdet(covariance)))
+
+
+@dataclasses.dataclass(frozen=True)
+class LatentReport:
+    """How a trained VAE encodes held-out images (eval mode: f(g(x)) for the reconstruction)."""
+
+    squared_error: float       # mean ||x - f(g(x))||^2
+    kl: float                  # mean KL(q_x || N(0, I)), the loss's regularisation term
+    mean_sigma: float          # mean of sqrt(h(x)): how point-like the encodings are
+    mean_spread: float         # std of g(x) over the images, averaged over the latent axes
+    aggregate_kl: float        # see aggregate_kl
+
+
+def latent_report(model: torch.nn.Module, images: torch.Tensor) -> LatentReport:
+    model.eval()
+    with torch.no_grad():
+        reconstruction, mu, logvar = model.encode_decode(images)
+    return LatentReport(
+        squared_error=float(((images - reconstruction) ** 2).sum(1).mean()),
+        kl=float(gaussian_kl(mu, logvar).mean()),
+        mean_sigma=float(torch.exp(0.5 * logvar).mean()),
+        mean_spread=float(mu.std(0).mean()),
+        aggregate_kl=aggregate_kl(mu, logvar))
+
+
+def strictly_monotone(values: list[float], increasing: bool) -> bool:
+    steps = np.diff(values)
+    return bool(np.all(steps > 0) if increasing else np.all(steps < 0))
+
+
+# -- 3. The 2-D latent space -----------------------------------------------------------------------
+
+
+def random_pairs_of_different_digits(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """n index pairs (i, j) of held-out images whose digits differ."""
+    rng = np.random.default_rng(seed)
+    pairs: list[tuple[int, int]] = []
+    while len(pairs) < n:
+        i, j = rng.integers(0, len(labels), size=2)
+        if labels[i] != labels[j]:
+            pairs.append((int(i), int(j)))
+    return np.array(pairs)
+
+
+def midpoints_between(model: torch.nn.Module, images: torch.Tensor, pairs: np.ndarray) -> float:
+    """Fraction of pairs (a, b) for which f((g(a) + g(b)) / 2) is nearer to each of f(g(a)) and
+    f(g(b)) than these two are to each other: the halfway code decodes to something between."""
+    model.eval()
+    with torch.no_grad():
+        codes = model.encode(images)[0]
+        a, b = codes[pairs[:, 0]], codes[pairs[:, 1]]
+        end_a, end_b, middle = model.decode(a), model.decode(b), model.decode((a + b) / 2)
+    apart = (end_a - end_b).norm(dim=1)
+    between = ((middle - end_a).norm(dim=1) < apart) & ((middle - end_b).norm(dim=1) < apart)
+    return float(between.float().mean())
+
+
+def prior_grid(model: torch.nn.Module, size: int) -> torch.Tensor:
+    """Decode z on a size x size grid of the N(0, 1) quantiles 5%..95% of a 2-D latent space."""
+    from scipy import stats
+
+    q = torch.tensor(stats.norm.ppf(np.linspace(0.05, 0.95, size)), dtype=torch.float32)
+    z = torch.stack(torch.meshgrid(q, q.flip(0), indexing="xy"), dim=-1).reshape(-1, 2)
+    with torch.no_grad():
+        return model.decode(z)
+
+
+def interpolations(model: torch.nn.Module, images: torch.Tensor, pairs: np.ndarray, steps: int) -> torch.Tensor:
+    """Per pair, `steps` decoded points on the straight path from g(a) to g(b) (rows of steps)."""
+    with torch.no_grad():
+        codes = model.encode(images)[0]
+        t = torch.linspace(0, 1, steps).unsqueeze(1)
+        paths = [codes[i] * (1 - t) + codes[j] * t for i, j in pairs]
+        return model.decode(torch.cat(paths))
+
+
+# -- the demo ---------------------------------------------------------------------------------------
+
+
+@register("ch60", "Variational Autoencoders (VAEs) – Definição, Redução de Dimensionalidade, Espaço Latente "
+                  "e Regularização; A Matemática dos VAEs (cap. 61)",
+          "PCA vs a linear autoencoder, the VAE's loss C*||x - f(z)||^2 + KL and the trade C controls")
+def demo(ctx) -> None:
+    torch.set_num_threads(1)
+    k = setting(ctx, "pca_dims", 6, 6)
+    linear_epochs = setting(ctx, "linear_epochs", 110, 90)
+    epochs = setting(ctx, "epochs", 30, 4)
+    sweep = setting(ctx, "C", (0.1, 1.0, 10.0, 100.0), (0.1, 1.0, 10.0, 100.0))
+    latent = setting(ctx, "latent", 8, 8)
+    scatter_c = setting(ctx, "scatter_C", 3.0, 3.0)
+    if k < 1 or min(linear_epochs, epochs, latent) < 1 or len(sweep) < 2 or min(sweep) <= 0 or scatter_c <= 0:
+        raise ConfigError(f"--set pca_dims={k} linear_epochs={linear_epochs} epochs={epochs} latent={latent} "
+                          f"C={sweep} scatter_C={scatter_c}: need positive sizes and epochs, and at least two "
+                          "C values, all > 0")
+    sweep = tuple(sorted(sweep))
+    dataset = ctx.dataset()
+    train = torch.tensor(dataset.train[0]).flatten(1)
+    test, test_labels = torch.tensor(dataset.test[0]).flatten(1), dataset.test[1]
+    if k >= train.shape[1]:
+        raise ConfigError(f"--set pca_dims={k}: must be below the {train.shape[1]} pixels of an image")
+    data = describe(dataset)
+
+    # 1. PCA vs the linear autoencoder.
+    mean, directions, eigenvalues = pca(train, k)
+    linear = train_linear_autoencoder(train, k, epochs=linear_epochs, seed=ctx.seed, logger=ctx.logger)
+    columns = decoder_columns(linear)
+    angles = principal_angles_degrees(columns, directions.T.numpy())
+    linear_data = f"{data}; {k} components (eigenvalues {float(eigenvalues[k - 1]):.2f} then " \
+                  f"{float(eigenvalues[k]):.2f}), autoencoder {train.shape[1]}-{k}-{train.shape[1]} " \
+                  f"without nonlinearity, {linear_epochs} epochs of Adam"
+    largest = float(angles.max())
+    ok = largest < ANGLE_MATCH_DEGREES
+    ctx.report("principal angles between the PCA subspace and the linear autoencoder's (degrees)",
+               BOOK_SAME_SUBSPACE, tuple(round(float(a), 2) for a in angles), data=linear_data, matches=ok,
+               reason="" if ok else f"largest angle {largest:.1f} >= {ANGLE_MATCH_DEGREES} degrees")
+    error_pca, error_linear = pca_error(test, mean, directions), squared_error(linear, test)
+    gap = error_linear / error_pca - 1.0
+    ok = abs(gap) < ERROR_MATCH
+    ctx.report("held-out squared error per image: linear autoencoder vs PCA", BOOK_PCA_MINIMUM,
+               f"autoencoder {error_linear:.2f}, PCA {error_pca:.2f} ({100 * gap:+.1f}%)", data=linear_data,
+               matches=ok, reason="" if ok else f"the autoencoder is {100 * gap:+.1f}% from PCA (tolerance "
+                                                 f"{100 * ERROR_MATCH:.0f}%)")
+    cosine = largest_cosine(columns)
+    pca_cosine = largest_cosine(directions.T.numpy())
+    ok = cosine > 0.05 > pca_cosine
+    ctx.report("largest |cos| between two of the autoencoder's feature directions (PCA's)", BOOK_NOT_ORTHOGONAL,
+               f"{cosine:.3f} ({pca_cosine:.1e})", data=linear_data, matches=ok,
+               reason="" if ok else "this autoencoder's directions came out nearly orthogonal")
+    ctx.logger.scalars(0, {"ch60/largest_principal_angle": largest, "ch60/linear_ae_error": error_linear,
+                           "ch60/pca_error": error_pca})
+    ctx.plot("pca_vs_linear_autoencoder", _pca_figure(directions, columns, angles, test, mean, linear))
+
+    # 2. The VAE's trade between reconstruction and regularity.
+    c_of = {C: 1.0 / (2.0 * C) for C in sweep}
+    models = {C: train_vae(train, C, latent=latent, epochs=epochs, seed=ctx.seed, logger=ctx.logger,
+                           tag=f"vae_C{C:g}") for C in sweep}
+    reports = {C: latent_report(models[C], test) for C in sweep}
+    pairs = random_pairs_of_different_digits(test_labels, 300, ctx.seed)
+    sweep_data = (f"{data}; VAE 784-256-{latent}, {epochs} epochs per C; {BOOK_C}: "
+                  + ", ".join(f"C={C:g} (c={c_of[C]:.3g})" for C in sweep))
+    ctx.table("vae_C_sweep", ["C", "c = 1/(2C)", "held-out ||x - f(g(x))||^2", "KL(q_x || N(0,I))",
+                              "mean sigma", "spread of means", "aggregate KL", "halfway codes between"],
+              [[C, c_of[C], r.squared_error, r.kl, r.mean_sigma, r.mean_spread, r.aggregate_kl,
+                midpoints_between(models[C], test, pairs)] for C, r in reports.items()])
+    for C, r in reports.items():
+        ctx.logger.scalars(0, {f"ch60/C{C:g}/held_out_squared_error": r.squared_error, f"ch60/C{C:g}/kl": r.kl,
+                               f"ch60/C{C:g}/aggregate_kl": r.aggregate_kl})
+    errors = [reports[C].squared_error for C in sweep]
+    ok = strictly_monotone(errors, increasing=False)
+    ctx.report("held-out reconstruction error for C = " + ", ".join(f"{C:g}" for C in sweep), BOOK_TRADE,
+               tuple(round(e, 2) for e in errors), data=sweep_data, matches=ok,
+               reason="" if ok else "the error does not fall at every step up in C")
+    kls = [reports[C].kl for C in sweep]
+    ok = strictly_monotone(kls, increasing=True)
+    ctx.report("KL term for the same C values", BOOK_TRADE, tuple(round(v, 2) for v in kls), data=sweep_data,
+               matches=ok, reason="" if ok else "the KL term does not rise at every step up in C")
+    sigmas = [reports[C].mean_sigma for C in sweep]
+    spreads = [reports[C].mean_spread for C in sweep]
+    ok = strictly_monotone(sigmas, increasing=False) and strictly_monotone(spreads, increasing=True)
+    ctx.report("encodings' mean sigma / spread of their means, same C values", BOOK_POINT_LIKE,
+               " / ".join(f"{s:.3f}" for s in sigmas) + " | " + " / ".join(f"{s:.2f}" for s in spreads),
+               data=sweep_data, matches=ok,
+               reason="" if ok else "sigma does not fall, or the spread does not grow, at every step up in C")
+    aggregates = [reports[C].aggregate_kl for C in sweep]
+    ok = strictly_monotone(aggregates, increasing=True)
+    ctx.report("KL of the encodings' aggregate to N(0, I), same C values", BOOK_NEAR_PRIOR,
+               tuple(round(v, 3) for v in aggregates), data=sweep_data, matches=ok,
+               reason="" if ok else "the aggregate does not move away from N(0, I) at every step up in C")
+    ctx.plot("vae_C_sweep", _sweep_figure(models, reports, test, ctx.seed))
+
+    # 3. A 2-D latent space.
+    flat = train_vae(train, scatter_c, latent=2, epochs=epochs, seed=ctx.seed, logger=ctx.logger, tag="vae_2d")
+    fraction = midpoints_between(flat, test, pairs)
+    flat_data = f"{data}; VAE 784-256-2, C={scatter_c:g}, {epochs} epochs; 300 pairs of held-out digits that differ"
+    ok = fraction >= 0.9
+    ctx.report("pairs whose halfway code decodes nearer to both ends than they are to each other", BOOK_BETWEEN,
+               f"{100 * fraction:.1f}%", data=flat_data, matches=ok,
+               reason="" if ok else f"{100 * fraction:.1f}% < 90% of the pairs")
+    ctx.logger.scalars(0, {"ch60/vae_2d/halfway_between": fraction})
+    with torch.no_grad():
+        codes = flat.encode(test)[0].numpy()
+    ctx.plot("vae_latent_scatter", _scatter_figure(codes, test_labels, scatter_c))
+    grid = tile(prior_grid(flat, 15), 15)
+    ctx.logger.image("images/vae_latent_grid", as_rgb(grid))
+    ctx.plot("vae_latent_grid", _picture_figure(grid, f"decoder f(z) on a 15 x 15 grid of N(0, I) quantiles "
+                                                      f"(2-D VAE, C={scatter_c:g})"))
+    shown = pairs[:8]
+    decoded = interpolations(flat, test, shown, 10).split(10)
+    rows = [torch.cat([test[i:i + 1], path, test[j:j + 1]]) for (i, j), path in zip(shown, decoded)]
+    paths = tile(torch.cat(rows), 12)
+    ctx.logger.image("images/vae_interpolation", as_rgb(paths))
+    ctx.plot("vae_interpolation", _picture_figure(paths, "held-out digit a, f on the straight path g(a) -> g(b) "
+                                                         "in the 2-D latent space, digit b (a pair a row)"))
+
+
+def _picture_figure(picture: np.ndarray, title: str, width: float = 7.0):
+    from lab.plots import new_figure
+
+    height = width * picture.shape[0] / picture.shape[1]
+    fig, ax = new_figure(figsize=(width, height + 0.5))
+    ax.imshow(picture, cmap="gray", vmin=0, vmax=1)
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    return fig
+
+
+def _stretch(images: np.ndarray) -> np.ndarray:
+    """Each image scaled to [0, 1] on its own (directions have signs and no fixed range)."""
+    low, high = images.min(axis=1, keepdims=True), images.max(axis=1, keepdims=True)
+    return (images - low) / np.maximum(high - low, 1e-12)
+
+
+def _pca_figure(directions, columns, angles, test, mean, linear):
+    from lab.plots import new_figure
+
+    k = len(directions)
+    fig, axes = new_figure(2, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
+    axes[0, 0].imshow(tile(_stretch(directions.numpy()), k), cmap="gray")
+    axes[0, 0].set_title(f"PCA: the top {k} principal directions (orthonormal)", fontsize=9)
+    axes[1, 0].imshow(tile(_stretch(columns.T), k), cmap="gray")
+    axes[1, 0].set_title("linear autoencoder: its decoder's columns (the same span, another basis)", fontsize=9)
+    for ax in axes[:, 0]:
+        ax.axis("off")
+    axes[0, 1].bar(np.arange(1, k + 1), np.sort(angles), color="tab:blue")
+    axes[0, 1].axhline(ANGLE_MATCH_DEGREES, color="k", ls="--", lw=1, label=f"{ANGLE_MATCH_DEGREES:g} degrees")
+    axes[0, 1].set(title="principal angles between the subspaces", xlabel="angle index", ylabel="degrees")
+    axes[0, 1].legend(fontsize=8)
+    centred = test[:6] - mean
+    by_pca = mean + centred @ directions.T @ directions
+    with torch.no_grad():
+        by_linear = linear(test[:6])
+    axes[1, 1].imshow(tile(torch.cat([test[:6], by_linear, by_pca]), 6), cmap="gray", vmin=0, vmax=1)
+    axes[1, 1].set_title("held-out digits; linear autoencoder; PCA", fontsize=9)
+    axes[1, 1].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def _sweep_figure(models, reports, test, seed):
+    from lab.plots import new_figure
+
+    sweep = list(models)
+    shown = test[:8]
+    prior = torch.Generator().manual_seed(seed + 5)
+    rows = [shown]
+    with torch.no_grad():
+        for C in sweep:
+            rows.append(models[C](shown))
+        for C in sweep:
+            rows.append(models[C].sample(8, generator=prior))
+    picture = tile(torch.cat(rows), 8)
+    fig, (ax_pictures, ax_curves) = new_figure(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1, 1.1]})
+    ax_pictures.imshow(picture, cmap="gray", vmin=0, vmax=1)
+    side = 29  # 28 pixels and the 1-pixel gap of `tile`
+    labels = ["held-out"] + [f"recon. C={C:g}" for C in sweep] + [f"prior C={C:g}" for C in sweep]
+    ax_pictures.set_yticks([side * i + 14 for i in range(len(labels))], labels, fontsize=8)
+    ax_pictures.set_xticks([])
+    ax_pictures.set_title("reconstructions f(g(x)), then decoded draws z ~ N(0, I)", fontsize=9)
+    errors = [reports[C].squared_error for C in sweep]
+    ax_curves.plot(sweep, errors, "o-", color="tab:red", label="held-out ||x - f(g(x))||^2")
+    ax_curves.set(xscale="log", xlabel="C = 1/(2c)", ylabel="squared error per image")
+    twin = ax_curves.twinx()
+    twin.plot(sweep, [reports[C].kl for C in sweep], "s-", color="tab:blue", label="KL(q_x || N(0, I))")
+    twin.plot(sweep, [reports[C].aggregate_kl for C in sweep], "^--", color="tab:green",
+              label="KL of the aggregate to N(0, I)")
+    twin.set(ylabel="nats")
+    lines = ax_curves.get_lines() + twin.get_lines()
+    ax_curves.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="upper center")
+    ax_curves.set_title("the trade C controls: sharp reconstructions vs a regular latent space", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def _scatter_figure(codes: np.ndarray, labels: np.ndarray, C: float):
+    from lab.plots import new_figure
+
+    fig, ax = new_figure(figsize=(7, 6))
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=9, vmin=-0.5, vmax=9.5)
+    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
+    ax.set(title=f"2-D VAE (C={C:g}): means g(x) of held-out digits", xlabel="z1", ylabel="z2")
+    return fig
