@@ -18,7 +18,7 @@ import dataclasses
 import math
 import time
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import torch
@@ -103,8 +103,10 @@ class RunResult:
                 f"in {self.seconds:.1f} s ({self.steps_per_second:.0f} steps/s, seed {self.seed})")
         evaluation = (f"evaluation over {e['episodes']} episodes (epsilon {e['protocol']['epsilon']}): "
                       f"mean return {e['mean']:.4f} +- {e['ci95']:.4f} (95% CI)")
+        runs = Path("runs").resolve()
+        logdir = "runs" if Path(self.run_dir).resolve().is_relative_to(runs) else self.run_dir
         return "\n".join([head, evaluation, *self.report, f"run directory: {self.run_dir}",
-                          "watch: tensorboard --logdir runs"])
+                          f"watch: tensorboard --logdir {logdir}"])
 
 
 def check_state(state: dict, where: Path, config: RunConfig) -> None:
@@ -146,8 +148,11 @@ class Engine:
     """Runs one learner under one config into one run directory."""
 
     def __init__(self, config: RunConfig, learner: Learner, run: RunDir, quiet: bool = False,
-                 save_replay: bool = False) -> None:
+                 save_replay: bool = False, on_evaluation: Callable[[dict], None] | None = None) -> None:
         self.config, self.learner, self.run, self.quiet = config, learner, run, quiet
+        # called after each evaluation with its logged values, the counters and `final` (a sweep
+        # reports them to Ray Tune, whose scheduler may stop the run there)
+        self.on_evaluation = on_evaluation
         self.task: Task = task_for(config.env.name)
         self.schedule = config.exploration.over(config.budget)
         self.steps = self.episodes = 0
@@ -205,7 +210,7 @@ class Engine:
         return self.steps + 1  # the checkpoint at step C was written after logging step C
 
     # -- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, episodes: int, logger: Logger) -> dict:
+    def evaluate(self, episodes: int, logger: Logger, final: bool = False) -> dict:
         c = self.config
         seed = EVAL_SEED_OFFSET + c.seed
         returns, infos = self.learner.play(episodes, c.evaluation.epsilon, seed,
@@ -220,6 +225,10 @@ class Engine:
         if result["score"] > self.best_score:
             self.best_score = result["score"]
             self.save("best", score=result["score"])
+        if self.on_evaluation is not None:
+            every = c.evaluation.every
+            self.on_evaluation(values | {"steps": self.steps, "episodes": self.episodes, "final": final,
+                                         "evaluation_index": self.cadence() // every if every else 0})
         return result
 
     # -- the run -------------------------------------------------------------------------------
@@ -264,7 +273,7 @@ class Engine:
         finally:
             bar.close()
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-        evaluation = self.evaluate(c.final_episodes, logger)
+        evaluation = self.evaluate(c.final_episodes, logger, final=True)
         self.checkpoint()
         report = self.task.report(self.run, learner, c, evaluation, logger, self.steps)
         self.run.write_json("eval.json", evaluation)
