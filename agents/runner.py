@@ -8,6 +8,7 @@ options, the device and the seed. Only then is the run directory made and the en
 from __future__ import annotations
 
 import importlib
+from typing import Callable
 
 import torch
 
@@ -83,8 +84,10 @@ def device_of(name: str) -> torch.device:
 
 def train(preset: str, overrides: list[str] | None = None, seed: int | None = None, device: str = "auto",
           run_dir: str | None = None, quiet: bool = False, resume: str | None = None,
-          save_replay: bool = False, backend: str = "native", algo: str | None = None) -> RunResult:
-    """Train `preset` (or resume RUN_DIR) to the end of its budget; the finished run as data."""
+          save_replay: bool = False, backend: str = "native", algo: str | None = None,
+          on_evaluation: Callable[[dict], None] | None = None) -> RunResult:
+    """Train `preset` (or resume RUN_DIR) to the end of its budget; the finished run as data.
+    `on_evaluation` is called after each evaluation (see agents.engine.Engine)."""
     device_of(device)  # a bad --device stops before anything else
     if resume:
         run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
@@ -108,7 +111,7 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
     else:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
     return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
-                        resume=run if resume else None)
+                        resume=run if resume else None, on_evaluation=on_evaluation)
 
 
 def _writer_of(run: RunDir) -> str | None:
@@ -123,7 +126,8 @@ def _writer_of(run: RunDir) -> str | None:
 
 
 def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = None, quiet: bool = False,
-                 save_replay: bool = False, resume: RunDir | None = None) -> RunResult:
+                 save_replay: bool = False, resume: RunDir | None = None,
+                 on_evaluation: Callable[[dict], None] | None = None) -> RunResult:
     """Run a validated config to the end of its budget (a new run, or `resume`'s)."""
     torch_device = device_of(device)
     seed_everything(config.seed)
@@ -139,7 +143,8 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
         name = config.preset + (f"-sb3-{config.sb3_algo}" if config.backend == "sb3" else "")
         run = RunDir.create(name, config.seed, path=run_dir)
         run.write_config(to_dict(config))
-    result = Engine(config, learner, run, quiet=quiet).run_to_end(resume=resume is not None)
+    engine = Engine(config, learner, run, quiet=quiet, on_evaluation=on_evaluation)
+    result = engine.run_to_end(resume=resume is not None)
     if config.backend == "sb3":
         from agents.sb3_mapping import unmapped_options
 

@@ -11,7 +11,9 @@ from lab.cli import make_parser, run_main
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("evaluate.py", __doc__.strip().splitlines()[0])
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py; or a sweep "
+                        "directory made by sweep.py, whose finished trials are then aggregated across seeds "
+                        "(mean, median, IQM, 95%% intervals, summary.csv; the other options do not apply)")
     parser.add_argument("--checkpoint", choices=["best", "latest"], default="best",
                         help="which checkpoint to load")
     parser.add_argument("--episodes", type=int, default=None,
@@ -23,6 +25,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
 
+    from agents.sweeps.manifest import is_sweep_dir
+
+    if is_sweep_dir(args.run_dir):
+        from agents.sweeps.aggregate import summarize_sweep
+
+        print(summarize_sweep(args.run_dir).table())
+        return 0
     from agents import evaluation
 
     report = evaluation.evaluate_run(

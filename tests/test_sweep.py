@@ -122,3 +122,120 @@ def test_summarize_refuses_a_folder_that_is_not_a_sweep(tmp_path):
 
     with pytest.raises(UsageError, match="no sweep.json"):
         summarize_sweep(tmp_path)
+
+
+# -- the sweep command ------------------------------------------------------------------------------
+try:
+    import ray  # noqa: F401
+    HAVE_RAY = HAVE_RLIABLE
+except ImportError:
+    HAVE_RAY = False
+needs_ray = pytest.mark.skipif(not HAVE_RAY, reason=SCALE)
+SWEEP = str(ROOT / "scripts" / "sweep.py")
+#: a blackjack-q trial of a few seconds with a checkpoint every 1,000 episodes
+TINY = ["--set", "total_episodes=2000", "--set", "checkpoint_every=500", "--set", "log_every=250",
+        "--set", "evaluation.episodes=200", "--set", "record_episodes=0"]
+
+
+def _load_script(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"script_{name}", ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def sweep_command(*args: str, timeout: int = 300, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, SWEEP, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def tiny_sweep(tmp_path_factory):
+    """Two seeds of blackjack-q through Ray, one CPU per trial."""
+    root = tmp_path_factory.mktemp("sweep")
+    result = sweep_command("blackjack-q", "--seeds", "0-1", *TINY, "--cpus-per-trial", "1", "--cpus", "2",
+                           "--sweep-dir", str(root / "sweep"))
+    return result, root / "sweep"
+
+
+@needs_ray
+def test_a_tiny_sweep_makes_one_ordinary_run_per_seed_and_aggregates_them(tiny_sweep, tmp_path):
+    from agents import runner
+    from lab.config import load_yaml
+
+    result, sweep = tiny_sweep
+    assert result.returncode == 0, result.stderr[-3000:]
+    regrets = {}
+    for seed in (0, 1):
+        run = sweep / f"s{seed}"
+        for part in ("config.yaml", "eval.json", "metrics.csv", "checkpoints/latest/state.json",
+                     "checkpoints/best/model.safetensors"):
+            assert (run / part).exists(), f"{run}/{part}"
+        assert list(run.glob("events.out.tfevents.*"))
+        config = load_yaml(run / "config.yaml")
+        assert config["seed"] == seed and config["total_episodes"] == 2000 and config["torch_threads"] == 1
+        regrets[seed] = json.loads((run / "eval.json").read_text())["regret"]
+    # an ordinary run: the same preset, overrides and seed outside Ray give the same exact regret
+    alone = runner.train("blackjack-q", overrides=TINY[1::2] + ["torch_threads=1"], seed=1,
+                         run_dir=str(tmp_path / "alone"), quiet=True)
+    assert alone.evaluation["regret"] == pytest.approx(regrets[1], abs=1e-12)
+    with open(sweep / "summary.csv", newline="") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["configuration"] == "preset" and row["seeds_finished"] == "2" and row["figure"] == "regret"
+    assert float(row["mean"]) == pytest.approx((regrets[0] + regrets[1]) / 2)
+    assert "exact regret per seed" in result.stdout and f"s1 {regrets[1]:.5f}" in result.stdout
+    assert json.loads((sweep / "sweep.json").read_text())["seeds"] == [0, 1]
+    assert list((sweep / "tensorboard").glob("config-000/events.out.tfevents.*"))
+
+
+@needs_ray
+def test_evaluate_py_aggregates_an_existing_sweep(tiny_sweep):
+    result, sweep = tiny_sweep
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep / "summary.csv").unlink()
+    evaluate = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), str(sweep)],
+                              capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert evaluate.returncode == 0, evaluate.stderr[-2000:]
+    assert "exact regret per seed" in evaluate.stdout and (sweep / "summary.csv").is_file()
+
+
+BAD = [
+    (["blackjack-q", "--seeds", "5-2"], "5-2"),
+    (["blackjack-q", "--seeds", "zero"], "zero"),
+    (["no-such-preset"], "no-such-preset"),
+    (["blackjack-q", "--set", "agent.nope=1"], "nope"),
+    (["blackjack-q", "--grid", "agent.alpha"], "agent.alpha"),
+    (["blackjack-q", "--grid", "seed=1,2"], "--seeds"),
+    (["blackjack-q", "--grid", "agent.alpha=0.1,0.1"], "repeated"),
+    (["blackjack-q", "--cpus-per-trial", "0"], "--cpus-per-trial"),
+    (["blackjack-q", "--cpus-per-trial", "4", "--cpus", "2"], "--cpus"),
+    (["blackjack-q", "--set", "torch_threads=2"], "torch_threads"),
+    (["blackjack-q", "--address", "no address"], "no address"),
+    (["blackjack-q", "--sweep-dir", "FILE"], "FILE"),
+]
+
+
+@needs_ray
+@pytest.mark.parametrize("argv,named", BAD, ids=[" ".join(a) for a, _ in BAD])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, named, tmp_path, monkeypatch, capsys):
+    from lab.cli import run_main
+
+    (tmp_path / "a-file").write_text("not a folder")
+    argv = [str(tmp_path / "a-file") if a == "FILE" else a for a in argv]
+    named = str(tmp_path / "a-file") if named == "FILE" else named
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        run_main(_load_script("sweep").main, argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and named in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_without_ray_sweep_py_says_how_to_install_it():
+    hide = ("import sys, runpy; sys.modules['ray'] = None; sys.argv = ['sweep.py', 'blackjack-q']; "
+            f"runpy.run_path({SWEEP!r}, run_name='__main__')")
+    result = subprocess.run([sys.executable, "-c", hide], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert 'pip install -e ".[scale]"' in lines[0] and "ray" in lines[0]

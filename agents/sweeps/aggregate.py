@@ -32,9 +32,8 @@ from lab.cli import UsageError
 from lab.logger import Logger
 from lab.plots import new_figure, save_figure
 
-from agents.sweeps.manifest import Manifest, config_value, label_of
+from agents.sweeps.manifest import Manifest, config_value, label_of, require
 
-INSTALL_HINT = 'pip install -e ".[scale]"'
 TABLE_REPS = 5_000  # bootstrap resamples behind each interval of the table (arch loops in Python)
 CURVE_REPS = 1_000  # per point of a learning curve
 CURVE_POINTS = 60
@@ -52,12 +51,8 @@ class Estimate(NamedTuple):
     high: float
 
 
-def require_rliable():
-    try:
-        import rliable.library  # noqa: F401  (arch's bootstrap behind it)
-    except ImportError as err:
-        raise UsageError(f"aggregating seeds needs rliable ({err}); install it with: {INSTALL_HINT}") from None
-    return rliable
+def require_rliable() -> None:
+    require("rliable.library", "aggregating seeds")  # arch's bootstrap is behind it
 
 
 @contextlib.contextmanager

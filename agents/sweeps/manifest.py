@@ -23,6 +23,18 @@ from lab.cli import UsageError
 
 MANIFEST = "sweep.json"
 TUNE_FOLDER = "tune"
+INSTALL_HINT = 'pip install -e ".[scale]"'
+
+
+def require(module: str, purpose: str) -> None:
+    """Import `module` (part of the `scale` extra) or stop with one line saying how to install it."""
+    import importlib
+
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        raise UsageError(f"{purpose} needs {module.split('.')[0]}, which is not installed ({err}); "
+                         f"install it with: {INSTALL_HINT}") from None
 
 
 @dataclasses.dataclass

@@ -1,0 +1,194 @@
+"""A sweep's trials on Ray Tune (DESIGN.md: scale-out; the agents of chapters 66-75, many seeds).
+
+Every trial is an ordinary run: :func:`run_trial` calls ``agents.runner.train`` into
+``<sweep>/<trial>/`` (config.yaml, checkpoints, TensorBoard, eval.json) and reports each of the
+engine's evaluations to Tune through the engine's ``on_evaluation`` hook. Locally Ray gets
+``--cpus`` CPUs and each trial ``--cpus-per-trial`` of them (and as many torch threads), so
+trials never oversubscribe the cores; with ``--address`` the same trials run on a Ray cluster.
+Ray Tune keeps its own experiment state in ``<sweep>/tune/`` (its storage path).
+
+Trials write their run directories at the sweep's absolute path, so on a cluster that path must
+be on a filesystem every node mounts at the same place (NFS), as Ray Tune itself asks of a
+multi-node storage path since Ray 2.7.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+from pathlib import Path
+
+import ray
+from ray import tune
+
+from lab.cli import UsageError
+
+from agents import runner
+from agents.sweeps.manifest import TUNE_FOLDER, Manifest
+from agents.sweeps.plan import grid_points, override, trial_name, trial_overrides
+
+OBJECT_STORE_BYTES = 128 * 1024**2  # trials pass no data through Ray's object store; keep it small
+#: eval.json key -> the TensorBoard tag the engine logs it under (what Tune's metric names)
+EVAL_TAGS = {"mean": "eval/mean_return", "ci95": "eval/ci95", "exact_return": "eval/exact_return",
+             "regret": "eval/regret"}
+
+
+# -- inside a trial (a Ray worker process) ----------------------------------------------------
+def run_trial(config: dict) -> None:
+    """One trial: an ordinary run of the preset at one seed and one configuration."""
+    sweep, seed, params = config["sweep"], int(config["seed"]), dict(config.get("params") or {})
+    run_dir = Path(sweep["dir"]) / trial_name(params, seed, _trial_id(sweep))
+
+    def report_periodic(record: dict) -> None:
+        if not record["final"]:  # the final figures are reported once eval.json is written
+            tune.report(record)
+
+    result = runner.train(sweep["preset"], overrides=[*sweep["overrides"], *(override(k, v) for k, v in params.items())],
+                          seed=seed, run_dir=str(run_dir), device=sweep["device"], quiet=True,
+                          on_evaluation=report_periodic)
+    tune.report(final_metrics(result.evaluation, result.steps, result.episodes))
+
+
+def _trial_id(sweep: dict) -> str | None:
+    return tune.get_context().get_trial_id() if sweep["search"] else None
+
+
+def final_metrics(evaluation: dict, steps: int, episodes: int) -> dict:
+    """A finished run's eval.json as the metrics Tune records (the engine's tag names)."""
+    return {tag: float(evaluation[key]) for key, tag in EVAL_TAGS.items() if key in evaluation} | {
+        "steps": steps, "episodes": episodes, "final": True}
+
+
+def _dirname(trial) -> str:
+    """Tune's folder for a trial under tune/: the same name as its run directory."""
+    c = trial.config
+    return trial_name(dict(c.get("params") or {}), int(c["seed"]), trial.trial_id if c["sweep"]["search"] else None)
+
+
+# -- the driver ---------------------------------------------------------------------------------
+class Progress(tune.Callback):
+    """One line per trial event on the driver, instead of Tune's periodic status tables."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet, self.done = quiet, 0
+
+    def _say(self, trial, text: str) -> None:
+        if not self.quiet:
+            print(f"[sweep] {_dirname(trial)}: {text}", flush=True)
+
+    def on_trial_complete(self, iteration, trials, trial, **info) -> None:
+        result = trial.last_result or {}
+        figure = next((f"{tag} {result[tag]:.5g}" for tag in ("eval/regret", "eval/mean_return") if tag in result), "")
+        self.done += 1
+        how = "finished" if result.get("final") else "stopped by the scheduler"
+        self._say(trial, f"{how} ({figure}) [{self.done} of {len(trials)} trials ended]")
+
+    def on_trial_error(self, iteration, trials, trial, **info) -> None:
+        self._say(trial, f"failed; Ray's error is in {Path(trial.local_path or '.') / 'error.txt'}")
+
+
+@dataclasses.dataclass
+class SweepOutcome:
+    """How the trials of one `fit` ended (the run directories hold the results)."""
+
+    sweep_dir: Path
+    trials: int
+    errors: list[str]  # one line per failed trial
+    unfinished: int  # neither finished nor failed: the sweep was interrupted
+
+    @property
+    def exit_code(self) -> int:
+        return 130 if self.unfinished else (1 if self.errors else 0)
+
+
+def new_sweep_dir(preset: str, sweep_dir: str | None) -> Path:
+    """Where a new sweep goes: exactly `sweep_dir` (new or empty) or runs/<preset>/sweep-<time>/;
+    checked, not made (nothing is written before Ray has started)."""
+    if sweep_dir is not None:
+        path = Path(sweep_dir)
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            hint = (f"continue it with --resume {path}" if (path / "sweep.json").is_file()
+                    else "give a new or empty folder")
+            raise UsageError(f"--sweep-dir {path} is {'not empty' if path.is_dir() else 'a file'}; {hint}")
+        return path.resolve()
+    base = Path("runs") / preset / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path.resolve()
+
+
+def connect(address: str | None, cpus: int, quiet: bool) -> None:
+    """Start a local Ray with `cpus` CPUs, or join the cluster at `address`."""
+    options = dict(log_to_driver=not quiet, logging_level=logging.WARNING, include_dashboard=False)
+    try:
+        if address is None:
+            ray.init(num_cpus=cpus, object_store_memory=OBJECT_STORE_BYTES, **options)
+        else:
+            ray.init(address=address, **options)
+    except (ConnectionError, RuntimeError) as err:
+        where = "a local Ray" if address is None else f"--address {address}"
+        raise UsageError(f"{where}: Ray did not start or answer ({str(err).splitlines()[0]}); for a cluster "
+                         "run `ray start --head` on one machine and give its address") from None
+
+
+def param_space(manifest: Manifest, sweep_dir: Path) -> dict:
+    space = {"sweep": {"dir": str(sweep_dir), "preset": manifest.preset, "overrides": trial_overrides(manifest, {}),
+                       "device": manifest.device, "search": manifest.search},
+             "seed": tune.grid_search(manifest.seeds)}
+    if manifest.grid:
+        space["params"] = tune.grid_search(grid_points(manifest.grid))
+    return space
+
+
+def run_sweep(manifest: Manifest, sweep_dir: str | None = None, cpus: int | None = None,
+              quiet: bool = False) -> SweepOutcome:
+    """Run every trial of `manifest` on Ray Tune into a new sweep directory."""
+    path = new_sweep_dir(manifest.preset, sweep_dir)
+    connect(manifest.address, cpus or os.cpu_count() or 1, quiet)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        manifest.created = time.strftime("%Y-%m-%d %H:%M:%S")
+        manifest.write(path)
+        if not quiet:
+            print(f"[sweep] {path}: {planned_trials(manifest)} trials on {ray.cluster_resources().get('CPU', 0):g} "
+                  f"CPUs, {manifest.cpus_per_trial:g} per trial", flush=True)
+        tuner = tune.Tuner(tune.with_resources(run_trial, _resources(manifest)),
+                           param_space=param_space(manifest, path),
+                           tune_config=tune.TuneConfig(trial_dirname_creator=_dirname,
+                                                       trial_name_creator=_dirname),
+                           run_config=_run_config(manifest, path, quiet))
+        return outcome(tuner.fit(), path, manifest)
+    finally:
+        ray.shutdown()
+
+
+def planned_trials(manifest: Manifest) -> int:
+    return manifest.trials if manifest.search else len(manifest.seeds) * len(grid_points(manifest.grid))
+
+
+def _resources(manifest: Manifest) -> dict:
+    return {"cpu": manifest.cpus_per_trial, "gpu": manifest.gpus_per_trial}
+
+
+def _run_config(manifest: Manifest, path: Path, quiet: bool) -> tune.RunConfig:
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
+    # Tune's TensorBoard logger would add a second copy of every curve under tune/; the runs log their own
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    return tune.RunConfig(name=TUNE_FOLDER, storage_path=str(path), verbose=0,
+                          callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), Progress(quiet)])
+
+
+def outcome(grid, path: Path, manifest: Manifest) -> SweepOutcome:
+    errors = [f"trial {_dirname_of(r)} failed: {str(r.error).strip().splitlines()[-1] if str(r.error) else r.error!r}"
+              for r in grid if r.error is not None]
+    unfinished = max(len(grid), planned_trials(manifest)) - grid.num_terminated - grid.num_errors
+    return SweepOutcome(path, len(grid), errors, unfinished)
+
+
+def _dirname_of(result) -> str:
+    return Path(result.path).name

@@ -1,0 +1,74 @@
+#!/usr/bin/env python
+"""Many seeds, a grid or a search of one preset on Ray Tune, aggregated across seeds:
+`python scripts/sweep.py PRESET --seeds 0-9 [--grid key=v1,v2] [--search optuna --trials N]`.
+
+Each trial is an ordinary run directory under runs/<preset>/sweep-<time>/; the table (mean,
+median, IQM with stratified-bootstrap 95% intervals, rliable) is printed and written as
+summary.csv. Needs the scale extra: pip install -e ".[scale]".
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from lab.cli import make_parser, run_main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser("sweep.py", __doc__.strip().splitlines()[0])
+    parser.add_argument("preset", nargs="?", default=None, help="preset name (see train.py --list)")
+    parser.add_argument("--seeds", default="0", help="seeds of every configuration: 0-9, 0,3,7 or 0-4,9")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config value in every trial, e.g. --set total_episodes=20000 (repeatable)")
+    parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                        help="one configuration per value, every combination of every --grid (repeatable)")
+    parser.add_argument("--cpus-per-trial", type=float, default=1.0,
+                        help="CPUs Ray gives each trial; its torch threads are the same number")
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs Ray gives each trial")
+    parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1,
+                        help="CPUs a local Ray may use (ignored with --address)")
+    parser.add_argument("--address", default=None,
+                        help="join a running Ray cluster: auto (this machine's) or HOST:PORT of `ray start --head`")
+    parser.add_argument("--device", default="auto", help="device of every trial: auto | cpu | cuda")
+    parser.add_argument("--sweep-dir", default=None,
+                        help="write this sweep exactly into DIR instead of runs/<preset>/sweep-<time>")
+    parser.add_argument("--quiet", action="store_true", help="only the table, no line per trial")
+    args = parser.parse_args(argv)
+
+    from lab.cli import UsageError
+
+    from agents.sweeps.manifest import require
+    from agents.sweeps.plan import make_manifest
+
+    if args.preset is None:
+        raise UsageError("give a PRESET (see scripts/train.py --list)")
+    require("ray.tune", "sweep.py (trials run on Ray Tune)")
+    require("rliable.library", "sweep.py (seeds are aggregated with rliable)")
+    manifest = make_manifest(args.preset, args.seeds, args.overrides, args.grid, [], None, None, None, None,
+                             args.cpus_per_trial, args.gpus_per_trial, args.cpus, args.device, 0, args.address)
+    from agents.sweeps import aggregate, tuning
+
+    outcome = tuning.run_sweep(manifest, args.sweep_dir, args.cpus, quiet=args.quiet)
+    return report(outcome, aggregate)
+
+
+def report(outcome, aggregate) -> int:
+    """The table of what finished, then one line per failed trial; the exit status says how it ended."""
+    from lab.cli import UsageError
+
+    try:
+        print(aggregate.summarize_sweep(outcome.sweep_dir).table())
+    except UsageError as err:  # no trial finished
+        print(f"no table: {err}", file=sys.stderr)
+    for line in outcome.errors:
+        print(line, file=sys.stderr)
+    if outcome.unfinished:
+        print(f"interrupted with {outcome.unfinished} trials unfinished; continue with: "
+              f"python scripts/sweep.py --resume {outcome.sweep_dir}", file=sys.stderr)
+    print(f"watch: tensorboard --logdir {outcome.sweep_dir}")
+    return outcome.exit_code
+
+
+if __name__ == "__main__":
+    run_main(main, sys.argv[1:])
