@@ -17,6 +17,7 @@ from supervised import demos
 from supervised.demos import ch55_sampling as ch55
 from supervised.demos import ch56_generative_models as ch56
 from supervised.demos import ch57_gan_math as ch57
+from supervised.demos import ch58_autoencoders as ch58
 from supervised.demos import ch60_vae as ch60
 
 GENERATIVE_DEMOS = ("ch55", "ch56", "ch57")
@@ -102,6 +103,68 @@ def test_ch57_gan_ends_near_one_time_in_two(tmp_path):
     loss = figures["discriminator cross-entropy at the end (ln 4 when D = 1/2)"]["measured"]
     assert abs(loss - math.log(4)) < 0.2
     assert (tmp_path / "plots" / "optimal_discriminator.png").stat().st_size > 0
+
+
+# -- chapters 58-59: the autoencoder family ------------------------------------------------------
+
+
+def test_pooling_to_the_books_10x10_keeps_the_mean_brightness():
+    images = torch.rand(5, 784).numpy()
+    pooled = ch58.pool_digits(images, 10)
+    assert pooled.shape == (5, 100)
+    assert np.allclose(pooled.mean(1).numpy(), images.mean(1), atol=0.03)  # area pooling, unequal cells
+    assert torch.equal(ch58.pool_digits(images, 28), torch.from_numpy(images))
+    blocks = ch58.pool_digits(np.kron(np.eye(2), np.ones((14, 14))).reshape(1, 784), 2)
+    assert torch.equal(blocks, torch.tensor([[1.0, 0.0, 0.0, 1.0]]))
+
+
+def test_every_variant_maps_100_pixels_through_a_50_unit_code():
+    for name in ch58.VARIANTS:
+        model = ch58.build_variant(name, 10, 50, seed=0).eval()
+        x = torch.rand(3, 100)
+        with torch.no_grad():
+            assert model.encode(x).shape == (3, 50), name
+            assert model(x).shape == (3, 100), name
+    multilayer = ch58.build_variant("multilayer", 10, 50, seed=0)
+    assert multilayer.hidden_sizes == [75, 50]  # 3 hidden layers: 75, 50 (the code), 75
+
+
+def test_penalties_shape_what_the_code_learns():
+    generator = torch.Generator().manual_seed(0)
+    images = torch.rand(256, 16, generator=generator) * torch.linspace(0, 1, 16)  # correlated columns
+    trained = {}
+    for name, penalties in {"plain": ch58.Penalties(), "l1": ch58.Penalties(l1_activity=0.1),
+                            "cae": ch58.Penalties(contractive=0.05)}.items():
+        trained[name] = ch58.build_variant("standard", 4, 8, seed=0)
+        ch58.train_variant(trained[name], images, penalties, epochs=30, seed=0)
+    codes = {name: ch58.code_of(model, images) for name, model in trained.items()}
+    assert codes["l1"].abs().mean() < 0.5 * codes["plain"].abs().mean()
+    with torch.no_grad():
+        assert trained["cae"].contractive_penalty(images) < 0.5 * trained["plain"].contractive_penalty(images)
+
+
+def test_ch58_runs_judges_and_plots(tmp_path):
+    figures = _run("ch58", tmp_path, ["epochs=3"])
+    assert figures["the book's example: inputs n and hidden units s of the standard autoencoder"]["measured"] \
+        == [100, 50]
+    for name in ch58.VARIANTS:
+        figure = figures[f"{name}: held-out reconstruction MSE per pixel"]
+        assert figure["verdict"] == "not comparable" and 0 < figure["measured"] < 0.05
+    assert figures["share of the held-out variance left unexplained: digits vs independent random pixels"][
+        "verdict"] == "match"
+    for figure in figures.values():
+        assert figure["verdict"] == "match" or figure["reason"]
+    for name in ("autoencoder_reconstructions", "noisy_four", "code_sparsity"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
+    with pytest.raises(ConfigError, match="side"):
+        _run("ch58", tmp_path / "bad", ["side=7"])
+
+
+@pytest.mark.slow
+def test_ch58_quick_matches_every_judged_claim(tmp_path):
+    figures = _run("ch58", tmp_path)
+    judged = {label: f["verdict"] for label, f in figures.items() if "held-out reconstruction MSE" not in label}
+    assert set(judged.values()) == {"match"}, judged
 
 
 # -- chapters 60-61: PCA vs the linear autoencoder, the VAE ----------------------------------------

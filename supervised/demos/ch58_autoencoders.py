@@ -1,0 +1,307 @@
+"""Chapters 58-59 (Introdução aos Autoencoders; Principais Tipos de Autoencoders): an encoder
+h = f(x) and a decoder r = g(h) trained so that r is close to x, through a bottleneck.
+
+The book's concrete example (ch058.md:31): the pixels of a 10 x 10 image, n = 100 inputs, and
+s = 50 hidden units, so the network must compress; were the inputs independent random numbers
+the compression would be "very difficult", while correlated inputs let it find structure. Here
+the digits are average-pooled from 28 x 28 to 10 x 10 and every autoencoder of chapter 59 gets
+the same 100 inputs and a 50-unit code (`nets.build("autoencoder")` / `"conv_autoencoder"`):
+
+* standard: one hidden layer, Adam and the mean squared error (ch059.md:16);
+* multilayer: three hidden layers, symmetric, the middle one the code: 100-75-50-75-100 (ch059.md:22);
+* convolutional: a stride-2 convolution over the image instead of the flattened vector (ch059.md:31);
+* sparse: an L1 penalty on the code's activity added to the loss, lambda * mean |h| (ch059.md:46);
+* denoising: noise added to the input, the clean image the target (ch059.md:64); the book shows a
+  noisy "4" coming out "much smoother" (ch058.md:67);
+* contractive: the squared Frobenius norm of the Jacobian dh/dx added to the loss (ch059.md:85).
+
+Measured: each one's held-out reconstruction error, the compression of digits against random
+inputs of the same mean and variance, the sparse code's zeros against the standard one's, the
+noisy "4" and all noisy held-out digits restored, and the contractive code's Jacobian.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import nets
+from lab.config import ConfigError
+from supervised.demos import register
+from supervised.demos._autoencoding import as_rgb, fit_unsupervised, tile
+from supervised.demos._training import describe, setting
+
+BOOK_INPUTS, BOOK_HIDDEN = 100, 50  # "imagem 10 × 10 (100 pixels), portanto n = 100 e ... s = 50" ch058.md:31
+BOOK_SIDE = 10  # ch058.md:31
+BOOK_RANDOM_IS_HARD = "independent random inputs: compression very difficult; structure is learnt"  # ch058.md:31
+BOOK_STANDARD = "three layers, Adam and the mean squared error"  # ch059.md:16
+BOOK_MULTILAYER = "3 hidden layers, symmetric, the middle one as the code"  # ch059.md:22
+BOOK_CONVOLUTIONAL = "convolutions over the image instead of the flattened vector"  # ch059.md:31
+BOOK_SPARSE = "an L1 activity penalty: a sparser representation than the standard autoencoder's"  # ch059.md:46
+BOOK_DENOISING = "noise added to the input, the autoencoder learns to remove it"  # ch059.md:64
+BOOK_SMOOTHER_FOUR = "the noisy 4 comes out much smoother"  # ch058.md:67
+BOOK_CONTRACTIVE = "Frobenius norm of the Jacobian penalised: less sensitive to small variations"  # ch059.md:85
+BOOK_GIVES_NO_ERROR = "the book gives no reconstruction error"
+#: Adam's step size for every variant (the book names Adam, not its settings).
+LEARNING_RATE = 3e-3
+
+VARIANTS = ("standard", "multilayer", "convolutional", "sparse", "denoising", "contractive")
+DESCRIPTIONS = {"standard": BOOK_STANDARD, "multilayer": BOOK_MULTILAYER, "convolutional": BOOK_CONVOLUTIONAL,
+                "sparse": BOOK_SPARSE, "denoising": BOOK_DENOISING, "contractive": BOOK_CONTRACTIVE}
+
+
+@dataclasses.dataclass(frozen=True)
+class Penalties:
+    """What each variant adds to the mean squared error (all zero: the standard autoencoder)."""
+
+    l1_activity: float = 0.0   # lambda * mean |h|
+    contractive: float = 0.0   # lambda * ||dh/dx||_F^2 (mean over images)
+    input_noise: float = 0.0   # std of the Gaussian noise added to the input (the target stays clean)
+
+
+def pool_digits(images: np.ndarray | torch.Tensor, side: int) -> torch.Tensor:
+    """(N, 784) pixels of 28 x 28 digits -> (N, side*side) by averaging (area) pooling."""
+    images = torch.as_tensor(np.asarray(images, dtype=np.float32))
+    source = int(round(images.shape[1] ** 0.5))
+    if source == side:
+        return images.clone()
+    return F.adaptive_avg_pool2d(images.view(-1, 1, source, source), side).flatten(1)
+
+
+def build_variant(name: str, side: int, code: int, seed: int) -> torch.nn.Module:
+    """The `nets` model of one variant, for side x side inputs and a `code`-unit code."""
+    torch.manual_seed(seed)
+    inputs = side * side
+    if name == "multilayer":
+        middle = (inputs + code) // 2  # halfway between the input and the code
+        return nets.build("autoencoder", input_size=inputs, hidden_sizes=[middle, code])
+    if name == "convolutional":
+        return nets.build("conv_autoencoder", channels=[32], code_size=code, image_size=side)
+    return nets.build("autoencoder", input_size=inputs, hidden_sizes=[code])
+
+
+def add_noise(images: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
+    return images + std * torch.randn(images.shape, generator=generator)
+
+
+def train_variant(model: torch.nn.Module, images: torch.Tensor, penalties: Penalties, *, epochs: int, seed: int,
+                  logger=None, tag: str = "autoencoder") -> list[float]:
+    """Adam (LEARNING_RATE, batches of 64) on MSE(g(f(x~)), x) + the variant's penalties, x~ the noisy input."""
+
+    def loss(model, batch, generator):
+        inputs = add_noise(batch, penalties.input_noise, generator) if penalties.input_noise else batch
+        code = model.encode(inputs)
+        mse = ((model.decode(code).reshape(batch.shape) - batch) ** 2).mean()
+        total = mse
+        if penalties.l1_activity:
+            total = total + penalties.l1_activity * code.abs().mean()
+        if penalties.contractive:
+            total = total + penalties.contractive * model.contractive_penalty(inputs)
+        return total, {"mse": mse.item()}
+
+    return fit_unsupervised(model, images, loss, epochs=epochs, batch=64, lr=LEARNING_RATE, seed=seed,
+                            logger=logger, tag=tag)
+
+
+def mse(model: torch.nn.Module, inputs: torch.Tensor, targets: torch.Tensor | None = None) -> float:
+    """Mean squared error per pixel of model(inputs) against targets (default: the inputs)."""
+    targets = inputs if targets is None else targets
+    model.eval()
+    with torch.no_grad():
+        return float(((model(inputs).reshape(targets.shape) - targets) ** 2).mean())
+
+
+def unexplained_variance(model: torch.nn.Module, images: torch.Tensor) -> float:
+    """sum of squared reconstruction errors / sum of squared deviations from the pixel means."""
+    model.eval()
+    with torch.no_grad():
+        residual = ((model(images) - images) ** 2).sum()
+    return float(residual / ((images - images.mean(0)) ** 2).sum())
+
+
+def code_of(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
+    model.eval()
+    with torch.no_grad():
+        return model.encode(images)
+
+
+def first_of_digit(labels: np.ndarray, digit: int) -> int:
+    found = np.flatnonzero(labels == digit)
+    if not len(found):
+        raise ConfigError(f"the held-out images contain no {digit}")
+    return int(found[0])
+
+
+@register("ch58", "Introdução aos Autoencoders; Principais Tipos de Autoencoders (cap. 59)",
+          "Autoencoders on 10 x 10 digits with 50 hidden units: standard, multilayer, convolutional, "
+          "sparse, denoising, contractive")
+def demo(ctx) -> None:
+    torch.set_num_threads(1)
+    side = setting(ctx, "side", BOOK_SIDE, BOOK_SIDE)
+    code = setting(ctx, "hidden", BOOK_HIDDEN, BOOK_HIDDEN)
+    epochs = setting(ctx, "epochs", 40, 8)
+    l1 = setting(ctx, "l1", 1e-2, 1e-2)
+    contractive = setting(ctx, "contractive", 1e-4, 1e-4)
+    noise = setting(ctx, "noise", 0.3, 0.3)
+    if not 4 <= side <= 28 or side % 2 or not 1 <= code < side * side or epochs < 1 \
+            or min(l1, contractive) < 0 or noise <= 0:
+        raise ConfigError(f"--set side={side} hidden={code} epochs={epochs} l1={l1} contractive={contractive} "
+                          f"noise={noise}: need an even side in 4..28, 1 <= hidden < side^2, epochs >= 1, "
+                          "penalties >= 0 and noise > 0")
+    dataset = ctx.dataset()
+    train, test = pool_digits(dataset.train[0], side), pool_digits(dataset.test[0], side)
+    test_labels = dataset.test[1]
+    data = describe(dataset, note=f"average-pooled to {side} x {side}, {epochs} epochs per autoencoder")
+
+    penalties = {"standard": Penalties(), "multilayer": Penalties(), "convolutional": Penalties(),
+                 "sparse": Penalties(l1_activity=l1), "denoising": Penalties(input_noise=noise),
+                 "contractive": Penalties(contractive=contractive)}
+    models = {}
+    for name in VARIANTS:
+        models[name] = build_variant(name, side, code, ctx.seed)
+        train_variant(models[name], train, penalties[name], epochs=epochs, seed=ctx.seed, logger=ctx.logger,
+                      tag=f"autoencoder_{name}")
+
+    standard = models["standard"]
+    shape = (standard.input_size, standard.code_size)
+    book_shape = (BOOK_INPUTS, BOOK_HIDDEN)
+    ctx.report("the book's example: inputs n and hidden units s of the standard autoencoder", book_shape, shape,
+               data=f"built by nets.build('autoencoder') for {side} x {side} inputs", matches=shape == book_shape,
+               reason="" if shape == book_shape else f"--set side={side} hidden={code} chose another size")
+
+    # Every variant's held-out reconstruction error (the book gives none).
+    errors = {name: mse(model, test) for name, model in models.items()}
+    for name in VARIANTS:
+        ctx.report(f"{name}: held-out reconstruction MSE per pixel", DESCRIPTIONS[name], round(errors[name], 5),
+                   data=data, matches=None, reason=BOOK_GIVES_NO_ERROR)
+    ctx.logger.scalars(0, {f"ch58/held_out_mse/{name}": value for name, value in errors.items()})
+
+    # Structure vs random inputs: the same standard autoencoder on independent Gaussian pixels.
+    generator = torch.Generator().manual_seed(ctx.seed + 3)
+    mean, std = train.mean(0), train.std(0)
+    random_train = mean + std * torch.randn(train.shape, generator=generator)
+    random_test = mean + std * torch.randn(test.shape, generator=generator)
+    on_random = build_variant("standard", side, code, ctx.seed)
+    train_variant(on_random, random_train, Penalties(), epochs=epochs, seed=ctx.seed, tag="autoencoder_random")
+    fvu_digits, fvu_random = unexplained_variance(standard, test), unexplained_variance(on_random, random_test)
+    ok = fvu_digits < fvu_random
+    ctx.report("share of the held-out variance left unexplained: digits vs independent random pixels",
+               BOOK_RANDOM_IS_HARD, f"{fvu_digits:.3f} vs {fvu_random:.3f}",
+               data=f"{data}; random pixels: Gaussian, each with its digit pixel's mean and std", matches=ok,
+               reason="" if ok else "the digits' reconstruction is not better than the random inputs'")
+
+    # Sparse: zeros in the code (ReLU units that are off) and mean |h|.
+    codes = {name: code_of(models[name], test) for name in ("standard", "sparse")}
+    zeros = {name: float((h == 0).float().mean()) for name, h in codes.items()}
+    activity = {name: float(h.abs().mean()) for name, h in codes.items()}
+    ok = zeros["sparse"] > zeros["standard"] and activity["sparse"] < activity["standard"]
+    ctx.report("code units at zero / mean |h| on held-out digits: sparse vs standard", BOOK_SPARSE,
+               f"{100 * zeros['sparse']:.1f}% / {activity['sparse']:.3f} vs "
+               f"{100 * zeros['standard']:.1f}% / {activity['standard']:.3f}", data=f"{data}; lambda = {l1:g}",
+               matches=ok, reason="" if ok else "the L1 penalty did not make the code sparser")
+
+    # Denoising: the book's noisy "4", then every held-out digit with the same kind of noise.
+    noisy = add_noise(test, noise, torch.Generator().manual_seed(ctx.seed + 4))
+    four = first_of_digit(test_labels, 4)
+    clean_four, noisy_four = test[four:four + 1], noisy[four:four + 1]
+    four_errors = {"noisy input": float(((noisy_four - clean_four) ** 2).mean()),
+                   "standard": mse(standard, noisy_four, clean_four),
+                   "denoising": mse(models["denoising"], noisy_four, clean_four)}
+    ok = four_errors["denoising"] < min(four_errors["noisy input"], four_errors["standard"])
+    ctx.report("the noisy 4: MSE to the clean 4 of the input / standard output / denoising output",
+               BOOK_SMOOTHER_FOUR, " / ".join(f"{v:.4f}" for v in four_errors.values()),
+               data=f"held-out image {four} (a 4), Gaussian noise std {noise:g}", matches=ok,
+               reason="" if ok else "the denoising autoencoder's 4 is not the closest to the clean 4")
+    noisy_errors = {"noisy input": float(((noisy - test) ** 2).mean()), "standard": mse(standard, noisy, test),
+                    "denoising": mse(models["denoising"], noisy, test)}
+    ok = noisy_errors["denoising"] < min(noisy_errors["noisy input"], noisy_errors["standard"])
+    ctx.report("all noisy held-out digits: MSE to the clean ones of the input / standard / denoising",
+               BOOK_DENOISING, " / ".join(f"{v:.4f}" for v in noisy_errors.values()),
+               data=f"{data}; Gaussian noise std {noise:g}", matches=ok,
+               reason="" if ok else "the denoising autoencoder does not restore best")
+
+    # Contractive: ||dh/dx||_F^2 on held-out digits, and the code's response to a small nudge.
+    with torch.no_grad():
+        jacobian = {name: float(models[name].contractive_penalty(test)) for name in ("standard", "contractive")}
+    nudge = 0.01 * torch.randn(test.shape, generator=torch.Generator().manual_seed(ctx.seed + 5))
+    response = {name: float((code_of(models[name], test + nudge) - code_of(models[name], test)).norm(dim=1).mean()
+                            / nudge.norm(dim=1).mean()) for name in jacobian}
+    ok = jacobian["contractive"] < jacobian["standard"] and response["contractive"] < response["standard"]
+    ctx.report("||dh/dx||_F^2 / code change per unit input nudge: contractive vs standard", BOOK_CONTRACTIVE,
+               f"{jacobian['contractive']:.2f} / {response['contractive']:.3f} vs "
+               f"{jacobian['standard']:.2f} / {response['standard']:.3f}",
+               data=f"{data}; lambda = {contractive:g}; nudge: Gaussian, std 0.01 per pixel", matches=ok,
+               reason="" if ok else "the contractive code is not the less sensitive one")
+
+    ctx.table("autoencoders", ["autoencoder", "held-out MSE per pixel", "noisy -> clean MSE"],
+              [[name, errors[name], mse(models[name], noisy, test)] for name in VARIANTS])
+    grid = _reconstruction_grid(models, test, noisy, test_labels)
+    ctx.logger.image("images/autoencoder_reconstructions", as_rgb(grid[0]))
+    ctx.plot("autoencoder_reconstructions", _reconstruction_figure(grid, errors, side))
+    ctx.plot("noisy_four", _four_figure(clean_four, noisy_four, standard, models["denoising"], four_errors, side))
+    ctx.plot("code_sparsity", _sparsity_figure(codes, zeros))
+
+
+def _reconstruction_grid(models, test, noisy, labels):
+    """One held-out example of each digit: originals, each variant's reconstruction, the noisy
+    inputs and the denoising autoencoder's output from them; returns (picture, row labels)."""
+    shown = [first_of_digit(labels, d) for d in range(10) if (labels == d).any()]
+    rows, names = [test[shown]], ["held-out"]
+    with torch.no_grad():
+        for name, model in models.items():
+            rows.append(model(test[shown]).reshape(len(shown), -1))
+            names.append(name)
+        rows += [noisy[shown], models["denoising"](noisy[shown]).reshape(len(shown), -1)]
+    names += ["noisy input", "denoising(noisy)"]
+    return tile(torch.cat(rows), len(shown)), names
+
+
+def _reconstruction_figure(grid, errors, side):
+    from lab.plots import new_figure
+
+    picture, names = grid
+    fig, (ax_pictures, ax_bars) = new_figure(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1.2, 1]})
+    ax_pictures.imshow(picture, cmap="gray", vmin=0, vmax=1)
+    ax_pictures.set_yticks([(side + 1) * i + side / 2 for i in range(len(names))], names, fontsize=8)
+    ax_pictures.set_xticks([])
+    ax_pictures.set_title(f"{side} x {side} held-out digits and their reconstructions", fontsize=9)
+    ax_bars.barh(list(errors), list(errors.values()), color="tab:blue")
+    ax_bars.invert_yaxis()
+    ax_bars.set(xlabel="held-out MSE per pixel", title="reconstruction error of each autoencoder")
+    fig.tight_layout()
+    return fig
+
+
+def _four_figure(clean, noisy, standard, denoising, four_errors, side):
+    from lab.plots import new_figure
+
+    with torch.no_grad():
+        images = [clean, noisy, standard(noisy), denoising(noisy)]
+    titles = ["clean 4", f"noisy input\nMSE {four_errors['noisy input']:.4f}",
+              f"standard autoencoder\nMSE {four_errors['standard']:.4f}",
+              f"denoising autoencoder\nMSE {four_errors['denoising']:.4f}"]
+    fig, axes = new_figure(1, 4, figsize=(10, 3))
+    for ax, image, title in zip(axes, images, titles):
+        ax.imshow(image.reshape(side, side).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    fig.suptitle("the book's noisy 4 (ch. 58): MSE to the clean 4", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
+    return fig
+
+
+def _sparsity_figure(codes, zeros):
+    from lab.plots import new_figure
+
+    fig, ax = new_figure(figsize=(7, 4))
+    top = max(float(h.max()) for h in codes.values())
+    for (name, h), colour in zip(codes.items(), ("tab:blue", "tab:orange")):
+        ax.hist(h.flatten().numpy(), bins=60, range=(0, top), alpha=0.6, color=colour,
+                label=f"{name}: {100 * zeros[name]:.1f}% of the units at 0")
+    ax.set(yscale="log", xlabel="code activation h_j (held-out digits)", ylabel="count",
+           title="code activations: standard vs sparse (L1 activity penalty)")
+    ax.legend(fontsize=8)
+    return fig
