@@ -3,8 +3,9 @@
 Chapter 75 ends the Blackjack project by playing the trained agent and measuring how well it
 does; chapter 69 scores the Boxing agent. `scripts/evaluate.py RUN_DIR` does both for any run
 of this project: it loads `checkpoints/best` (or `--checkpoint latest`), plays N episodes with
-a chosen epsilon and writes `eval-s<seed>-n<episodes>-<checkpoint>.json` beside the training's
-own `eval.json` (which it never overwrites), with the mean, std, median, the half-width of a
+a chosen epsilon and writes `eval-s<seed>-n<episodes>-<checkpoint>.json` (with `-eps<epsilon>`
+when the epsilon is not the run's protocol's) beside the training's own `eval.json` (which it
+never overwrites), with the mean, std, median, the half-width of a
 95% confidence interval, the protocol and the task's own figures (agents.tasks): Blackjack's
 exact return and regret, Boxing's human-normalised score, tic-tac-toe's rates, FrozenLake's
 success rate. Defaults are the run's: its final evaluation's episodes and epsilon.
@@ -108,8 +109,15 @@ def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes:
     state = loaded.state
     result["checkpoint"] = {"name": checkpoint} | {k: state[k] for k in ("steps", "episodes", "score") if k in state}
     result["preset"] = config.preset
-    path = loaded.run.write_json(f"eval-s{seed}-n{episodes}-{checkpoint}.json", result)
+    path = loaded.run.write_json(evaluation_name(seed, episodes, checkpoint, float(epsilon), config), result)
     return format_report(result, config, path, loaded.run)
+
+
+def evaluation_name(seed: int, episodes: int, checkpoint: str, epsilon: float, config: RunConfig) -> str:
+    """eval-s<seed>-n<episodes>-<checkpoint>.json, with -eps<epsilon> when the epsilon is not the
+    run's protocol's, so two evaluations that differ in any of these never share a file."""
+    explored = "" if epsilon == float(config.evaluation.epsilon) else f"-eps{epsilon:g}"
+    return f"eval-s{seed}-n{episodes}-{checkpoint}{explored}.json"
 
 
 def format_report(result: dict, config: RunConfig, path: Path, run: RunDir) -> str:

@@ -2,20 +2,24 @@
 Blackjack agent, chapters 66-68's tabular players).
 
 :func:`record_learner` (and `scripts/record.py RUN_DIR` through :func:`record_run`) plays whole
-episodes headless and writes one MP4 (or GIF) per episode to the run's videos/, also logged to
-TensorBoard as a clip. The agent acts through its learner's own `decide` (its values and greedy
-action), exploring with the evaluation protocol's epsilon. The run's task (agents.tasks) says
-what is special: Boxing is recorded in colour from a twin emulator that gives the agent exactly
-its training input; Blackjack holds each decision for a second and ends on the dealer's cards
-and the outcome; text-only games (five rooms, tic-tac-toe) are drawn from their text. With
-`overlay=True` a strip under each frame shows the step, the action and the agent's values.
-Frames go through lab.video's one frame sink.
+episodes headless and writes MP4s (or GIFs) to the run's videos/, also logged to TensorBoard
+as clips. The agent acts through its learner's own `decide` (its values and greedy action),
+exploring with the evaluation protocol's epsilon. :meth:`Player.moments` plays and
+:meth:`Player.picture` draws each moment (agents.scenes); the live window and the terminal of
+`scripts/play.py` (agents.live) show the same moments. The run's task (agents.tasks) says what
+is special: Boxing is recorded in colour from a twin emulator that gives the agent exactly its
+training input; a Blackjack recording holds eight hands drawn as chapter 72's plot of plays
+(both hands' cards, the hole card turned over at the end, Q(stick) and Q(hit), the action, the
+running result); the five-rooms building and the tic-tac-toe board are drawn with the agent's
+values. With `overlay=True` a strip under each frame shows the step, the action and the
+agent's values. Frames go through lab.video's one frame sink.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -25,6 +29,7 @@ from lab.logger import Logger
 from lab.rundir import RunDir
 from lab.video import FORMATS, FrameSink, overlay_strip, text_image, upscale, with_banner
 
+from agents.scenes import Decision, Moment
 from agents.tasks import task_for
 
 ATARI_AGENT_STEPS_PER_SECOND = 15  # 60 emulator frames/s with frame skip 4: real-time play
@@ -33,9 +38,10 @@ ATARI_AGENT_STEPS_PER_SECOND = 15  # 60 emulator frames/s with frame skip 4: rea
 class Player:
     """One rendering environment and what a recording needs to draw it."""
 
-    def __init__(self, learner, config, epsilon: float, seed: int, fmt: str) -> None:
-        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # pygame renders without a display
+    def __init__(self, learner, config, epsilon: float, seed: int, fmt: str = "mp4", text: bool = False) -> None:
         os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+        if not _display_open():  # pygame renders games without a display (unless a window is open)
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         self.learner, self.epsilon = learner, epsilon
         self.task = task = task_for(config.env.name)
         self.rng = np.random.default_rng(seed)
@@ -48,7 +54,7 @@ class Player:
             self.env = envs.make(name, render_mode="rgb_array", **options)
             mode = "rgb_array"
         else:
-            mode = self._render_mode(name, options)
+            mode = self._render_mode(name, options, text)
             self.env = envs.make(name, render_mode=mode, **options)
         meanings = getattr(self.env.unwrapped, "get_action_meanings", None)
         self.action_names = (task.action_names or tuple(m.lower() for m in meanings()) if meanings
@@ -61,14 +67,14 @@ class Player:
         self.upscale = 2 if meanings and fmt == "mp4" else 1
 
     @staticmethod
-    def _render_mode(name: str, options: dict) -> str:
+    def _render_mode(name: str, options: dict, text: bool = False) -> str:
+        """rgb_array (ansi first when `text`: the terminal shows the env's own text)."""
         probe = envs.make(name, **options)
         modes = probe.metadata.get("render_modes", [])
         probe.close()
-        if "rgb_array" in modes:
-            return "rgb_array"
-        if "ansi" in modes:
-            return "ansi"
+        for mode in (("ansi", "rgb_array") if text else ("rgb_array", "ansi")):
+            if mode in modes:
+                return mode
         raise UsageError(f"environment {name!r} has neither rgb_array nor ansi rendering; it cannot be recorded")
 
     def choose(self, observation, info) -> tuple[int, np.ndarray, bool]:
@@ -81,38 +87,63 @@ class Player:
             return int(allowed[self.rng.integers(len(allowed))]), values, True
         return greedy, values, False
 
-    def record(self, path: Path, fmt: str, fps: int, overlay: bool, seed: int) -> tuple[np.ndarray, int]:
-        """Play one episode from `seed` into `path`; return the TensorBoard clip and its fps."""
-        hold = max(1, round(self.hold_seconds * fps))
-        sink = FrameSink(path, fmt, fps, hold, held=self.hold_seconds > 0)
-
-        def frame_with(action, values, explored, step, outcome: list[str] | None = None):
-            frame = upscale(np.asarray(self.render()), self.upscale)
-            if outcome:
-                frame = with_banner(frame, outcome)
-            if overlay:
-                strip = overlay_strip(frame.shape[1], step, action, values, list(self.action_names),
-                                      self.task.value_label, explored)
-                frame = np.concatenate([frame, strip], axis=0)
-            return frame
-
-        observation, info = self.env.reset(seed=seed)
-        total, step = 0.0, 0
-        try:
+    def moments(self, seed: int, episodes: int = 1) -> Iterator[tuple[Moment, float]]:
+        """Play `episodes` episodes (the first from `seed`, the others following on) and yield
+        each moment with the seconds it is shown: every decision before it is taken, then the
+        end of the episode, held longer."""
+        results: list[float] = []
+        for episode in range(episodes):
+            observation, info = self.env.reset(seed=seed if episode == 0 else None)
+            decisions: list[Decision] = []
+            total = 0.0
+            moment = lambda over: Moment(self.env, decisions, over, total, list(results), episode, episodes,
+                                         action_names=self.action_names)
             while True:
                 action, values, explored = self.choose(observation, info)
-                sink.add(frame_with(action, values, explored, step), hold)
+                decisions.append(Decision(observation, values, action, explored, self.task.snapshot(self.env)))
+                yield moment(False), self.hold_seconds or 1 / self.default_fps
                 observation, reward, terminated, truncated, info = self.env.step(action)
                 total += float(reward)
-                step += 1
                 if terminated or truncated:
                     break
-            # the final position, held longer, with the outcome written on it
-            final = frame_with(None, None, False, step, outcome=self.task.outcome_lines(self.env, total, step))
-            sink.add(final, max(hold * 2, round(fps)), last=True)
+            yield moment(True), max(2 * self.hold_seconds, 1.0)
+            results.append(self.task.result(self.env, total))
+
+    def picture(self, moment: Moment, overlay: bool) -> np.ndarray:
+        """The task's drawing of `moment`, or the game's own frame (with the outcome written on
+        the last one); `overlay` adds the strip with the step, the action and the values."""
+        frame = self.task.picture(moment)
+        if frame is None:
+            frame = upscale(np.asarray(self.render()), self.upscale)
+            if moment.over:
+                frame = with_banner(frame, self.task.outcome_lines(self.env, moment.total, len(moment.decisions)))
+        if overlay:
+            decision = moment.current or Decision(None, None, None)
+            strip = overlay_strip(frame.shape[1], len(moment.decisions) - (0 if moment.over else 1), decision.action,
+                                  decision.values, list(self.action_names), self.task.value_label, decision.explored)
+            frame = np.concatenate([frame, strip], axis=0)
+        return frame
+
+    def record(self, path: Path, fmt: str, fps: int, overlay: bool, seed: int,
+               episodes: int = 1) -> tuple[np.ndarray, int]:
+        """Play `episodes` episodes from `seed` into `path`; return the TensorBoard clip and its fps."""
+        hold = max(1, round(self.hold_seconds * fps))
+        sink = FrameSink(path, fmt, fps, hold, held=self.hold_seconds > 0)
+        try:
+            for moment, seconds in self.moments(seed, episodes):
+                last = moment.over and moment.episode == episodes - 1
+                sink.add(self.picture(moment, overlay), max(1, round(seconds * fps)), last=last)
         finally:
             clip, clip_fps = sink.close()
         return clip, clip_fps
+
+
+def _display_open() -> bool:
+    """Whether this process already shows a pygame window (the live player's)."""
+    import sys
+
+    pygame = sys.modules.get("pygame")
+    return bool(pygame is not None and pygame.display.get_init() and pygame.display.get_surface() is not None)
 
 
 def check_arguments(episodes: int, fmt: str, fps: int | None, epsilon: float | None, seed: int) -> None:
@@ -132,9 +163,10 @@ def check_arguments(episodes: int, fmt: str, fps: int | None, epsilon: float | N
 def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logger | None = None,
                    fmt: str = "mp4", overlay: bool = False, epsilon: float | None = None,
                    fps: int | None = None, seed: int = 777, step: int = 0) -> list[Path]:
-    """Play `episodes` episodes headless and write one video per episode to run.videos.
+    """Play headless and write `episodes` videos to run.videos, each holding the task's
+    `episodes_per_video` episodes (one, or eight Blackjack hands: <preset>-hands<k>.mp4).
 
-    `epsilon` defaults to the evaluation protocol's (the preset's evaluation.epsilon); episode
+    `epsilon` defaults to the evaluation protocol's (the preset's evaluation.epsilon); video
     k starts from seed `seed + k`; each video is also logged to TensorBoard as
     `videos/episode_k` when a logger is given. Returns the files written.
     """
@@ -147,8 +179,8 @@ def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logg
     paths = []
     try:
         for k in range(episodes):
-            path = Path(run.videos) / f"{config.preset}-episode{k}{suffix}.{fmt}"
-            clip, clip_fps = player.record(path, fmt, fps, overlay, seed + k)
+            path = Path(run.videos) / f"{config.preset}-{player.task.video_stem}{k}{suffix}.{fmt}"
+            clip, clip_fps = player.record(path, fmt, fps, overlay, seed + k, player.task.episodes_per_video)
             if logger is not None:
                 logger.video(f"videos/episode_{k}", clip, step, clip_fps)
             paths.append(path)

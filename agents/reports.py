@@ -4,9 +4,12 @@
   heatmaps of the learned policy beside the optimal one with and without a usable ace, the
   state values, and the exact expected return and regret from envs.blackjack_solver.
 - Five rooms (chapter 67): the reward matrix R and the learned Q matrix normalised to 100,
-  printed as the book prints them, and the greedy route from each room.
+  printed as the book prints them and drawn as a heat-map, and the greedy route from each
+  room, drawn in the building (plots/routes.png).
 - Tic-tac-toe (chapter 66): win/draw/loss rates against the training opponent and against a
-  uniformly random one.
+  uniformly random one; the learned values of the opening moves (plots/position_values.png).
+- Any Q-table over numbered states (FrozenLake, Taxi): a heat-map (plots/q_table.png); on a
+  grid world the greedy action of every square drawn on the map (plots/policy_map.png).
 - Every deep run (chapters 69-75): ``plots/learning_curve.png``, the training returns and the
   evaluations (with their 95% intervals) against agent steps, read back from ``metrics.csv``.
 
@@ -108,6 +111,9 @@ def blackjack_report(
             ax.set_title(f"{title}\n{'usable ace' if ace else 'no usable ace'}", fontsize=9)
             ax.set_xticks(range(10), ["A"] + [str(d) for d in range(2, 11)])
             ax.set_yticks(range(len(sums)), [str(s) for s in sums])
+            ax.set_xlabel("dealer shows")
+            ax.set_ylabel("player sum")
+    fig.suptitle("State values: expected return of each state (blank: the state cannot occur)")
     fig.colorbar(image, ax=axes, shrink=0.6, label="expected return")
     if logger is not None:
         logger.figure("plots/state_values", fig, step)
@@ -125,8 +131,9 @@ def format_matrix(matrix: np.ndarray, title: str) -> str:
     return "\n".join(lines)
 
 
-def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray]) -> dict:
-    """Print R and Q normalised to 100 (as the book does), and the greedy route from each room."""
+def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray], logger=None, step: int = 0) -> dict:
+    """Print R and Q normalised to 100 (as the book does), and the greedy route from each room;
+    draw Q as a heat-map (plots/q_table.png) and the routes in the building (plots/routes.png)."""
     from envs import five_rooms
 
     reward = five_rooms.reward_matrix()
@@ -149,6 +156,13 @@ def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray]) -> dic
     ])
     (run.path / "five_rooms.txt").write_text(text + "\n")
     np.savetxt(run.path / "q_normalised.csv", normalised, delimiter=",", fmt="%.2f")
+    doors = np.where(reward >= 0, normalised, np.nan)
+    doors[five_rooms.OUTSIDE] = np.nan  # the goal's row is never learned from (the episode ends)
+    _heat_map(run, doors, "Q normalised to 100 (chapter 67); grey: no door, or the goal's row",
+              "to room (action)", "from room (state)", [str(k) for k in range(6)], logger, step, "Q (max = 100)")
+    from agents.scenes import routes_image
+
+    _save_picture(run, "routes", routes_image(routes), logger, step)
     all_shortest = all(len(routes[r]) - 1 == shortest[r] and routes[r][-1] == 5 for r in routes)
     return {"text": text, "routes": routes, "all_routes_shortest": bool(all_shortest),
             "q_normalised": normalised.round(2).tolist()}
@@ -163,7 +177,145 @@ def _shortest_route_length(reward: np.ndarray, start: int) -> int:
     return depth
 
 
+# -- Q-tables and grid worlds ------------------------------------------------------------------
+def _save_picture(run: RunDir, name: str, picture: np.ndarray, logger=None, step: int = 0) -> Path:
+    import imageio.v3 as iio
+
+    path = run.plots / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    iio.imwrite(path, picture)
+    if logger is not None:
+        logger.image(f"plots/{name}", picture, step)
+    return path
+
+
+def _heat_map(run: RunDir, table: np.ndarray, title: str, xlabel: str, ylabel: str, action_labels: list[str],
+              logger, step: int, colour_label: str, name: str = "q_table") -> Path:
+    """`table` (states x actions; NaN = not allowed, drawn grey) as a heat-map with each row's
+    largest value ringed; numbers written in the cells when there are few."""
+    import matplotlib
+    from matplotlib.patches import Rectangle
+
+    rows, columns = table.shape
+    fig, ax = new_figure(figsize=(min(12.0, 2.0 + 0.9 * columns), min(14.0, 1.5 + 0.32 * rows) if rows > 8 else 4.5))
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#bbbbbb")  # grey: actions not allowed
+    image = ax.imshow(np.ma.masked_invalid(table), cmap=cmap, aspect="auto", interpolation="nearest")
+    fig.colorbar(image, ax=ax, label=colour_label)
+    long_names = max(map(len, action_labels)) > 4
+    ax.set_xticks(range(columns), action_labels, rotation=30 if long_names else 0, ha="right" if long_names else "center")
+    if rows <= 40:
+        ax.set_yticks(range(rows))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    finite = np.isfinite(table)
+    if rows * columns <= 200:
+        middle = np.nanmean(table[finite]) if finite.any() else 0.0
+        for i, j in zip(*np.nonzero(finite)):
+            ax.text(j, i, f"{table[i, j]:.3g}", ha="center", va="center", fontsize=7,
+                    color="white" if table[i, j] < middle else "black")
+    if rows <= 100:
+        for i in range(rows):
+            if finite[i].any():
+                j = int(np.nanargmax(table[i]))
+                ax.add_patch(Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, edgecolor="#ff7f0e", lw=2))
+    if logger is not None:
+        logger.figure(f"plots/{name}", fig, step)
+    return save_figure(fig, run.plots / f"{name}.png")
+
+
+def tabular_q(learner) -> np.ndarray | None:
+    """The Q-table of a tabular learner over numbered states (Discrete(n), n <= 1000) as an
+    array (states x actions); None for other learners or state spaces."""
+    from gymnasium import spaces
+
+    agent, env = getattr(learner, "agent", None), getattr(learner, "env", None)
+    if not isinstance(getattr(agent, "q", None), dict) or env is None:
+        return None
+    space = env.observation_space
+    if not isinstance(space, spaces.Discrete) or space.n > 1000:
+        return None
+    return learner.q_values(list(range(int(space.start), int(space.start + space.n))))
+
+
+def q_table_figure(run: RunDir, learner, action_names: tuple[str, ...], title: str, logger=None,
+                   step: int = 0) -> Path | None:
+    """plots/q_table.png: Q(s, a) of every state and action (each state's greedy action ringed)."""
+    q = tabular_q(learner)
+    if q is None:
+        return None
+    names = list(action_names) if len(action_names) == q.shape[1] else [str(a) for a in range(q.shape[1])]
+    ringed = ": orange = the greedy action" if q.shape[0] <= 100 else ""
+    return _heat_map(run, q, f"Q-table of {title}{ringed}", "action", "state", names, logger, step, "Q(s, a)")
+
+
+def grid_policy_figure(run: RunDir, learner, logger=None, step: int = 0) -> Path | None:
+    """plots/policy_map.png for a grid world with a map (FrozenLake's `desc`): each square's
+    letter (S start, F frozen, H hole, G goal) and the greedy action as an arrow."""
+    from matplotlib.patches import Rectangle
+
+    q = tabular_q(learner)
+    desc = getattr(getattr(getattr(learner, "env", None), "unwrapped", None), "desc", None)
+    if q is None or desc is None:
+        return None
+    grid = np.asarray(desc).astype(str)
+    rows, columns = grid.shape
+    arrows = "\u2190\u2193\u2192\u2191"  # FrozenLake's actions: left, down, right, up
+    colours = {"S": "#cfe3f7", "F": "#eef6fb", "H": "#3a3a5a", "G": "#b9e6b0"}
+    fig, ax = new_figure(figsize=(1.1 * columns + 1, 1.1 * rows + 0.8))
+    for r in range(rows):
+        for c in range(columns):
+            kind = grid[r, c]
+            ax.add_patch(Rectangle((c, r), 1, 1, facecolor=colours.get(kind, "white"), edgecolor="#555555"))
+            ax.text(c + 0.12, r + 0.2, kind, fontsize=8, color="white" if kind == "H" else "#333333")
+            if kind not in "HG":
+                state = r * columns + c
+                ax.text(c + 0.5, r + 0.55, arrows[int(np.argmax(q[state]))], fontsize=20, ha="center", va="center")
+    ax.set_xlim(0, columns)
+    ax.set_ylim(rows, 0)
+    ax.set_xticks(np.arange(columns) + 0.5, range(columns))
+    ax.set_yticks(np.arange(rows) + 0.5, range(rows))
+    ax.set_xlabel("column")
+    ax.set_ylabel("row")
+    ax.set_aspect("equal")
+    ax.set_title("greedy action on each square (S start, H hole, G goal)", fontsize=9)
+    if logger is not None:
+        logger.figure("plots/policy_map", fig, step)
+    return save_figure(fig, run.plots / "policy_map.png")
+
+
 # -- Tic-tac-toe -----------------------------------------------------------------------------
+def tictactoe_values_figure(run: RunDir, learner, logger=None, step: int = 0) -> Path:
+    """plots/position_values.png: the agent's V (chapter 66: its probability of winning) after
+    each opening move on the 3 x 3 board, and how the values of all the positions it has met
+    are spread."""
+    from envs import tictactoe as ttt
+
+    agent = learner.agent
+    opening = np.array([agent.value(board) for _, board in ttt.afterstates((ttt.EMPTY,) * 9)]).reshape(3, 3)
+    fig, (board_ax, spread_ax) = new_figure(1, 2, figsize=(10, 4.2))
+    image = board_ax.imshow(opening, cmap="viridis", vmin=0, vmax=1)
+    for r in range(3):
+        for c in range(3):
+            board_ax.text(c, r, f"{opening[r, c]:.2f}", ha="center", va="center",
+                          color="white" if opening[r, c] < 0.5 else "black")
+    board_ax.set_xticks(range(3), ["left", "middle", "right"])
+    board_ax.set_yticks(range(3), ["top", "middle", "bottom"])
+    board_ax.set_xlabel("column of X's first move")
+    board_ax.set_ylabel("row of X's first move")
+    board_ax.set_title("V after the agent's first move", fontsize=10)
+    fig.colorbar(image, ax=board_ax, label="V (probability of winning)")
+    values = np.array(list(agent.values.values()) or [0.5])
+    spread_ax.hist(values, bins=20, range=(0, 1), color="C0")
+    spread_ax.set_xlabel("V of a position after the agent's move")
+    spread_ax.set_ylabel("positions in the table")
+    spread_ax.set_title(f"{len(agent.values)} positions learned (0.5 = never updated)", fontsize=10)
+    if logger is not None:
+        logger.figure("plots/position_values", fig, step)
+    return save_figure(fig, run.plots / "position_values.png")
+
+
+
 def tictactoe_rates(play_greedy_game: Callable[[object], str], env, games: int, seed: int) -> dict:
     """Win/draw/loss rates of `games` greedy games; play_greedy_game(env) -> outcome."""
     counts = {"win": 0, "draw": 0, "loss": 0}

@@ -9,7 +9,9 @@ the run's :class:`Task` (``task_for(config.env.name)``), which holds:
 - the observation encoding of a state (Blackjack's tuple, one-hot or scaled vector);
 - the task's own figures (Blackjack's exact return and regret from the DP solver,
   tic-tac-toe's win/draw/loss rates, FrozenLake's success rate, Boxing's human-normalised
-  score) and its final report (policy heat-maps, five-rooms matrices and routes).
+  score) and its final report (policy heat-maps, five-rooms matrices and routes, Q-tables);
+- how a moment of the game is drawn and said for people (agents.scenes): Blackjack's table as
+  in chapter 72's plot of plays, the five-rooms building with the route, the tic-tac-toe board.
 
 A task sees the trained agent through its learner: ``learner.q_values(observations)`` (one row
 of action values per observation) and ``learner.play(...)`` (returns and final infos).
@@ -32,6 +34,9 @@ class Task:
     record_env: str | None = None  # env name for recordings when not the training env
     hold_seconds: float | None = None  # seconds each decision stays on a recording (None: by fps)
     value_label = "Q"
+    episodes_per_video = 1  # episodes one recording holds
+    video_stem = "episode"  # recordings are <preset>-<stem><k>.mp4
+    draws = False  # True: `picture` draws every moment with the agent's values (no strip needed)
 
     def eval_options(self, options: dict) -> dict:
         """The env options of the evaluation protocol (the training options by default)."""
@@ -42,12 +47,45 @@ class Task:
         return {"score": float(np.mean(returns))}
 
     def report(self, run, learner, config, evaluation: dict, logger, step: int) -> list[str]:
-        """Final report lines (and files) after the last evaluation; extends `evaluation`."""
-        return []
+        """Final report lines (and files) after the last evaluation; extends `evaluation`.
+        A Q-table over numbered states is drawn as a heat-map (plots/q_table.png)."""
+        path = reports.q_table_figure(run, learner, self.action_names, f"{config.preset} (seed {config.seed})",
+                                      logger=logger, step=step)
+        return [] if path is None else [f"Q-table heat-map: {path}"]
 
     def outcome_lines(self, env, total: float, steps: int) -> list[str]:
         """What a recording writes on the last frame of an episode."""
         return [f"episode over after {steps} steps: return {total:+g}"]
+
+    # -- a moment of the game for people (agents.scenes) -------------------------------------------
+    def result(self, env, total: float) -> float:
+        """An episode's result in a running tally (> 0 counts as a win, < 0 as a loss)."""
+        return total
+
+    def snapshot(self, env) -> Any:
+        """The state before a decision, in the terms `picture` needs (None: nothing kept)."""
+        return None
+
+    def picture(self, moment) -> np.ndarray | None:
+        """The moment drawn (None: the environment's own picture)."""
+        return None
+
+    def describe(self, moment) -> str:
+        """The moment in words, for the terminal: the env's text, the action and the values."""
+        env = moment.env
+        text = env.render() if getattr(env, "render_mode", None) == "ansi" else ""
+        lines = [text.rstrip("\n")] if text else []
+        decision = moment.current
+        names = moment.action_names
+        if decision is None:
+            lines.append(self.outcome_lines(env, moment.total, len(moment.decisions))[0])
+        elif decision.action is not None:
+            name = lambda a: names[a] if a < len(names) else str(a)
+            values = "  ".join(f"{name(a)} {v:+.3f}" for a, v in enumerate(decision.values) if np.isfinite(v)) \
+                if decision.values is not None else ""
+            lines.append(f"step {len(moment.decisions)}: {name(decision.action)}"
+                         + (" (random)" if decision.explored else "") + (f" | {self.value_label}: {values}" if values else ""))
+        return "\n".join(lines)
 
 
 class BlackjackTask(Task):
@@ -55,6 +93,9 @@ class BlackjackTask(Task):
 
     action_names = ("stick", "hit")
     hold_seconds = 1.0
+    episodes_per_video = 8  # several hands with the running result
+    video_stem = "hands"
+    draws = True
 
     def greedy(self, learner, config) -> tuple[Callable, Callable]:
         """state tuple -> greedy action, and state tuple -> max Q, through the env's encoding."""
@@ -95,6 +136,21 @@ class BlackjackTask(Task):
         lines[-1] += f" -> {outcome_word(total).upper()} {total:+g}"
         return lines
 
+    def snapshot(self, env) -> tuple[int, int, int]:
+        from envs.blackjack import table_state
+
+        return table_state(env)
+
+    def picture(self, moment) -> np.ndarray:
+        from agents.blackjack_plays import hand_picture
+
+        return hand_picture(moment)
+
+    def describe(self, moment) -> str:
+        from agents.blackjack_plays import hand_text
+
+        return hand_text(moment)
+
 
 class BoxingTask(Task):
     """Chapter 69: Atari Boxing, scored in raw points with the human-normalised score."""
@@ -123,13 +179,28 @@ class FiveRoomsTask(Task):
 
     action_names = tuple(f"to room {k}" for k in range(6))
     hold_seconds = 0.5
+    draws = True
 
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
-        report = reports.five_rooms_report(run, lambda s: learner.q_values([s])[0])
+        report = reports.five_rooms_report(run, lambda s: learner.q_values([s])[0], logger=logger, step=step)
         evaluation["routes"] = {str(k): v for k, v in report["routes"].items()}
         evaluation["all_routes_shortest"] = report["all_routes_shortest"]
         evaluation["q_normalised"] = report["q_normalised"]
-        return [report["text"], f"every greedy route is a shortest path: {report['all_routes_shortest']}"]
+        return [report["text"], f"every greedy route is a shortest path: {report['all_routes_shortest']}",
+                "plots/q_table.png (Q normalised to 100) and plots/routes.png (the building) written"]
+
+    def snapshot(self, env) -> int:
+        return int(env.unwrapped.state)
+
+    def picture(self, moment) -> np.ndarray:
+        from agents.scenes import rooms_picture
+
+        return rooms_picture(moment)
+
+    def describe(self, moment) -> str:
+        from agents.scenes import rooms_text
+
+        return rooms_text(moment)
 
 
 class TicTacToeTask(Task):
@@ -138,6 +209,26 @@ class TicTacToeTask(Task):
     action_names = tuple(f"cell {k}" for k in range(9))
     hold_seconds = 0.5
     value_label = "V"
+    draws = True
+
+    def result(self, env, total: float) -> float:
+        """+1 win, 0 draw, -1 loss from the board (the book's rewards pay 0 for a loss too)."""
+        from envs import tictactoe as ttt
+
+        return {ttt.X: 1.0, ttt.O: -1.0}.get(ttt.winner(env.unwrapped.board), 0.0)
+
+    def snapshot(self, env) -> tuple[int, ...]:
+        return tuple(env.unwrapped.board)
+
+    def picture(self, moment) -> np.ndarray:
+        from agents.scenes import tictactoe_picture
+
+        return tictactoe_picture(moment)
+
+    def describe(self, moment) -> str:
+        from agents.scenes import tictactoe_text
+
+        return tictactoe_text(moment)
 
     @staticmethod
     def rates(infos: list[dict]) -> dict:
@@ -151,9 +242,11 @@ class TicTacToeTask(Task):
 
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
         vs = evaluation["vs_random"]
+        values = reports.tictactoe_values_figure(run, learner, logger=logger, step=step)
         return [f"vs training opponent: win {evaluation['win_rate']:.1%} draw {evaluation['draw_rate']:.1%} "
                 f"loss {evaluation['loss_rate']:.1%}; vs uniformly random: win {vs['win_rate']:.1%} "
-                f"draw {vs['draw_rate']:.1%} loss {vs['loss_rate']:.1%}"]
+                f"draw {vs['draw_rate']:.1%} loss {vs['loss_rate']:.1%}",
+                f"the agent's values of positions: {values}"]
 
 
 class FrozenLakeTask(Task):
@@ -163,7 +256,10 @@ class FrozenLakeTask(Task):
         return {"score": float(np.mean(returns)), "success_rate": float(np.mean(np.array(returns) > 0))}
 
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
-        return [f"success rate {evaluation['success_rate']:.3f}"]
+        lines = super().report(run, learner, config, evaluation, logger, step)
+        route = reports.grid_policy_figure(run, learner, logger=logger, step=step)
+        return [f"success rate {evaluation['success_rate']:.3f}", *lines] + \
+            ([f"greedy policy on the map: {route}"] if route else [])
 
 
 class TaxiTask(Task):

@@ -61,6 +61,16 @@ def hand_value(cards: list[int]) -> int:
     return hand_value_of_total(sum(cards), 1 in cards)[0]
 
 
+def table_state(env: gymnasium.Env) -> tuple[int, int, int]:
+    """(player_sum, dealer_card, usable_ace) of the hand on a Blackjack env's table, whatever
+    observation encoding the env's wrappers give its agent."""
+    from envs.blackjack_solver import hand_value_of_total
+
+    table = env.unwrapped
+    total, usable_ace = hand_value_of_total(sum(table.player), 1 in table.player)
+    return total, int(table.dealer[0]), usable_ace
+
+
 def card_name(value: int) -> str:
     return "A" if value == 1 else str(value)
 

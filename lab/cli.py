@@ -28,11 +28,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written (whole sentences, the script's own line breaks); each
+    option's default added once, and only where its help does not already say it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unshown = action.default is None or action.default is False or action.default is argparse.SUPPRESS
+        if "default" in text or unshown or action.default == []:
+            return text  # (identity checks: a default of 0 equals False but is worth showing)
+        return f"{text} (default: %(default)s)"
+
+
 def make_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    """A parser whose --help shows `description` whole (a script's docstring: its first
+    paragraph, or all of it) and each option's default once."""
     return _Parser(
         prog=prog,
-        description=description,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description=description.strip(),
+        formatter_class=_HelpFormatter,
     )
 
 

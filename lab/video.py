@@ -55,8 +55,9 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
                   names: list[str], value_label: str = "Q", explored: bool = False) -> np.ndarray:
     """A strip to put under a frame: the step, the action and a bar chart of the values.
 
-    The chosen action's bar is orange; with few actions each bar is labelled with the action's
-    name and its value; with many (Atari's 18) the text line gives the extremes instead.
+    The chosen action's bar is orange and every bar carries its action's name: written across
+    with its value when the bars are wide, written upwards when they are narrow (Atari's 18
+    actions), where the text line gives the largest and smallest value instead.
     """
     from PIL import Image, ImageDraw
 
@@ -65,13 +66,24 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
     small = load_font(max(8, font_size - 3))
     line = font_size + 6
     chart_top, chart_height = 2 * line, 64
-    # the strip's size depends only on the width and the number of actions, so every frame of
-    # a video (the last one has no action) has the same size
-    label_room = line if width / max(len(names), 1) >= 40 else 0
+    # the strip's size depends only on the width and the action names, so every frame of a
+    # video (the last one has no action) has the same size
+    slot = width / max(len(names), 1)
+    across = slot >= 40
+    upright_font = load_font(int(np.clip(slot * 0.7, 7, 11)))
+    label_room = line if across else int(max((upright_font.getlength(n) for n in names), default=0)) + 6
     height = chart_top + chart_height + label_room + 6
     height += height % 2
     image = Image.new("RGB", (width, height), (24, 24, 32))
     draw = ImageDraw.Draw(image)
+    if not across:  # names written upwards under narrow bars, the chosen one highlighted
+        for i, label in enumerate(names):
+            colour = (255, 170, 70) if i == action else (210, 210, 215)
+            text = Image.new("RGBA", (label_room, int(slot)), (0, 0, 0, 0))
+            ImageDraw.Draw(text).text((label_room - 3, slot / 2), label, font=upright_font, fill=colour,
+                                      anchor="rm")
+            text = text.rotate(90, expand=True)
+            image.paste(text, (int(i * slot), chart_top + chart_height + 3), text)
     if action is None:
         draw.text((6, 3), f"step {step}: episode over", font=font, fill=(255, 255, 255))
         return np.asarray(image)
@@ -89,7 +101,6 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
     has_negative = shown.size and shown.min() < 0
     zero = chart_top + (chart_height / 2 if has_negative else chart_height - 2)
     half = chart_height / 2 - 8 if has_negative else chart_height - 12
-    slot = width / len(values)
     draw.line([(0, zero), (width, zero)], fill=(110, 110, 120))
     for i, value in enumerate(values):
         if not np.isfinite(value):
@@ -98,7 +109,7 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
         top = zero - half * value / scale
         colour = (255, 150, 40) if i == action else (90, 150, 220)
         draw.rectangle([left, min(top, zero), right, max(top, zero)], fill=colour)
-        if label_room:
+        if across:
             centre = (i + 0.5) * slot
             draw.text((centre, chart_top + chart_height + 2), fit(names[i] if i < len(names) else str(i), slot, small),
                       font=small, fill=(230, 230, 230), anchor="ma")

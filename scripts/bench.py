@@ -10,7 +10,7 @@ from lab.cli import make_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("bench.py", __doc__.strip().splitlines()[0])
+    parser = make_parser("bench.py", __doc__)
     parser.add_argument("suite", choices=["atari", "blackjack"], help="which comparison to run")
     parser.add_argument("--steps", type=int, default=None,
                         help="agent steps per training measurement (atari default 20000)")

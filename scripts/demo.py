@@ -10,7 +10,7 @@ from lab.cli import UsageError, add_common_arguments, make_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("demo.py", __doc__.strip().splitlines()[0])
+    parser = make_parser("demo.py", __doc__)
     parser.add_argument("demo", nargs="?", help="chapter key, e.g. ch18 (see --list)")
     parser.add_argument("--list", action="store_true", help="list the demos: chapter, Portuguese and English title")
     parser.add_argument("--all", action="store_true", help="run every demo in chapter order")

@@ -1,6 +1,8 @@
 #!/usr/bin/env python
-"""Evaluate a trained run: `python scripts/evaluate.py RUN_DIR` prints mean, std and a 95% CI
-and writes RUN_DIR/eval.json."""
+"""Evaluate a trained run: `python scripts/evaluate.py RUN_DIR` plays its agent and prints the
+mean return, std and a 95% CI beside the training's own final evaluation. The result is written
+beside the training's eval.json (which is kept) as eval-s<seed>-n<episodes>-<checkpoint>.json,
+with -eps<epsilon> added when the exploration differs from the run's protocol."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from lab.cli import make_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("evaluate.py", __doc__.strip().splitlines()[0])
+    parser = make_parser("evaluate.py", __doc__)
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py; or a sweep "
                         "directory made by sweep.py, whose finished trials are then aggregated across seeds "
                         "(mean, median, IQM, 95%% intervals, summary.csv; the other options do not apply)")

@@ -10,7 +10,7 @@ from lab.cli import make_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("record.py", __doc__.strip().splitlines()[0])
+    parser = make_parser("record.py", __doc__)
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py")
     parser.add_argument("--episodes", type=int, default=1, help="episodes to record (one file each)")
     parser.add_argument("--format", choices=["mp4", "gif"], default="mp4", help="video container")

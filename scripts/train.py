@@ -14,7 +14,7 @@ DEFAULT_PRESET = "blackjack-dqn"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("train.py", __doc__.strip().splitlines()[0])
+    parser = make_parser("train.py", __doc__)
     parser.add_argument("preset", nargs="?", default=DEFAULT_PRESET, help="preset name (see --list)")
     parser.add_argument("--list", action="store_true", help="list the presets with one line each and exit")
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=["native", "sb3"], default="native",
                         help="train with this project's agents or with Stable-Baselines3")
     parser.add_argument("--algo", choices=["dqn", "ppo", "a2c"], default=None,
-                        help="SB3 algorithm for --backend sb3 (None means dqn)")
+                        help="SB3 algorithm for --backend sb3 (default: dqn)")
     add_common_arguments(parser, resumable=True)
     args = parser.parse_args(argv)
 

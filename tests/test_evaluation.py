@@ -125,11 +125,13 @@ def test_latest_checkpoint_is_loaded_when_asked(blackjack_dqn_run):
 
 def test_epsilon_one_plays_at_random(rooms_run):
     # a greedy rooms agent always gets out (+100); a random walker is truncated sometimes
-    evaluate_run(rooms_run, episodes=30, epsilon=1.0, quiet=True)
-    result = evaluation_of(rooms_run, 30)
-    assert result["protocol"]["epsilon"] == 1.0
-    evaluate_run(rooms_run, episodes=30, epsilon=0.0, quiet=True)
+    report = evaluate_run(rooms_run, episodes=30, epsilon=1.0, quiet=True)
+    result = json.loads((rooms_run / "eval-s12345-n30-best-eps1.json").read_text())
+    assert result["protocol"]["epsilon"] == 1.0 and "eval-s12345-n30-best-eps1.json" in report
+    evaluate_run(rooms_run, episodes=30, epsilon=0.0, quiet=True)  # the protocol's epsilon: no suffix
     assert evaluation_of(rooms_run, 30)["mean"] == pytest.approx(100.0)
+    # the two evaluations differ only in epsilon and both are kept
+    assert json.loads((rooms_run / "eval-s12345-n30-best-eps1.json").read_text())["protocol"]["epsilon"] == 1.0
 
 
 def test_atari_protocol_defaults_and_human_normalised_score(boxing_run):

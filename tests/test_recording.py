@@ -60,7 +60,7 @@ def test_training_writes_the_plays_figure_and_a_recording(blackjack_dqn_run):
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert image.shape[1] > 1000 and image.shape[0] > 500  # a 4 x 3 grid of hands
     assert image[..., :3].std() > 20  # not a blank canvas
-    assert (blackjack_dqn_run / "videos" / "blackjack-dqn-episode0.mp4").stat().st_size > 0
+    assert (blackjack_dqn_run / "videos" / "blackjack-dqn-hands0.mp4").stat().st_size > 0
     tags = images_in_tensorboard(blackjack_dqn_run)
     assert "plots/blackjack_plays" in tags and "videos/episode_0" in tags
 
@@ -80,7 +80,7 @@ def test_mp4_is_a_real_h264_video_whose_frames_change(blackjack_dqn_run):
 
 def test_gif_and_several_episodes(blackjack_dqn_run):
     paths = record_run(blackjack_dqn_run, episodes=2, fmt="gif", seed=4, device="cpu")
-    assert [p.name for p in paths] == ["blackjack-dqn-episode0.gif", "blackjack-dqn-episode1.gif"]
+    assert [p.name for p in paths] == ["blackjack-dqn-hands0.gif", "blackjack-dqn-hands1.gif"]
     frames = iio.imread(paths[0], index=None)
     assert frames.ndim == 4 and len(frames) >= 2 and not np.array_equal(frames[0], frames[-1])
 
@@ -170,5 +170,5 @@ def test_record_script_prints_the_path(blackjack_dqn_run):
     )
     assert result.returncode == 0, result.stderr
     printed = Path(result.stdout.strip().splitlines()[-1])
-    assert printed.name == "blackjack-dqn-episode0-overlay.mp4" and printed.is_file()
+    assert printed.name == "blackjack-dqn-hands0-overlay.mp4" and printed.is_file()
     assert len(read_video(printed)) > 0

@@ -1,0 +1,213 @@
+"""Watching a trained agent live, and playing with it: `scripts/play.py RUN_DIR` (chapter 66's
+tic-tac-toe player, chapter 67's five rooms, chapters 71-75's Blackjack agent, chapter 69's Boxing).
+
+Three modes, one way of showing a game (agents.scenes: the pictures of the recordings, or the
+same moment in words when there is no display):
+
+- ``watch``: the agent plays its game in real time, with its values of every action;
+- ``play`` (tic-tac-toe): a person plays O against chapter 66's value-function player (X,
+  which moves first, as it was trained); the agent's value of each of its moves is shown;
+- ``beside`` (Blackjack): a person plays the hands and decides; the agent's Q(stick), Q(hit)
+  and its advice are shown at every decision, and the summary says how often the person
+  followed it.
+
+The screen is a pygame window (lab.screens), or the terminal with moves typed on stdin when
+there is no display or `--terminal` is given.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import numpy as np
+
+import envs
+from envs import tictactoe as ttt
+from envs.blackjack import table_state
+from lab.cli import UsageError
+from lab.screens import open_screen
+
+from agents.evaluation import LoadedRun, load_run
+from agents.recording import Player
+from agents.scenes import Decision, Moment, cell_boxes, tally
+from agents.tasks import task_for
+
+MODES = ("watch", "play", "beside")
+MODE_ENVS = {"play": "tictactoe", "beside": "blackjack"}  # the games a person can join
+GO_ON = {"": True}
+
+
+def check_arguments(mode: str, episodes: int | None, delay: float | None, seed: int | None) -> None:
+    """The options of `scripts/play.py`, checked before anything is loaded or opened."""
+    if mode not in MODES:
+        raise UsageError(f"--mode {mode!r} is not valid; choose one of: {', '.join(MODES)}")
+    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
+        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
+    if delay is not None and not (0.0 <= delay <= 60.0):
+        raise UsageError(f"--delay must be between 0 and 60 seconds, got {delay!r}")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {seed}")
+
+
+def play_run(run_dir: str | os.PathLike, mode: str = "watch", terminal: bool = False, episodes: int | None = None,
+             delay: float | None = None, seed: int | None = None, checkpoint: str = "best", device: str = "auto",
+             screen=None) -> str:
+    """Load the run's agent and show it (`mode`, see the module docstring) on `screen` (a window,
+    or the terminal when there is no display); returns the session's summary line.
+
+    `episodes`: episodes (games, hands) to show (default: until the person stops; watch: the
+    recording's count, at least 3); `delay`: seconds each decision stays on screen (default:
+    the recording's pace, real time for Atari); `seed`: of the first episode (default: a fresh
+    one, printed in the summary so the session can be replayed).
+    """
+    check_arguments(mode, episodes, delay, seed)
+    loaded = load_run(run_dir, checkpoint, device)
+    env_name = loaded.config.env.name
+    if mode in MODE_ENVS and env_name != MODE_ENVS[mode]:
+        games = {"play": "tic-tac-toe (tictactoe-value)", "beside": "Blackjack (blackjack-q, blackjack-dqn)"}
+        raise UsageError(f"--mode {mode} needs a run of {games[mode]}; {loaded.run.path} plays {env_name}: "
+                         f"use --mode watch")
+    seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else seed
+    screen = screen or open_screen(terminal, f"dlbook-agents: {loaded.config.preset} ({mode})")
+    session = {"watch": watch, "play": play_against, "beside": play_beside}[mode]
+    try:
+        summary = session(loaded, screen, episodes, delay, seed)
+    except KeyboardInterrupt:
+        summary = "stopped"
+    finally:
+        screen.close()
+    return f"{summary} (seed {seed}: --seed {seed} replays it)"
+
+
+def _wait(delay: float | None, seconds: float, over: bool) -> float:
+    return seconds if delay is None else delay * (2 if over else 1)
+
+
+def watch(loaded: LoadedRun, screen, episodes: int | None, delay: float | None, seed: int) -> str:
+    """The agent plays alone, in real time, its values shown with every decision."""
+    config = loaded.config
+    task = task_for(config.env.name)
+    player = Player(loaded.learner, config, float(config.evaluation.epsilon), seed, text=not screen.shows_pictures)
+    episodes = episodes or max(task.episodes_per_video, 3)
+    results = []
+    try:
+        for moment, seconds in player.moments(seed, episodes):
+            picture = player.picture(moment, overlay=not task.draws) if screen.shows_pictures else None
+            screen.show(picture, task.describe(moment))
+            if moment.over:
+                results.append(task.result(player.env, moment.total))
+            if not screen.pause(_wait(delay, seconds, moment.over)):
+                break
+    finally:
+        player.env.close()
+    return f"watched {len(results)} of {episodes} episodes of {config.preset}: the agent's result {tally(results)}"
+
+
+def _show(screen, task, moment: Moment) -> None:
+    screen.show(task.picture(moment) if screen.shows_pictures else None, task.describe(moment))
+
+
+def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | None, seed: int) -> str:
+    """Tic-tac-toe: the agent (X) moves first, the person answers (O), game after game."""
+    task = task_for("tictactoe")
+    env = envs.make("tictactoe", **loaded.config.env.options)
+    env.reset(seed=seed)
+    results: list[float] = []  # the person's: +1 a win, 0 a draw, -1 a loss
+    pace = task.hold_seconds if delay is None else delay
+    try:
+        for game in itertools.count():
+            board, decisions = (ttt.EMPTY,) * 9, []
+            moment = lambda over=False, prompt="": Moment(env, decisions, over, 0.0, list(results), game, games,
+                                                          person="against", prompt=prompt)
+            while not ttt.is_terminal(board):
+                observation, info = env.reset(options={"board": board})
+                values, cell = loaded.learner.decide(observation, info, env)
+                decisions.append(Decision(observation, values, int(cell), snapshot=board))
+                _show(screen, task, moment())
+                if not screen.pause(pace):
+                    return _against_summary(results)
+                board = ttt.play(board, int(cell), ttt.X)
+                env.unwrapped.board = board
+                if ttt.is_terminal(board):
+                    break
+                free = ttt.legal_moves(board)
+                prompt = "your move (O): click a free cell or type its number 1-9; q quits"
+                decisions.append(Decision(None, None, None, snapshot=board, by="you"))
+                _show(screen, task, moment(prompt=prompt))
+                boxes = cell_boxes()
+                choice = screen.ask(prompt, {str(c + 1): c for c in free}, [(boxes[c], c) for c in free])
+                if choice is None:
+                    return _against_summary(results)
+                decisions[-1].action = choice
+                board = ttt.play(board, choice, ttt.O)
+                env.unwrapped.board = board
+            last = games is not None and len(results) + 1 >= games
+            prompt = "" if last else "Enter (or a click): next game; q: quit"
+            _show(screen, task, moment(over=True, prompt=prompt))
+            results.append(-task.result(env, 0.0))
+            if last:
+                screen.pause(pace * 2)
+                break
+            if screen.ask(prompt, GO_ON) is None:
+                break
+    finally:
+        env.close()
+    return _against_summary(results)
+
+
+def _against_summary(results: list[float]) -> str:
+    return f"you played {len(results)} games of tic-tac-toe against the agent: your result {tally(results)}"
+
+
+def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | None, seed: int) -> str:
+    """Blackjack: the person decides every hand; the agent's Q-values and advice are shown."""
+    config = loaded.config
+    task = task_for("blackjack")
+    env = envs.make(config.env.name, **config.env.options)  # the agent's own observation encoding
+    observation, info = env.reset(seed=seed)
+    results: list[float] = []
+    followed = asked = 0
+    try:
+        for hand in itertools.count():
+            decisions, total, done = [], 0.0, False
+            moment = lambda over=False, prompt="": Moment(env, decisions, over, total, list(results), hand, hands,
+                                                          person="beside", prompt=prompt)
+            while not done:
+                values, advice = loaded.learner.decide(observation, info, env)
+                decisions.append(Decision(observation, values, None, snapshot=table_state(env), by="you",
+                                          advice=int(advice)))
+                prompt = "your decision: h = hit, s = stick (q quits)"
+                _show(screen, task, moment(prompt=prompt))
+                choice = screen.ask(prompt, {"h": 1, "s": 0})
+                if choice is None:
+                    return _beside_summary(results, followed, asked, loaded)
+                decisions[-1].action = choice
+                asked += 1
+                followed += choice == advice
+                observation, reward, terminated, truncated, info = env.step(choice)
+                total += float(reward)
+                done = terminated or truncated
+            last = hands is not None and len(results) + 1 >= hands
+            prompt = "" if last else "Enter (or a click): next hand; q: quit"
+            _show(screen, task, moment(over=True, prompt=prompt))
+            results.append(total)
+            if last:
+                screen.pause(task.hold_seconds * 2 if delay is None else delay * 2)
+                break
+            if screen.ask(prompt, GO_ON) is None:
+                break
+            observation, info = env.reset()
+    finally:
+        env.close()
+    return _beside_summary(results, followed, asked, loaded)
+
+
+def _beside_summary(results: list[float], followed: int, asked: int, loaded: LoadedRun) -> str:
+    line = (f"you played {len(results)} hands of Blackjack beside the agent: your result {tally(results)}; "
+            f"you followed its advice in {followed} of {asked} decisions")
+    if (loaded.run.path / "eval.json").is_file():
+        exact = loaded.run.read_json("eval.json").get("exact_return")
+        if exact is not None:
+            line += f"; the agent's own policy returns {exact:+.4f} per hand on average (exact, eval.json)"
+    return line
