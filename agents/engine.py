@@ -26,6 +26,7 @@ import torch
 from lab.checkpoint import CheckpointError, library_version, load_checkpoint, save_checkpoint
 from lab.cli import RunFailed, UsageError
 from lab.config import to_dict
+from lab.i18n import tr
 from lab.logger import Logger
 from lab.progress import progress_bar
 from lab.rundir import RunDir
@@ -99,14 +100,17 @@ class RunResult:
     def summary(self) -> str:
         by = f" (Stable-Baselines3 {self.algo.upper()})" if self.backend == "sb3" else ""
         e = self.evaluation
-        head = (f"{self.preset}{by}: {self.steps} steps, {self.episodes} episodes, {self.updates} updates "
-                f"in {self.seconds:.1f} s ({self.steps_per_second:.0f} steps/s, seed {self.seed})")
-        evaluation = (f"evaluation over {e['episodes']} episodes (epsilon {e['protocol']['epsilon']}): "
-                      f"mean return {e['mean']:.4f} +- {e['ci95']:.4f} (95% CI)")
+        head = tr("{preset}{by}: {steps} steps, {episodes} episodes, {updates} updates in {seconds:.1f} s "
+                  "({sps:.0f} steps/s, seed {seed})").format(
+            preset=self.preset, by=by, steps=self.steps, episodes=self.episodes, updates=self.updates,
+            seconds=self.seconds, sps=self.steps_per_second, seed=self.seed)
+        evaluation = tr("evaluation over {episodes} episodes (epsilon {epsilon}): "
+                        "mean return {mean:.4f} +- {ci95:.4f} (95% CI)").format(
+            episodes=e["episodes"], epsilon=e["protocol"]["epsilon"], mean=e["mean"], ci95=e["ci95"])
         runs = Path("runs").resolve()
         logdir = "runs" if Path(self.run_dir).resolve().is_relative_to(runs) else self.run_dir
-        return "\n".join([head, evaluation, *self.report, f"run directory: {self.run_dir}",
-                          f"watch: tensorboard --logdir {logdir}"])
+        return "\n".join([head, evaluation, *self.report, tr("run directory: {path}").format(path=self.run_dir),
+                          tr("watch: tensorboard --logdir {logdir}").format(logdir=logdir)])
 
 
 def check_state(state: dict, where: Path, config: RunConfig) -> None:
@@ -190,8 +194,8 @@ class Engine:
         """Load checkpoints/latest; returns the metrics step from which rows are rewritten."""
         latest = self.run.checkpoints / "latest"
         if not latest.is_dir() and not any(self.run.checkpoints.glob(".latest.*-*")):
-            raise UsageError(f"--resume {self.run.path}: no checkpoints/latest yet (the run was stopped "
-                             "before its first checkpoint); start it again")
+            raise UsageError(tr("--resume {path}: no checkpoints/latest yet (the run was stopped before its "
+                                "first checkpoint); start it again").format(path=self.run.path))
         state = load_checkpoint(latest)
         check_state(state, latest, self.config)
         load_learner_state(self.learner, state, latest, weights_only=False)
@@ -204,9 +208,10 @@ class Engine:
             if isinstance(score, (int, float)) and score > self.best_score:
                 self.best_score = float(score)
         if self.finished():
-            raise UsageError(f"--resume {self.run.path}: this run already finished its budget "
-                             f"({self.steps} steps, {self.episodes} episodes); raise it with "
-                             f"--set total_steps=... or --set total_episodes=... to continue")
+            raise UsageError(tr("--resume {path}: this run already finished its budget ({steps} steps, "
+                                "{episodes} episodes); raise it with --set total_steps=... or "
+                                "--set total_episodes=... to continue").format(
+                path=self.run.path, steps=self.steps, episodes=self.episodes))
         return self.steps + 1  # the checkpoint at step C was written after logging step C
 
     # -- evaluation ----------------------------------------------------------------------------
@@ -280,13 +285,13 @@ class Engine:
         curve = reports.learning_curve(self.run, f"{c.preset} (seed {c.seed})", self.task.references,
                                        logger=logger, step=self.steps)
         if curve is not None:
-            report.append(f"learning curve: {curve}")
+            report.append(tr("learning curve: {path}").format(path=curve))
         if c.record_episodes > 0:
             from agents.recording import record_learner
 
             paths = record_learner(self.run, learner, c, episodes=c.record_episodes, logger=logger,
                                    step=self.steps)
-            report.append("recording: " + ", ".join(str(p) for p in paths))
+            report.append(tr("recording: {paths}").format(paths=", ".join(str(p) for p in paths)))
         logger.hparams({"preset": c.preset, "algo": c.algo, "backend": c.backend, "seed": c.seed},
                        {"hparam/score": float(evaluation["score"])})
         logger.close()

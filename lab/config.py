@@ -16,6 +16,8 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 
+from lab.i18n import tr
+
 
 class ConfigError(ValueError):
     """A configuration key or value is not valid; the message is one line for the user."""
@@ -27,9 +29,11 @@ def load_yaml(path: str | Path) -> dict:
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as err:
-        raise ConfigError(f"config: {path} is not valid YAML: {str(err).splitlines()[0]}") from None
+        raise ConfigError(tr("config: {path} is not valid YAML: {problem}").format(
+            path=path, problem=str(err).splitlines()[0])) from None
     if not isinstance(data, dict):
-        raise ConfigError(f"config: {path} must hold a mapping, got {type(data).__name__}")
+        raise ConfigError(tr("config: {path} must hold a mapping, got {type}").format(
+            path=path, type=type(data).__name__))
     return data
 
 
@@ -47,11 +51,11 @@ def parse_overrides(items: list[str] | None) -> dict:
     result: dict = {}
     for item in items or []:
         if "=" not in item:
-            raise ConfigError(f"--set {item!r}: expected key=value, e.g. --set agent.lr=0.001")
+            raise ConfigError(tr("--set {item}: expected key=value, e.g. --set agent.lr=0.001").format(item=repr(item)))
         key, raw = item.split("=", 1)
         key = key.strip()
         if not key or any(not part for part in key.split(".")):
-            raise ConfigError(f"--set {item!r}: the key is empty or has an empty part")
+            raise ConfigError(tr("--set {item}: the key is empty or has an empty part").format(item=repr(item)))
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
@@ -63,7 +67,8 @@ def parse_overrides(items: list[str] | None) -> dict:
         for part in parts[:-1]:
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
-                raise ConfigError(f"--set {item!r}: {part} is set both as a value and a section")
+                raise ConfigError(tr("--set {item}: {part} is set both as a value and a section").format(
+                    item=repr(item), part=part))
         node[parts[-1]] = value
     return result
 
@@ -113,22 +118,21 @@ def from_dict(cls: type[T], data: dict | None, where: str = "") -> T:
     data = {} if data is None else data
     section = where or "config"
     if not isinstance(data, dict):
-        raise ConfigError(f"config: {section} must be a mapping, got {_show(data)}")
+        raise ConfigError(tr("config: {key} must be a mapping, got {value}").format(key=section, value=_show(data)))
     hints = typing.get_type_hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = [k for k in data if k not in fields]
     if unknown:
         key = f"{where}.{unknown[0]}" if where else unknown[0]
-        raise ConfigError(
-            f"config: unknown key '{key}'; allowed keys of {section}: {', '.join(fields)}"
-        )
+        raise ConfigError(tr("config: unknown key '{key}'; allowed keys of {section}: {allowed}").format(
+            key=key, section=section, allowed=", ".join(fields)))
     values = {}
     for name, field in fields.items():
         path = f"{where}.{name}" if where else name
         if name in data:
             values[name] = _coerce(hints[name], data[name], path)
         elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
-            raise ConfigError(f"config: missing required key '{path}'")
+            raise ConfigError(tr("config: missing required key '{key}'").format(key=path))
     try:
         return cls(**values)
     except (ValueError, TypeError) as err:
@@ -136,7 +140,8 @@ def from_dict(cls: type[T], data: dict | None, where: str = "") -> T:
             raise
         message = str(err)
         named = section == "config" or message.startswith(f"{section}.")  # the message names the key
-        raise ConfigError(f"config: {message}" if named else f"config: {section}: {message}") from None
+        prefix = tr("config") if named else tr("config: {section}").format(section=section)
+        raise ConfigError(f"{prefix}: {message}") from None
 
 
 def _show(value: Any) -> str:
@@ -152,7 +157,8 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         if value in args and not (isinstance(value, bool) and not any(a is value for a in args)):
             return value
         choices = ", ".join(str(a) for a in args)
-        raise ConfigError(f"config: {path} must be one of: {choices}; got {value!r}")
+        raise ConfigError(tr("config: {key} must be one of: {choices}; got {value}").format(
+            key=path, choices=choices, value=repr(value)))
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
@@ -165,39 +171,40 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
             except ConfigError as err:
                 errors.append(str(err))
         raise ConfigError(errors[0] if len(errors) == 1 else
-                          f"config: {path} has the wrong type: got {_show(value)}")
+                          tr("config: {key} has the wrong type: got {value}").format(key=path, value=_show(value)))
     if dataclasses.is_dataclass(tp):
         return from_dict(tp, value, path)
     if origin in (list, tuple) or tp in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"config: {path} must be a list, got {_show(value)}")
+            raise ConfigError(tr("config: {key} must be a list, got {value}").format(key=path, value=_show(value)))
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
-                raise ConfigError(f"config: {path} must have {len(args)} items, got {len(value)}")
+                raise ConfigError(tr("config: {key} must have {expected} items, got {got}").format(
+                    key=path, expected=len(args), got=len(value)))
             return tuple(_coerce(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
         item_type = args[0] if args else Any
         items = [_coerce(item_type, v, f"{path}[{i}]") for i, v in enumerate(value)]
         return tuple(items) if (origin is tuple or tp is tuple) else items
     if origin is dict or tp is dict:
         if not isinstance(value, dict):
-            raise ConfigError(f"config: {path} must be a mapping, got {_show(value)}")
+            raise ConfigError(tr("config: {key} must be a mapping, got {value}").format(key=path, value=_show(value)))
         return dict(value)
     if tp is bool:
         if isinstance(value, bool):
             return value
-        raise ConfigError(f"config: {path} must be true or false, got {_show(value)}")
+        raise ConfigError(tr("config: {key} must be true or false, got {value}").format(key=path, value=_show(value)))
     if tp is int:
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, float) and value.is_integer():
             return int(value)
-        raise ConfigError(f"config: {path} must be an integer, got {_show(value)}")
+        raise ConfigError(tr("config: {key} must be an integer, got {value}").format(key=path, value=_show(value)))
     if tp is float:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return float(value)
-        raise ConfigError(f"config: {path} must be a number, got {_show(value)}")
+        raise ConfigError(tr("config: {key} must be a number, got {value}").format(key=path, value=_show(value)))
     if tp is str:
         if isinstance(value, str):
             return value
-        raise ConfigError(f"config: {path} must be a string, got {_show(value)}")
+        raise ConfigError(tr("config: {key} must be a string, got {value}").format(key=path, value=_show(value)))
     return value

@@ -13,14 +13,16 @@ import numpy as np
 
 from lab.config import parse_overrides
 from lab.device import resolve_device
+from lab.i18n import N_, tr
 from lab.logger import Logger
 from lab.plots import save_figure
 from lab.rundir import RunDir
 from lab.seeding import seed_everything
 
 
-#: Every figure line ends with one of these verdicts.
-VERDICTS = ("match", "differs", "not comparable")
+#: Every figure line ends with one of these verdicts (kept in English in results.json; the
+#: printed line says them in the output language).
+VERDICTS = (N_("match"), N_("differs"), N_("not comparable"))
 
 #: Fallback notices already printed in this process (one per stand-in dataset, not one per demo).
 _FALLBACK_NOTICES_SHOWN: set[str] = set()
@@ -29,10 +31,11 @@ _FALLBACK_NOTICES_SHOWN: set[str] = set()
 def fallback_notice(warning: Any) -> str:
     """What a `DataFallbackWarning` means, said in the flags of `scripts/demo.py`."""
     failed = f" {warning.download_problem}" if getattr(warning, "download_problem", "") else ""
-    return (f"note: full MNIST was not found (searched {warning.searched}).{failed} The figures below are "
-            f"measured on {warning.stand_in}. For the book's 50,000/10,000/10,000 experiments run with "
-            "--download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the four MNIST IDX files); "
-            "--data mnist-subset chooses the stand-in without this note.")
+    return tr("note: full MNIST was not found (searched {searched}).{failed} The figures below are "
+              "measured on {stand_in}. For the book's 50,000/10,000/10,000 experiments run with "
+              "--download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the four MNIST IDX files); "
+              "--data mnist-subset chooses the stand-in without this note.").format(
+        searched=warning.searched, failed=failed, stand_in=warning.stand_in)
 
 
 @dataclasses.dataclass
@@ -59,9 +62,13 @@ class Figure:
         return VERDICTS[0] if self.matches else VERDICTS[1] if self.matches is False else VERDICTS[2]
 
     def line(self) -> str:
-        judged = self.verdict + (f": {self.reason}" if self.reason and self.matches is not True else "")
-        return (f"{self.label}: {self.source}: {_fmt(self.book)} | measured: {_fmt(self.measured)} | "
-                f"data: {self.data}  [{judged}]")
+        """`label: book: X | measured: Y | data: D  [verdict: reason]`, its fixed words in the
+        output language (lab.i18n); the reasons and labels stay as the demo wrote them."""
+        judged = tr(self.verdict) + (f": {self.reason}" if self.reason and self.matches is not True else "")
+        source = tr("book") if self.source == "book" else self.source
+        return tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
+            label=self.label, source=source, reference=_fmt(self.book), measured=_fmt(self.measured),
+            data=self.data, verdict=judged)
 
 
 def _fmt(value: Any) -> str:
@@ -114,7 +121,7 @@ class DemoContext:
                 elif warning.message.stand_in not in _FALLBACK_NOTICES_SHOWN:  # once per process
                     _FALLBACK_NOTICES_SHOWN.add(warning.message.stand_in)
                     self.say(fallback_notice(warning.message))
-            self.say(f"data: {self._dataset.source}")
+            self.say(tr("data: {source}").format(source=self._dataset.source))
         return self._dataset
 
     def other_data(self, dataset: Any = None, book: str = "full MNIST, 50,000 training images",
@@ -164,7 +171,7 @@ class DemoContext:
         """Save a matplotlib figure to plots/<name>.png and show it in TensorBoard."""
         self.logger.figure(f"plots/{name}", fig, step)
         path = save_figure(fig, self.run.plots / f"{name}.png")
-        self.say(f"plot: {path}")
+        self.say(tr("plot: {path}").format(path=path))
 
     def finish(self) -> dict:
         result = {
@@ -184,7 +191,8 @@ class DemoContext:
                    if isinstance(f.measured, (int, float, np.integer, np.floating)) and not isinstance(f.measured, bool)}
         if numeric:
             self.logger.scalars(0, numeric)
-        self.say(f"{self.key}: {len(self.figures)} figures in {result['seconds']} s -> {self.run.path}")
+        self.say(tr("{demo}: {count} figures in {seconds} s -> {run_dir}").format(
+            demo=self.key, count=len(self.figures), seconds=result["seconds"], run_dir=self.run.path))
         return result
 
     def __enter__(self) -> "DemoContext":

@@ -3,7 +3,13 @@ to change a run copy it first)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The tests read English output: a Portuguese LANG on the machine must not change it (LANGUAGE
+# is the first variable lab.i18n reads; the Portuguese tests pass --lang pt or set it themselves).
+os.environ["LANGUAGE"] = "en"
 
 from agents import runner
 

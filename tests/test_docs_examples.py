@@ -44,7 +44,7 @@ def test_api_page_examples_run(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     count = run_blocks(ROOT / "docs" / "api.md", tmp_path, monkeypatch)
-    assert count >= 7, f"docs/api.md has {count} python blocks; its sections lost their examples"
+    assert count >= 8, f"docs/api.md has {count} python blocks; its sections lost their examples"
     assert (tmp_path / "runs" / "blackjack-tiny" / "eval.json").is_file()
     assert list((tmp_path / "runs" / "blackjack-tiny").glob("eval-s1-n200-best.json"))
     assert (tmp_path / "runs" / "ch55" / "results.json").is_file()

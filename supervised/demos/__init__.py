@@ -17,6 +17,7 @@ import pkgutil
 from typing import Callable
 
 from lab.config import ConfigError
+from lab.i18n import tr
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,8 +63,8 @@ def available() -> list[Demo]:
 def get(key: str) -> Demo:
     _load_all()
     if key not in _REGISTRY:
-        names = ", ".join(d.key for d in available()) or "(none yet)"
-        raise ConfigError(f"unknown demo '{key}'; available: {names}")
+        names = ", ".join(d.key for d in available()) or tr("(none yet)")
+        raise ConfigError(tr("unknown demo '{key}'; available: {names}").format(key=key, names=names))
     return _REGISTRY[key]
 
 
@@ -119,9 +120,10 @@ def check_overrides(keys: list[str], overrides: list[str] | None) -> None:
             readable.setdefault(name, example)
     for name, value in parse_overrides(overrides or []).items():
         if name not in readable:
-            which = f"demo {keys[0]}" if len(keys) == 1 else "no demo"
-            raise ConfigError(f"--set {name}: {which} has no such setting; "
-                              f"settings: {', '.join(sorted(readable)) or 'none'}")
+            message = (tr("--set {name}: demo {demo} has no such setting; settings: {settings}") if len(keys) == 1
+                       else tr("--set {name}: no demo has such a setting; settings: {settings}"))
+            raise ConfigError(message.format(name=name, demo=keys[0],
+                                             settings=", ".join(sorted(readable)) or tr("none")))
         convert_setting(name, value, readable[name])
 
 
@@ -150,5 +152,5 @@ def tally(results: list[dict]) -> str:
         for figure in result["figures"]:
             counts[figure["verdict"]] += 1
     total = sum(counts.values())
-    return (f"tally over {len(results)} demos, {total} figures: "
-            + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()))
+    return (tr("tally over {demos} demos, {figures} figures: ").format(demos=len(results), figures=total)
+            + ", ".join(f"{n} {tr(verdict)}" for verdict, n in counts.items()))

@@ -1,0 +1,141 @@
+"""Portuguese or English program output through gettext (the book is in Portuguese; issue 18).
+
+English is the source text: every user-facing string is written in English and wrapped in
+``tr()`` (not ``_``: the project forbids importing underscore names, and ``_`` is a common
+throw-away variable that would shadow it); ``lab/locale/pt_BR/LC_MESSAGES/dlbook.po`` holds the Portuguese (Brazil) translation,
+compiled to ``dlbook.mo`` beside it (both ship with the package). The language is chosen, in
+this order, by ``set_language("pt" | "en")`` (what every script's ``--lang`` calls), then by the
+environment as gettext reads it: the first of LANGUAGE, LC_ALL, LC_MESSAGES and LANG that is
+set; a value starting with ``pt`` means Portuguese, anything else English.
+
+Placeholders are named (``tr("{steps} steps").format(steps=...)``) so a translation may put them
+in another order. Strings that must be defined before the language is known (argparse's own
+texts, table headings) are marked with ``N_()`` and passed through ``tr`` where they are shown.
+
+Updating the catalogue (babel, in the dev extra) after changing a wrapped string::
+
+    pybabel extract -F lab/locale/babel.cfg -k tr -k N_ -o lab/locale/dlbook.pot .
+    pybabel update -i lab/locale/dlbook.pot -d lab/locale -D dlbook -l pt_BR
+    # translate the new or fuzzy entries in dlbook.po, then
+    pybabel compile -d lab/locale -D dlbook -l pt_BR
+
+``tests/test_i18n.py`` fails when a wrapped string is missing from the catalogue, untranslated,
+or when the committed ``.mo`` is older than the ``.po``.
+"""
+
+from __future__ import annotations
+
+import gettext
+import os
+from pathlib import Path
+
+DOMAIN = "dlbook"
+LOCALE_DIR = Path(__file__).with_name("locale")
+LANGUAGES = ("en", "pt")
+#: our short language name -> the catalogue's locale folder
+CATALOGUES = {"pt": "pt_BR"}
+ENVIRONMENT_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+_chosen: str | None = None  # set_language's choice; None: follow the environment
+_translations: dict[str, gettext.NullTranslations] = {}
+
+
+def language_from_environment(environ: os._Environ | dict | None = None) -> str:
+    """'pt' when the first locale variable gettext would read starts with pt, else 'en'."""
+    environ = os.environ if environ is None else environ
+    for name in ENVIRONMENT_VARIABLES:
+        value = environ.get(name, "")
+        if value:
+            first = value.split(":")[0].strip().lower()  # LANGUAGE may list several: pt_BR:en
+            return "pt" if first.startswith("pt") else "en"
+    return "en"
+
+
+def set_language(language: str | None) -> None:
+    """Choose 'pt' or 'en' for everything printed from now on; None follows the environment."""
+    global _chosen
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    _chosen = language
+
+
+def language() -> str:
+    """The language output is in now: 'pt' or 'en'."""
+    return _chosen if _chosen is not None else language_from_environment()
+
+
+def _catalogue(name: str) -> gettext.NullTranslations:
+    if name not in _translations:
+        folder = CATALOGUES.get(name)
+        _translations[name] = (gettext.translation(DOMAIN, LOCALE_DIR, languages=[folder], fallback=True)
+                               if folder else gettext.NullTranslations())
+    return _translations[name]
+
+
+def tr(message: str) -> str:
+    """`message` (English) in the current language; English when no translation exists."""
+    return _catalogue(language()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The singular or plural form of a message for count `n`, in the current language."""
+    return _catalogue(language()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark `message` for the catalogue without translating it yet (it is translated later)."""
+    return message
+
+
+def requested_language(argv: list[str] | None) -> str | None:
+    """The value of `--lang X` or `--lang=X` in a command line, if any (not checked here:
+    the parser reports a bad value with the other usage errors)."""
+    argv = list(argv or [])
+    for index, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and index + 1 < len(argv):
+            return argv[index + 1]
+        if arg.startswith("--lang="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# argparse's own texts (usage, section titles, its error messages), passed through `tr` by
+# lab.cli so that `--lang pt` changes them too. Python 3.10-3.13 spell them like this.
+ARGPARSE_MESSAGES = (
+    N_("usage: "),
+    N_("positional arguments"),
+    N_("options"),
+    N_("optional arguments"),
+    N_("show this help message and exit"),
+    N_("the following arguments are required: %s"),
+    N_("unrecognized arguments: %s"),
+    N_("argument %(argument_name)s: %(message)s"),
+    N_("invalid choice: %(value)r (choose from %(choices)s)"),
+    N_("invalid %(type)s value: %(value)r"),
+    N_("expected one argument"),
+    N_("expected at least one argument"),
+    N_("ignored explicit argument %r"),
+    N_("not allowed with argument %s"),
+    N_("one of the arguments %s is required"),
+    N_("ambiguous option: %(option)s could match %(matches)s"),
+)
+
+
+def extract_python_and_docstring(fileobj, keywords, comment_tags, options):
+    """Babel extraction method for scripts/: the module docstring (a script's --help
+    description, translated whole by lab.cli) and then every tr()/N_() call, as babel's own
+    Python extractor finds them. Named in lab/locale/babel.cfg."""
+    import ast
+
+    from babel.messages.extract import extract_python
+
+    source = fileobj.read()
+    text = source.decode(options.get("encoding", "utf-8")) if isinstance(source, bytes) else source
+    module = ast.parse(text)
+    docstring = ast.get_docstring(module, clean=False)
+    if docstring:
+        yield module.body[0].lineno, None, docstring.strip(), ["the script's --help description"]
+    fileobj.seek(0)
+    yield from extract_python(fileobj, keywords, comment_tags, options)
