@@ -14,13 +14,14 @@ from scipy import stats
 
 from lab.config import ConfigError
 from supervised import demos
+from supervised.demos import ch54_dcgan as ch54
 from supervised.demos import ch55_sampling as ch55
 from supervised.demos import ch56_generative_models as ch56
 from supervised.demos import ch57_gan_math as ch57
 from supervised.demos import ch58_autoencoders as ch58
 from supervised.demos import ch60_vae as ch60
 
-GENERATIVE_DEMOS = ("ch55", "ch56", "ch57")
+GENERATIVE_DEMOS = ("ch54", "ch55", "ch56", "ch57", "ch58", "ch60")
 
 
 def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict:
@@ -38,6 +39,52 @@ def test_generative_demos_are_registered_with_both_titles():
     for key in GENERATIVE_DEMOS:
         assert key in listed, key
         assert listed[key].title_pt and listed[key].title_en
+
+
+# -- chapter 54: the DCGAN on digits ----------------------------------------------------------------
+
+
+def test_frechet_distance_of_gaussians():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4000, 3))
+    b = rng.normal(size=(4000, 3)) * 2.0 + 1.0  # mean shift 1 per axis, std 2
+    exact = 3 * 1.0 + 3 * (1 + 4 - 2 * 2)  # |dm|^2 + tr(S_a + S_b - 2 (S_a S_b)^(1/2)) = 3 + 3
+    assert ch54.frechet_distance(a, b) == pytest.approx(exact, rel=0.1)
+    assert ch54.frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    dead_unit = np.c_[a, np.zeros(len(a))]  # a singular covariance (a ReLU unit that never fires)
+    assert ch54.frechet_distance(dead_unit, dead_unit) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_dcgan_training_is_seeded_and_keeps_snapshots():
+    images = torch.rand(64, 1, 28, 28)
+    runs = [ch54.train_dcgan(images, steps=4, batch=8, seed=3, snapshots=3, judge_size=10) for _ in range(2)]
+    assert sorted(runs[0].snapshots) == [0, 2, 4]
+    assert runs[0].snapshots[4].shape == (64, 1, 28, 28) and runs[0].judged[4].shape == (10, 1, 28, 28)
+    assert torch.equal(runs[0].snapshots[4], runs[1].snapshots[4])
+    assert not torch.equal(runs[0].snapshots[0], runs[0].snapshots[4])  # the generator moved
+    assert len(runs[0].d_real) == 4 and all(0.0 < d < 1.0 for d in runs[0].d_real + runs[0].d_fake)
+    trace = ch54.shape_trace(runs[0].generator, torch.randn(2, ch54.LATENT), (torch.nn.ConvTranspose2d,))
+    assert trace == [(ch54.LATENT,), (32, 14, 14), (1, 28, 28)]
+
+
+def test_ch54_runs_writes_sample_grids_and_judges(tmp_path):
+    figures = _run("ch54", tmp_path, ["steps=20", "batch=16", "classifier_epochs=1"])
+    shapes = figures["shapes through G (noise -> image) and D (image -> probability)"]
+    assert shapes["verdict"] == "match" and "1x28x28" in shapes["measured"]
+    distances = figures["Fréchet distance of generated to held-out digits in the classifier's features, first -> "
+                        "last snapshot"]
+    assert distances["verdict"] == "not comparable" and "--quick" in distances["reason"]
+    assert len(distances["measured"].split(" -> ")) == 5
+    for figure in figures.values():
+        assert figure["verdict"] == "match" or figure["reason"]
+    for name in ("dcgan_samples_over_training", "dcgan_samples_final", "dcgan_training"):
+        assert (tmp_path / "plots" / f"{name}.png").stat().st_size > 0
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tmp_path), size_guidance={"images": 0}).Reload()
+    assert len(events.Images("images/dcgan_samples")) == 5  # one sample grid per snapshot
+    with pytest.raises(ConfigError, match="steps"):
+        _run("ch54", tmp_path / "bad", ["steps=0"])
 
 
 # -- chapter 55: the inverse-transform method ------------------------------------------------------
