@@ -5,10 +5,13 @@ one time step to the next; chapter 49 trains it by backpropagation through time;
 50-52 replace the plain tanh cell by the gated LSTM and GRU cells, which keep gradients alive
 over long sequences; chapter 53 clips gradients (done by the trainer, not here).
 
-``gate_bias`` opens the gate that keeps the previous state - the LSTM's forget gate, the GRU's
-update gate - from the start (Gers et al. 2000; Jozefowicz et al. 2015 recommend 1 for the
-forget gate): a gate near 1 passes the state, and its gradient, on almost unchanged, which a
-memory of 1,000 steps (chapter 51) needs before training can find it.
+``gate_bias`` starts a gated cell keeping its state: the GRU's update gate z is biased by
++gate_bias (h' = (1 - z) n + z h keeps h and writes little as z -> 1), and the LSTM is given the
+same pair, forget gate +gate_bias and input gate -gate_bias (Gers et al. 2000 open the forget
+gate; Jozefowicz et al. 2015 use +1; Greff et al. 2017 couple input = 1 - forget as the GRU
+does). A state kept at ~1 per step passes itself, and its gradient, on almost unchanged; a
+memory of 1,000 steps (chapter 51) needs that before training can find it: with the forget
+gate alone open, the input gate's steady writes saturate the LSTM's cell over 1,000 steps.
 
 :class:`RecurrentNet` reads (batch, time, features) inputs - or (batch, time) token ids when
 ``vocab_size`` is given - and returns one output per sequence (``output="last"``) or one per
@@ -92,10 +95,14 @@ class RecurrentNet(nn.Module):
     @torch.no_grad()
     def _open_memory_gate(self, bias: float) -> None:
         # PyTorch stacks the gates' rows as (i, f, g, o) for the LSTM and (r, z, n) for the GRU:
-        # rows hidden..2*hidden are the forget gate and the update gate (h' = (1-z) n + z h).
+        # rows hidden..2*hidden are the forget gate and the update gate (h' = (1-z) n + z h),
+        # rows 0..hidden the LSTM's input gate.
         hidden = self.rnn.hidden_size
         for layer in range(self.rnn.num_layers):
-            getattr(self.rnn, f"bias_ih_l{layer}")[hidden:2 * hidden] += bias
+            biases = getattr(self.rnn, f"bias_ih_l{layer}")
+            biases[hidden:2 * hidden] += bias
+            if self.cell == "lstm":
+                biases[:hidden] -= bias
 
     def forward(
         self,

@@ -43,7 +43,8 @@ CONTEXT = 50
 VANISHED = 1e-6
 #: Lag at which gradients are compared (steps back from the output).
 LAG = 50
-#: Bias that opens the LSTM's forget gate / the GRU's update gate (sigmoid(3) = 0.95).
+#: `gate_bias` of the recurrent module: the LSTM's forget gate / the GRU's update gate start at
+#: sigmoid(3) = 0.95 (and the LSTM's input gate at 0.05).
 OPEN_GATE_BIAS = 3.0
 
 
@@ -292,9 +293,9 @@ LAG_NETS = {
     "RNN ReLU": ("rnn", "relu", 0.0, False),
     "RNN ReLU, W = I": ("rnn", "relu", 0.0, True),
     "LSTM": ("lstm", "tanh", 0.0, False),
-    f"LSTM, forget gate bias {OPEN_GATE_BIAS:g}": ("lstm", "tanh", OPEN_GATE_BIAS, False),
+    f"LSTM, gate_bias {OPEN_GATE_BIAS:g}": ("lstm", "tanh", OPEN_GATE_BIAS, False),
     "GRU": ("gru", "tanh", 0.0, False),
-    f"GRU, update gate bias {OPEN_GATE_BIAS:g}": ("gru", "tanh", OPEN_GATE_BIAS, False),
+    f"GRU, gate_bias {OPEN_GATE_BIAS:g}": ("gru", "tanh", OPEN_GATE_BIAS, False),
 }
 
 
@@ -398,7 +399,7 @@ def vanishing_and_exploding(ctx) -> None:
                reason="the identity start does not keep the gradient")
     for cell in ("LSTM", "GRU"):
         gate = "forget" if cell == "LSTM" else "update"
-        opened = f"{cell}, {gate} gate bias {OPEN_GATE_BIAS:g}"
+        opened = f"{cell}, gate_bias {OPEN_GATE_BIAS:g}"
         ctx.report(f"{cell}: gradient {LAG} steps back, PyTorch's initialisation / {gate} gate biased open",
                    "LSTM and GRU were designed to handle vanishing gradients (ch050.md:79)",
                    f"{at[cell]:.1e} / {at[opened]:.2g}", data=data, matches=at[opened] >= 1e-2,

@@ -1,0 +1,335 @@
+"""Chapters 51-53: LSTM and GRU cells, a memory of 10 vs 1,000 steps, gradient clipping.
+
+* ch51 - the LSTM: four layers in a cell (ch051.md:51), three gates - forget, input, output -
+  around a cell state (ch051.md:63-72), written out by hand and checked against torch's LSTM
+  inside `nets.build("recurrent", cell="lstm")`. The chapter's claim (ch051.md:48): asked to
+  recall a symbol after 1,000 steps instead of 10, a plain RNN has forgotten it, an LSTM has
+  not. The memory task here: a sign (+1 or -1) at the first step, then `gap` empty steps, and
+  the sign asked for at the last one (chance: 50%). Trained with Adam (lr 0.01, gradient norm
+  clipped at 1): the plain RNN, the LSTM as PyTorch initialises it, and the LSTM started
+  keeping its state (`gate_bias`: forget gate +8, input gate -8, so sigmoid(8)^1000 = 0.71 of
+  the cell survives 1,000 steps before any training). Under --quick the long gap is 100 steps
+  (training through 1,000 steps costs up to 0.17 s a step on one CPU core), reported but not
+  judged against the book's 1,000.
+* ch52 - the GRU: two gates, reset and update, and no cell state (ch052.md:42): gate blocks
+  and parameters counted on the modules against the LSTM's; the same memory task.
+* ch53 - the GRU's equations as the chapter writes them (ch053.md:47-100): reset gate, the
+  candidate r = tanh(W x + reset * (U h)), update gate z, u = z * h_{t-1}, h_t = (1 - z) * r + u,
+  checked against torch's GRU; an update gate near 1 keeps the state (ch053.md:119); clipping
+  by value ("between two numbers", ch053.md:135) vs by norm ("the direction stays unchanged,
+  only the magnitude changes", ch053.md:138) on the exploding run of chapter 50.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import nets
+from lab.plots import new_figure
+from supervised.corpora import load_corpus
+from supervised.demos import register
+from supervised.demos._training import setting
+from supervised.demos.ch48_char_rnn import CORPUS, CharText, exploding_run, first_nan_step
+
+BOOK_SHORT_GAP = 10  # ch051.md:48 "após 1.000 intervalos em vez de 10"
+BOOK_LONG_GAP = 1000  # ch051.md:48
+BOOK_LSTM_LAYERS = 4  # ch051.md:51 "quatro redes neurais"
+BOOK_LSTM_GATES = 3  # ch051.md:63 "Existem três portões"
+BOOK_GRU_GATES = 2  # ch052.md:42 "apenas dois portões, um portão de redefinição ... e um portão de atualização"
+#: `gate_bias` for the memory task: sigmoid(8)^1000 = 0.71 of the state survives 1,000 steps.
+MEMORY_GATE_BIAS = 8.0
+#: Recall at least this accurate counts as remembering; at most this as forgotten (chance 0.5).
+REMEMBERS, FORGETS = 0.9, 0.6
+HIDDEN = 8
+
+
+# --- the cells written out --------------------------------------------------------------------
+
+def _blocks(weight: torch.Tensor, blocks: int) -> tuple[torch.Tensor, ...]:
+    return weight.chunk(blocks, dim=0)
+
+
+def lstm_by_hand(rnn: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """The hidden states of a one-layer LSTM, gate by gate: forget f, input i and output o gates
+    (sigmoid) and the candidate g (tanh); c_t = f * c_{t-1} + i * g, h_t = o * tanh(c_t)."""
+    w_i, w_f, w_g, w_o = _blocks(rnn.weight_ih_l0, 4)
+    u_i, u_f, u_g, u_o = _blocks(rnn.weight_hh_l0, 4)
+    b_i, b_f, b_g, b_o = _blocks(rnn.bias_ih_l0 + rnn.bias_hh_l0, 4)
+    h = c = x.new_zeros(x.shape[0], rnn.hidden_size)
+    states = []
+    for x_t in x.unbind(1):
+        forget = torch.sigmoid(x_t @ w_f.T + h @ u_f.T + b_f)
+        write = torch.sigmoid(x_t @ w_i.T + h @ u_i.T + b_i)
+        candidate = torch.tanh(x_t @ w_g.T + h @ u_g.T + b_g)
+        show = torch.sigmoid(x_t @ w_o.T + h @ u_o.T + b_o)
+        c = forget * c + write * candidate
+        h = show * torch.tanh(c)
+        states.append(h)
+    return torch.stack(states, dim=1)
+
+
+def gru_by_hand(rnn: nn.GRU, x: torch.Tensor) -> torch.Tensor:
+    """The hidden states of a one-layer GRU in the chapter's steps (ch053.md:47-100): reset gate,
+    candidate r = tanh(W x + reset * (U h)), update gate z, u = z * h_{t-1}, h_t = (1 - z) * r + u."""
+    w_reset, w_update, w_new = _blocks(rnn.weight_ih_l0, 3)
+    u_reset, u_update, u_new = _blocks(rnn.weight_hh_l0, 3)
+    b_reset, b_update, b_new = _blocks(rnn.bias_ih_l0, 3)
+    c_reset, c_update, c_new = _blocks(rnn.bias_hh_l0, 3)
+    h = x.new_zeros(x.shape[0], rnn.hidden_size)
+    states = []
+    for x_t in x.unbind(1):
+        reset = torch.sigmoid(x_t @ w_reset.T + b_reset + h @ u_reset.T + c_reset)
+        candidate = torch.tanh(x_t @ w_new.T + b_new + reset * (h @ u_new.T + c_new))
+        update = torch.sigmoid(x_t @ w_update.T + b_update + h @ u_update.T + c_update)
+        kept = update * h
+        h = (1 - update) * candidate + kept
+        states.append(h)
+    return torch.stack(states, dim=1)
+
+
+def gate_blocks(model: nn.Module) -> int:
+    """Weight blocks per layer of a recurrent module: rows of W_ih / hidden size."""
+    return model.rnn.weight_ih_l0.shape[0] // model.rnn.hidden_size
+
+
+def by_hand_difference(cell: str, seed: int) -> float:
+    """Largest |hand - torch| over the hidden states of a random 30-step sequence."""
+    torch.manual_seed(seed)
+    model = nets.build("recurrent", cell=cell, input_size=3, hidden_size=5, output="sequence")
+    x = torch.randn(4, 30, 3)
+    with torch.no_grad():
+        by_hand = (lstm_by_hand if cell == "lstm" else gru_by_hand)(model.rnn, x)
+        return float((by_hand - model(x)).abs().max())
+
+
+# --- the memory task --------------------------------------------------------------------------
+
+def memory_batch(count: int, gap: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """`count` sequences: a sign (+1 or -1) at step 0, then `gap` empty steps; the answer (the
+    sign's class, 0 or 1) is asked for at the last of them."""
+    symbols = torch.randint(2, (count,), generator=generator)
+    x = torch.zeros(count, gap + 1, 1)
+    x[:, 0, 0] = 2.0 * symbols - 1
+    return x, symbols
+
+
+def train_memory(cell: str, gap: int, steps: int, gate_bias: float = 0.0, seed: int = 0,
+                 batch_size: int = 32, logger=None, tag: str = "") -> dict:
+    """Adam (lr 0.01, gradient norm clipped at 1) on fresh batches; recall accuracy on 512 new
+    sequences at the end and on each batch along the way."""
+    torch.manual_seed(seed)
+    model = nets.build("recurrent", cell=cell, input_size=1, hidden_size=HIDDEN, n_outputs=2, gate_bias=gate_bias)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    generator = torch.Generator().manual_seed(seed)
+    curve = []
+    for step in range(steps):
+        x, symbols = memory_batch(batch_size, gap, generator)
+        logits = model(x)
+        loss = F.cross_entropy(logits, symbols)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        curve.append((logits.argmax(-1) == symbols).float().mean().item())
+        if logger is not None and (step % 25 == 0 or step == steps - 1):
+            logger.scalars(step, {f"{tag}/loss": loss.item(), f"{tag}/batch_accuracy": curve[-1]})
+    with torch.no_grad():
+        x, symbols = memory_batch(512, gap, torch.Generator().manual_seed(seed + 10_000))
+        accuracy = (model(x).argmax(-1) == symbols).float().mean().item()
+    return {"accuracy": accuracy, "curve": curve, "steps": steps}
+
+
+#: label -> (cell, gate_bias)
+MEMORY_NETS = {
+    "RNN": ("rnn", 0.0),
+    "LSTM": ("lstm", 0.0),
+    f"LSTM, gate_bias {MEMORY_GATE_BIAS:g}": ("lstm", MEMORY_GATE_BIAS),
+    f"GRU, gate_bias {MEMORY_GATE_BIAS:g}": ("gru", MEMORY_GATE_BIAS),
+}
+#: Runs made in this process, so that `demo.py --all` trains each once for chapters 51-52.
+_RUNS: dict[tuple, dict] = {}
+
+
+def memory_run(ctx, label: str, gap: int) -> dict:
+    steps = setting(ctx, "memory_steps", 600, 300)
+    cell, gate_bias = MEMORY_NETS[label]
+    key = (label, gap, steps, ctx.seed)
+    if key not in _RUNS:
+        ctx.say(f"memory task, gap {gap}: training {label} for {steps} steps")
+        _RUNS[key] = train_memory(cell, gap, steps, gate_bias, ctx.seed, logger=ctx.logger,
+                                  tag=f"memory/{label.replace(', ', '_').replace(' ', '_')}/gap{gap}")
+    return _RUNS[key]
+
+
+def _percent(run: dict) -> str:
+    return f"{100 * run['accuracy']:.0f}%"
+
+
+def memory_data(ctx) -> str:
+    return (f"memory task: a sign at step 0, recall after the gap; 512 fresh test sequences, chance 50%; "
+            f"hidden {HIDDEN}, {setting(ctx, 'memory_steps', 600, 300)} Adam steps of 32 sequences")
+
+
+def long_gap(ctx) -> int:
+    """The book's 1,000 steps; 100 under --quick (a gap of 1,000 costs 0.02-0.17 s per training
+    step on a CPU core, the GRU's and plain RNN's backward being the slow ones)."""
+    return setting(ctx, "long_gap", BOOK_LONG_GAP, 100)
+
+
+def judge_recall(ctx, label: str, book: str, runs: dict, wanted: bool, reason: str) -> None:
+    """Report recall after the short and the long gap; judged only at the book's 1,000 steps."""
+    gap = long_gap(ctx)
+    measured = f"{_percent(runs[BOOK_SHORT_GAP])} / {_percent(runs[gap])}"
+    if gap != BOOK_LONG_GAP:
+        ctx.report(f"{label}: recall after {BOOK_SHORT_GAP} / {gap} steps", book, measured, data=memory_data(ctx),
+                   matches=None, reason=f"a gap of {gap}, the book's is {BOOK_LONG_GAP:,}"
+                   + ("; reduced size under --quick" if ctx.quick else ""))
+        return
+    ctx.report(f"{label}: recall after {BOOK_SHORT_GAP} / {gap:,} steps", book, measured, data=memory_data(ctx),
+               matches=wanted, reason=reason + ("; reduced size under --quick" if ctx.quick else ""))
+
+
+def plot_memory(ctx, labels: list[str], name: str) -> None:
+    fig, axes = new_figure(1, 2, figsize=(11, 4), sharey=True)
+    for ax, gap in zip(axes, (BOOK_SHORT_GAP, long_gap(ctx))):
+        for label in labels:
+            curve = torch.tensor(memory_run(ctx, label, gap)["curve"])
+            window = min(20, len(curve))
+            ax.plot(range(window - 1, len(curve)), 100 * curve.unfold(0, window, 1).mean(1).numpy(), label=label)
+        ax.axhline(50, color="grey", linestyle=":", linewidth=1)
+        ax.set(xlabel="training step", title=f"gap of {gap} steps", ylim=(0, 105))
+    axes[0].set_ylabel("recall accuracy on the batch (%, 20-step mean)")
+    axes[0].legend()
+    ctx.plot(name, fig)
+
+
+# --- ch51 -------------------------------------------------------------------------------------
+
+@register("ch51", "Arquitetura de Redes Neurais Long Short Term Memory (LSTM)",
+          "LSTM: four layers and three gates written out; recall after 10 vs 1,000 steps against a plain RNN")
+def lstm(ctx) -> None:
+    torch.manual_seed(ctx.seed)
+    model = nets.build("recurrent", cell="lstm", input_size=1, hidden_size=HIDDEN)
+    blocks = gate_blocks(model)
+    ctx.report("weight blocks in an LSTM cell (rows of W_ih / hidden size)", BOOK_LSTM_LAYERS, blocks,
+               matches=blocks == BOOK_LSTM_LAYERS, reason="torch's LSTM has another number of blocks")
+    difference = by_hand_difference("lstm", ctx.seed)
+    ctx.report("LSTM written out with forget, input and output gates vs torch's LSTM (max difference)",
+               f"{BOOK_LSTM_GATES} gates around the cell state (ch051.md:63-72)", f"{difference:.1e}",
+               matches=difference < 1e-5, reason="the hand-written cell disagrees with torch's")
+
+    gaps = (BOOK_SHORT_GAP, long_gap(ctx))
+    runs = {label: {gap: memory_run(ctx, label, gap) for gap in gaps}
+            for label in ("RNN", "LSTM", f"LSTM, gate_bias {MEMORY_GATE_BIAS:g}")}
+    accuracy = {label: [by_gap[gap]["accuracy"] for gap in gaps] for label, by_gap in runs.items()}
+    judge_recall(ctx, "plain RNN", "remembers after 10 steps, has forgotten after 1,000 (ch051.md:48)", runs["RNN"],
+                 accuracy["RNN"][0] >= REMEMBERS and accuracy["RNN"][1] <= FORGETS,
+                 "the plain RNN does not show that pattern")
+    kept = f"LSTM, gate_bias {MEMORY_GATE_BIAS:g}"
+    judge_recall(ctx, f"LSTM started keeping its state (gate_bias {MEMORY_GATE_BIAS:g})",
+                 "an LSTM remembers after 1,000 steps (ch051.md:48)", runs[kept], min(accuracy[kept]) >= REMEMBERS,
+                 "the LSTM did not learn to recall")
+    judge_recall(ctx, "LSTM as PyTorch initialises it", "an LSTM remembers after 1,000 steps (ch051.md:48)",
+                 runs["LSTM"], min(accuracy["LSTM"]) >= REMEMBERS,
+                 "its forget gate starts near sigmoid(0) = 0.5, so 0.5^1000 of the first step reaches the end and "
+                 "training gets no signal: the cell can remember, but must start keeping its state")
+    plot_memory(ctx, list(runs), "memory_task_lstm")
+
+
+# --- ch52 -------------------------------------------------------------------------------------
+
+@register("ch52", "Arquitetura de Redes Neurais Gated Recurrent Unit (GRU)",
+          "GRU: two gates and no cell state, counted on the modules; recall after 10 vs 1,000 steps")
+def gru(ctx) -> None:
+    torch.manual_seed(ctx.seed)
+    lstm_model = nets.build("recurrent", cell="lstm", input_size=1, hidden_size=HIDDEN)
+    gru_model = nets.build("recurrent", cell="gru", input_size=1, hidden_size=HIDDEN)
+    blocks = gate_blocks(gru_model)
+    ctx.report("weight blocks in a GRU cell: reset gate, update gate, candidate", f"{BOOK_GRU_GATES} gates + candidate "
+               "(ch052.md:42)", f"{blocks} blocks", matches=blocks == BOOK_GRU_GATES + 1,
+               reason="torch's GRU has another number of blocks")
+    _, state = gru_model(torch.zeros(1, 3, 1), return_state=True)
+    _, lstm_state = lstm_model(torch.zeros(1, 3, 1), return_state=True)
+    ctx.report("state passed between steps: GRU / LSTM", "the GRU dropped the cell state, only h (ch052.md:42)",
+               f"{'h' if torch.is_tensor(state) else '(h, c)'} / {'(h, c)' if isinstance(lstm_state, tuple) else 'h'}",
+               matches=torch.is_tensor(state) and isinstance(lstm_state, tuple),
+               reason="the GRU module carries more than h")
+    ratio = nets.count_parameters(gru_model.rnn) / nets.count_parameters(lstm_model.rnn)
+    ctx.say(f"parameters of the recurrent layer, hidden {HIDDEN}: GRU {nets.count_parameters(gru_model.rnn)} vs "
+            f"LSTM {nets.count_parameters(lstm_model.rnn)} ({ratio:.2f}: 3 blocks of weights instead of 4)")
+
+    label = f"GRU, gate_bias {MEMORY_GATE_BIAS:g}"
+    runs = {gap: memory_run(ctx, label, gap) for gap in (BOOK_SHORT_GAP, long_gap(ctx))}
+    judge_recall(ctx, f"GRU started keeping its state (gate_bias {MEMORY_GATE_BIAS:g})",
+                 "gates trained to keep information from long ago (ch052.md:48)", runs,
+                 min(run["accuracy"] for run in runs.values()) >= REMEMBERS, "the GRU did not learn to recall")
+    plot_memory(ctx, [label], "memory_task_gru")
+
+
+# --- ch53 -------------------------------------------------------------------------------------
+
+def drift_over(cell: str, gate_bias: float, steps: int, seed: int) -> float:
+    """||h_steps - h_start|| / ||h_start|| when a random state h_start is carried `steps` steps
+    on empty input."""
+    torch.manual_seed(seed)
+    model = nets.build("recurrent", cell=cell, input_size=1, hidden_size=HIDDEN, output="sequence",
+                       gate_bias=gate_bias)
+    start = torch.rand(1, 16, HIDDEN) * 2 - 1
+    with torch.no_grad():
+        states = model(torch.zeros(16, steps, 1), state=start)
+    return float((states[:, -1] - start[0]).norm() / start.norm())
+
+
+@register("ch53", "Matemática na GRU, Dissipação e Clipping do Gradiente",
+          "The GRU's equations against torch's GRU; clipping by value vs by norm on an exploding RNN")
+def gru_math_and_clipping(ctx) -> None:
+    difference = by_hand_difference("gru", ctx.seed)
+    ctx.report("GRU in the chapter's steps (reset, candidate, update, u = z h, h = (1 - z) r + u) vs torch's GRU",
+               "the chapter's equations (ch053.md:47-100)", f"{difference:.1e}", matches=difference < 1e-5,
+               reason="the chapter's equations disagree with torch's GRU")
+    open_drift, plain_drift = drift_over("gru", MEMORY_GATE_BIAS, 100, ctx.seed), drift_over("gru", 0.0, 100, ctx.seed)
+    ctx.report(f"GRU state carried 100 empty steps, change relative to its start: update gate near 1 (gate_bias "
+               f"{MEMORY_GATE_BIAS:g}) / near 0.5", "an update gate near 1 keeps the previous memory (ch053.md:119)",
+               f"{open_drift:.3f} / {plain_drift:.2f}", matches=open_drift < 0.1 <= plain_drift,
+               reason="the update gate near 1 did not keep the state")
+
+    text = CharText(load_corpus(CORPUS))
+    steps = setting(ctx, "clip_steps", 1000, 200)
+    runs = {clip: exploding_run(text, clip, steps, ctx.seed) for clip in ("none", "value", "norm")}
+    data = f"chapter 50's exploding ReLU RNN on {CORPUS}, SGD lr 0.1, {steps} steps"
+    by_value, by_norm = runs["value"], runs["norm"]
+    ctx.report(f"clipping by value at {by_value['threshold']:g}: cosine between clipped and raw gradient (lowest)",
+               "the direction stays unchanged, only the magnitude changes (ch053.md:138)",
+               f"{min(by_value['cosines']):.3f}", data=data, matches=min(by_value["cosines"]) > 1 - 1e-6,
+               reason="clipping each entry to [-t, t] turns the gradient; the sentence holds for clipping by norm")
+    ctx.report(f"clipping by norm at {by_norm['threshold']:g}: cosine between clipped and raw gradient (lowest)",
+               "the direction stays unchanged, only the magnitude changes (ch053.md:138)",
+               f"{min(by_norm['cosines']):.6f}", data=data, matches=min(by_norm["cosines"]) > 1 - 1e-6,
+               reason="rescaling changed the direction")
+    nan_at = first_nan_step(runs["none"]["losses"])
+    finals = {clip: run["losses"][-1] for clip, run in runs.items()}
+    ctx.report(f"loss after {steps} steps: not clipped / by value / by norm",
+               "clipping keeps exploding gradients from wrecking training (ch053.md:132-135)",
+               f"NaN at step {nan_at} / {finals['value']:.3g} / {finals['norm']:.3g}", data=data,
+               matches=nan_at is not None and all(math.isfinite(finals[c]) for c in ("value", "norm")),
+               reason="the unclipped run did not blow up, or a clipped one did")
+
+    fig, axes = new_figure(1, 2, figsize=(12, 4.2))
+    colours = {"none": "tab:red", "value": "tab:blue", "norm": "tab:green"}
+    for clip, run in runs.items():
+        losses = [v if math.isfinite(v) else float("nan") for v in run["losses"]]
+        axes[0].semilogy(range(1, len(losses) + 1), losses, marker="o" if clip == "none" else None, color=colours[clip],
+                         label=f"{clip}" + (f" (NaN at step {nan_at})" if clip == "none" else
+                                            f" at {run['threshold']:g}"))
+        if clip != "none":
+            axes[1].plot(range(1, len(run["cosines"]) + 1), run["cosines"], color=colours[clip], label=f"by {clip}")
+    axes[0].set(xlabel="SGD step", ylabel="loss", title="exploding ReLU RNN: clipping")
+    axes[0].legend()
+    axes[1].set(xlabel="SGD step", ylabel="cos(clipped, raw gradient)", title="direction of the clipped gradient",
+                ylim=(0, 1.05))
+    axes[1].legend()
+    ctx.plot("clipping", fig)
