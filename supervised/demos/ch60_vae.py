@@ -378,9 +378,9 @@ def _sweep_figure(models, reports, test, seed):
     picture = tile(torch.cat(rows), 8)
     fig, (ax_pictures, ax_curves) = new_figure(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1, 1.1]})
     ax_pictures.imshow(picture, cmap="gray", vmin=0, vmax=1)
-    side = 29  # 28 pixels and the 1-pixel gap of `tile`
+    side = int(round(test.shape[1] ** 0.5)) + 1  # the image and the 1-pixel gap of `tile`
     labels = ["held-out"] + [f"recon. C={C:g}" for C in sweep] + [f"prior C={C:g}" for C in sweep]
-    ax_pictures.set_yticks([side * i + 14 for i in range(len(labels))], labels, fontsize=8)
+    ax_pictures.set_yticks([side * (i + 0.5) for i in range(len(labels))], labels, fontsize=8)
     ax_pictures.set_xticks([])
     ax_pictures.set_title("reconstructions f(g(x)), then decoded draws z ~ N(0, I)", fontsize=9)
     errors = [reports[C].squared_error for C in sweep]
