@@ -7,18 +7,19 @@ from __future__ import annotations
 import sys
 
 from lab.cli import make_parser, run_main
+from lab.i18n import tr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("bench.py", __doc__)
-    parser.add_argument("suite", choices=["atari", "blackjack"], help="which comparison to run")
+    parser.add_argument("suite", choices=["atari", "blackjack"], help=tr("which comparison to run"))
     parser.add_argument("--steps", type=int, default=None,
-                        help="agent steps per training measurement (atari default 20000)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed")
+                        help=tr("agent steps per training measurement (atari default 20000)"))
+    parser.add_argument("--seed", type=int, default=0, help=tr("random seed"))
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
-    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--quiet", action="store_true", help=tr("no progress bars"))
     parser.add_argument("--only", default=None,
-                        help="comma-separated subset of the table's parts (atari: env,train,replay)")
+                        help=tr("comma-separated subset of the table's parts (atari: env,train,replay)"))
     args = parser.parse_args(argv)
 
     from agents import bench

@@ -7,36 +7,39 @@ from __future__ import annotations
 import sys
 
 from lab.cli import UsageError, add_common_arguments, make_parser, run_main
+from lab.i18n import language, tr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("demo.py", __doc__)
-    parser.add_argument("demo", nargs="?", help="chapter key, e.g. ch18 (see --list)")
-    parser.add_argument("--list", action="store_true", help="list the demos: chapter, Portuguese and English title")
-    parser.add_argument("--all", action="store_true", help="run every demo in chapter order")
-    parser.add_argument("--quick", action="store_true", help="reduced size (fewer images and epochs)")
+    parser.add_argument("demo", nargs="?", help=tr("chapter key, e.g. ch18 (see --list)"))
+    parser.add_argument("--list", action="store_true", help=tr("list the demos: chapter, Portuguese and English title"))
+    parser.add_argument("--all", action="store_true", help=tr("run every demo in chapter order"))
+    parser.add_argument("--quick", action="store_true", help=tr("reduced size (fewer images and epochs)"))
     parser.add_argument("--data", default="auto",
-                        help="dataset: auto | mnist | fashion-mnist | mnist-subset | digits-8x8")
-    parser.add_argument("--data-dir", default=None, help="folder with IDX files (else $DLBOOK_DATA, the cache)")
-    parser.add_argument("--download", action="store_true", help="download MNIST if it is not found (needs internet)")
-    add_common_arguments(parser, run_dir_help="write this demo's outputs exactly into DIR instead of runs/<demo>/<time>-s<seed>")
+                        help=tr("dataset: auto | mnist | fashion-mnist | mnist-subset | digits-8x8"))
+    parser.add_argument("--data-dir", default=None, help=tr("folder with IDX files (else $DLBOOK_DATA, the cache)"))
+    parser.add_argument("--download", action="store_true", help=tr("download MNIST if it is not found (needs internet)"))
+    add_common_arguments(parser, run_dir_help=tr("write this demo's outputs exactly into DIR instead of runs/<demo>/<time>-s<seed>"))
     args = parser.parse_args(argv)
 
     from supervised import demos
 
     if args.list:
-        for demo in demos.available():
-            print(f"{demo.key:8s} {demo.title_pt} | {demo.title_en}")
+        for demo in demos.available():  # Portuguese output: the book's own titles only
+            print(f"{demo.key:8s} {demo.title_pt}" if language() == "pt" else
+                  f"{demo.key:8s} {demo.title_pt} | {demo.title_en}")
         return 0
     if args.all == bool(args.demo):
-        raise UsageError("name one demo (e.g. ch18) or pass --all; --list shows them")
+        raise UsageError(tr("name one demo (e.g. ch18) or pass --all; --list shows them"))
     from lab.device import resolve_device
     from supervised.data import DATASET_NAMES
 
     if args.data not in DATASET_NAMES:
-        raise UsageError(f"--data {args.data!r} is not valid; choose one of: {', '.join(DATASET_NAMES)}")
+        raise UsageError(tr("--data {value} is not valid; choose one of: {choices}").format(
+            value=repr(args.data), choices=", ".join(DATASET_NAMES)))
     if args.seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {args.seed}")
+        raise UsageError(tr("--seed must be >= 0, got {value}").format(value=args.seed))
     try:
         resolve_device(args.device)
     except ValueError as err:

@@ -9,22 +9,23 @@ from __future__ import annotations
 import sys
 
 from lab.cli import make_parser, run_main
+from lab.i18n import tr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("evaluate.py", __doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py; or a sweep "
+    parser.add_argument("run_dir", metavar="RUN_DIR", help=tr("a run directory made by train.py; or a sweep "
                         "directory made by sweep.py, whose finished trials are then aggregated across seeds "
-                        "(mean, median, IQM, 95%% intervals, summary.csv; the other options do not apply)")
+                        "(mean, median, IQM, 95%% intervals, summary.csv; the other options do not apply)"))
     parser.add_argument("--checkpoint", choices=["best", "latest"], default="best",
-                        help="which checkpoint to load")
+                        help=tr("which checkpoint to load"))
     parser.add_argument("--episodes", type=int, default=None,
-                        help="episodes to play (default: the preset's evaluation episodes)")
+                        help=tr("episodes to play (default: the preset's evaluation episodes)"))
     parser.add_argument("--epsilon", type=float, default=None,
-                        help="exploration during evaluation (default: the preset's protocol, e.g. 0.05 on Atari)")
-    parser.add_argument("--seed", type=int, default=12345, help="seed of the evaluation episodes")
+                        help=tr("exploration during evaluation (default: the preset's protocol, e.g. 0.05 on Atari)"))
+    parser.add_argument("--seed", type=int, default=12345, help=tr("seed of the evaluation episodes"))
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help=tr("no progress bar"))
     args = parser.parse_args(argv)
 
     from agents.sweeps.manifest import is_sweep_dir

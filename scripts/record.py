@@ -7,21 +7,22 @@ from __future__ import annotations
 import sys
 
 from lab.cli import make_parser, run_main
+from lab.i18n import tr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("record.py", __doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py")
-    parser.add_argument("--episodes", type=int, default=1, help="episodes to record (one file each)")
-    parser.add_argument("--format", choices=["mp4", "gif"], default="mp4", help="video container")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help=tr("a run directory made by train.py"))
+    parser.add_argument("--episodes", type=int, default=1, help=tr("episodes to record (one file each)"))
+    parser.add_argument("--format", choices=["mp4", "gif"], default="mp4", help=tr("video container"))
     parser.add_argument("--overlay", action="store_true",
-                        help="draw the step, the action and the Q-values on each frame")
+                        help=tr("draw the step, the action and the Q-values on each frame"))
     parser.add_argument("--checkpoint", choices=["best", "latest"], default="best",
-                        help="which checkpoint to load")
+                        help=tr("which checkpoint to load"))
     parser.add_argument("--epsilon", type=float, default=None,
-                        help="exploration while recording (default: the evaluation protocol's)")
-    parser.add_argument("--fps", type=int, default=None, help="frames per second (default: per game)")
-    parser.add_argument("--seed", type=int, default=777, help="seed of the recorded episodes")
+                        help=tr("exploration while recording (default: the evaluation protocol's)"))
+    parser.add_argument("--fps", type=int, default=None, help=tr("frames per second (default: per game)"))
+    parser.add_argument("--seed", type=int, default=777, help=tr("seed of the recorded episodes"))
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 

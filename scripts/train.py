@@ -9,22 +9,23 @@ from __future__ import annotations
 import sys
 
 from lab.cli import UsageError, add_common_arguments, make_parser, run_main
+from lab.i18n import tr
 
 DEFAULT_PRESET = "blackjack-dqn"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("train.py", __doc__)
-    parser.add_argument("preset", nargs="?", default=DEFAULT_PRESET, help="preset name (see --list)")
-    parser.add_argument("--list", action="store_true", help="list the presets with one line each and exit")
+    parser.add_argument("preset", nargs="?", default=DEFAULT_PRESET, help=tr("preset name (see --list)"))
+    parser.add_argument("--list", action="store_true", help=tr("list the presets with one line each and exit"))
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
-                        help="continue a run from its checkpoints/latest (counters, epsilon, optimizer, networks)")
+                        help=tr("continue a run from its checkpoints/latest (counters, epsilon, optimizer, networks)"))
     parser.add_argument("--save-replay", action="store_true",
-                        help="also store the replay memory with each checkpoint (else it is refilled on resume)")
+                        help=tr("also store the replay memory with each checkpoint (else it is refilled on resume)"))
     parser.add_argument("--backend", choices=["native", "sb3"], default="native",
-                        help="train with this project's agents or with Stable-Baselines3")
+                        help=tr("train with this project's agents or with Stable-Baselines3"))
     parser.add_argument("--algo", choices=["dqn", "ppo", "a2c"], default=None,
-                        help="SB3 algorithm for --backend sb3 (default: dqn)")
+                        help=tr("SB3 algorithm for --backend sb3 (default: dqn)"))
     add_common_arguments(parser, resumable=True)
     args = parser.parse_args(argv)
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:18s} {description}")
         return 0
     if args.algo and args.backend != "sb3":
-        raise UsageError("--algo only applies with --backend sb3")
+        raise UsageError(tr("--algo only applies with --backend sb3"))
     result = runner.train(
         preset=args.preset, overrides=args.overrides, seed=getattr(args, "seed", None), device=args.device,
         run_dir=args.run_dir, quiet=args.quiet, resume=args.resume, save_replay=args.save_replay,
