@@ -87,6 +87,18 @@ def test_ch54_runs_writes_sample_grids_and_judges(tmp_path):
         _run("ch54", tmp_path / "bad", ["steps=0"])
 
 
+
+@pytest.mark.slow
+def test_ch54_generator_comes_close_to_real_digits(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = demos.run("ch54", quick=False, run_dir=str(tmp_path), quiet=True, data="mnist-subset",
+                           device="cpu", overrides=["steps=800", "classifier_epochs=3"])
+    verdicts = {figure["label"]: figure["verdict"] for figure in result["figures"]}
+    assert verdicts["Fréchet distance of generated to held-out digits in the classifier's features, first -> "
+                    "last snapshot"] == "match", verdicts
+
+
 # -- chapter 55: the inverse-transform method ------------------------------------------------------
 
 
