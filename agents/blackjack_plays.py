@@ -173,7 +173,7 @@ def _status(moment, hand: dict) -> str:
     if decision.by == "you":
         advice = ACTIONS[decision.advice]
         said = "" if decision.action is None else f"you {ACTIONS[decision.action]}; "
-        return f"{said}the agent advises {advice} (* above): Q(stick) {q['stick']:+.3f}, Q(hit) {q['hit']:+.3f}"
+        return f"{said}the agent advises {advice}: Q(stick) {q['stick']:+.3f}, Q(hit) {q['hit']:+.3f}"
     name = ACTIONS[decision.action]
     other = "hit" if name == "stick" else "stick"
     why = "a random move (epsilon)" if decision.explored else f"Q({name}) {q[name]:+.3f} > Q({other}) {q[other]:+.3f}"
@@ -195,6 +195,8 @@ def hand_picture(moment) -> np.ndarray:
     fig.text(0.02, 0.05, _status(moment, hand), fontsize=7, va="center")
     if moment.prompt:
         fig.text(0.02, 0.905, moment.prompt, fontsize=7, va="center", color="#a05000")
+    if moment.person:
+        fig.text(0.98, 0.13, "* the agent's choice", fontsize=7, ha="right", va="center", color="#333333")
     return figure_pixels(fig)
 
 

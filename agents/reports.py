@@ -98,7 +98,8 @@ def blackjack_report(
 
     learned_values = solver.state_values(policy)
     optimal_values = solver.optimal_state_values()
-    fig, axes = new_figure(2, 3 if state_value else 2, figsize=(14 if state_value else 10, 9))
+    fig, axes = new_figure(2, 3 if state_value else 2, figsize=(14 if state_value else 10, 10.5),
+                           gridspec_kw={"hspace": 0.38})
     columns = [("exact value of learned policy", learned_values), ("optimal value", optimal_values)]
     if state_value is not None:
         columns.insert(0, ("agent's estimate max Q", {s: float(state_value(s)) for s in solver.reachable_states()}))
@@ -113,7 +114,7 @@ def blackjack_report(
             ax.set_yticks(range(len(sums)), [str(s) for s in sums])
             ax.set_xlabel("dealer shows")
             ax.set_ylabel("player sum")
-    fig.suptitle("State values: expected return of each state (blank: the state cannot occur)")
+    fig.suptitle("State values: the expected return from each state")
     fig.colorbar(image, ax=axes, shrink=0.6, label="expected return")
     if logger is not None:
         logger.figure("plots/state_values", fig, step)

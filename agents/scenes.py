@@ -149,7 +149,7 @@ def building_image(route: Sequence[int], door_values: dict[int, float] | None = 
     through the doors), the agent in the last room of `route`, and beside each door of that
     room the Q-value of going through it (`door_values`: next room -> Q; `chosen` in orange)."""
     assert {tuple(sorted(d)) for d in five_rooms.DOORS} == set(DOOR_AT), "the plan must have the env's doors"
-    font = load_font(max(10, int(scale * 0.12)))
+    font = load_font(max(12, int(scale * 0.12)))
     margin, top = 30, 3 * font.size + 34
     width, height = int(margin + 4.3 * scale), int(top + 2 * scale + 2 * font.size + 26)
     image, draw = _canvas(width, height)
