@@ -22,6 +22,7 @@ from typing import Any, Literal, Optional
 from lab.config import ConfigError, from_dict
 
 from agents.dqn import DQNConfig
+from agents.r2d2 import R2D2Config
 from agents.replay import ReplayConfig
 from agents.schedules import EpsilonSchedule
 from agents.tabular import QLearningConfig, ValueFunctionConfig
@@ -31,6 +32,7 @@ AGENT_SECTIONS: dict[str, type] = {
     "q-learning": QLearningConfig,
     "value-function": ValueFunctionConfig,
     "dqn": DQNConfig,
+    "r2d2": R2D2Config,
 }
 BACKENDS = ("native", "sb3")
 
@@ -145,8 +147,11 @@ class RunConfig:
             raise ConfigError(f"config: algo must be one of: {', '.join(AGENT_SECTIONS)}; got {algo!r}")
         config = from_dict(cls, {k: v for k, v in raw.items() if k != "agent"})
         config.agent = from_dict(AGENT_SECTIONS[algo], raw.get("agent") or {}, "agent")
-        if config.backend == "sb3" and algo != "dqn":
-            raise ConfigError(f"config: --backend sb3 runs deep presets (algo dqn); {config.preset} is {algo}")
+        if config.backend == "sb3" and algo not in ("dqn", "r2d2"):
+            raise ConfigError(f"config: --backend sb3 runs deep presets (algo dqn or r2d2); {config.preset} is {algo}")
+        if config.backend == "sb3" and algo == "r2d2" and config.sb3_algo != "recurrent-ppo":
+            raise ConfigError(f"config: {config.preset} is an agent with memory (algo r2d2); with --backend sb3 "
+                              f"it runs as --algo recurrent-ppo, not {config.sb3_algo}")
         _check_finite(raw)
         return config
 

@@ -16,9 +16,12 @@ from lab.progress import progress_bar
 
 
 def play_vector_episodes(act: Callable[[np.ndarray], np.ndarray], env_name: str, options: dict,
-                         episodes: int, seed: int, lanes: int = 8, quiet: bool = True) -> list[float]:
+                         episodes: int, seed: int, lanes: int = 8, quiet: bool = True,
+                         after_step: Callable[[np.ndarray], None] | None = None) -> list[float]:
     """Returns of `episodes` episodes on up to `lanes` parallel envs (Gymnasium's next-step
-    autoreset); each lane plays its share from the start. `act(observations)` -> actions."""
+    autoreset); each lane plays its share from the start. `act(observations)` -> actions;
+    `after_step(ended)`, if given, hears which lanes ended an episode on each step (an agent
+    with memory forgets it before the lane's next episode)."""
     k = max(1, min(episodes, lanes))
     shares = [episodes // k + (i < episodes % k) for i in range(k)]
     env = envs.make_vector(env_name, num_envs=k, seed=seed, **options)
@@ -33,6 +36,8 @@ def play_vector_episodes(act: Callable[[np.ndarray], np.ndarray], env_name: str,
             active = ~ended  # next-step autoreset: the step after an end is the reset step
             running[active] += rewards[active]
             ended = (terminated | truncated) & active
+            if after_step is not None:
+                after_step(ended)
             for i in np.flatnonzero(ended):
                 if len(returns[i]) < shares[i]:
                     returns[i].append(float(running[i]))

@@ -29,9 +29,11 @@ LEARNERS = {
     ("native", "q-learning"): "agents.tabular_learner:TabularLearner",
     ("native", "value-function"): "agents.tabular_learner:TabularLearner",
     ("native", "dqn"): "agents.dqn_learner:DQNLearner",
+    ("native", "r2d2"): "agents.recurrent_learner:RecurrentLearner",
     ("sb3", "dqn"): "agents.sb3_learner:SB3Learner",
+    ("sb3", "r2d2"): "agents.sb3_learner:SB3Learner",
 }
-SB3_ALGOS = ("dqn", "ppo", "a2c")
+SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
 
 
 def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 0,

@@ -1,6 +1,6 @@
 """Stable-Baselines3 as a learner of the run engine (chapters 69-75).
 
-`scripts/train.py PRESET --backend sb3 [--algo dqn|ppo|a2c]` trains an SB3 algorithm on the
+`scripts/train.py PRESET --backend sb3 [--algo dqn|ppo|a2c|recurrent-ppo]` trains an SB3 algorithm on the
 environment `envs.make` builds, with the preset's network from `nets` as SB3's features
 extractor (agents.sb3_extractors) and the hyperparameters of agents.sb3_mapping. The engine
 runs it like any learner: one `advance` is a chunk of SB3's own `learn` (`log_every` agent
@@ -134,6 +134,10 @@ class SB3Learner:
             self.vec_env.close()
             raise ConfigError(f"config: env: {err}") from None
         self.agent = SB3Agent(self.model.policy, self.algo, int(self.vec_env.action_space.n), seed=config.seed)
+        if self.algo == "recurrent-ppo":  # plays with LSTM states per lane (agents.sb3_recurrent)
+            from agents.sb3_recurrent import RecurrentSB3Agent
+
+            self.agent = RecurrentSB3Agent(self.agent)
         self.callback = _Counter(self)
 
     @property
@@ -171,6 +175,12 @@ class SB3Learner:
         on_policy = dict(n_steps=hyper["n_steps"], gae_lambda=hyper["gae_lambda"], ent_coef=hyper["ent_coef"],
                          vf_coef=hyper["vf_coef"], max_grad_norm=hyper["max_grad_norm"],
                          normalize_advantage=hyper["normalize_advantage"])
+        if self.algo == "recurrent-ppo":
+            from agents.sb3_recurrent import build_recurrent_ppo
+
+            frames = len(self.vec_env.observation_space.shape) == 3
+            return build_recurrent_ppo(hyper, common, self._linear(hyper["clip_range"], hyper["clip_range_end"]),
+                                       frames)
         if self.algo == "ppo":
             return PPO(**common, **on_policy, batch_size=hyper["batch_size"], n_epochs=hyper["n_epochs"],
                        clip_range=self._linear(hyper["clip_range"], hyper["clip_range_end"]))
@@ -199,16 +209,27 @@ class SB3Learner:
     def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,
              quiet: bool = True) -> tuple[list[float], list[dict]]:
         options = self.config.env.options if env_options is None else env_options
-        returns = play_agent(self.agent, self.config.env.name, options, episodes, epsilon, seed,
-                             lanes=min(int(self.config.sb3["n_envs"]), EVAL_LANES), quiet=quiet)
+        lanes = min(int(self.config.sb3["n_envs"]), EVAL_LANES)
+        if self.algo == "recurrent-ppo":
+            returns = self.agent.play(self.config.env.name, options, episodes, epsilon, seed, lanes, quiet=quiet)
+        else:
+            returns = play_agent(self.agent, self.config.env.name, options, episodes, epsilon, seed,
+                                 lanes=lanes, quiet=quiet)
         return returns, [{} for _ in returns]
 
     def q_values(self, observations: Sequence) -> np.ndarray:
         return self.agent.q_values(np.stack([np.asarray(o) for o in observations]))
 
     def decide(self, observation, info, env) -> tuple[np.ndarray, int]:
+        if self.algo == "recurrent-ppo":
+            return self.agent.decide(observation)
         values = self.q_values([observation])[0]
         return values, int(np.argmax(values))
+
+    def begin_episode(self) -> None:
+        """A recording starts a new episode: a recurrent policy forgets the last one."""
+        if self.algo == "recurrent-ppo":
+            self.agent.watching = None
 
     def state_dict(self) -> dict:
         return {"sb3": self.agent.state_dict()}

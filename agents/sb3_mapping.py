@@ -10,6 +10,9 @@ How a preset maps to SB3:
   MSE loss or prioritized replay: `unmapped_options` names any of these the preset asks for.
 - PPO and A2C: SB3's defaults, with RL-Zoo's tuned values where it has them (CartPole-v1);
   the preset's network is used for both the actor and the critic (one copy each).
+- RecurrentPPO (sb3-contrib, agents.sb3_recurrent): PPO's settings with sb3-contrib's own
+  LSTM policy (the preset's memory net is ours, not SB3's), RL-Zoo's tuned values for
+  CartPole without velocities (its CartPoleNoVel-v1).
 The budget is the preset's (`total_steps` or `total_episodes`) unless `sb3.total_steps` sets
 one (the tuned PPO/A2C entries do, as RL-Zoo's n_timesteps).
 """
@@ -26,7 +29,7 @@ from lab.config import ConfigError, merge
 from agents import sb3_extractors
 from agents.config import RunConfig
 
-SB3_ALGOS = ("dqn", "ppo", "a2c")
+SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
 ACTIVATION_FNS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU,
                   "leaky_relu": torch.nn.LeakyReLU, "gelu": torch.nn.GELU}
 UNLIMITED_STEPS = 10**15  # SB3 needs a step budget; an episode budget stops from the callback
@@ -39,6 +42,12 @@ TUNED = {
                                  learning_rate=1e-3, learning_rate_end=0.0,
                                  clip_range=0.2, clip_range_end=0.0),
     ("a2c", "CartPole-v1"): dict(n_envs=8, total_steps=500_000, ent_coef=0.0),
+    # hyperparams/ppo_lstm.yml, CartPoleNoVel-v1 (CartPole-v1 with both velocities zeroed), with
+    # sb3-contrib's default MlpLstmPolicy (LSTM 256 for the actor and for the critic)
+    ("recurrent-ppo", "cartpole-novel"): dict(n_envs=8, total_steps=100_000, n_steps=32, batch_size=256,
+                                              gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                                              learning_rate=1e-3, learning_rate_end=0.0,
+                                              clip_range=0.2, clip_range_end=0.0),
 }
 
 # SB3 logger keys -> DESIGN.md tags
@@ -49,6 +58,7 @@ LOSS_TAGS = {
     "a2c": {"train/policy_loss": "losses/policy_loss", "train/value_loss": "losses/value_loss",
             "train/entropy_loss": "losses/entropy_loss"},
 }
+LOSS_TAGS["recurrent-ppo"] = LOSS_TAGS["ppo"]
 
 
 
@@ -78,7 +88,10 @@ def default_hyperparameters(algo: str, config: RunConfig) -> dict:
         )
     on_policy = dict(policy=dict(net_arch=[], activation_fn="tanh", share_features_extractor=False,
                                  ortho_init=True))
-    if algo == "ppo":
+    if algo == "recurrent-ppo":  # sb3-contrib's MlpLstmPolicy defaults; the preset's net is not used
+        on_policy = dict(policy=dict(lstm_hidden_size=256, n_lstm_layers=1, enable_critic_lstm=True,
+                                     activation_fn="tanh", ortho_init=True))
+    if algo in ("ppo", "recurrent-ppo"):
         values = dict(n_envs=n_envs, total_steps=0, learning_rate=3e-4, learning_rate_end=None,
                       n_steps=2048, batch_size=64, n_epochs=10, gamma=a.gamma, gae_lambda=0.95,
                       clip_range=0.2, clip_range_end=None, ent_coef=0.0, vf_coef=0.5,
@@ -138,8 +151,11 @@ def policy_class(algo: str):
 
 
 def policy_kwargs(algo: str, hyper: dict, config: RunConfig) -> dict:
-    """SB3 policy_kwargs: the preset's network as features extractor, then SB3's heads."""
+    """SB3 policy_kwargs: the preset's network as features extractor, then SB3's heads
+    (RecurrentPPO: sb3-contrib's own LSTM policy, sized by `sb3.policy`)."""
     policy = hyper["policy"]
+    if algo == "recurrent-ppo":
+        return dict(policy, activation_fn=ACTIVATION_FNS[policy["activation_fn"]])
     net_arch = policy["net_arch"]
     kwargs = sb3_extractors.policy_kwargs(
         config.net.kind, config.net.options,

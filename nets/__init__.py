@@ -2,7 +2,8 @@
 
 ``nets.build(kind, **options)`` makes any registered network; ``nets.available()`` lists the
 kinds: ``mlp`` (chapters 11-25), ``lenet`` and ``nature_cnn`` (40-43, 69-70), ``recurrent``
-(48-53) and ``transformer`` (76-90).  Heads (Q, dueling, classifier) live in
+(48-53), ``transformer`` (76-90) and ``memory_q`` (the agents with memory: torso -> LSTM, GRU
+or windowed transformer -> Q head).  Heads (Q, dueling, classifier) live in
 :mod:`nets.heads`.
 """
 
@@ -21,6 +22,7 @@ from nets.heads import HEAD_CHOICES, ClassifierHead, DuelingHead, QHead, make_he
 from nets.mlp import INIT_CHOICES, MLP, init_linear_
 from nets.cnn import L2Pool2d, LeNet, NatureCNN
 from nets.recurrent import RecurrentNet
+from nets.memory_q import MemoryQNetwork
 from nets.generative import VAE, Autoencoder, ConvAutoencoder, DCGANDiscriminator, DCGANGenerator, gaussian_kl
 from nets.transformer import (
     DecoderBlock,
@@ -43,7 +45,7 @@ __all__ = [
     "VAE", "Autoencoder", "ConvAutoencoder", "DCGANDiscriminator", "DCGANGenerator", "gaussian_kl",
     "ACTIVATIONS", "HEAD_CHOICES", "INIT_CHOICES", "OUTPUT_ACTIVATIONS",
     "ClassifierHead", "DecoderBlock", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet",
-    "MLP", "MultiHeadAttention", "NatureCNN", "NetError", "QHead", "RecurrentNet",
+    "MLP", "MemoryQNetwork", "MultiHeadAttention", "NatureCNN", "NetError", "QHead", "RecurrentNet",
     "TiedOutput", "TransformerDecoder", "TransformerEncoder", "TransformerSeq2Seq",
     "attention_maps", "available", "build", "causal_mask", "check_choice", "count_parameters", "describe",
     "init_linear_", "make_activation", "make_head", "options_of", "padding_mask", "parameter_count", "register",

@@ -95,6 +95,12 @@ CASES = [
     ("transformer", dict(mode="encoder_decoder", input_dim=3, target_vocab_size=9,
                          d_model=16, n_heads=2),
      lambda: (torch.randn(2, 5, 3), _tokens(2, 4, 9)), (2, 4, 9)),
+    ("memory_q", dict(obs_shape=(3,), n_outputs=2, memory="lstm", head="dueling", hidden_size=8, torso=[6]),
+     lambda: (torch.randn(2, 5, 3),), (2, 5, 2)),
+    ("memory_q", dict(obs_shape=(3,), n_outputs=2, memory="gru", hidden_size=8, torso=[]),
+     lambda: (torch.randn(2, 5, 3),), (2, 5, 2)),
+    ("memory_q", dict(obs_shape=(3,), n_outputs=2, memory="transformer", window=3, d_model=8, n_heads=2,
+                      gating=True, torso=[6]), lambda: (torch.randn(2, 5, 3),), (2, 5, 2)),
     ("dcgan_generator", dict(latent_size=4, channels=[6, 3]), lambda: (torch.randn(3, 4),), (3, 1, 28, 28)),
     ("dcgan_discriminator", dict(channels=[3, 4]), lambda: (torch.rand(3, 1, 28, 28),), (3,)),
     ("autoencoder", dict(input_size=12, hidden_sizes=[8, 4]), lambda: (torch.rand(3, 12),), (3, 12)),
@@ -283,7 +289,7 @@ def test_other_inits_zero_the_biases(init):
 # --- errors ---------------------------------------------------------------------------------
 
 def test_unknown_kind_lists_available_nets():
-    with pytest.raises(ValueError, match=r"unknown net 'x'; available: (.*, )?lenet, mlp, nature_cnn"):
+    with pytest.raises(ValueError, match=r"unknown net 'x'; available: (.*, )?lenet, (memory_q, )?mlp, nature_cnn"):
         nets.build("x")
 
 

@@ -171,7 +171,7 @@ def test_bad_algo_tuple_blackjack_and_tabular_presets_are_one_line_errors(tmp_pa
     with pytest.raises(ConfigError, match="onehot"):
         runner.train("blackjack-dqn", ["env.options.observation=tuple"], backend="sb3", algo="dqn",
                      run_dir=str(tmp_path / "b"), quiet=True)
-    with pytest.raises(ConfigError, match=r"deep presets \(algo dqn\); rooms-q is q-learning"):
+    with pytest.raises(ConfigError, match=r"deep presets \(algo dqn or r2d2\); rooms-q is q-learning"):
         runner.train("rooms-q", [], backend="sb3", run_dir=str(tmp_path / "c"), quiet=True)
 
 

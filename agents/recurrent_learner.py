@@ -1,0 +1,176 @@
+"""The agents with memory as a learner of the run engine (R2D2-style recurrent DQN and the
+windowed-transformer Q-network; beyond the book, on chapters 48-53 and 69-70).
+
+`algo: r2d2` with `net.kind` lstm, gru or transformer: the same learner, replay and targets,
+only the memory swapped (nets.memory_q). One `advance` is one step of N environment lanes; each
+lane carries its recurrent state, reset to zeros when its episode ends; every step goes to the
+sequence replay with the state the lane had before it, and one gradient step on a batch of
+sequences is taken per `train_every` agent steps once the memory is warm. Evaluation, recordings
+and `decide` play with a state of their own, so they never disturb the training lanes.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+import envs
+import nets
+from lab.config import ConfigError
+from lab.device import available_memory_bytes
+
+from agents.config import RunConfig
+from agents.dqn_learner import EVAL_LANES, DQNLearner
+from agents.engine import Experience
+from agents.playing import play_vector_episodes
+from agents.r2d2 import R2D2Agent
+from agents.replay import SequenceReplay
+
+
+def build_memory_q_network(config: RunConfig, observation_space, n_actions: int) -> torch.nn.Module:
+    """nets.build("memory_q", memory=net.kind, ...) with a Q (or dueling) head; a bounded vector
+    observation is scaled by 1 / its bound (CartPole's angle limit is 0.21 rad)."""
+    options = dict(config.net.options)
+    high = np.asarray(getattr(observation_space, "high", np.inf), dtype=np.float64)
+    if observation_space.dtype != np.uint8 and np.all(np.isfinite(high)) and np.all(high > 0):
+        options.setdefault("input_scale", (1.0 / high).ravel().tolist())
+    return nets.build("memory_q", memory=config.net.kind, obs_shape=observation_space.shape, n_outputs=n_actions,
+                      head="dueling" if config.agent.dueling else "q", **options)
+
+
+def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, state_size: int,
+                          autoreset_mode: str) -> SequenceReplay:
+    """Frames (uint8, stack x H x W) stored one per step; vectors whole; states as asked."""
+    a, r, shape = config.agent, config.replay, observation_space.shape
+    frames = len(shape) == 3 and observation_space.dtype == np.uint8
+    step_bytes = int(np.prod(shape[1:] if frames else shape)) * np.dtype(observation_space.dtype).itemsize
+    needed = r.capacity * (step_bytes + 45 + 8 * state_size / max(1, a.sequence_length))
+    if needed > available_memory_bytes():
+        raise ConfigError(f"config: replay.capacity={r.capacity} needs {needed / 2**30:,.1f} GiB for the sequence "
+                          f"replay but {available_memory_bytes() / 2**30:,.1f} GiB are available; lower replay.capacity")
+    try:
+        return SequenceReplay(r.capacity, obs_shape=shape, frame_shape=shape[1:] if frames else None,
+                              stack=shape[0] if frames else 1, obs_dtype=observation_space.dtype,
+                              sequence_length=a.sequence_length, burn_in=a.burn_in, state_size=state_size,
+                              n_envs=num_envs, gamma=a.gamma, n_step=a.n_step, prioritized=r.prioritized,
+                              alpha=r.alpha, beta=r.beta_start, seed=config.seed, autoreset_mode=autoreset_mode)
+    except ValueError as err:
+        raise ConfigError(f"config: replay: {err}") from None
+
+
+class LaneStates:
+    """One recurrent state per lane under next-step autoreset: a lane that ended an episode plays
+    one reset step (its action ignored), after which its state goes back to zeros."""
+
+    def __init__(self, agent: R2D2Agent, lanes: int) -> None:
+        self.agent, self.state = agent, agent.initial_state(lanes)
+        self.resetting = np.zeros(lanes, dtype=bool)
+
+    def act(self, observations: np.ndarray, epsilon: float) -> tuple[np.ndarray, torch.Tensor]:
+        """Actions, and the states the lanes had before this step (what the replay stores)."""
+        before = self.state
+        actions, self.state = self.agent.act(observations, self.state, epsilon)
+        return actions, before
+
+    def after_step(self, ended: np.ndarray) -> None:
+        if self.resetting.any():  # these lanes now hold their new episode's first observation
+            self.state[torch.as_tensor(self.resetting, device=self.state.device)] = 0.0
+        self.resetting = np.asarray(ended, dtype=bool).copy()
+
+
+class RecurrentLearner(DQNLearner):
+    """An R2D2Agent, its vector env, per-lane states and its sequence replay."""
+
+    def __init__(self, config: RunConfig, device: torch.device, train: bool = True) -> None:
+        self.config, self.cfg = config, config.agent
+        n = config.env.num_envs if train else 1
+        self.env = envs.make_vector(config.env.name, num_envs=n, seed=config.seed, **config.env.options)
+        space = self.env.single_observation_space
+        self.n_actions = int(self.env.single_action_space.n)
+        network = build_memory_q_network(config, space, self.n_actions)
+        self.agent = R2D2Agent(network, self.n_actions, config.agent, device=device, seed=config.seed)
+        self.memory, self.training = None, train
+        if train:
+            mode = getattr(self.env, "autoreset_mode", "next_step")
+            mode = mode.name.lower() if hasattr(mode, "name") else str(mode)
+            stored = network.state_size if (self.cfg.store_state and network.stores_state) else 0
+            self.memory = build_sequence_memory(config, space, n, stored, mode)
+            self.obs, _ = self.env.reset(seed=config.seed)
+        else:
+            self.env.close()
+        self.lanes = LaneStates(self.agent, n)
+        self.steps = self.episodes = 0
+        self.learn_from, self.update_credit = 0, 0.0
+        self.running_return, self.running_length = np.zeros(n), np.zeros(n, dtype=np.int64)
+        self.ended = np.zeros(n, dtype=bool)
+        self.watching: torch.Tensor | None = None  # decide()'s state, for recordings
+
+    def advance(self, epsilon: float) -> Experience:
+        a, memory = self.cfg, self.memory
+        if self.steps < a.learning_starts:
+            epsilon = 1.0  # random play fills the memory first
+        actions, before = self.lanes.act(self.obs, epsilon)
+        next_obs, rewards, terminated, truncated, _ = self.env.step(actions)
+        states = before.cpu().numpy() if memory.state_size else None
+        memory.add(self.obs, actions, np.sign(rewards) if a.clip_rewards else rewards, next_obs, terminated,
+                   truncated, states=states)
+        active = ~self.ended  # a lane that ended last step is resetting now: not an agent step
+        new_steps = int(active.sum())
+        self.steps += new_steps
+        self.running_return[active] += rewards[active]
+        self.running_length[active] += 1
+        self.ended = (terminated | truncated) & active
+        self.lanes.after_step(self.ended)
+        returns, lengths = [], []
+        for i in np.flatnonzero(self.ended):
+            returns.append(float(self.running_return[i]))
+            lengths.append(int(self.running_length[i]))
+            self.running_return[i], self.running_length[i] = 0.0, 0
+        self.episodes += len(returns)
+        self.obs = next_obs
+        losses = {}
+        if self.steps >= max(a.learning_starts, self.learn_from) and len(memory) >= 1:
+            self.update_credit += new_steps / a.train_every
+            while self.update_credit >= 1.0:
+                self.update_credit -= 1.0
+                losses = self.learn_once()
+        return Experience(new_steps, returns, lengths, losses, epsilon)
+
+    # -- playing with the trained network ----------------------------------------------------------
+    def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,
+             quiet: bool = True) -> tuple[list[float], list[dict]]:
+        options = self.config.env.options if env_options is None else env_options
+        agent = self.agent
+        lanes = min(self.config.env.num_envs, EVAL_LANES, episodes)
+        playing = LaneStates(agent, max(1, lanes))
+        training_rng, agent.rng = agent.rng, np.random.default_rng(seed)
+        try:
+            returns = play_vector_episodes(lambda obs: playing.act(obs, epsilon)[0], self.config.env.name,
+                                           options, episodes, seed, lanes=max(1, lanes), quiet=quiet,
+                                           after_step=playing.after_step)
+        finally:
+            agent.rng = training_rng
+        return returns, [{} for _ in returns]
+
+    def q_values(self, observations: Sequence) -> np.ndarray:
+        """Each observation as the first step of an episode (a memory has nothing else to go on)."""
+        return self.agent.q_values(np.stack([np.asarray(o) for o in observations]))
+
+    def begin_episode(self) -> None:
+        """Forget what `decide` saw: the recording starts a new episode."""
+        self.watching = None
+
+    def decide(self, observation, info, env) -> tuple[np.ndarray, int]:
+        """Q-values of the recorded episode's step, remembering its earlier steps."""
+        if self.watching is None:
+            self.watching = self.agent.initial_state(1)
+        values, self.watching = self.agent.step(np.asarray(observation)[None], self.watching)
+        return values[0], int(np.argmax(values[0]))
+
+    def start(self, run, resumed_at: int | None) -> None:
+        super().start(run, resumed_at)
+        if resumed_at is not None:  # resumed training starts new episodes: fresh memories
+            self.lanes = LaneStates(self.agent, len(self.ended))
+            self.ended[:] = False

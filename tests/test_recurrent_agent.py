@@ -1,0 +1,167 @@
+"""The agents with memory (agents/r2d2.py, agents/recurrent_learner.py, nets/memory_q.py): the
+memory is swapped by net.kind alone, each lane's state follows its own episode and is reset at
+its end, burn-in refreshes a stale stored state, and a tiny run leaves a complete run directory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+import nets
+from agents import runner
+from agents.config import RunConfig
+from agents.evaluation import load_run
+from agents.recurrent_learner import RecurrentLearner
+from lab.config import ConfigError
+
+TINY = ["total_steps=400", "agent.learning_starts=100", "agent.batch_size=4", "replay.capacity=2000",
+        "evaluation.every=0", "evaluation.episodes=2", "evaluation.final_episodes=2", "log_every=100",
+        "checkpoint_every=200", "record_episodes=0", "torch_threads=1"]
+KINDS = ["lstm", "gru", "transformer"]
+
+
+def learner_for(kind: str, extra: list[str] | None = None) -> RecurrentLearner:
+    torch.manual_seed(0)
+    overrides = TINY + [f"net.kind={kind}", "net.options={torso: [16], hidden_size: 16, d_model: 16, window: 4}"]
+    return RecurrentLearner(runner.resolve_config("cartpole-novel-lstm", overrides + (extra or [])),
+                            torch.device("cpu"))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_net_kind_alone_swaps_the_memory_and_every_kind_learns_from_sequences(kind):
+    learner = learner_for(kind)
+    before = [p.detach().clone() for p in learner.agent.online.parameters()]
+    losses = {}
+    while learner.steps < 200:
+        losses = learner.advance(0.5).losses or losses
+    assert learner.updates > 0 and np.isfinite(losses["td_loss"])
+    after = list(learner.agent.online.parameters())
+    assert all(not torch.equal(a, b) for a, b in zip(before, after) if a.requires_grad)
+    assert type(learner.agent.online.memory).__name__ == {"lstm": "RecurrentMemory", "gru": "RecurrentMemory",
+                                                          "transformer": "WindowTransformer"}[kind]
+    stored = learner.memory.state_size
+    assert stored == (0 if kind == "transformer" else learner.agent.online.state_size)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_lane_remembers_exactly_its_own_episode(kind):
+    """After every step, a lane's state equals the network unrolled from zeros over what that
+    lane has seen of its current episode, across many episode ends (zeros right after one)."""
+    learner = learner_for(kind, ["env.num_envs=3", "agent.learning_starts=100000"])
+    network, seen = learner.agent.online, [[] for _ in range(3)]
+    ends = 0
+    for _ in range(70):
+        acted_on, resetting = learner.obs.copy(), learner.ended.copy()
+        learner.advance(1.0)
+        for lane in range(3):
+            if resetting[lane]:  # the reset step: the final observation is ignored, memory wiped
+                seen[lane], ends = [], ends + 1
+            else:
+                seen[lane].append(acted_on[lane])
+            if seen[lane]:
+                with torch.no_grad():
+                    _, expected = network(torch.as_tensor(np.stack(seen[lane]))[None], None, return_state=True)
+            else:
+                expected = network.initial_state(1)
+            torch.testing.assert_close(learner.lanes.state[lane], expected[0], atol=1e-5, rtol=1e-4)
+    assert ends >= 3 and learner.updates == 0
+
+
+def test_burn_in_refreshes_a_stale_stored_state():
+    """Windows unrolled from the stored state give the acting Q-values; from a stale (zero) state
+    they start wrong, and the burn-in brings them back before the loss steps."""
+    learner = learner_for("lstm", ["agent.learning_starts=100000", "env.num_envs=1"])
+    while learner.steps < 400:
+        learner.advance(0.0)
+    memory, agent = learner.memory, learner.agent
+    keys = memory.sampleable_indices()
+    batch = memory.transitions(keys)
+    stored = batch.burn_in == memory.burn_in
+    stored &= np.abs(batch.states).sum(axis=1) > 0  # burn-ins that start at a stored state
+    assert stored.sum() >= 5
+    obs = torch.as_tensor(batch.obs[stored])
+    with torch.no_grad():
+        exact = agent.online(obs, torch.as_tensor(batch.states[stored]))
+        stale = agent.online(obs, None)
+    # the exact windows agree with a fresh unroll of their whole episode (checked on one)
+    error = (exact - stale).abs().amax(dim=2)  # (windows, W)
+    burn = memory.burn_in
+    assert float(error[:, 0].mean()) > 1e-3
+    assert float(error[:, burn].mean()) < 0.5 * float(error[:, 0].mean())
+
+
+def test_transformer_window_reads_only_its_last_k_steps():
+    torch.manual_seed(0)
+    network = nets.build("memory_q", obs_shape=(3,), n_outputs=2, memory="transformer", window=3, d_model=8,
+                         n_heads=2, torso=[8])
+    x = torch.randn(1, 6, 3)
+    changed = x.clone()
+    changed[0, 0] += 5.0  # more than window - 1 = 2 steps before the last
+    q, q_changed = network(x), network(changed)
+    torch.testing.assert_close(q[0, -1], q_changed[0, -1])
+    assert not torch.allclose(q[0, 1], q_changed[0, 1])
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_stepwise_acting_gives_the_same_q_values_as_unrolling_the_sequence(kind):
+    torch.manual_seed(1)
+    network = nets.build("memory_q", obs_shape=(2,), n_outputs=3, memory=kind, window=4, d_model=8,
+                         n_heads=2, hidden_size=8, torso=[8])
+    x = torch.randn(2, 7, 2)
+    whole, state_whole = network(x, None, return_state=True)
+    state, steps = None, []
+    for t in range(7):
+        q, state = network(x[:, t:t + 1], state, return_state=True)
+        steps.append(q)
+    torch.testing.assert_close(torch.cat(steps, dim=1), whole, atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(state, state_whole, atol=1e-5, rtol=1e-4)
+
+
+def test_a_tiny_run_leaves_a_complete_run_directory_and_evaluates_again(tmp_path):
+    result = runner.train("cartpole-novel-lstm", overrides=TINY + ["net.kind=gru"], run_dir=str(tmp_path / "run"),
+                          quiet=True)
+    assert result.steps >= 400 and result.updates > 0
+    assert (tmp_path / "run" / "checkpoints" / "latest" / "model.safetensors").is_file()
+    assert json.loads((tmp_path / "run" / "eval.json").read_text())["episodes"] == 2
+    loaded = load_run(tmp_path / "run", checkpoint="latest", device="cpu")  # what evaluate.py plays
+    returns, _ = loaded.learner.play(3, 0.0, seed=1)
+    assert len(returns) == 3 and all(r >= 1 for r in returns)
+
+
+@pytest.mark.parametrize("setting, message", [("agent.burn_in=5", "multiple of agent.sequence_length/2"),
+                                              ("agent.sequence_length=7", "even"),
+                                              ("agent.priority_eta=2", "agent.priority_eta")])
+def test_bad_sequence_settings_are_config_errors_naming_the_key(setting, message):
+    with pytest.raises(ConfigError, match=message):
+        runner.resolve_config("cartpole-novel-lstm", [setting])
+
+
+def test_a_bad_net_kind_stops_before_anything_is_written(tmp_path):
+    with pytest.raises(ConfigError, match="lstm, gru, transformer") as error:
+        runner.train("cartpole-novel-lstm", overrides=["net.kind=rnn"], run_dir=str(tmp_path / "run"), quiet=True)
+    assert len(str(error.value).splitlines()) == 1
+    assert not (tmp_path / "run").exists()
+
+
+def test_the_same_preset_runs_as_sb3_contrib_recurrent_ppo(tmp_path):
+    pytest.importorskip("sb3_contrib")
+    overrides = ["total_steps=256", "sb3.total_steps=256", "sb3.n_envs=2", "sb3.n_steps=64", "sb3.batch_size=64",
+                 "sb3.n_epochs=1", "sb3.policy={lstm_hidden_size: 16}", "evaluation.episodes=2",
+                 "evaluation.final_episodes=2", "log_every=128", "checkpoint_every=128", "record_episodes=0"]
+    result = runner.train("cartpole-novel-lstm", overrides=overrides, run_dir=str(tmp_path / "run"), quiet=True,
+                          backend="sb3", algo="recurrent-ppo")
+    assert result.backend == "sb3" and result.algo == "recurrent-ppo" and result.steps >= 256
+    config = (tmp_path / "run" / "config.yaml").read_text()
+    assert "gae_lambda: 0.8" in config and "lstm_hidden_size: 16" in config  # RL-Zoo's CartPoleNoVel-v1
+    learner = runner.build_learner(RunConfig.parse(yaml.safe_load(config)), torch.device("cpu"), train=False)
+    values = learner.q_values([np.zeros(2, np.float32)])
+    assert values.shape == (1, 2) and np.isfinite(values).all()
+
+
+def test_an_agent_with_memory_runs_as_sb3_only_with_recurrent_ppo():
+    with pytest.raises(ConfigError, match="recurrent-ppo"):
+        runner.resolve_config("cartpole-novel-lstm", [], backend="sb3", algo="ppo")
