@@ -4,6 +4,7 @@ built on them (every figure line judged, the exact ones matching the book)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -13,7 +14,9 @@ from nets.cnn import conv_output_size
 from supervised import demos
 from supervised.corpora import load_corpus, next_char_counts
 from supervised.demo_context import VERDICTS
+from supervised.data import folders
 from supervised.demos import ch40_convolutions as ch40
+from supervised.demos import ch44_image_folder as ch44
 from supervised.demos import ch48_char_rnn as ch48
 from supervised.demos import ch51_lstm_gru as ch51
 
@@ -239,3 +242,111 @@ def test_lstm_gru_demos_judge_every_figure(key, tmp_path):
     if key == "ch53":
         verdicts = {f["label"].split(":")[0]: f["verdict"] for f in result["figures"]}
         assert verdicts["clipping by norm at 1"] == "match" and verdicts["clipping by value at 0.1"] == "differs"
+
+
+# --- chapters 44-47: the image folder -------------------------------------------------------------
+
+def _photo(path, colour, size=(30, 20)):
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, colour).save(path)
+
+
+@pytest.fixture
+def pets(tmp_path):
+    """The book's layout: dataset_treino/{cats,dogs}/, flat dataset_validation/ and dataset_teste/."""
+    root = tmp_path / "pets"
+    for index in range(5):
+        _photo(root / "dataset_treino" / "cats" / f"cat.{index}.jpg", (200, 40, 40))
+        _photo(root / "dataset_treino" / "dogs" / f"dog.{index}.png", (40, 40, 200), size=(25, 40))
+    for index in range(3):
+        _photo(root / "dataset_validation" / f"{index}.jpg", (200, 40, 40))
+        _photo(root / "dataset_teste" / f"{index}.jpg", (40, 40, 200))
+    return root
+
+
+def test_the_books_folder_layout_is_read_with_unlabelled_validation_and_test(pets):
+    folder = folders.scan_image_folder(pets)
+    assert folder.classes == ("cats", "dogs") and folder.counts() == {"train": 10, "validation": 3, "test": 3}
+    assert not folder.labelled("validation") and not folder.labelled("test")
+    train, validation, how = folders.labelled_splits(folder, seed=0)
+    assert len(train) == 8 and sorted(label for _, label in validation) == [0, 1] and "held out" in how
+    images = folders.load_images([path for path, _ in folder.train], 16)
+    assert images.shape == (10, 3, 16, 16) and images.dtype == np.uint8
+    assert images[0, 0].mean() > 150 and images[-1, 2].mean() > 150  # red cats, blue dogs
+
+
+def test_labelled_validation_folders_are_used_as_they_are(tmp_path):
+    root = tmp_path / "f"
+    for split, count in (("train", 3), ("validation", 2)):
+        for name, colour in (("a", (0, 0, 0)), ("b", (255, 255, 255))):
+            for index in range(count):
+                _photo(root / split / name / f"{index}.jpg", colour)
+    folder = folders.scan_image_folder(root)
+    train, validation, how = folders.labelled_splits(folder, seed=0)
+    assert folder.labelled("validation") and len(train) == 6 and len(validation) == 4 and how == "the validation folder"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda root: None, "is not a folder"),
+    (lambda root: _photo(root / "cats" / "x.jpg", (0, 0, 0)), "no train/"),
+    (lambda root: _photo(root / "train" / "cats" / "x.jpg", (0, 0, 0)), "1 class folder"),
+    (lambda root: ((root / "train" / "cats").mkdir(parents=True), _photo(root / "train" / "dogs" / "x.jpg", (0, 0, 0))),
+     "cats holds no images"),
+    (lambda root: (_photo(root / "train" / "cats" / "x.jpg", (0, 0, 0)), _photo(root / "train" / "dogs" / "x.jpg", (0, 0, 0)),
+                   (root / "train" / "dogs" / "broken.jpg").write_text("not a picture")), "broken.jpg does not open"),
+    (lambda root: (_photo(root / "train" / "cats" / "x.jpg", (0, 0, 0)), _photo(root / "train" / "dogs" / "x.jpg", (0, 0, 0)),
+                   _photo(root / "test" / "birds" / "x.jpg", (0, 0, 0))), "birds is not a class"),
+])
+def test_a_bad_image_folder_is_named_in_one_line(tmp_path, make, message):
+    root = tmp_path / "bad"
+    if make(root) is None and not root.exists():
+        root = tmp_path / "missing"
+    with pytest.raises(ConfigError, match=message):
+        folders.scan_image_folder(root)
+
+
+def test_demo_refuses_a_bad_folder_before_writing_anything(tmp_path):
+    with pytest.raises(ConfigError, match="is not a folder"):
+        demos.run("ch47", quick=True, run_dir=str(tmp_path / "run"), quiet=True, device="cpu",
+                  overrides=[f"folder={tmp_path / 'nowhere'}"])
+    with pytest.raises(ConfigError, match="image_size"):
+        demos.run("ch44", quick=True, run_dir=str(tmp_path / "run"), quiet=True, device="cpu", overrides=["image_size=2"])
+    assert not (tmp_path / "run").exists()
+
+
+def test_augmentation_without_shear_zoom_or_flip_is_the_identity_and_flips_mirror():
+    images = torch.rand(6, 3, 8, 8)
+    generator = torch.Generator().manual_seed(0)
+    same = ch44.augment(images, generator, shear=0.0, zoom=0.0, flip=False)
+    assert torch.allclose(same, images, atol=1e-5)
+    flipped = ch44.augment(images, generator, shear=0.0, zoom=0.0, flip=True)
+    mirrored = [torch.allclose(a, b.flip(-1), atol=1e-5) for a, b in zip(flipped, images)]
+    kept = [torch.allclose(a, b, atol=1e-5) for a, b in zip(flipped, images)]
+    assert all(m or k for m, k in zip(mirrored, kept)) and any(mirrored)
+
+
+def test_digit_stand_in_folder_has_the_books_layout(tmp_path):
+    description = folders.write_digit_folder(tmp_path / "digits", {"threes": 3, "fives": 5}, seed=0)
+    folder = folders.scan_image_folder(tmp_path / "digits")
+    assert folder.classes == ("fives", "threes") and folder.labelled("test") and folder.labelled("validation")
+    assert sum(folder.counts().values()) == len(folder.train) + len(folder.validation) + len(folder.test)
+    assert "3 (threes) vs 5 (fives)" in description
+
+
+@pytest.mark.parametrize("key", ["ch44", "ch46", "ch47"])
+def test_image_folder_demos_judge_every_figure(key, tmp_path, pets):
+    overrides = ["epochs=1", "image_size=16"] + ([f"folder={pets}"] if key == "ch47" else [])
+    result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu", overrides=overrides)
+    assert result["figures"]
+    for figure in result["figures"]:
+        assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
+    if key == "ch46":
+        assert {f["verdict"] for f in result["figures"]} == {"match"}
+        assert result["figures"][0]["measured"] == "18,496"
+    if key == "ch47":
+        rows = (tmp_path / key / "predictions.csv").read_text().splitlines()
+        assert rows[0] == "file,predicted,probability,label" and len(rows) == 4
+    if key == "ch44":
+        assert (tmp_path / key / "image_folder" / "train" / "threes").is_dir()

@@ -26,18 +26,23 @@ class Demo:
     title_pt: str
     title_en: str
     function: Callable
+    check: Callable[[dict], None] | None = None
 
 
 _REGISTRY: dict[str, Demo] = {}
 
 
-def register(key: str, title_pt: str, title_en: str) -> Callable[[Callable], Callable]:
-    """Decorator: make `function(ctx)` the demo for chapter key `key` (e.g. 'ch18')."""
+def register(key: str, title_pt: str, title_en: str,
+             check: Callable[[dict], None] | None = None) -> Callable[[Callable], Callable]:
+    """Decorator: make `function(ctx)` the demo for chapter key `key` (e.g. 'ch18').
+
+    `check(settings)`, given the demo's `--set` values as a dict, raises a ConfigError for bad
+    input (a folder that is not one, say) before the run directory is written."""
 
     def decorate(function: Callable) -> Callable:
         if key in _REGISTRY:
             raise ValueError(f"demo {key} registered twice")
-        _REGISTRY[key] = Demo(key, title_pt, title_en, function)
+        _REGISTRY[key] = Demo(key, title_pt, title_en, function, check)
         return function
 
     return decorate
@@ -136,6 +141,10 @@ def run(key: str, *, shared_overrides: bool = False, **options) -> dict:
     overrides = options.get("overrides") or []
     check_overrides([d.key for d in available()] if shared_overrides else [key], overrides)
     options["overrides"] = [item for item in overrides if item.split("=", 1)[0].split(".")[0] in knobs(key)]
+    if demo.check is not None:
+        from lab.config import parse_overrides
+
+        demo.check(parse_overrides(options["overrides"]))
     from supervised.demo_context import DemoContext
 
     with DemoContext.create(key, **options) as ctx:
