@@ -19,7 +19,7 @@ from typing import Any, TextIO
 import numpy as np
 
 QUIT_WORDS = ("q", "quit", "exit")
-MIN_WIDTH = 480
+MIN_WIDTH, MAX_HEIGHT = 480, 900  # small pictures are enlarged, but not beyond a laptop's screen
 Region = tuple[tuple[int, int, int, int], Any]  # (left, top, right, bottom) in picture pixels, value
 
 
@@ -71,8 +71,8 @@ class Terminal:
 
 
 class Window:
-    """A pygame window showing each picture (small ones enlarged to at least `MIN_WIDTH` pixels
-    across, by a whole factor); keys and mouse clicks answer."""
+    """A pygame window showing each picture (small ones enlarged by a whole factor towards
+    `MIN_WIDTH` pixels across, never beyond `MAX_HEIGHT` high); keys and mouse clicks answer."""
 
     shows_pictures = True
 
@@ -89,7 +89,7 @@ class Window:
     def show(self, picture: np.ndarray, text: str = "") -> None:
         pygame = self.pygame
         picture = np.ascontiguousarray(picture[..., :3], dtype=np.uint8)
-        self.factor = max(1, -(-MIN_WIDTH // picture.shape[1]))
+        self.factor = max(1, min(-(-MIN_WIDTH // picture.shape[1]), MAX_HEIGHT // picture.shape[0]))
         if self.factor > 1:
             picture = picture.repeat(self.factor, axis=0).repeat(self.factor, axis=1)
         height, width = picture.shape[:2]

@@ -125,6 +125,8 @@ def test_the_window_shows_the_picture_pixel_for_pixel(monkeypatch, tmp_path):
     window = Window("test")
     picture = np.random.default_rng(0).integers(0, 255, (120, 200, 3), dtype=np.uint8)
     try:
+        window.show(np.zeros((614, 320, 3), dtype=np.uint8))  # Boxing with its strip: not made taller
+        assert window.factor == 1
         window.show(picture)
         shot = window.save(tmp_path / "shot.png")
         assert window.factor == 3  # 200 pixels wide is enlarged to at least 480
