@@ -87,7 +87,8 @@ _TRAINED: dict[tuple, tuple] = {}
 
 
 def trained(ctx, name: str):
-    """(model, history, initial first-layer kernels or None) for net `name`, trained by RECIPE."""
+    """(model, history, initial first-layer kernels or None, training images) for net `name`,
+    trained by RECIPE on the demo's device and handed back on the CPU for the analyses."""
     dataset = ctx.dataset()
     epochs = setting(ctx, "epochs", 20, 3)
     n_train = setting(ctx, "train_size", None, 2_000)
@@ -100,7 +101,7 @@ def trained(ctx, name: str):
             f"eta {RECIPE['lr']}, lambda {RECIPE['l2']}, mini-batch {RECIPE['batch_size']}, {epochs} epochs")
     history = fit(ctx, model, dataset, name, epochs=epochs, train_subset=n_train,
                   eval_sets=("validation", "test"), **RECIPE)
-    _TRAINED[key] = (model, history, initial, n_train)
+    _TRAINED[key] = (model.cpu(), history, initial.cpu() if initial is not None else None, n_train)
     return _TRAINED[key]
 
 

@@ -222,9 +222,10 @@ def as_float(images: np.ndarray) -> torch.Tensor:
 
 @torch.no_grad()
 def predict(model: nn.Module, images: np.ndarray, batch_size: int = 256) -> torch.Tensor:
-    """Class probabilities for uint8 images."""
+    """Class probabilities for uint8 images (on the CPU), computed where the model is."""
     model.eval()
-    return torch.cat([torch.softmax(model(as_float(images[i:i + batch_size])), dim=-1)
+    device = next(model.parameters()).device
+    return torch.cat([torch.softmax(model(as_float(images[i:i + batch_size]).to(device)), dim=-1).cpu()
                       for i in range(0, len(images), batch_size)])
 
 
@@ -234,9 +235,10 @@ def accuracy(model: nn.Module, images: np.ndarray, labels: np.ndarray) -> float:
 
 def fit(ctx, name: str, data: dict, n_classes: int, size: int, epochs: int, control: bool, flip: bool) -> dict:
     """Adam (lr 1e-3, mini-batches of 32); with `control`, augmented batches (mirrored too with
-    `flip`) and dropout 0.5. The weights of the epoch with the best validation accuracy are kept."""
+    `flip`) and dropout 0.5, on the demo's device. The weights of the epoch with the best validation
+    accuracy are kept and handed back on the CPU."""
     torch.manual_seed(ctx.seed)
-    model = classifier(n_classes, size, dropout=0.5 if control else 0.0)
+    model = classifier(n_classes, size, dropout=0.5 if control else 0.0).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     generator = torch.Generator().manual_seed(ctx.seed)
     (x_train, y_train), (x_val, y_val) = data["train"], data["validation"]
@@ -247,7 +249,7 @@ def fit(ctx, name: str, data: dict, n_classes: int, size: int, epochs: int, cont
             x = as_float(x_train[batch.numpy()])
             if control:
                 x = augment(x, generator, flip=flip)
-            loss = F.cross_entropy(model(x), torch.from_numpy(y_train[batch.numpy()]))
+            loss = F.cross_entropy(model(x.to(ctx.device)), torch.from_numpy(y_train[batch.numpy()]).to(ctx.device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -258,6 +260,7 @@ def fit(ctx, name: str, data: dict, n_classes: int, size: int, epochs: int, cont
         if scores["validation"] > best[0]:
             best = (scores["validation"], {k: v.clone() for k, v in model.state_dict().items()})
     model.load_state_dict(best[1])
+    model.cpu()
     best_epoch = 1 + max(range(epochs), key=lambda i: (history[i]["validation"], -i))
     return {"model": model, "history": history, "best_epoch": best_epoch, **history[best_epoch - 1]}
 

@@ -75,14 +75,15 @@ def char_model(cell: str, vocab: int, hidden: int = 128, embedding: int = 32) ->
 
 def train_char_model(ctx, text: CharText, cell: str, iterations: int, length: int = CONTEXT,
                      batch_size: int = 32) -> tuple[nn.Module, list[float]]:
-    """Adam (lr 3e-3, gradient norm clipped at 1) on random windows; the loss every step."""
+    """Adam (lr 3e-3, gradient norm clipped at 1) on random windows, on the demo's device; the
+    loss every step, and the model back on the CPU."""
     torch.manual_seed(ctx.seed)
-    model = char_model(cell, len(text.chars))
+    model = char_model(cell, len(text.chars)).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
     generator = torch.Generator().manual_seed(ctx.seed)
     losses = []
     for step in range(iterations):
-        x, y = text.windows(text.train, batch_size, length, generator)
+        x, y = (part.to(ctx.device) for part in text.windows(text.train, batch_size, length, generator))
         loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -91,7 +92,7 @@ def train_char_model(ctx, text: CharText, cell: str, iterations: int, length: in
         losses.append(loss.item())
         if step % 50 == 0 or step == iterations - 1:
             ctx.logger.scalars(step, {f"ch48/{cell}/train_loss": loss.item()})
-    return model, losses
+    return model.cpu(), losses
 
 
 @torch.no_grad()
@@ -332,7 +333,7 @@ CLIPPING = ("none", "norm", "value")
 
 
 def exploding_run(text: CharText, clip: str, steps: int, seed: int = 0, threshold: float | None = None,
-                  lr: float = 0.1, length: int = CONTEXT) -> dict:
+                  lr: float = 0.1, length: int = CONTEXT, device: str | torch.device = "cpu") -> dict:
     """Train `exploding_model` by plain SGD, clipping each gradient by its norm (rescale the whole
     gradient to at most `threshold`, default 1), by value (cut every entry to
     [-threshold, threshold], default 0.1) or not at all. Returns the losses (stopping at the
@@ -341,12 +342,12 @@ def exploding_run(text: CharText, clip: str, steps: int, seed: int = 0, threshol
     if clip not in CLIPPING:
         raise ValueError(f"clip must be one of {CLIPPING}, got {clip!r}")
     threshold = threshold if threshold is not None else {"norm": 1.0, "value": 0.1}.get(clip)
-    model = exploding_model(text, seed)
+    model = exploding_model(text, seed).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     losses, norms, cosines = [], [], []
     for _ in range(steps):
-        x, y = text.windows(text.train, 32, length, generator)
+        x, y = (part.to(device) for part in text.windows(text.train, 32, length, generator))
         loss = F.cross_entropy(model(x).flatten(0, 1), y.flatten())
         losses.append(loss.item())
         if not math.isfinite(losses[-1]):
@@ -410,8 +411,8 @@ def vanishing_and_exploding(ctx) -> None:
 
     text = CharText(load_corpus(CORPUS))
     clipped_steps = setting(ctx, "clip_steps", 1000, 200)
-    wild = exploding_run(text, "none", clipped_steps, ctx.seed)
-    tamed = exploding_run(text, "norm", clipped_steps, ctx.seed)
+    wild = exploding_run(text, "none", clipped_steps, ctx.seed, device=ctx.device)
+    tamed = exploding_run(text, "norm", clipped_steps, ctx.seed, device=ctx.device)
     nan_at = first_nan_step(wild["losses"])
     run_data = (f"ReLU character RNN, W = 2 x orthogonal, SGD lr 0.1, windows of {CONTEXT} characters of {CORPUS}; "
                 f"first gradient norm {wild['norms'][0]:.2g}")

@@ -118,16 +118,17 @@ def memory_batch(count: int, gap: int, generator: torch.Generator) -> tuple[torc
 
 
 def train_memory(cell: str, gap: int, steps: int, gate_bias: float = 0.0, seed: int = 0,
-                 batch_size: int = 32, logger=None, tag: str = "") -> dict:
+                 batch_size: int = 32, logger=None, tag: str = "", device: str | torch.device = "cpu") -> dict:
     """Adam (lr 0.01, gradient norm clipped at 1) on fresh batches; recall accuracy on 512 new
     sequences at the end and on each batch along the way."""
     torch.manual_seed(seed)
-    model = nets.build("recurrent", cell=cell, input_size=1, hidden_size=HIDDEN, n_outputs=2, gate_bias=gate_bias)
+    model = nets.build("recurrent", cell=cell, input_size=1, hidden_size=HIDDEN, n_outputs=2,
+                       gate_bias=gate_bias).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
     generator = torch.Generator().manual_seed(seed)
     curve = []
     for step in range(steps):
-        x, symbols = memory_batch(batch_size, gap, generator)
+        x, symbols = (part.to(device) for part in memory_batch(batch_size, gap, generator))
         logits = model(x)
         loss = F.cross_entropy(logits, symbols)
         optimizer.zero_grad(set_to_none=True)
@@ -138,7 +139,7 @@ def train_memory(cell: str, gap: int, steps: int, gate_bias: float = 0.0, seed: 
         if logger is not None and (step % 25 == 0 or step == steps - 1):
             logger.scalars(step, {f"{tag}/loss": loss.item(), f"{tag}/batch_accuracy": curve[-1]})
     with torch.no_grad():
-        x, symbols = memory_batch(512, gap, torch.Generator().manual_seed(seed + 10_000))
+        x, symbols = (part.to(device) for part in memory_batch(512, gap, torch.Generator().manual_seed(seed + 10_000)))
         accuracy = (model(x).argmax(-1) == symbols).float().mean().item()
     return {"accuracy": accuracy, "curve": curve, "steps": steps}
 
@@ -161,7 +162,8 @@ def memory_run(ctx, label: str, gap: int) -> dict:
     if key not in _RUNS:
         ctx.say(f"memory task, gap {gap}: training {label} for {steps} steps")
         _RUNS[key] = train_memory(cell, gap, steps, gate_bias, ctx.seed, logger=ctx.logger,
-                                  tag=f"memory/{label.replace(', ', '_').replace(' ', '_')}/gap{gap}")
+                                  tag=f"memory/{label.replace(', ', '_').replace(' ', '_')}/gap{gap}",
+                                  device=ctx.device)
     return _RUNS[key]
 
 
@@ -177,7 +179,7 @@ def memory_data(ctx) -> str:
 def long_gap(ctx) -> int:
     """The book's 1,000 steps; 100 under --quick (a gap of 1,000 costs 0.02-0.17 s per training
     step on a CPU core, the GRU's and plain RNN's backward being the slow ones)."""
-    return setting(ctx, "long_gap", BOOK_LONG_GAP, 100)
+    return setting(ctx, "long_gap", 1000, 100)  # the book's BOOK_LONG_GAP, a literal so demo.py can check --set
 
 
 def judge_recall(ctx, label: str, book: str, runs: dict, wanted: bool, reason: str) -> None:
@@ -299,7 +301,7 @@ def gru_math_and_clipping(ctx) -> None:
 
     text = CharText(load_corpus(CORPUS))
     steps = setting(ctx, "clip_steps", 1000, 200)
-    runs = {clip: exploding_run(text, clip, steps, ctx.seed) for clip in ("none", "value", "norm")}
+    runs = {clip: exploding_run(text, clip, steps, ctx.seed, device=ctx.device) for clip in ("none", "value", "norm")}
     data = f"chapter 50's exploding ReLU RNN on {CORPUS}, SGD lr 0.1, {steps} steps"
     by_value, by_norm = runs["value"], runs["norm"]
     ctx.report(f"clipping by value at {by_value['threshold']:g}: cosine between clipped and raw gradient (lowest)",
