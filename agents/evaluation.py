@@ -21,6 +21,7 @@ from typing import Any
 from lab.checkpoint import CheckpointError, load_checkpoint
 from lab.cli import UsageError
 from lab.config import ConfigError
+from lab.i18n import tr
 from lab.rundir import RunDir
 
 from agents.config import RunConfig
@@ -46,11 +47,11 @@ def open_run(run_dir: str | os.PathLike) -> RunDir:
     """The run directory, or a one-line UsageError if `run_dir` is not one."""
     path = Path(run_dir)
     if not path.is_dir():
-        raise UsageError(f"run directory {path}: no such folder; give a folder made by train.py "
-                         f"(e.g. runs/blackjack-dqn/<time>-s0)")
+        raise UsageError(tr("run directory {path}: no such folder; give a folder made by train.py "
+                            "(e.g. runs/blackjack-dqn/<time>-s0)").format(path=path))
     if not (path / "config.yaml").is_file():
-        raise UsageError(f"run directory {path}: no config.yaml here, so it is not a run directory "
-                         f"made by train.py")
+        raise UsageError(tr("run directory {path}: no config.yaml here, so it is not a run directory "
+                            "made by train.py").format(path=path))
     return RunDir.open(path)
 
 
@@ -62,13 +63,15 @@ def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str =
     """
     run = open_run(run_dir)
     if checkpoint not in CHECKPOINT_CHOICES:
-        raise UsageError(f"--checkpoint {checkpoint!r} is not valid; choose one of: {', '.join(CHECKPOINT_CHOICES)}")
+        raise UsageError(tr("--checkpoint {value} is not valid; choose one of: {choices}").format(
+            value=repr(checkpoint), choices=", ".join(CHECKPOINT_CHOICES)))
     folder = run.checkpoints / checkpoint
     if not folder.is_dir():
         present = [name for name in CHECKPOINT_CHOICES if (run.checkpoints / name).is_dir()]
-        hint = (f"available: {', '.join(present)} (use --checkpoint {present[0]})" if present
-                else "the run saved no checkpoint yet")
-        raise UsageError(f"run directory {run.path}: checkpoints/{checkpoint} does not exist; {hint}")
+        hint = (tr("available: {names} (use --checkpoint {first})").format(names=", ".join(present), first=present[0])
+                if present else tr("the run saved no checkpoint yet"))
+        raise UsageError(tr("run directory {path}: checkpoints/{checkpoint} does not exist; {hint}").format(
+            path=run.path, checkpoint=checkpoint, hint=hint))
     torch_device = device_of(device)
     state = load_checkpoint(folder)
     try:
@@ -89,11 +92,11 @@ def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes:
     """Play `episodes` episodes with the run's trained agent, write the result beside eval.json,
     and return a report that shows it under the training's own final evaluation."""
     if seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {seed}")
+        raise UsageError(tr("--seed must be >= 0, got {value}").format(value=seed))
     if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
-        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
+        raise UsageError(tr("--episodes must be a positive integer, got {value}").format(value=repr(episodes)))
     if epsilon is not None and not 0.0 <= float(epsilon) <= 1.0:
-        raise UsageError(f"--epsilon must be between 0 and 1, got {epsilon!r}")
+        raise UsageError(tr("--epsilon must be between 0 and 1, got {value}").format(value=repr(epsilon)))
     loaded = load_run(run_dir, checkpoint, device)
     config = loaded.config
     episodes = config.final_episodes if episodes is None else episodes
@@ -123,21 +126,27 @@ def evaluation_name(seed: int, episodes: int, checkpoint: str, epsilon: float, c
 def format_report(result: dict, config: RunConfig, path: Path, run: RunDir) -> str:
     """Printable lines: this evaluation, then the training's own final evaluation."""
     checkpoint = result["checkpoint"]
-    where = ", ".join(f"{k} {checkpoint[k]}" for k in ("steps", "episodes") if k in checkpoint)
+    counted = {"steps": tr("steps {count}"), "episodes": tr("episodes {count}")}
+    where = ", ".join(counted[k].format(count=checkpoint[k]) for k in counted if k in checkpoint)
     trained_by = f"sb3 {config.sb3_algo}" if config.backend == "sb3" else config.algo
     lines = [
-        f"{config.preset} ({trained_by}), checkpoint {checkpoint['name']}" + (f" ({where})" if where else "")
-        + f": {result['episodes']} episodes, epsilon {result['protocol']['epsilon']}, seed {result['protocol']['seed']}",
-        f"mean return {result['mean']:.4f} +- {result['ci95']:.4f} (95% CI), std {result['std']:.4f}, "
-        f"median {result['median']:.4f}",
+        tr("{preset} ({trained_by}), checkpoint {checkpoint}").format(
+            preset=config.preset, trained_by=trained_by, checkpoint=checkpoint["name"])
+        + (f" ({where})" if where else "")
+        + tr(": {episodes} episodes, epsilon {epsilon}, seed {seed}").format(
+            episodes=result["episodes"], epsilon=result["protocol"]["epsilon"], seed=result["protocol"]["seed"]),
+        tr("mean return {mean:.4f} +- {ci95:.4f} (95% CI), std {std:.4f}, median {median:.4f}").format(
+            mean=result["mean"], ci95=result["ci95"], std=result["std"], median=result["median"]),
         *summary_lines(result, task_for(config.env.name).references),
-        f"written: {path}",
+        tr("written: {path}").format(path=path),
     ]
     if (run.path / "eval.json").is_file():
         training = run.read_json("eval.json")
-        lines.append(f"the training's final evaluation (eval.json, kept): {training['episodes']} episodes, "
-                     f"seed {training['protocol']['seed']}: mean return {training['mean']:.4f} +- "
-                     f"{training['ci95']:.4f}" + (f", regret {training['regret']:.5f}" if "regret" in training else ""))
+        lines.append(tr("the training's final evaluation (eval.json, kept): {episodes} episodes, seed {seed}: "
+                        "mean return {mean:.4f} +- {ci95:.4f}").format(
+            episodes=training["episodes"], seed=training["protocol"]["seed"], mean=training["mean"],
+            ci95=training["ci95"])
+            + (tr(", regret {regret:.5f}").format(regret=training["regret"]) if "regret" in training else ""))
     return "\n".join(lines)
 
 

@@ -16,6 +16,7 @@ import envs
 from nets.registry import NetError
 from lab.cli import UsageError
 from lab.config import ConfigError, merge, parse_overrides, to_dict
+from lab.i18n import tr
 from lab.device import resolve_device
 from lab.rundir import RunDir
 from lab.seeding import seed_everything
@@ -41,12 +42,14 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
     """The preset's YAML merged with --set overrides, validated; with backend sb3, the SB3
     hyperparameters resolved into `config.sb3` (agents.sb3_mapping, the one mapping)."""
     if backend not in BACKENDS:
-        raise UsageError(f"--backend {backend!r} is not valid; choose one of: {', '.join(BACKENDS)}")
+        raise UsageError(tr("--backend {value} is not valid; choose one of: {choices}").format(
+            value=repr(backend), choices=", ".join(BACKENDS)))
     raw = merge(presets.load(preset), parse_overrides(overrides)) | {"seed": seed}
     if backend == "sb3":
         algo = algo or "dqn"
         if algo not in SB3_ALGOS:
-            raise UsageError(f"--algo {algo!r} is not valid; choose one of: {', '.join(SB3_ALGOS)}")
+            raise UsageError(tr("--algo {value} is not valid; choose one of: {choices}").format(
+                value=repr(algo), choices=", ".join(SB3_ALGOS)))
         raw |= {"backend": "sb3", "sb3_algo": algo}
     config = RunConfig.parse(raw)
     if backend == "sb3":
@@ -65,7 +68,7 @@ def check_env(config: RunConfig) -> None:
     try:
         envs.check(config.env.name, **config.env.options)
     except ValueError as err:
-        raise ConfigError(f"config: env: {err}") from None
+        raise ConfigError(tr("config: env: {problem}").format(problem=err)) from None
 
 
 def build_learner(config: RunConfig, device: torch.device, train: bool = True):
@@ -94,21 +97,23 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
     if resume:
         run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
         if run is None:
-            raise UsageError(f"--resume {resume}: no config.yaml there; give a run directory made by train.py")
+            raise UsageError(tr("--resume {path}: no config.yaml there; give a run directory made by train.py").format(
+                path=resume))
         stored = run.read_config()
         if seed is not None and seed != stored.get("seed"):
-            raise UsageError(f"--seed {seed} differs from the run's seed {stored.get('seed')}; "
-                             "leave --seed out when resuming")
+            raise UsageError(tr("--seed {seed} differs from the run's seed {stored}; leave --seed out when "
+                                "resuming").format(seed=seed, stored=stored.get("seed")))
         if stored.get("backend") == "sb3":
-            raise UsageError("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
-                             "outside its pickled zips); start a new run")
+            raise UsageError(tr("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
+                                "outside its pickled zips); start a new run"))
         try:
             config = RunConfig.parse(merge(stored, parse_overrides(overrides)))
         except ConfigError as err:
             written_by = _writer_of(run)
             if written_by is not None:
-                raise ConfigError(f"--resume {run.path}: this run was written by dlbook-agents {written_by}, "
-                                  f"whose config layout this version does not read; train it again") from None
+                raise ConfigError(tr("--resume {path}: this run was written by dlbook-agents {version}, whose "
+                                     "config layout this version does not read; train it again").format(
+                    path=run.path, version=written_by)) from None
             raise
     else:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
@@ -138,7 +143,7 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
     try:
         learner = build_learner(config, torch_device)
     except NetError as err:  # an unknown net kind or option in the preset or --set
-        raise ConfigError(f"config: net: {err}") from None
+        raise ConfigError(tr("config: net: {problem}").format(problem=err)) from None
     learner.save_replay = save_replay
     run = resume
     if run is None:

@@ -23,6 +23,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+from lab.i18n import tr
+
 from agents import reports
 
 
@@ -51,7 +53,7 @@ class Task:
         A Q-table over numbered states is drawn as a heat-map (plots/q_table.png)."""
         path = reports.q_table_figure(run, learner, self.action_names, f"{config.preset} (seed {config.seed})",
                                       logger=logger, step=step)
-        return [] if path is None else [f"Q-table heat-map: {path}"]
+        return [] if path is None else [tr("Q-table heat-map: {path}").format(path=path)]
 
     def outcome_lines(self, env, total: float, steps: int) -> list[str]:
         """What a recording writes on the last frame of an episode."""
@@ -120,10 +122,8 @@ class BlackjackTask(Task):
         greedy, value = self.greedy(learner, config)
         evaluation |= reports.blackjack_report(run, greedy, state_value=value, logger=logger, step=step)
         plays = blackjack_plays_figure(run, learner, config, logger=logger, step=step)
-        return [f"exact expected return {evaluation['exact_return']:+.5f} vs optimal "
-                f"{evaluation['optimal_return']:+.5f}: regret {evaluation['regret']:.5f}; "
-                "policy.csv, plots/policy.png, plots/state_values.png written",
-                f"plot of the agent's plays (chapter 72): {plays}"]
+        return [exact_line(evaluation) + tr("; policy.csv, plots/policy.png, plots/state_values.png written"),
+                tr("plot of the agent's plays (chapter 72): {path}").format(path=plays)]
 
     def outcome_lines(self, env, total, steps) -> list[str]:
         from envs.blackjack import card_name, hand_value, outcome_word
@@ -170,8 +170,7 @@ class BoxingTask(Task):
                 "atari": protocol_summary(config.env.options)}
 
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
-        return [f"human-normalised score {evaluation['human_normalized']:.3f} "
-                f"(random {self.references['random']}, human {self.references['human']})"]
+        return [human_normalised_line(evaluation, self.references)]
 
 
 class FiveRoomsTask(Task):
@@ -186,8 +185,9 @@ class FiveRoomsTask(Task):
         evaluation["routes"] = {str(k): v for k, v in report["routes"].items()}
         evaluation["all_routes_shortest"] = report["all_routes_shortest"]
         evaluation["q_normalised"] = report["q_normalised"]
-        return [report["text"], f"every greedy route is a shortest path: {report['all_routes_shortest']}",
-                "plots/q_table.png (Q normalised to 100) and plots/routes.png (the building) written"]
+        return [report["text"], tr("every greedy route is a shortest path: {answer}").format(
+                    answer=report["all_routes_shortest"]),
+                tr("plots/q_table.png (Q normalised to 100) and plots/routes.png (the building) written")]
 
     def snapshot(self, env) -> int:
         return int(env.unwrapped.state)
@@ -243,10 +243,9 @@ class TicTacToeTask(Task):
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
         vs = evaluation["vs_random"]
         values = reports.tictactoe_values_figure(run, learner, logger=logger, step=step)
-        return [f"vs training opponent: win {evaluation['win_rate']:.1%} draw {evaluation['draw_rate']:.1%} "
-                f"loss {evaluation['loss_rate']:.1%}; vs uniformly random: win {vs['win_rate']:.1%} "
-                f"draw {vs['draw_rate']:.1%} loss {vs['loss_rate']:.1%}",
-                f"the agent's values of positions: {values}"]
+        return [tr("vs training opponent: {rates}; vs uniformly random: {random_rates}").format(
+                    rates=rates_line(evaluation), random_rates=rates_line(vs)),
+                tr("the agent's values of positions: {path}").format(path=values)]
 
 
 class FrozenLakeTask(Task):
@@ -258,8 +257,8 @@ class FrozenLakeTask(Task):
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
         lines = super().report(run, learner, config, evaluation, logger, step)
         route = reports.grid_policy_figure(run, learner, logger=logger, step=step)
-        return [f"success rate {evaluation['success_rate']:.3f}", *lines] + \
-            ([f"greedy policy on the map: {route}"] if route else [])
+        return [tr("success rate {rate:.3f}").format(rate=evaluation["success_rate"]), *lines] + \
+            ([tr("greedy policy on the map: {path}").format(path=route)] if route else [])
 
 
 class TaxiTask(Task):
@@ -301,11 +300,12 @@ class PopGymTask(Task):
 
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
         task, level = self.key(config.env.options)
-        line = f"POPGym {task} ({level}) normalised return {evaluation['popgym_normalised_return']:+.3f}"
+        line = tr("POPGym {task} ({level}) normalised return {value:+.3f}").format(
+            task=task, level=level, value=evaluation["popgym_normalised_return"])
         paper = evaluation.get("popgym_paper")
         if paper:
-            line += (f"; paper (MMER, PPO 15M steps): best {paper['best_mmer']:+.3f} ({paper['best_model']}), "
-                     f"GRU {paper['gru_mmer']:+.3f}")
+            line += tr("; paper (MMER, PPO 15M steps): best {best:+.3f} ({model}), GRU {gru:+.3f}").format(
+                best=paper["best_mmer"], model=paper["best_model"], gru=paper["gru_mmer"])
         return [line]
 
 
@@ -333,19 +333,34 @@ def summary_lines(evaluation: dict[str, Any], references: dict[str, float]) -> l
     """The task figures an evaluation holds, as lines (used by scripts/evaluate.py)."""
     lines = []
     if "regret" in evaluation:
-        lines.append(f"exact expected return {evaluation['exact_return']:+.5f} vs optimal "
-                     f"{evaluation['optimal_return']:+.5f}: regret {evaluation['regret']:.5f}")
+        lines.append(exact_line(evaluation))
     if "human_normalized" in evaluation:
-        lines.append(f"human-normalised score {evaluation['human_normalized']:.3f} "
-                     f"(random {references['random']}, human {references['human']})")
+        lines.append(human_normalised_line(evaluation, references))
         atari = evaluation["atari"]
-        lines.append(f"protocol: {atari['atari_protocol']} (sticky actions {atari['repeat_action_probability']}), "
-                     f"up to {atari['noop_max']} no-op starts, {atari['max_episode_frames']}-frame cap, raw scores")
+        lines.append(tr("protocol: {protocol} (sticky actions {sticky}), up to {noops} no-op starts, "
+                        "{frames}-frame cap, raw scores").format(
+            protocol=atari["atari_protocol"], sticky=atari["repeat_action_probability"],
+            noops=atari["noop_max"], frames=atari["max_episode_frames"]))
     if "win_rate" in evaluation:
-        lines.append(f"win {evaluation['win_rate']:.1%} draw {evaluation['draw_rate']:.1%} "
-                     f"loss {evaluation['loss_rate']:.1%}")
+        lines.append(rates_line(evaluation))
     if "popgym_normalised_return" in evaluation:
-        lines.append(f"POPGym normalised return {evaluation['popgym_normalised_return']:+.3f}")
+        lines.append(tr("POPGym normalised return {value:+.3f}").format(value=evaluation["popgym_normalised_return"]))
     if "success_rate" in evaluation:
-        lines.append(f"success rate {evaluation['success_rate']:.3f}")
+        lines.append(tr("success rate {rate:.3f}").format(rate=evaluation["success_rate"]))
     return lines
+
+
+def exact_line(evaluation: dict[str, Any]) -> str:
+    """Blackjack's exact expected return beside the optimal one, and the regret."""
+    return tr("exact expected return {exact:+.5f} vs optimal {optimal:+.5f}: regret {regret:.5f}").format(
+        exact=evaluation["exact_return"], optimal=evaluation["optimal_return"], regret=evaluation["regret"])
+
+
+def human_normalised_line(evaluation: dict[str, Any], references: dict[str, float]) -> str:
+    return tr("human-normalised score {score:.3f} (random {random}, human {human})").format(
+        score=evaluation["human_normalized"], random=references["random"], human=references["human"])
+
+
+def rates_line(rates: dict[str, float]) -> str:
+    return tr("win {win:.1%} draw {draw:.1%} loss {loss:.1%}").format(
+        win=rates["win_rate"], draw=rates["draw_rate"], loss=rates["loss_rate"])

@@ -13,21 +13,22 @@ from __future__ import annotations
 import sys
 
 from lab.cli import make_parser, run_main
+from lab.i18n import tr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("play.py", __doc__)
-    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory made by train.py")
-    parser.add_argument("--mode", default="watch", help="watch | play (tic-tac-toe) | beside (Blackjack)")
-    parser.add_argument("--terminal", action="store_true", help="play in the terminal even when a window could open")
+    parser.add_argument("run_dir", metavar="RUN_DIR", help=tr("a run directory made by train.py"))
+    parser.add_argument("--mode", default="watch", help=tr("watch | play (tic-tac-toe) | beside (Blackjack)"))
+    parser.add_argument("--terminal", action="store_true", help=tr("play in the terminal even when a window could open"))
     parser.add_argument("--episodes", type=int, default=None,
-                        help="episodes, games or hands to show (default: watch 3, or 8 Blackjack hands; "
-                             "play and beside: until you quit)")
+                        help=tr("episodes, games or hands to show (default: watch 3, or 8 Blackjack hands; "
+                                "play and beside: until you quit)"))
     parser.add_argument("--delay", type=float, default=None,
-                        help="seconds each decision stays on screen (default: the game's pace, real time for Atari)")
+                        help=tr("seconds each decision stays on screen (default: the game's pace, real time for Atari)"))
     parser.add_argument("--seed", type=int, default=None,
-                        help="seed of the first episode (default: a fresh one, printed at the end)")
-    parser.add_argument("--checkpoint", choices=["best", "latest"], default="best", help="which checkpoint to load")
+                        help=tr("seed of the first episode (default: a fresh one, printed at the end)"))
+    parser.add_argument("--checkpoint", choices=["best", "latest"], default="best", help=tr("which checkpoint to load"))
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
