@@ -87,7 +87,6 @@ def test_burn_in_refreshes_a_stale_stored_state():
     with torch.no_grad():
         exact = agent.online(obs, torch.as_tensor(batch.states[stored]))
         stale = agent.online(obs, None)
-    # the exact windows agree with a fresh unroll of their whole episode (checked on one)
     error = (exact - stale).abs().amax(dim=2)  # (windows, W)
     burn = memory.burn_in
     assert float(error[:, 0].mean()) > 1e-3
@@ -165,3 +164,36 @@ def test_the_same_preset_runs_as_sb3_contrib_recurrent_ppo(tmp_path):
 def test_an_agent_with_memory_runs_as_sb3_only_with_recurrent_ppo():
     with pytest.raises(ConfigError, match="recurrent-ppo"):
         runner.resolve_config("cartpole-novel-lstm", [], backend="sb3", algo="ppo")
+
+
+@pytest.mark.parametrize("kind, updates", [("gru", 300), pytest.param("lstm", 600, marks=pytest.mark.slow),
+                                           pytest.param("transformer", 600, marks=pytest.mark.slow)])
+def test_a_memory_learns_to_count_steps_that_all_look_the_same(kind, updates):
+    """Every observation of a 5-step episode is the same vector, so only a memory can tell how
+    many steps are left: Q must learn 1 + 0.9 + ... per remaining step (4.10 down to 1); a
+    memory-less network gives every step one value, off by at least 1.55 somewhere."""
+    from agents.r2d2 import R2D2Agent, R2D2Config
+    from agents.replay import SequenceReplay
+
+    torch.manual_seed(0)
+    steps, gamma = 5, 0.9
+    # sequences start at steps 0 and 3; the one at 3 burns in from the episode's start
+    config = R2D2Config(lr=3e-3, n_step=1, burn_in=3, sequence_length=6, target_period=20, batch_size=16,
+                        gamma=gamma, loss="mse")
+    network = nets.build("memory_q", obs_shape=(1,), n_outputs=2, memory=kind, torso=[16], hidden_size=16,
+                         d_model=16, n_heads=2, window=steps)
+    agent = R2D2Agent(network, 2, config)
+    memory = SequenceReplay(2000, obs_shape=(1,), sequence_length=6, burn_in=3, gamma=gamma,
+                            autoreset_mode="same_step")  # each episode's first add starts it
+    same, rng = np.ones((1, 1), np.float32), np.random.default_rng(0)
+    for episode in range(40):  # both actions are worth the same: each is tried at every step
+        for step in range(steps):
+            memory.add(same, [rng.integers(2)], [1.0], same, [step == steps - 1], [False])
+    for _ in range(updates):
+        agent.learn(memory.sample(16))
+    state, values = agent.initial_state(1), []
+    for _ in range(steps):
+        q, state = agent.step(same, state)
+        values.append(q[0].max())
+    truth = [sum(gamma**i for i in range(steps - k)) for k in range(steps)]
+    assert np.max(np.abs(np.array(values) - truth)) < 0.4, (values, truth)
