@@ -94,6 +94,7 @@ class Player:
         results: list[float] = []
         for episode in range(episodes):
             observation, info = self.env.reset(seed=seed if episode == 0 else None)
+            getattr(self.learner, "begin_episode", lambda: None)()  # an agent with memory starts afresh
             decisions: list[Decision] = []
             total = 0.0
             moment = lambda over: Moment(self.env, decisions, over, total, list(results), episode, episodes,

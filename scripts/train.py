@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=tr("also store the replay memory with each checkpoint (else it is refilled on resume)"))
     parser.add_argument("--backend", choices=["native", "sb3"], default="native",
                         help=tr("train with this project's agents or with Stable-Baselines3"))
-    parser.add_argument("--algo", choices=["dqn", "ppo", "a2c"], default=None,
+    parser.add_argument("--algo", choices=["dqn", "ppo", "a2c", "recurrent-ppo"], default=None,
                         help=tr("SB3 algorithm for --backend sb3 (default: dqn)"))
     add_common_arguments(parser, resumable=True)
     args = parser.parse_args(argv)

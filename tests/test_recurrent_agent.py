@@ -197,3 +197,14 @@ def test_a_memory_learns_to_count_steps_that_all_look_the_same(kind, updates):
         values.append(q[0].max())
     truth = [sum(gamma**i for i in range(steps - k)) for k in range(steps)]
     assert np.max(np.abs(np.array(values) - truth)) < 0.4, (values, truth)
+
+
+def test_decide_remembers_within_a_recorded_episode_and_forgets_at_its_start():
+    learner = learner_for("gru")
+    observation = np.array([0.1, 0.02], np.float32)
+    first, _ = learner.decide(observation, {}, None)
+    second, _ = learner.decide(observation, {}, None)
+    assert not np.allclose(first, second)  # the same observation, one step later
+    learner.begin_episode()  # what a recording calls after each reset
+    again, _ = learner.decide(observation, {}, None)
+    np.testing.assert_allclose(again, first, rtol=1e-6)
