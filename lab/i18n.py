@@ -14,10 +14,13 @@ texts, table headings) are marked with ``N_()`` and passed through ``tr`` where 
 
 Updating the catalogue (babel, in the dev extra) after changing a wrapped string::
 
-    pybabel extract -F lab/locale/babel.cfg -k tr -k N_ -o lab/locale/dlbook.pot .
-    pybabel update -i lab/locale/dlbook.pot -d lab/locale -D dlbook -l pt_BR
-    # translate the new or fuzzy entries in dlbook.po, then
+    pybabel extract -F lab/locale/babel.cfg --no-default-keywords -k tr -k N_ -k ngettext:1,2 \
+        -o build/dlbook.pot .
+    pybabel update -i build/dlbook.pot -d lab/locale -D dlbook -l pt_BR
+    # translate the new (empty) and fuzzy entries of lab/locale/pt_BR/LC_MESSAGES/dlbook.po, then
     pybabel compile -d lab/locale -D dlbook -l pt_BR
+
+A script's docstring is its --help description, so changing one is changing a message too.
 
 ``tests/test_i18n.py`` fails when a wrapped string is missing from the catalogue, untranslated,
 or when the committed ``.mo`` is older than the ``.po``.
