@@ -207,7 +207,9 @@ class Engine:
             score = load_checkpoint(best).get("score")
             if isinstance(score, (int, float)) and score > self.best_score:
                 self.best_score = float(score)
-        if self.finished():
+        # a run killed between its last checkpoint and eval.json resumes into its final
+        # evaluation and report; one with eval.json is done
+        if self.finished() and (self.run.path / "eval.json").is_file():
             raise UsageError(tr("--resume {path}: this run already finished its budget ({steps} steps, "
                                 "{episodes} episodes); raise it with --set total_steps=... or "
                                 "--set total_episodes=... to continue").format(

@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Many seeds, a grid or a search of one preset on Ray Tune, aggregated across seeds:
-`python scripts/sweep.py PRESET --seeds 0-9 [--grid key=v1,v2] [--search optuna --trials N]`.
+`python scripts/sweep.py PRESET --seeds 0-9 [--grid key=v1,v2]`.
 
 Each trial is an ordinary run directory under runs/<preset>/sweep-<time>/; the table (mean,
 median, IQM with stratified-bootstrap 95% intervals, rliable) is printed and written as
@@ -33,6 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="device of every trial: auto | cpu | cuda")
     parser.add_argument("--sweep-dir", default=None,
                         help="write this sweep exactly into DIR instead of runs/<preset>/sweep-<time>")
+    parser.add_argument("--max-failures", type=int, default=2,
+                        help="times a trial whose process dies is started again (from its last checkpoint)")
+    parser.add_argument("--resume", metavar="SWEEP_DIR", default=None,
+                        help="continue an interrupted sweep with its own settings; finished trials are not run again")
     parser.add_argument("--quiet", action="store_true", help="only the table, no line per trial")
     args = parser.parse_args(argv)
 
@@ -41,12 +45,26 @@ def main(argv: list[str] | None = None) -> int:
     from agents.sweeps.manifest import require
     from agents.sweeps.plan import make_manifest
 
-    if args.preset is None:
-        raise UsageError("give a PRESET (see scripts/train.py --list)")
+    if args.resume is not None:
+        given = [flag for flag, value in (("PRESET", args.preset), ("--set", args.overrides), ("--grid", args.grid),
+                                          ("--sweep-dir", args.sweep_dir)) if value]
+        if given:
+            raise UsageError(f"--resume continues a sweep with its own settings; leave out {', '.join(given)}")
+    elif args.preset is None:
+        raise UsageError("give a PRESET (see scripts/train.py --list) or --resume SWEEP_DIR")
     require("ray.tune", "sweep.py (trials run on Ray Tune)")
     require("rliable.library", "sweep.py (seeds are aggregated with rliable)")
+    from agents.sweeps.manifest import Manifest
+
+    if args.resume is not None:
+        Manifest.read(args.resume)  # a folder that is no sweep stops here, before Ray starts
+        from agents.sweeps import aggregate, tuning
+
+        outcome = tuning.resume_sweep(args.resume, args.address, args.cpus, quiet=args.quiet)
+        return report(outcome, aggregate)
     manifest = make_manifest(args.preset, args.seeds, args.overrides, args.grid, [], None, None, None, None,
-                             args.cpus_per_trial, args.gpus_per_trial, args.cpus, args.device, 0, args.address)
+                             args.cpus_per_trial, args.gpus_per_trial, args.cpus, args.device, args.max_failures,
+                             args.address)
     from agents.sweeps import aggregate, tuning
 
     outcome = tuning.run_sweep(manifest, args.sweep_dir, args.cpus, quiet=args.quiet)

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -132,9 +135,10 @@ except ImportError:
     HAVE_RAY = False
 needs_ray = pytest.mark.skipif(not HAVE_RAY, reason=SCALE)
 SWEEP = str(ROOT / "scripts" / "sweep.py")
-#: a blackjack-q trial of a few seconds with a checkpoint every 1,000 episodes
-TINY = ["--set", "total_episodes=2000", "--set", "checkpoint_every=500", "--set", "log_every=250",
-        "--set", "evaluation.episodes=200", "--set", "record_episodes=0"]
+#: a blackjack-q trial of a few seconds with a checkpoint every 1,000 episodes and an evaluation
+#: (reported to Tune) every 2,000
+TINY = ["--set", "total_episodes=20000", "--set", "checkpoint_every=1000", "--set", "log_every=1000",
+        "--set", "evaluation.every=2000", "--set", "evaluation.episodes=200", "--set", "record_episodes=0"]
 
 
 def _load_script(name: str):
@@ -150,13 +154,101 @@ def sweep_command(*args: str, timeout: int = 300, cwd: Path = ROOT) -> subproces
     return subprocess.run([sys.executable, SWEEP, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
+def _descends_from(pid: int, ancestor: int) -> bool:
+    while pid > 1:
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+        if pid == ancestor:
+            return True
+    return False
+
+
+def trial_workers(sweep_process: int, trial: str) -> list[int]:
+    """Ray worker processes of our sweep that run `trial` (Tune starts them in working_dirs/<trial>)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.readlink(entry / "cwd").endswith(f"/working_dirs/{trial}") \
+                    and _descends_from(int(entry.name), sweep_process):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _wait_for(path: Path, process: subprocess.Popen, seconds: float = 240) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert process.poll() is None, f"the sweep ended (exit {process.returncode}) before {path} appeared"
+        assert time.monotonic() < deadline, f"no {path} within {seconds} s"
+        time.sleep(0.02)
+
+
+def start_sweep(*args: str, logs: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, SWEEP, *args], cwd=ROOT, start_new_session=True,
+                            stdout=open(logs / "stdout", "w"), stderr=open(logs / "stderr", "w"))
+
+
+def finish(process: subprocess.Popen, timeout: float = 300) -> None:
+    try:
+        process.wait(timeout=timeout)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the sweep's own session: its Ray and nothing else
+            process.wait()
+
+
+def _latest(run: Path) -> dict:
+    return json.loads((run / "checkpoints" / "latest" / "state.json").read_text())["state"]
+
+
+def _files(folder: Path) -> dict:
+    return {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _episodes_logged(run: Path, after: float, before: float = float("inf")) -> list[float]:
+    """The episode counts of the log rows written between two wall-clock times."""
+    with open(run / "metrics.csv", newline="") as handle:
+        return [float(r["charts/episodes"]) for r in csv.DictReader(handle)
+                if r.get("charts/episodes") and after < float(r["wall_time"]) < before]
+
+
 @pytest.fixture(scope="module")
 def tiny_sweep(tmp_path_factory):
-    """Two seeds of blackjack-q through Ray, one CPU per trial."""
+    """Two seeds of blackjack-q through Ray, one CPU per trial and one at a time, put through
+    what happens to real sweeps: once one trial has finished and the other has saved a checkpoint,
+    the second's worker process is killed with SIGKILL (Tune retries it); once the retry has saved
+    a later checkpoint, the sweep is interrupted with Ctrl+C (SIGINT); then `--resume` ends it."""
     root = tmp_path_factory.mktemp("sweep")
-    result = sweep_command("blackjack-q", "--seeds", "0-1", *TINY, "--cpus-per-trial", "1", "--cpus", "2",
-                           "--sweep-dir", str(root / "sweep"))
-    return result, root / "sweep"
+    sweep = root / "sweep"
+    process = start_sweep("blackjack-q", "--seeds", "0-1", *TINY, "--cpus-per-trial", "1", "--cpus", "1",
+                          "--sweep-dir", str(sweep), logs=root)
+    facts: dict = {"sweep": sweep}
+    try:
+        deadline = time.monotonic() + 300
+        while not any((sweep / s / "eval.json").exists() for s in ("s0", "s1")):
+            assert process.poll() is None and time.monotonic() < deadline, (root / "stderr").read_text()[-3000:]
+            time.sleep(0.02)
+        first, second = ("s0", "s1") if (sweep / "s0" / "eval.json").exists() else ("s1", "s0")
+        _wait_for(sweep / second / "checkpoints" / "latest" / "state.json", process)
+        (worker,) = trial_workers(process.pid, second)
+        os.kill(worker, signal.SIGKILL)
+        facts |= {"first": first, "second": second, "killed": _latest(sweep / second), "killed_time": time.time()}
+        assert not (sweep / second / "eval.json").exists(), "the trial finished before the kill; raise TINY's budget"
+        while _latest(sweep / second)["steps"] <= facts["killed"]["steps"]:  # the retry's own checkpoint
+            assert process.poll() is None and time.monotonic() < deadline, (root / "stderr").read_text()[-3000:]
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        facts |= {"interrupted_time": time.time(), "interrupted": _latest(sweep / second)}
+    finally:
+        finish(process)
+    facts |= {"code": process.returncode, "stdout": (root / "stdout").read_text(),
+              "stderr": (root / "stderr").read_text(), "first_files": _files(sweep / first),
+              "unfinished": not (sweep / second / "eval.json").exists()}
+    facts["resumed"] = sweep_command("--resume", str(sweep), "--cpus", "1")
+    return facts
 
 
 @needs_ray
@@ -164,8 +256,8 @@ def test_a_tiny_sweep_makes_one_ordinary_run_per_seed_and_aggregates_them(tiny_s
     from agents import runner
     from lab.config import load_yaml
 
-    result, sweep = tiny_sweep
-    assert result.returncode == 0, result.stderr[-3000:]
+    sweep, resumed = tiny_sweep["sweep"], tiny_sweep["resumed"]
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
     regrets = {}
     for seed in (0, 1):
         run = sweep / f"s{seed}"
@@ -174,25 +266,73 @@ def test_a_tiny_sweep_makes_one_ordinary_run_per_seed_and_aggregates_them(tiny_s
             assert (run / part).exists(), f"{run}/{part}"
         assert list(run.glob("events.out.tfevents.*"))
         config = load_yaml(run / "config.yaml")
-        assert config["seed"] == seed and config["total_episodes"] == 2000 and config["torch_threads"] == 1
+        assert config["seed"] == seed and config["total_episodes"] == 20000 and config["torch_threads"] == 1
         regrets[seed] = json.loads((run / "eval.json").read_text())["regret"]
     # an ordinary run: the same preset, overrides and seed outside Ray give the same exact regret
-    alone = runner.train("blackjack-q", overrides=TINY[1::2] + ["torch_threads=1"], seed=1,
+    seed = int(tiny_sweep["first"][1:])
+    alone = runner.train("blackjack-q", overrides=TINY[1::2] + ["torch_threads=1"], seed=seed,
                          run_dir=str(tmp_path / "alone"), quiet=True)
-    assert alone.evaluation["regret"] == pytest.approx(regrets[1], abs=1e-12)
+    assert alone.evaluation["regret"] == pytest.approx(regrets[seed], abs=1e-12)
     with open(sweep / "summary.csv", newline="") as handle:
         (row,) = list(csv.DictReader(handle))
     assert row["configuration"] == "preset" and row["seeds_finished"] == "2" and row["figure"] == "regret"
     assert float(row["mean"]) == pytest.approx((regrets[0] + regrets[1]) / 2)
-    assert "exact regret per seed" in result.stdout and f"s1 {regrets[1]:.5f}" in result.stdout
+    assert "exact regret per seed" in resumed.stdout and f"s1 {regrets[1]:.5f}" in resumed.stdout
     assert json.loads((sweep / "sweep.json").read_text())["seeds"] == [0, 1]
+    # the engine's periodic evaluations reached Tune (what a scheduler decides on), then the final one
+    results = [json.loads(line) for line in (sweep / "tune" / tiny_sweep["first"] / "result.json").read_text().splitlines()]
+    periodic = [r for r in results if not r["final"]]
+    assert [r["evaluation_index"] for r in periodic] == list(range(1, 10))
+    assert [r["episodes"] for r in periodic] == list(range(2000, 20000, 2000))
+    assert all(0 <= r["eval/regret"] < 0.5 for r in periodic) and results[-1]["eval/regret"] == regrets[int(tiny_sweep["first"][1:])]
     assert list((sweep / "tensorboard").glob("config-000/events.out.tfevents.*"))
 
 
 @needs_ray
+def test_a_killed_trial_is_retried_from_its_last_checkpoint(tiny_sweep):
+    second, killed = tiny_sweep["second"], tiny_sweep["killed"]
+    assert f"{second}: its process failed" in tiny_sweep["stdout"]
+    assert killed["episodes"] >= 1000
+    # the retry continued past the checkpoint the kill left: every row it logged lies beyond it
+    retried = _episodes_logged(tiny_sweep["sweep"] / second, tiny_sweep["killed_time"], tiny_sweep["interrupted_time"])
+    assert retried and min(retried) > killed["episodes"]
+    assert tiny_sweep["interrupted"]["steps"] > killed["steps"]
+
+
+@needs_ray
+def test_resume_continues_an_interrupted_sweep_without_redoing_finished_trials(tiny_sweep):
+    sweep, first, second, resumed = (tiny_sweep[k] for k in ("sweep", "first", "second", "resumed"))
+    assert tiny_sweep["code"] == 130 and f"--resume {sweep}" in tiny_sweep["stderr"], tiny_sweep["stderr"][-3000:]
+    assert tiny_sweep["unfinished"]
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert _files(sweep / first) == tiny_sweep["first_files"]  # not run again: no byte or timestamp changed
+    assert f"[sweep] {first}:" not in resumed.stdout and f"[sweep] {second}: finished" in resumed.stdout
+    results = [json.loads(line) for line in (sweep / "tune" / second / "result.json").read_text().splitlines()]
+    # Tune stops a trial at its next report, so the retry may have saved a checkpoint or two more
+    assert results[-1]["final"] and results[-1]["resumed_from"] >= tiny_sweep["interrupted"]["steps"]
+    with open(sweep / second / "metrics.csv", newline="") as handle:
+        episodes = [float(r["charts/episodes"]) for r in csv.DictReader(handle) if r.get("charts/episodes")]
+    # one log row per 1,000 episodes, none twice, up to the budget: resumed twice, never restarted
+    assert episodes == [float(e) for e in range(1000, 20001, 1000)]
+
+
+def test_a_run_killed_after_its_last_checkpoint_resumes_into_its_final_report(tmp_path):
+    """A trial killed between its final checkpoint and eval.json is retried like any other: the
+    engine's resume then only makes the final evaluation and report (the same figures)."""
+    from agents import runner
+
+    overrides = ["total_episodes=300", "evaluation.episodes=20", "record_episodes=0"]
+    first = runner.train("blackjack-q", overrides=overrides, seed=4, run_dir=str(tmp_path / "run"), quiet=True)
+    (tmp_path / "run" / "eval.json").unlink()
+    again = runner.train("blackjack-q", resume=str(tmp_path / "run"), quiet=True)
+    assert again.episodes == 300 and again.evaluation["regret"] == first.evaluation["regret"]
+    assert json.loads((tmp_path / "run" / "eval.json").read_text())["regret"] == first.evaluation["regret"]
+
+
+@needs_ray
 def test_evaluate_py_aggregates_an_existing_sweep(tiny_sweep):
-    result, sweep = tiny_sweep
-    assert result.returncode == 0, result.stderr[-3000:]
+    sweep = tiny_sweep["sweep"]
+    assert tiny_sweep["resumed"].returncode == 0
     (sweep / "summary.csv").unlink()
     evaluate = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), str(sweep)],
                               capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -201,6 +341,8 @@ def test_evaluate_py_aggregates_an_existing_sweep(tiny_sweep):
 
 
 BAD = [
+    (["--resume", "FILE"], "FILE"),
+    (["blackjack-q", "--resume", "FILE"], "PRESET"),
     (["blackjack-q", "--seeds", "5-2"], "5-2"),
     (["blackjack-q", "--seeds", "zero"], "zero"),
     (["no-such-preset"], "no-such-preset"),

@@ -58,6 +58,7 @@ class Manifest:
     max_failures: int = 2
     address: str | None = None
     created: str = ""
+    directory: str = ""  # where it was made: its trials write their run directories there
 
     def write(self, sweep_dir: Path) -> Path:
         target = Path(sweep_dir) / MANIFEST

@@ -7,6 +7,12 @@ engine's evaluations to Tune through the engine's ``on_evaluation`` hook. Locall
 trials never oversubscribe the cores; with ``--address`` the same trials run on a Ray cluster.
 Ray Tune keeps its own experiment state in ``<sweep>/tune/`` (its storage path).
 
+Fault tolerance is the engine's resume. When a trial's process dies, Tune starts the trial
+again (``FailureConfig(max_failures)``) and :func:`run_trial` finds its run directory: with
+``checkpoints/latest`` it continues from there (``runner.train(resume=...)``), with ``eval.json``
+it only reports the finished figures. :func:`resume_sweep` restores Tune's experiment state
+(``Tuner.restore``), which does not start finished trials again.
+
 Trials write their run directories at the sweep's absolute path, so on a cluster that path must
 be on a filesystem every node mounts at the same place (NFS), as Ray Tune itself asks of a
 multi-node storage path since Ray 2.7.
@@ -15,8 +21,10 @@ multi-node storage path since Ray 2.7.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -40,15 +48,27 @@ def run_trial(config: dict) -> None:
     """One trial: an ordinary run of the preset at one seed and one configuration."""
     sweep, seed, params = config["sweep"], int(config["seed"]), dict(config.get("params") or {})
     run_dir = Path(sweep["dir"]) / trial_name(params, seed, _trial_id(sweep))
+    if (run_dir / "eval.json").is_file():  # finished before its process died or the sweep stopped
+        state = json.loads((run_dir / "checkpoints" / "latest" / "state.json").read_text())["state"]
+        evaluation = json.loads((run_dir / "eval.json").read_text())
+        tune.report(final_metrics(evaluation, state["steps"], state["episodes"]) | {"resumed_from": state["steps"]})
+        return
+    latest = run_dir / "checkpoints" / "latest" / "state.json"
+    resumed_from = json.loads(latest.read_text())["state"]["steps"] if latest.is_file() else 0
 
     def report_periodic(record: dict) -> None:
         if not record["final"]:  # the final figures are reported once eval.json is written
-            tune.report(record)
+            tune.report(record | {"resumed_from": resumed_from})
 
-    result = runner.train(sweep["preset"], overrides=[*sweep["overrides"], *(override(k, v) for k, v in params.items())],
-                          seed=seed, run_dir=str(run_dir), device=sweep["device"], quiet=True,
-                          on_evaluation=report_periodic)
-    tune.report(final_metrics(result.evaluation, result.steps, result.episodes))
+    if resumed_from:
+        result = runner.train(sweep["preset"], resume=str(run_dir), device=sweep["device"], quiet=True,
+                              on_evaluation=report_periodic)
+    else:
+        shutil.rmtree(run_dir, ignore_errors=True)  # died before its first checkpoint: nothing to resume
+        overrides = [*sweep["overrides"], *(override(key, value) for key, value in params.items())]
+        result = runner.train(sweep["preset"], overrides=overrides, seed=seed, run_dir=str(run_dir),
+                              device=sweep["device"], quiet=True, on_evaluation=report_periodic)
+    tune.report(final_metrics(result.evaluation, result.steps, result.episodes) | {"resumed_from": resumed_from})
 
 
 def _trial_id(sweep: dict) -> str | None:
@@ -83,7 +103,11 @@ class Progress(tune.Callback):
         figure = next((f"{tag} {result[tag]:.5g}" for tag in ("eval/regret", "eval/mean_return") if tag in result), "")
         self.done += 1
         how = "finished" if result.get("final") else "stopped by the scheduler"
-        self._say(trial, f"{how} ({figure}) [{self.done} of {len(trials)} trials ended]")
+        resumed = f", resumed from step {result['resumed_from']}" if result.get("resumed_from") else ""
+        self._say(trial, f"{how} ({figure}{resumed}) [{self.done} of {len(trials)} trials ended]")
+
+    def on_trial_recover(self, iteration, trials, trial, **info) -> None:
+        self._say(trial, "its process failed; Tune starts it again and it continues from its last checkpoint")
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
         self._say(trial, f"failed; Ray's error is in {Path(trial.local_path or '.') / 'error.txt'}")
@@ -151,27 +175,56 @@ def run_sweep(manifest: Manifest, sweep_dir: str | None = None, cpus: int | None
     connect(manifest.address, cpus or os.cpu_count() or 1, quiet)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        manifest.created = time.strftime("%Y-%m-%d %H:%M:%S")
+        manifest.created, manifest.directory = time.strftime("%Y-%m-%d %H:%M:%S"), str(path)
         manifest.write(path)
-        if not quiet:
-            print(f"[sweep] {path}: {planned_trials(manifest)} trials on {ray.cluster_resources().get('CPU', 0):g} "
-                  f"CPUs, {manifest.cpus_per_trial:g} per trial", flush=True)
-        tuner = tune.Tuner(tune.with_resources(run_trial, _resources(manifest)),
-                           param_space=param_space(manifest, path),
-                           tune_config=tune.TuneConfig(trial_dirname_creator=_dirname,
-                                                       trial_name_creator=_dirname),
-                           run_config=_run_config(manifest, path, quiet))
+        _announce(manifest, path, quiet)
+        return outcome(_new_tuner(manifest, path, quiet).fit(), path, manifest)
+    finally:
+        ray.shutdown()
+
+
+def resume_sweep(sweep_dir: str, address: str | None = None, cpus: int | None = None,
+                 quiet: bool = False) -> SweepOutcome:
+    """Continue an interrupted sweep: Tune's saved state when it has one (finished trials stay
+    finished), else the same trials again, each finding its run directory as it was left."""
+    manifest = Manifest.read(sweep_dir)
+    path = Path(sweep_dir).resolve()
+    if manifest.directory and Path(manifest.directory) != path:
+        raise UsageError(f"--resume {sweep_dir}: this sweep was made at {manifest.directory} and its trials "
+                         "write there; resume it in that place")
+    state = path / TUNE_FOLDER
+    restorable = tune.Tuner.can_restore(str(state))
+    if not restorable and manifest.search:
+        raise UsageError(f"--resume {sweep_dir}: Ray Tune saved no state in {state}, so the search cannot "
+                         "continue; start a new sweep")
+    connect(address or manifest.address, cpus or os.cpu_count() or 1, quiet)
+    try:
+        _announce(manifest, path, quiet)
+        tuner = (tune.Tuner.restore(str(state), trainable=_trainable(manifest), resume_unfinished=True,
+                                    resume_errored=True) if restorable else _new_tuner(manifest, path, quiet))
         return outcome(tuner.fit(), path, manifest)
     finally:
         ray.shutdown()
 
 
+def _announce(manifest: Manifest, path: Path, quiet: bool) -> None:
+    if not quiet:
+        print(f"[sweep] {path}: {planned_trials(manifest)} trials on {ray.cluster_resources().get('CPU', 0):g} "
+              f"CPUs, {manifest.cpus_per_trial:g} per trial", flush=True)
+
+
+def _trainable(manifest: Manifest):
+    return tune.with_resources(run_trial, {"cpu": manifest.cpus_per_trial, "gpu": manifest.gpus_per_trial})
+
+
+def _new_tuner(manifest: Manifest, path: Path, quiet: bool) -> tune.Tuner:
+    return tune.Tuner(_trainable(manifest), param_space=param_space(manifest, path),
+                      tune_config=tune.TuneConfig(trial_dirname_creator=_dirname, trial_name_creator=_dirname),
+                      run_config=_run_config(manifest, path, quiet))
+
+
 def planned_trials(manifest: Manifest) -> int:
     return manifest.trials if manifest.search else len(manifest.seeds) * len(grid_points(manifest.grid))
-
-
-def _resources(manifest: Manifest) -> dict:
-    return {"cpu": manifest.cpus_per_trial, "gpu": manifest.gpus_per_trial}
 
 
 def _run_config(manifest: Manifest, path: Path, quiet: bool) -> tune.RunConfig:
@@ -180,15 +233,15 @@ def _run_config(manifest: Manifest, path: Path, quiet: bool) -> tune.RunConfig:
     # Tune's TensorBoard logger would add a second copy of every curve under tune/; the runs log their own
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     return tune.RunConfig(name=TUNE_FOLDER, storage_path=str(path), verbose=0,
+                          failure_config=tune.FailureConfig(max_failures=manifest.max_failures),
                           callbacks=[JsonLoggerCallback(), CSVLoggerCallback(), Progress(quiet)])
 
 
 def outcome(grid, path: Path, manifest: Manifest) -> SweepOutcome:
-    errors = [f"trial {_dirname_of(r)} failed: {str(r.error).strip().splitlines()[-1] if str(r.error) else r.error!r}"
+    """Failed trials from the results; unfinished ones from the experiment state Tune saved last
+    (after Ctrl+C its in-memory trials read as stopped, the saved ones as still running)."""
+    errors = [f"trial {Path(r.path).name} failed: {str(r.error).strip().splitlines()[-1] if str(r.error) else r.error!r}"
               for r in grid if r.error is not None]
-    unfinished = max(len(grid), planned_trials(manifest)) - grid.num_terminated - grid.num_errors
-    return SweepOutcome(path, len(grid), errors, unfinished)
-
-
-def _dirname_of(result) -> str:
-    return Path(result.path).name
+    saved = tune.ExperimentAnalysis(str(path / TUNE_FOLDER)).trials
+    ended = sum(trial.status in ("TERMINATED", "ERROR") for trial in saved)
+    return SweepOutcome(path, len(grid), errors, max(len(saved), planned_trials(manifest)) - ended)
