@@ -1,6 +1,7 @@
 #!/usr/bin/env python
-"""Many seeds, a grid or a search of one preset on Ray Tune, aggregated across seeds:
-`python scripts/sweep.py PRESET --seeds 0-9 [--grid key=v1,v2]`.
+"""Many seeds, a grid or a search of one preset on Ray Tune, aggregated across seeds.
+
+`python scripts/sweep.py PRESET --seeds 0-9 [--grid key=v1,v2] [--search optuna --trials N]`:
 
 Each trial is an ordinary run directory under runs/<preset>/sweep-<time>/; the table (mean,
 median, IQM with stratified-bootstrap 95% intervals, rliable) is printed and written as
@@ -23,6 +24,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a config value in every trial, e.g. --set total_episodes=20000 (repeatable)")
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
                         help="one configuration per value, every combination of every --grid (repeatable)")
+    parser.add_argument("--search", choices=["optuna"], default=None,
+                        help="sample configurations with Optuna (one seed each) from the --range and --grid values")
+    parser.add_argument("--range", dest="ranges", action="append", default=[], metavar="KEY=LOW:HIGH[:log]",
+                        help="with --search: an interval to sample, e.g. agent.lr=1e-4:1e-2:log (repeatable)")
+    parser.add_argument("--trials", type=int, default=None, help="with --search: configurations to sample")
+    parser.add_argument("--metric", default=None,
+                        help="what the search and ASHA compare: eval/mean_return, or for Blackjack eval/regret "
+                             "(its default) or eval/exact_return")
+    parser.add_argument("--scheduler", choices=["asha", "none"], default=None,
+                        help="asha stops poor trials at their periodic evaluations (default: asha with --search, "
+                             "else none)")
     parser.add_argument("--cpus-per-trial", type=float, default=1.0,
                         help="CPUs Ray gives each trial; its torch threads are the same number")
     parser.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs Ray gives each trial")
@@ -47,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.resume is not None:
         given = [flag for flag, value in (("PRESET", args.preset), ("--set", args.overrides), ("--grid", args.grid),
-                                          ("--sweep-dir", args.sweep_dir)) if value]
+                                          ("--sweep-dir", args.sweep_dir), ("--search", args.search),
+                                          ("--range", args.ranges), ("--trials", args.trials),
+                                          ("--metric", args.metric), ("--scheduler", args.scheduler)) if value]
         if given:
             raise UsageError(f"--resume continues a sweep with its own settings; leave out {', '.join(given)}")
     elif args.preset is None:
@@ -62,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
 
         outcome = tuning.resume_sweep(args.resume, args.address, args.cpus, quiet=args.quiet)
         return report(outcome, aggregate)
-    manifest = make_manifest(args.preset, args.seeds, args.overrides, args.grid, [], None, None, None, None,
-                             args.cpus_per_trial, args.gpus_per_trial, args.cpus, args.device, args.max_failures,
-                             args.address)
+    manifest = make_manifest(args.preset, args.seeds, args.overrides, args.grid, args.ranges, args.search,
+                             args.trials, args.scheduler, args.metric, args.cpus_per_trial, args.gpus_per_trial,
+                             args.cpus, args.device, args.max_failures, args.address)
+    if manifest.search:
+        require("optuna", "--search optuna")
     from agents.sweeps import aggregate, tuning
 
     outcome = tuning.run_sweep(manifest, args.sweep_dir, args.cpus, quiet=args.quiet)

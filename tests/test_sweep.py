@@ -355,6 +355,16 @@ BAD = [
     (["blackjack-q", "--set", "torch_threads=2"], "torch_threads"),
     (["blackjack-q", "--address", "no address"], "no address"),
     (["blackjack-q", "--sweep-dir", "FILE"], "FILE"),
+    (["blackjack-q", "--range", "agent.alpha_power=0.5:1"], "--search"),
+    (["blackjack-q", "--search", "optuna", "--trials", "3"], "space"),
+    (["blackjack-q", "--search", "optuna", "--trials", "3", "--range", "agent.alpha_power=1:0.5"], "LOW < HIGH"),
+    (["blackjack-q", "--search", "optuna", "--trials", "0", "--range", "agent.alpha_power=0.5:1"], "--trials"),
+    (["blackjack-q", "--search", "optuna", "--seeds", "0-2", "--trials", "3", "--range", "agent.alpha_power=0.5:1"],
+     "one seed"),
+    (["blackjack-q", "--search", "optuna", "--trials", "3", "--range", "agent.alpha_power=0.5:20"], "alpha_power"),
+    (["blackjack-q", "--search", "grid"], "grid"),
+    (["blackjack-q", "--scheduler", "asha"], "evaluation.every"),
+    (["cartpole-dqn", "--metric", "eval/regret"], "eval/regret"),
 ]
 
 
@@ -372,6 +382,51 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, named, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == 2 and len(err) == 1 and named in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+SEARCH_BUDGET = ["--set", "total_episodes=12000", "--set", "evaluation.every=1000", "--set", "evaluation.episodes=100",
+                 "--set", "record_episodes=0", "--set", "log_every=1000"]
+
+
+@needs_ray
+@pytest.mark.slow
+def test_a_grid_sweep_aggregates_each_configuration_over_its_seeds(tmp_path):
+    result = sweep_command("blackjack-q", "--seeds", "0-1", "--grid", "exploration.end=0.1,0.4", *SEARCH_BUDGET,
+                           "--sweep-dir", str(tmp_path / "sweep"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    names = sorted(p.parent.name for p in (tmp_path / "sweep").glob("*/eval.json"))
+    assert names == ["exploration.end=0.1-s0", "exploration.end=0.1-s1", "exploration.end=0.4-s0",
+                     "exploration.end=0.4-s1"]
+    with open(tmp_path / "sweep" / "summary.csv", newline="") as handle:
+        rows = {r["configuration"]: r for r in csv.DictReader(handle)}
+    assert set(rows) == {"exploration.end=0.1", "exploration.end=0.4"}
+    for label, row in rows.items():
+        regrets = [json.loads((tmp_path / "sweep" / f"{label}-s{s}" / "eval.json").read_text())["regret"] for s in (0, 1)]
+        assert row["seeds_finished"] == "2" and float(row["mean"]) == pytest.approx(sum(regrets) / 2)
+
+
+@needs_ray
+@pytest.mark.slow
+def test_an_optuna_search_with_asha_samples_the_ranges_and_stops_at_evaluations(tmp_path):
+    from lab.config import load_yaml
+
+    result = sweep_command("blackjack-q", "--search", "optuna", "--trials", "6", "--seeds", "3",
+                           "--range", "agent.alpha_power=0.5:1.0", "--range", "exploration.end=0.05:0.5:log",
+                           *SEARCH_BUDGET, "--sweep-dir", str(tmp_path / "sweep"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = sorted((tmp_path / "sweep").glob("trial-*-s3"))
+    assert len(runs) == 6
+    sampled = [load_yaml(run / "config.yaml") for run in runs]
+    assert all(0.5 <= c["agent"]["alpha_power"] <= 1.0 and 0.05 <= c["exploration"]["end"] <= 0.5 for c in sampled)
+    assert len({c["agent"]["alpha_power"] for c in sampled}) == 6 and all(c["seed"] == 3 for c in sampled)
+    finished = [run for run in runs if (run / "eval.json").exists()]
+    stopped = [run for run in runs if run not in finished]
+    assert finished and "best: agent.alpha_power=" in result.stdout
+    assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["scheduler"] == "asha"
+    for run in stopped:  # ASHA stops a trial only at a periodic evaluation, which Tune was told
+        results = [json.loads(line) for line in (tmp_path / "sweep" / "tune" / run.name / "result.json").read_text().splitlines()]
+        assert not results[-1]["final"] and results[-1]["evaluation_index"] >= 2  # ASHA's grace period
+        assert f"{run.name}: stopped by the scheduler" in result.stdout
 
 
 def test_without_ray_sweep_py_says_how_to_install_it():

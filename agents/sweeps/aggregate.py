@@ -115,7 +115,8 @@ class Trial:
     finished: bool  # eval.json written: the run reached the end of its budget
     figure: str | None  # "regret" or "mean"
     value: float | None  # the per-seed figure of a finished run
-    steps: int | None
+    steps: int | None  # where it ended (or stopped)
+    last_eval: float | None = None  # an unfinished run's last periodic evaluation of the figure
 
 
 @dataclasses.dataclass
@@ -205,10 +206,22 @@ class SweepSummary:
                 row += "no seed finished"
             lines.append(row)
         for config in self.configurations:
-            seeds = ", ".join(f"s{t.seed} {_fmt(t.value)}" if t.finished else f"s{t.seed} (unfinished)"
-                              for t in config.trials)
-            lines.append(f"  {config.label}: {seeds}")
+            lines.append(f"  {config.label}: " + ", ".join(map(_seed_text, config.trials)))
+        best = self.configurations[0]
+        if self.manifest.search and best.estimates:
+            sets = " ".join(f"--set {o}" for o in self.manifest.overrides)
+            sets += "".join(f" --set {k}={json.dumps(v)}" for k, v in best.params.items())
+            lines.append(f"best: {best.label}; at more seeds: python scripts/sweep.py {self.manifest.preset} "
+                         f"--seeds 0-9 {sets.strip()}")
         return "\n".join(lines + [f"written: {', '.join(str(p) for p in self.files)}"])
+
+
+def _seed_text(trial: Trial) -> str:
+    if trial.finished:
+        return f"s{trial.seed} {_fmt(trial.value)}"
+    if trial.last_eval is not None:
+        return f"s{trial.seed} stopped at step {trial.steps} (last evaluation {_fmt(trial.last_eval)})"
+    return f"s{trial.seed} (unfinished)"
 
 
 def _fmt(value: float | None) -> str:
@@ -228,6 +241,10 @@ def summarize_sweep(sweep_dir: str | Path, reps: int = TABLE_REPS, write: bool =
                          f"{len(trials)} run directories); continue it with sweep.py --resume {sweep_dir}")
     configurations = group(trials, reps)
     figure = next(t.figure for t in trials if t.figure)
+    for trial in trials:  # trials a scheduler stopped (or still running) show their last evaluation
+        steps, values = read_curve(trial.run_dir, EVAL_TAGS[figure]) if not trial.finished else ((), ())
+        if len(values):
+            trial.steps, trial.last_eval = int(steps[-1]), float(values[-1])
     summary = SweepSummary(manifest, sweep_dir, configurations, figure, reps, [])
     if write:
         summary.files = [write_summary_csv(summary), write_trials_csv(summary)]
@@ -314,7 +331,8 @@ def plot_learning_curves(summary: SweepSummary) -> Path | None:
             colour = f"C{k % 10}"
             for curve in curves:
                 ax.plot(grid, curve, color=colour, lw=0.5, alpha=0.3)
-            ax.plot(grid, iqm, color=colour, lw=2, label=f"{config.label} (IQM of {len(curves)} seeds)")
+            seeds = f"{len(curves)} seed" + ("s" if len(curves) > 1 else "")
+            ax.plot(grid, iqm, color=colour, lw=2, label=f"{config.label} (IQM of {seeds})")
             ax.fill_between(grid, low, high, color=colour, alpha=0.25)
         ax.set_xlabel("agent steps")
         ax.set_ylabel(tag)

@@ -127,10 +127,10 @@ def trial_overrides(manifest: Manifest, params: dict) -> list[str]:
 
 
 def trial_name(params: dict, seed: int, trial_id: str | None = None) -> str:
-    """A trial's folder: `s3`, `agent.alpha=0.1-s3`, or `trial00007-s0` in a search (whose
+    """A trial's folder: `s3`, `agent.alpha=0.1-s3`, or `trial-2569523b-s0` in a search (whose
     sampled values are read from the trial's config.yaml)."""
     if trial_id is not None:
-        return f"trial{trial_id.rsplit('_', 1)[-1]}-s{seed}"
+        return f"trial-{trial_id.rsplit('_', 1)[-1]}-s{seed}"
     return f"s{seed}" if not params else f"{label_of(params)}-s{seed}"
 
 

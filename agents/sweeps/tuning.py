@@ -38,6 +38,7 @@ from agents.sweeps.manifest import TUNE_FOLDER, Manifest
 from agents.sweeps.plan import grid_points, override, trial_name, trial_overrides
 
 OBJECT_STORE_BYTES = 128 * 1024**2  # trials pass no data through Ray's object store; keep it small
+ASHA_GRACE, ASHA_REDUCTION = 2, 3  # first cut after two evaluations; a third goes on at each rung
 #: eval.json key -> the TensorBoard tag the engine logs it under (what Tune's metric names)
 EVAL_TAGS = {"mean": "eval/mean_return", "ci95": "eval/ci95", "exact_return": "eval/exact_return",
              "regret": "eval/regret"}
@@ -160,12 +161,45 @@ def connect(address: str | None, cpus: int, quiet: bool) -> None:
 
 
 def param_space(manifest: Manifest, sweep_dir: Path) -> dict:
+    """Constants every trial reads, the seeds (a grid) and the swept values: every combination
+    of the --grid values, or, with a search, Tune domains that Optuna samples."""
     space = {"sweep": {"dir": str(sweep_dir), "preset": manifest.preset, "overrides": trial_overrides(manifest, {}),
-                       "device": manifest.device, "search": manifest.search},
-             "seed": tune.grid_search(manifest.seeds)}
+                       "device": manifest.device, "search": manifest.search}}
+    if manifest.search:
+        space["seed"] = manifest.seeds[0]
+        space["params"] = {key: tune.choice(values) for key, values in manifest.grid.items()} | {
+            key: _domain(low, high, scale) for key, (low, high, scale) in manifest.ranges.items()}
+        return space
+    space["seed"] = tune.grid_search(manifest.seeds)
     if manifest.grid:
         space["params"] = tune.grid_search(grid_points(manifest.grid))
     return space
+
+
+def _domain(low, high, scale: str):
+    """Whole-number bounds sample whole numbers (HIGH included), others real numbers."""
+    if isinstance(low, int) and isinstance(high, int):
+        return tune.lograndint(low, high + 1) if scale == "log" else tune.randint(low, high + 1)
+    return tune.loguniform(low, high) if scale == "log" else tune.uniform(low, high)
+
+
+def tune_config(manifest: Manifest) -> tune.TuneConfig:
+    """Tune's grid, or Optuna's sampler; ASHA on the periodic evaluations when asked for. ASHA
+    counts time in evaluations (the engine's `evaluation_index`, the same after a resume); its
+    max_t is no cap, since each run ends at its own budget."""
+    options: dict = dict(trial_dirname_creator=_dirname, trial_name_creator=_dirname)
+    if manifest.search or manifest.scheduler:
+        options |= dict(metric=manifest.metric, mode=manifest.mode)
+    if manifest.search == "optuna":
+        from ray.tune.search.optuna import OptunaSearch
+
+        options |= dict(search_alg=OptunaSearch(seed=manifest.seeds[0]), num_samples=manifest.trials)
+    if manifest.scheduler == "asha":
+        from ray.tune.schedulers import ASHAScheduler
+
+        options["scheduler"] = ASHAScheduler(time_attr="evaluation_index", grace_period=ASHA_GRACE,
+                                             reduction_factor=ASHA_REDUCTION, max_t=2**20)
+    return tune.TuneConfig(**options)
 
 
 def run_sweep(manifest: Manifest, sweep_dir: str | None = None, cpus: int | None = None,
@@ -219,8 +253,7 @@ def _trainable(manifest: Manifest):
 
 def _new_tuner(manifest: Manifest, path: Path, quiet: bool) -> tune.Tuner:
     return tune.Tuner(_trainable(manifest), param_space=param_space(manifest, path),
-                      tune_config=tune.TuneConfig(trial_dirname_creator=_dirname, trial_name_creator=_dirname),
-                      run_config=_run_config(manifest, path, quiet))
+                      tune_config=tune_config(manifest), run_config=_run_config(manifest, path, quiet))
 
 
 def planned_trials(manifest: Manifest) -> int:
