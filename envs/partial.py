@@ -97,6 +97,17 @@ def one_hot_width(space: spaces.Space) -> int:
     raise ValueError(f"observation space {space} cannot be encoded as a vector")
 
 
+def encoded_bounds(space: spaces.Space) -> tuple[np.ndarray, np.ndarray]:
+    """Lowest and highest value of each entry of :func:`encode`'s vector (one-hots: 0 and 1)."""
+    if isinstance(space, spaces.Box):
+        return (np.asarray(space.low, dtype=np.float32).ravel(), np.asarray(space.high, dtype=np.float32).ravel())
+    if isinstance(space, spaces.Tuple):
+        parts = [encoded_bounds(s) for s in space.spaces]
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    width = one_hot_width(space)
+    return np.zeros(width, dtype=np.float32), np.ones(width, dtype=np.float32)
+
+
 def encode(space: spaces.Space, observation: Any) -> np.ndarray:
     """One-hot for Discrete, concatenated one-hots for MultiDiscrete, floats for Box."""
     if isinstance(space, spaces.Discrete):
@@ -124,8 +135,10 @@ class VectorObservation(gymnasium.Wrapper):
                              "need a Discrete action space")
         self.inner_space = env.observation_space
         self.n_actions = int(env.action_space.n) if previous_action else 0
-        width = one_hot_width(self.inner_space) + self.n_actions
-        self.observation_space = spaces.Box(-np.inf, np.inf, (width,), dtype=np.float32)
+        low, high = encoded_bounds(self.inner_space)
+        self.observation_space = spaces.Box(np.concatenate([low, np.zeros(self.n_actions, np.float32)]),
+                                            np.concatenate([high, np.ones(self.n_actions, np.float32)]),
+                                            dtype=np.float32)
 
     def _vector(self, observation: Any, action: int | None) -> np.ndarray:
         previous = np.zeros(self.n_actions, dtype=np.float32)

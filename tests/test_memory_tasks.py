@@ -53,14 +53,15 @@ def test_popgym_repeat_previous_is_one_hot_with_the_previous_action():
 
 
 @pytest.mark.parametrize("task", ["RepeatPrevious", "StatelessCartPole", "HigherLower"])
-def test_popgym_returns_are_normalised_to_at_most_one_in_size(task):
+def test_popgym_returns_are_normalised_and_observations_inside_their_bounds(task):
     env = envs.make("popgym", task=task, level="easy")
     rng = np.random.default_rng(0)
     for episode in range(3):
-        env.reset(seed=episode)
+        observation, _ = env.reset(seed=episode)
         total, done = 0.0, False
         while not done:
-            _, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
+            assert env.observation_space.contains(observation)  # bounded: agents scale by the bounds
+            observation, reward, terminated, truncated, _ = env.step(int(rng.integers(env.action_space.n)))
             total, done = total + reward, terminated or truncated
         assert -1.0 - 1e-9 <= total <= 1.0 + 1e-9
 
