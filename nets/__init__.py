@@ -2,7 +2,7 @@
 
 ``nets.build(kind, **options)`` makes any registered network; ``nets.available()`` lists the
 kinds: ``mlp`` (chapters 11-25), ``lenet`` and ``nature_cnn`` (40-43, 69-70), ``recurrent``
-(48-53), ``transformer`` (76-90) and ``memory_q`` (the agents with memory: torso -> LSTM, GRU
+(48-53), ``liquid`` (83), ``transformer`` (76-90) and ``memory_q`` (the agents with memory: torso -> LSTM, GRU
 or windowed transformer -> Q head).  Heads (Q, dueling, classifier) live in
 :mod:`nets.heads`.
 """
@@ -22,6 +22,7 @@ from nets.heads import HEAD_CHOICES, ClassifierHead, DuelingHead, QHead, make_he
 from nets.mlp import INIT_CHOICES, MLP, init_linear_
 from nets.cnn import L2Pool2d, LeNet, NatureCNN
 from nets.recurrent import RecurrentNet
+from nets.liquid import LiquidTimeConstantNet
 from nets.memory_q import MemoryQNetwork
 from nets.generative import VAE, Autoencoder, ConvAutoencoder, DCGANDiscriminator, DCGANGenerator, gaussian_kl
 from nets.transformer import (
@@ -44,7 +45,7 @@ from nets.transformer import (
 __all__ = [
     "VAE", "Autoencoder", "ConvAutoencoder", "DCGANDiscriminator", "DCGANGenerator", "gaussian_kl",
     "ACTIVATIONS", "HEAD_CHOICES", "INIT_CHOICES", "OUTPUT_ACTIVATIONS",
-    "ClassifierHead", "DecoderBlock", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet",
+    "ClassifierHead", "DecoderBlock", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet", "LiquidTimeConstantNet",
     "MLP", "MemoryQNetwork", "MultiHeadAttention", "NatureCNN", "NetError", "QHead", "RecurrentNet",
     "TiedOutput", "TransformerDecoder", "TransformerEncoder", "TransformerSeq2Seq",
     "attention_maps", "available", "build", "causal_mask", "check_choice", "count_parameters", "describe",

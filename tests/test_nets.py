@@ -101,6 +101,9 @@ CASES = [
      lambda: (torch.randn(2, 5, 3),), (2, 5, 2)),
     ("memory_q", dict(obs_shape=(3,), n_outputs=2, memory="transformer", window=3, d_model=8, n_heads=2,
                       gating=True, torso=[6]), lambda: (torch.randn(2, 5, 3),), (2, 5, 2)),
+    ("liquid", dict(input_size=3, hidden_size=4, n_outputs=2), lambda: (torch.randn(2, 5, 3),), (2, 5, 2)),
+    ("liquid", dict(input_size=3, hidden_size=4, output="last", ode_unfolds=2),
+     lambda: (torch.randn(2, 5, 3), torch.rand(2, 5)), (2, 4)),
     ("dcgan_generator", dict(latent_size=4, channels=[6, 3]), lambda: (torch.randn(3, 4),), (3, 1, 28, 28)),
     ("dcgan_discriminator", dict(channels=[3, 4]), lambda: (torch.rand(3, 1, 28, 28),), (3,)),
     ("autoencoder", dict(input_size=12, hidden_sizes=[8, 4]), lambda: (torch.rand(3, 12),), (3, 12)),
@@ -289,7 +292,7 @@ def test_other_inits_zero_the_biases(init):
 # --- errors ---------------------------------------------------------------------------------
 
 def test_unknown_kind_lists_available_nets():
-    with pytest.raises(ValueError, match=r"unknown net 'x'; available: (.*, )?lenet, (memory_q, )?mlp, nature_cnn"):
+    with pytest.raises(ValueError, match=r"unknown net 'x'; available: (.*, )?lenet, (liquid, )?(memory_q, )?mlp, nature_cnn"):
         nets.build("x")
 
 
