@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.config import ConfigError
 from lab.plots import new_figure
 from nets.liquid import LiquidTimeConstantNet
 from supervised.demos import register
@@ -137,6 +138,9 @@ def liquid(ctx) -> None:
     steps = setting(ctx, "steps", 1500, 250)
     n_train = setting(ctx, "train_sequences", 2000, 1000)
     batch = setting(ctx, "batch", 32, 32)
+    for name, value in (("steps", steps), ("train_sequences", n_train), ("batch", batch)):
+        if value < 1:
+            raise ConfigError(f"--set {name}={value}: must be at least 1")
     train_data = irregular_oscillations(n_train, ctx.seed)
     test_data = irregular_oscillations(500, ctx.seed + 1)
     sparse_data = irregular_oscillations(500, ctx.seed + 2, gap_scale=SPARSE_SCALE)

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.config import ConfigError
 from lab.plots import new_figure
 from supervised.data import rotate_images
 from supervised.demos import register
@@ -242,6 +243,9 @@ def confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 def clip(ctx) -> None:
     steps = setting(ctx, "steps", 1500, 200)
     groups = setting(ctx, "groups", 8, 8)
+    for name, value in (("steps", steps), ("groups", groups)):
+        if value < 1:
+            raise ConfigError(f"--set {name}={value}: must be at least 1")
     dataset = ctx.dataset()
     train_images, train_labels = (np.ascontiguousarray(a) for a in dataset.train)
     test_images, test_labels = (np.ascontiguousarray(a) for a in dataset.test)
