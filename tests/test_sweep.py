@@ -429,6 +429,42 @@ def test_an_optuna_search_with_asha_samples_the_ranges_and_stops_at_evaluations(
         assert f"{run.name}: stopped by the scheduler" in result.stdout
 
 
+@needs_ray
+@pytest.mark.slow
+def test_a_sweep_on_a_two_node_cluster_survives_a_killed_worker(tmp_path):
+    """`--address` joins a running cluster (two nodes started here, one CPU each, so the two trials
+    run on different nodes); one trial's worker is killed mid-run; both trials end complete under
+    the sweep directory of the machine that started them (one filesystem here, NFS on a cluster)."""
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False,
+                                                              "object_store_memory": 100 * 1024**2})
+    try:
+        cluster.add_node(num_cpus=1, object_store_memory=100 * 1024**2)
+        cluster.wait_for_nodes()
+        sweep = tmp_path / "sweep"
+        process = start_sweep("blackjack-q", "--seeds", "0-1", *TINY, "--address", cluster.address,
+                              "--sweep-dir", str(sweep), logs=tmp_path)
+        try:
+            _wait_for(sweep / "s1" / "checkpoints" / "latest" / "state.json", process)
+            (worker,) = trial_workers(os.getpid(), "s1")  # the cluster's processes are this test's
+            os.kill(worker, signal.SIGKILL)
+            assert not (sweep / "s1" / "eval.json").exists(), "s1 finished before the kill; raise TINY's budget"
+        finally:
+            finish(process)
+    finally:
+        cluster.shutdown()
+    stdout, stderr = (tmp_path / "stdout").read_text(), (tmp_path / "stderr").read_text()
+    assert process.returncode == 0, stderr[-3000:]
+    assert "s1: its process failed" in stdout and "resumed from step" in stdout
+    assert "2 CPUs" in stdout  # both nodes' CPUs: the sweep ran on the cluster, not a local Ray
+    for seed in (0, 1):
+        for part in ("config.yaml", "eval.json", "metrics.csv", "checkpoints/latest/state.json"):
+            assert (sweep / f"s{seed}" / part).exists()
+    with open(sweep / "summary.csv", newline="") as handle:
+        assert next(csv.DictReader(handle))["seeds_finished"] == "2"
+
+
 def test_without_ray_sweep_py_says_how_to_install_it():
     hide = ("import sys, runpy; sys.modules['ray'] = None; sys.argv = ['sweep.py', 'blackjack-q']; "
             f"runpy.run_path({SWEEP!r}, run_name='__main__')")
