@@ -354,6 +354,7 @@ BAD = [
     (["blackjack-q", "--cpus-per-trial", "4", "--cpus", "2"], "--cpus"),
     (["blackjack-q", "--set", "torch_threads=2"], "torch_threads"),
     (["blackjack-q", "--address", "no address"], "no address"),
+    (["blackjack-q", "--address", "127.0.0.1:1"], "127.0.0.1:1"),  # nothing listens on port 1
     (["blackjack-q", "--sweep-dir", "FILE"], "FILE"),
     (["blackjack-q", "--range", "agent.alpha_power=0.5:1"], "--search"),
     (["blackjack-q", "--search", "optuna", "--trials", "3"], "space"),
@@ -463,6 +464,15 @@ def test_a_sweep_on_a_two_node_cluster_survives_a_killed_worker(tmp_path):
             assert (sweep / f"s{seed}" / part).exists()
     with open(sweep / "summary.csv", newline="") as handle:
         assert next(csv.DictReader(handle))["seeds_finished"] == "2"
+
+
+def test_sweep_py_help_lists_every_option_with_its_default():
+    result = subprocess.run([sys.executable, SWEEP, "--help"], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    for option in ("--seeds", "--grid", "--search", "--range", "--trials", "--metric", "--scheduler",
+                   "--cpus-per-trial", "--address", "--resume", "--max-failures"):
+        assert option in result.stdout
+    assert "(default: 0)" in result.stdout and "(default: 1.0)" in result.stdout
 
 
 def test_without_ray_sweep_py_says_how_to_install_it():

@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import shutil
+import socket
 import time
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from agents.sweeps.manifest import TUNE_FOLDER, Manifest
 from agents.sweeps.plan import grid_points, override, trial_name, trial_overrides
 
 OBJECT_STORE_BYTES = 128 * 1024**2  # trials pass no data through Ray's object store; keep it small
+ADDRESS_TIMEOUT_S = 5
 ASHA_GRACE, ASHA_REDUCTION = 2, 3  # first cut after two evaluations; a third goes on at each rung
 #: eval.json key -> the TensorBoard tag the engine logs it under (what Tune's metric names)
 EVAL_TAGS = {"mean": "eval/mean_return", "ci95": "eval/ci95", "exact_return": "eval/exact_return",
@@ -149,6 +151,13 @@ def new_sweep_dir(preset: str, sweep_dir: str | None) -> Path:
 def connect(address: str | None, cpus: int, quiet: bool) -> None:
     """Start a local Ray with `cpus` CPUs, or join the cluster at `address`."""
     options = dict(log_to_driver=not quiet, logging_level=logging.WARNING, include_dashboard=False)
+    if address not in (None, "auto"):  # ray.init keeps retrying a silent address for minutes
+        host, port = address.removeprefix("ray://").rsplit(":", 1)
+        try:
+            socket.create_connection((host, int(port)), timeout=ADDRESS_TIMEOUT_S).close()
+        except OSError as err:
+            raise UsageError(f"--address {address}: nothing answers there ({err.strerror or err}); start the "
+                             "cluster with `ray start --head` and give its address") from None
     try:
         if address is None:
             ray.init(num_cpus=cpus, object_store_memory=OBJECT_STORE_BYTES, **options)
