@@ -22,6 +22,10 @@ SINGLE_ENVS = [
     ("blackjack", {"observation": "scaled"}),
     ("boxing-colour", {"protocol": "machado", "max_episode_frames": 400}),
     ("boxing-colour", {"protocol": "nature", "max_episode_frames": 400}),
+    ("cartpole-novel", {}),
+    ("cartpole-novel", {"frame_stack": 4}),
+    ("popgym", {"task": "RepeatPrevious"}),
+    ("popgym", {"task": "StatelessCartPole"}),
 ]
 
 
