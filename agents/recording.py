@@ -101,7 +101,9 @@ class Player:
                                          action_names=self.action_names)
             while True:
                 action, values, explored = self.choose(observation, info)
-                decisions.append(Decision(observation, values, action, explored, self.task.snapshot(self.env)))
+                note = getattr(self.learner, "memory_note", lambda: "")()  # agents with memory
+                decisions.append(Decision(observation, values, action, explored, self.task.snapshot(self.env),
+                                          note=note))
                 yield moment(False), self.hold_seconds or 1 / self.default_fps
                 observation, reward, terminated, truncated, info = self.env.step(action)
                 total += float(reward)
@@ -121,7 +123,8 @@ class Player:
         if overlay:
             decision = moment.current or Decision(None, None, None)
             strip = overlay_strip(frame.shape[1], len(moment.decisions) - (0 if moment.over else 1), decision.action,
-                                  decision.values, list(self.action_names), self.task.value_label, decision.explored)
+                                  decision.values, list(self.action_names), self.task.value_label, decision.explored,
+                                  note=decision.note)
             frame = np.concatenate([frame, strip], axis=0)
         return frame
 

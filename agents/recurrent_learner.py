@@ -169,6 +169,21 @@ class RecurrentLearner(DQNLearner):
         values, self.watching = self.agent.step(np.asarray(observation)[None], self.watching)
         return values[0], int(np.argmax(values[0]))
 
+    def memory_note(self) -> str:
+        """What the memory holds after the last `decide`, for recordings' overlays: the norm of
+        the recurrent state, or the transformer's attention of the newest step over its window
+        (percent, oldest first; masked steps before the episode's start get 0)."""
+        network = self.agent.online
+        if self.watching is None:
+            return ""
+        if network.kind != "transformer":
+            return f"|h| {float(self.watching.norm()):.2f}"
+        weights = network.memory.attention()
+        if weights is None:
+            return ""
+        shares = weights[-1].mean(dim=0)  # this step's query, averaged over heads
+        return "attention % " + " ".join(f"{round(100 * float(w))}" for w in shares)
+
     def start(self, run, resumed_at: int | None) -> None:
         super().start(run, resumed_at)
         if resumed_at is not None:  # resumed training starts new episodes: fresh memories

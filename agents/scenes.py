@@ -38,6 +38,7 @@ class Decision:
     snapshot: Any = None  # the state in the task's terms (Blackjack's tuple, a room, a board)
     by: str = "agent"  # "agent" or "you"
     advice: int | None = None  # the agent's greedy action, when a person decides
+    note: str = ""  # what an agent with memory holds at this step (its state's size, its attention)
 
 
 @dataclasses.dataclass

@@ -52,8 +52,9 @@ def upscale(frame: np.ndarray, factor: int) -> np.ndarray:
 
 
 def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray | None,
-                  names: list[str], value_label: str = "Q", explored: bool = False) -> np.ndarray:
-    """A strip to put under a frame: the step, the action and a bar chart of the values.
+                  names: list[str], value_label: str = "Q", explored: bool = False, note: str = "") -> np.ndarray:
+    """A strip to put under a frame: the step, the action and a bar chart of the values
+    (`note`, e.g. what an agent's memory holds, follows the values' range).
 
     The chosen action's bar is orange and every bar carries its action's name: written across
     with its value when the bars are wide, written upwards when they are narrow (Atari's 18
@@ -95,8 +96,8 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
     values = np.asarray(values, dtype=float)
     shown = values[np.isfinite(values)]
     if shown.size:
-        draw.text((6, 3 + line), f"{value_label}: max {shown.max():+.3f}  min {shown.min():+.3f}",
-                  font=small, fill=(200, 200, 210))
+        draw.text((6, 3 + line), f"{value_label}: max {shown.max():+.3f}  min {shown.min():+.3f}"
+                  + (f"   {note}" if note else ""), font=small, fill=(200, 200, 210))
     scale = max(float(np.abs(shown).max()) if shown.size else 0.0, 1e-6)
     has_negative = shown.size and shown.min() < 0
     zero = chart_top + (chart_height / 2 if has_negative else chart_height - 2)

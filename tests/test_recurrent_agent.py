@@ -208,3 +208,16 @@ def test_decide_remembers_within_a_recorded_episode_and_forgets_at_its_start():
     learner.begin_episode()  # what a recording calls after each reset
     again, _ = learner.decide(observation, {}, None)
     np.testing.assert_allclose(again, first, rtol=1e-6)
+
+
+@pytest.mark.parametrize("kind, start", [("gru", "|h| "), ("transformer", "attention % ")])
+def test_the_overlay_note_shows_the_memory(kind, start):
+    learner = learner_for(kind)
+    assert learner.memory_note() == ""  # nothing remembered yet
+    for _ in range(3):
+        learner.decide(np.array([0.1, 0.02], np.float32), {}, None)
+    note = learner.memory_note()
+    assert note.startswith(start)
+    if kind == "transformer":  # the 4-step window after 3 steps: the oldest slot is still empty
+        shares = [int(x) for x in note.split()[2:]]
+        assert len(shares) == 4 and shares[0] == 0 and 98 <= sum(shares) <= 102
