@@ -17,7 +17,7 @@ from lab.cli import make_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("sweep.py", __doc__.strip().splitlines()[0])
+    parser = make_parser("sweep.py", __doc__)
     parser.add_argument("preset", nargs="?", default=None, help="preset name (see train.py --list)")
     parser.add_argument("--seeds", default="0", help="seeds of every configuration: 0-9, 0,3,7 or 0-4,9")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
