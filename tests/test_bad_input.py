@@ -130,6 +130,8 @@ CASES = [
     ("demo", ["ch18", "--quick", "--set", "bogus=1"], "bogus"),
     ("demo", ["--all", "--quick", "--set", "bogus=1"], "bogus"),
     ("demo", ["ch18", "--quick", "--set", "epochs=many"], "epochs"),
+    ("demo", ["ch84", "--quick", "--set", "steps=0"], "steps=0"),
+    ("demo", ["ch83", "--quick", "--set", "batch=-2"], "batch=-2"),
     # bench.py
     ("bench", ["nosuch"], "nosuch"),
     ("bench", ["atari", "--steps", "0"], "--steps"),

@@ -5,7 +5,7 @@ the data a figure was measured on (the full MNIST of the book, Fashion-MNIST, or
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -40,6 +40,18 @@ def convert_setting(name: str, value: Any, example: Any) -> Any:
         return type(example)(value)
     except (TypeError, ValueError, IndexError):
         raise ConfigError(f"--set {name}={value!r}: expected a value like {example!r}") from None
+
+
+def at_least_one(*names: str) -> Callable[[dict], None]:
+    """A `register(..., check=)` function refusing `--set name=value` below 1 for these names,
+    before the demo's run directory is written."""
+
+    def check(settings: dict) -> None:
+        for name in names:
+            if name in settings and convert_setting(name, settings[name], 1) < 1:
+                raise ConfigError(f"--set {name}={settings[name]}: must be at least 1")
+
+    return check
 
 
 def mlp(ctx, sizes: list[int], *, init: str = "normal", activation: str = "sigmoid",

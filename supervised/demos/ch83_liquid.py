@@ -24,11 +24,10 @@ import torch
 from torch import nn
 
 import nets
-from lab.config import ConfigError
 from lab.plots import new_figure
 from nets.liquid import LiquidTimeConstantNet
 from supervised.demos import register
-from supervised.demos._training import setting
+from supervised.demos._training import at_least_one, setting
 
 BOOK_NEURONS = 302  # ch083.md:31 "pode ter apenas 302 neurônios" (the worm C. elegans, per the MIT article)
 #: Steps at the start of each sequence left out of the loss: too few samples to tell the oscillation.
@@ -133,14 +132,12 @@ def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]
 
 
 @register("ch83", "Liquid Neural Network – Rede Neural Líquida",
-          "Liquid neural networks: an LTC cell against an LSTM of equal size on irregularly sampled data")
+          "Liquid neural networks: an LTC cell against an LSTM of equal size on irregularly sampled data",
+          check=at_least_one("steps", "train_sequences", "batch"))
 def liquid(ctx) -> None:
     steps = setting(ctx, "steps", 1500, 250)
     n_train = setting(ctx, "train_sequences", 2000, 1000)
     batch = setting(ctx, "batch", 32, 32)
-    for name, value in (("steps", steps), ("train_sequences", n_train), ("batch", batch)):
-        if value < 1:
-            raise ConfigError(f"--set {name}={value}: must be at least 1")
     train_data = irregular_oscillations(n_train, ctx.seed)
     test_data = irregular_oscillations(500, ctx.seed + 1)
     sparse_data = irregular_oscillations(500, ctx.seed + 2, gap_scale=SPARSE_SCALE)

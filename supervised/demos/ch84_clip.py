@@ -33,11 +33,10 @@ import torch
 from torch import nn
 
 import nets
-from lab.config import ConfigError
 from lab.plots import new_figure
 from supervised.data import rotate_images
 from supervised.demos import register
-from supervised.demos._training import setting
+from supervised.demos._training import at_least_one, setting
 
 CLIP_INITIAL_TEMPERATURE = 0.07  # Radford et al. 2021, section 2.5: initialised to 0.07
 CLIP_MAX_LOGIT_SCALE = 100.0  # Radford et al. 2021, section 2.5: clipped so logits scale by at most 100
@@ -239,13 +238,11 @@ def confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 
 
 @register("ch84", "CLIP (Contrastive Language Image Pre-training): Conectando Texto e Imagens",
-          "CLIP: contrastive image-text pre-training and zero-shot classification by prompts")
+          "CLIP: contrastive image-text pre-training and zero-shot classification by prompts",
+          check=at_least_one("steps", "groups"))
 def clip(ctx) -> None:
     steps = setting(ctx, "steps", 1500, 200)
     groups = setting(ctx, "groups", 8, 8)
-    for name, value in (("steps", steps), ("groups", groups)):
-        if value < 1:
-            raise ConfigError(f"--set {name}={value}: must be at least 1")
     dataset = ctx.dataset()
     train_images, train_labels = (np.ascontiguousarray(a) for a in dataset.train)
     test_images, test_labels = (np.ascontiguousarray(a) for a in dataset.test)
