@@ -132,6 +132,7 @@ CASES = [
     ("demo", ["ch18", "--quick", "--set", "epochs=many"], "epochs"),
     ("demo", ["ch84", "--quick", "--set", "steps=0"], "steps=0"),
     ("demo", ["ch83", "--quick", "--set", "batch=-2"], "batch=-2"),
+    ("demo", ["ch76", "--quick", "--set", "steps=0"], "steps=0"),
     # bench.py
     ("bench", ["nosuch"], "nosuch"),
     ("bench", ["atari", "--steps", "0"], "--steps"),

@@ -1,0 +1,83 @@
+"""Tests for the chapter 76 demo (BERT is "deeply bidirectional"): the toy corpus hides the sense
+from the words before the ambiguous word where it says it does, the two readers are one network
+with and without the causal mask, and in quick mode the encoder names the senses decided after
+the word while the causal model stays at chance."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import torch
+
+from supervised import demos
+from supervised.demo_context import VERDICTS
+from supervised.demos import ch76_bidirectional as ch76
+
+
+def _run(key: str, tmp_path) -> dict[str, dict]:
+    torch.set_num_threads(1)
+    result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu")
+    on_disk = json.loads((tmp_path / key / "results.json").read_text())
+    assert on_disk["figures"] == result["figures"] and result["figures"]
+    for figure in result["figures"]:
+        assert figure["verdict"] in VERDICTS and figure["source"].strip()
+        if figure["verdict"] != "match":
+            assert figure["reason"].strip(), (key, figure["label"])
+    return {figure["label"]: figure for figure in on_disk["figures"]}
+
+
+def _one(figures: dict[str, dict], starts: str) -> dict:
+    found = [f for label, f in figures.items() if label.startswith(starts)]
+    assert len(found) == 1, (starts, list(figures))
+    return found[0]
+
+
+def test_words_before_a_sense_decided_after_say_nothing_of_the_sense():
+    corpus = ch76.make_corpus()
+    for word in ("banco", "para"):
+        rows = [r for r in corpus if r["word"] == word and r["cue"] == "after"]
+        assert rows and all(r["words"][r["position"]] == word for r in rows)
+        by_sense = {}
+        for row in rows:
+            by_sense.setdefault(row["label"], Counter())[tuple(row["words"][:row["position"] + 1])] += 1
+        assert len(by_sense) == 2
+        first, second = by_sense.values()
+        assert first == second  # the same left contexts, as often, for both senses
+    before = [r for r in corpus if r["cue"] == "before"]
+    right_sides = {}
+    for row in before:
+        right_sides.setdefault(row["label"], Counter())[tuple(row["words"][row["position"]:])] += 1
+    first, second = right_sides.values()
+    assert first == second  # and where the words before decide, the words after are shared
+
+
+def test_the_readers_are_one_network_with_and_without_the_causal_mask():
+    readers = ch76.build_pair(vocab_size=30, seed=3)
+    encoder, causal = readers["bidirectional"].eval(), readers["left-to-right"].eval()
+    assert list(encoder.state_dict()) == list(causal.state_dict())
+    assert all(torch.equal(a, b) for a, b in zip(encoder.state_dict().values(), causal.state_dict().values()))
+    sentence = torch.randint(1, 30, (1, 7))
+    changed = sentence.clone()
+    changed[0, 5:] = (sentence[0, 5:] % 29) + 1  # other words after position 4
+    with torch.no_grad():
+        assert (encoder(sentence)[0, 4] - encoder(changed)[0, 4]).abs().max() > 1e-4
+        assert torch.equal(causal(sentence)[0, :5], causal(changed)[0, :5])
+
+
+def test_ch76_the_encoder_reads_the_sense_from_the_words_after_and_the_causal_model_cannot(tmp_path):
+    figures = _run("ch76", tmp_path)
+    for word in ("'banco'", "'para'"):
+        figure = _one(figures, f"sense of {word} (")
+        bidirectional, causal = (float(v.split("%")[0]) for v in figure["measured"].split(" vs "))
+        n = int(figure["label"].split("(")[-1].split(" test")[0])
+        assert figure["verdict"] == "match"
+        assert bidirectional >= 90
+        assert causal < 50 + 100 * 2 * math.sqrt(0.25 / n)
+    before = _one(figures, "sense of 'banco' decided by the words BEFORE")
+    assert before["verdict"] == "match"
+    assert all(float(v.rstrip("%")) >= 90 for v in before["measured"].split(" vs "))
+    late = _one(figures, "the causal model asked at the LAST word")
+    assert late["verdict"] == "not comparable" and float(late["measured"].rstrip("%")) >= 90
+    assert (tmp_path / "ch76" / "plots" / "ch76_bidirectional.png").stat().st_size > 0
