@@ -40,7 +40,7 @@ import torch
 
 from lab.cli import UsageError
 
-SUITES = ("atari", "blackjack")
+SUITES = ("atari", "blackjack", "memory")
 ATARI_PARTS = ("env", "train", "replay")
 ATARI_DEFAULT_STEPS = 20_000
 ENV_BENCH_NUM_ENVS = 8
@@ -87,6 +87,19 @@ def _parts(only: str | None, choices: tuple[str, ...]) -> list[str]:
         if part not in choices:
             raise BenchError(f"--only: unknown part {part!r}; choose from {', '.join(choices)}")
     return wanted
+
+
+def _seeds(text: str | None) -> list[int]:
+    """"0,1,2" -> [0, 1, 2] (default those three); each a whole number >= 0, none twice."""
+    if text is None:
+        return [0, 1, 2]
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise BenchError(f"--seeds must be comma-separated whole numbers >= 0, e.g. 0,1,2; got {text!r}") from None
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise BenchError(f"--seeds must be distinct whole numbers >= 0, e.g. 0,1,2; got {text!r}")
+    return seeds
 
 
 # -- (a) the environment pipeline ------------------------------------------------------------
@@ -304,12 +317,13 @@ def run_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | No
 
 # -- entry point -----------------------------------------------------------------------------
 def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu", quiet: bool = False,
-        only: str | None = None) -> str:
-    """Measure `suite` ("atari" or "blackjack") and return the table to print.
+        only: str | None = None, seeds: str | None = None, workers: int = 1) -> str:
+    """Measure `suite` ("atari", "blackjack" or "memory") and return the table to print.
 
     `steps` sets the Atari training measurement (default 20,000 agent steps per side; also the
-    env measurement's agent steps) or replaces blackjack-dqn's budget of 100,000 episodes by
-    that many agent steps; `only` picks Atari parts, e.g. "env,replay".
+    env measurement's agent steps), replaces blackjack-dqn's budget of 100,000 episodes by
+    that many agent steps, or every memory training's budget; `only` picks Atari or memory
+    parts, e.g. "env,replay"; `seeds` (memory: "0,1,2") and `workers` (memory: trainings at once).
     """
     if suite not in SUITES:
         raise BenchError(f"unknown bench suite {suite!r}; choose one of {', '.join(SUITES)}")
@@ -324,9 +338,18 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
     except ValueError as err:
         raise BenchError(str(err)) from None
     log = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
+    if workers < 1:
+        raise BenchError(f"--workers must be >= 1, got {workers}")
+    if suite == "memory":
+        from agents.bench_memory import DEFAULT_PARTS, MEMORY_PARTS, run_memory
+
+        parts = _parts(only, MEMORY_PARTS) if only else list(DEFAULT_PARTS)
+        return run_memory(_seeds(seeds), parts, workers, steps, log=log)
+    if seeds is not None:
+        raise BenchError("--seeds applies to the memory suite; the others take --seed")
     if suite == "atari":
         return run_atari(steps or ATARI_DEFAULT_STEPS, seed, device, quiet, _parts(only, ATARI_PARTS), log=log)
     if only:
-        raise BenchError("--only applies to the atari suite (parts: env, train, replay)")
+        raise BenchError("--only applies to the atari and memory suites (atari parts: env, train, replay)")
     overrides = [f"total_steps={steps}", "total_episodes=0"] if steps else None
     return run_blackjack(seed, device, quiet, overrides, log=log)

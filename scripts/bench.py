@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Measure speed and memory against Stable-Baselines3 in the same run, as ratios:
-`python scripts/bench.py atari` or `python scripts/bench.py blackjack`."""
+`python scripts/bench.py atari` or `python scripts/bench.py blackjack`; the agents with memory
+against RecurrentPPO and POPGym's published figures: `python scripts/bench.py memory`."""
 
 from __future__ import annotations
 
@@ -12,20 +13,24 @@ from lab.i18n import tr
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("bench.py", __doc__)
-    parser.add_argument("suite", choices=["atari", "blackjack"], help=tr("which comparison to run"))
+    parser.add_argument("suite", choices=["atari", "blackjack", "memory"], help=tr("which comparison to run"))
     parser.add_argument("--steps", type=int, default=None,
                         help=tr("agent steps per training measurement (atari default 20000)"))
     parser.add_argument("--seed", type=int, default=0, help=tr("random seed"))
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     parser.add_argument("--quiet", action="store_true", help=tr("no progress bars"))
     parser.add_argument("--only", default=None,
-                        help=tr("comma-separated subset of the table's parts (atari: env,train,replay)"))
+                        help=tr("comma-separated subset of the table's parts (atari: env,train,replay; "
+                                "memory: lstm,gru,dqn,recurrent-ppo,transformer,popgym,replay)"))
+    parser.add_argument("--seeds", default=None, help=tr("memory suite: comma-separated seeds (default 0,1,2)"))
+    parser.add_argument("--workers", type=int, default=1,
+                        help=tr("memory suite: trainings run at once, one torch thread each"))
     args = parser.parse_args(argv)
 
     from agents import bench
 
     table = bench.run(args.suite, steps=args.steps, seed=args.seed, device=args.device,
-                      quiet=args.quiet, only=args.only)
+                      quiet=args.quiet, only=args.only, seeds=args.seeds, workers=args.workers)
     print(table)
     return 0
 

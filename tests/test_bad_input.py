@@ -133,6 +133,7 @@ CASES = [
     ("demo", ["ch84", "--quick", "--set", "steps=0"], "steps=0"),
     ("demo", ["ch83", "--quick", "--set", "batch=-2"], "batch=-2"),
     ("demo", ["ch76", "--quick", "--set", "steps=0"], "steps=0"),
+    ("demo", ["ch85", "--quick", "--set", "hidden=0"], "hidden=0"),
     # bench.py
     ("bench", ["nosuch"], "nosuch"),
     ("bench", ["atari", "--steps", "0"], "--steps"),
@@ -140,6 +141,11 @@ CASES = [
     ("bench", ["blackjack", "--only", "env"], "--only"),
     ("bench", ["atari", "--device", "tpu"], "tpu"),
     ("bench", ["atari", "--seed", "-1"], "--seed"),
+    ("bench", ["memory", "--seeds", "0,x"], "--seeds"),
+    ("bench", ["memory", "--seeds", "1,1"], "--seeds"),
+    ("bench", ["memory", "--only", "ppo"], "ppo"),
+    ("bench", ["memory", "--workers", "0"], "--workers"),
+    ("bench", ["atari", "--seeds", "0,1"], "--seeds"),
 ]
 
 

@@ -1,0 +1,42 @@
+"""scripts/bench.py memory: what it counts (no training here; the trainings are the bench's job)."""
+
+from __future__ import annotations
+
+import pytest
+
+from agents.bench_memory import first_step_at, learning_table, replay_table
+
+
+def test_first_step_is_the_first_evaluation_at_the_threshold():
+    curve = [(5000, 40.0), (10000, 480.0), (15000, 300.0), (20000, 500.0)]
+    assert first_step_at(curve, 475) == 10000
+    assert first_step_at(curve, 501) is None
+    assert first_step_at([], 475) is None
+
+
+def test_learning_table_divides_by_recurrent_ppo_on_the_same_seed():
+    results = [
+        {"part": "lstm", "seed": 0, "steps": 65000, "final": 500.0, "curve": [(5000, 10.0), (40000, 490.0)]},
+        {"part": "recurrent-ppo", "seed": 0, "steps": 100000, "final": 320.0,
+         "curve": [(60000, 470.0), (80000, 476.0)]},
+        {"part": "dqn", "seed": 0, "steps": 65000, "final": 40.0, "curve": [(5000, 30.0)]},
+    ]
+    lines = learning_table(results, ["lstm", "dqn", "recurrent-ppo"], [0])
+    lstm = next(line for line in lines if line.startswith("lstm "))
+    assert "40000" in lstm and lstm.split()[-1] == "0.50"  # 40k / 80k
+    dqn = next(line for line in lines if line.startswith("dqn "))
+    assert "never" in dqn and dqn.split()[-1] == "n/a"
+    assert any(line.startswith("lstm: final >= 475 on 1 of 1 seeds") for line in lines)
+
+
+def test_replay_table_is_computed_from_the_memories():
+    lines = replay_table()
+    rows = {line[:38].strip(): [float(x.replace(",", "")) for x in line[38:].split()]
+            for line in lines if line.startswith(("vector", "Atari"))}
+    stateless = rows["vector (2,), zero start state, L 20"]
+    assert stateless[2] <= 1.2  # observations stored once, whatever the overlap
+    short, long = rows["vector (2,), LSTM 128 state, L 20"], rows["vector (2,), LSTM 128 state, L 80"]
+    # the (h, c) of 256 floats once per L/2 steps: 4 * 256 / 10 and 4 * 256 / 40 bytes more
+    assert short[0] - stateless[0] == pytest.approx(4 * 256 / 10, abs=1.0)
+    assert long[0] < short[0]
+    assert rows["Atari frame, LSTM 512 state, L 80"][2] < 1.05  # frames once, the state spread thin
