@@ -1,7 +1,9 @@
-"""Tests for the chapter 76 demo (BERT is "deeply bidirectional"): the toy corpus hides the sense
-from the words before the ambiguous word where it says it does, the two readers are one network
-with and without the causal mask, and in quick mode the encoder names the senses decided after
-the word while the causal model stays at chance."""
+"""Tests for the chapter 76 and 85 demos. ch76 (BERT is "deeply bidirectional"): the toy corpus
+hides the sense from the words before the ambiguous word where it says it does, the two readers
+are one network with and without the causal mask, and in quick mode the encoder names the senses
+decided after the word while the causal model stays at chance. ch85: a decoder without attention
+sees the source only through the last state, the counted steps are the computation's, and in
+quick mode attention copies long sequences better."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import torch
 from supervised import demos
 from supervised.demo_context import VERDICTS
 from supervised.demos import ch76_bidirectional as ch76
+from supervised.demos import ch85_attention as ch85
 
 
 def _run(key: str, tmp_path) -> dict[str, dict]:
@@ -81,3 +84,62 @@ def test_ch76_the_encoder_reads_the_sense_from_the_words_after_and_the_causal_mo
     late = _one(figures, "the causal model asked at the LAST word")
     assert late["verdict"] == "not comparable" and float(late["measured"].rstrip("%")) >= 90
     assert (tmp_path / "ch76" / "plots" / "ch76_bidirectional.png").stat().st_size > 0
+
+
+# -- chapter 85: attention against the last state vector; what runs in sequence ------------------
+
+def test_longest_chain_counts_the_operations_that_must_run_one_after_another():
+    x = torch.ones(3, requires_grad=True)
+    assert ch85.longest_chain(x * 2) == 2  # the multiplication, then the leaf's gradient store
+    chained = x
+    for _ in range(5):
+        chained = chained * 2
+    side = x + 1  # one operation beside the chain does not lengthen it
+    assert ch85.longest_chain(chained + side) == ch85.longest_chain(chained) + 1 == 7
+
+
+def test_the_unrolled_cell_is_the_lstm_and_runs_once_per_token():
+    torch.manual_seed(0)
+    model = ch85.LSTMEncoderDecoder(16, attention=False)
+    counted = ch85.sequential_steps((3, 7), model)
+    assert counted["lstm_calls"] == [3, 7] and counted["attention_calls"] == [1, 1]
+    assert max(counted["equal"]) < 1e-5
+    assert counted["lstm_chain"][1] > counted["lstm_chain"][0]
+    assert counted["attention_chain"][0] == counted["attention_chain"][1]
+
+
+def test_the_decoder_without_attention_sees_the_source_only_through_the_last_state():
+    torch.manual_seed(0)
+    plain, attending = ch85.LSTMEncoderDecoder(16, False), ch85.LSTMEncoderDecoder(16, True)
+    source = torch.randint(0, ch85.SYMBOLS, (1, 6))
+    target = torch.randint(0, ch85.SYMBOLS, (1, 6))
+    for model in (plain, attending):
+        model.eval()
+        memory, last = model.encode(source)
+        # Replace every encoder state but the last by noise: only the attending model changes.
+        noisy = torch.randn_like(memory)
+        noisy[:, -1] = memory[:, -1]
+        model.encode = lambda _source, m=noisy, s=last: (m, s)
+        with torch.no_grad():
+            changed = model(source, target)
+        del model.encode
+        with torch.no_grad():
+            same = model(source, target)
+        gap = float((changed - same).abs().max())
+        assert gap < 1e-6 if model is plain else gap > 1e-3
+
+
+def test_ch85_attention_copies_long_sequences_better_and_the_steps_are_counted(tmp_path):
+    figures = _run("ch85", tmp_path)
+    longest = _one(figures, "digits copied right at length 16")
+    plain, attended = (float(v.split("%")[0]) for v in longest["measured"].split(" vs "))
+    assert longest["verdict"] == "match" and attended > plain + 10
+    by_length = _one(figures, "copy accuracy by length")["measured"].split(", ")
+    plain_by_length = [float(entry.split(": ")[1].split("%")[0]) for entry in by_length]
+    assert plain_by_length[0] >= 90 and plain_by_length[-1] < plain_by_length[0] - 20
+    steps = _one(figures, "sequential steps of one layer")
+    assert steps["verdict"] == "match" and steps["measured"] == "LSTM 8/16/32 vs attention 1/1/1"
+    chain = _one(figures, "longest chain of dependent operations")
+    lstm, block = (part.split(" ")[-1].split("/") for part in chain["measured"].split(" vs "))
+    assert chain["verdict"] == "match" and len(set(block)) == 1 and int(lstm[2]) > 3 * int(lstm[0])
+    assert {"ch85_attention.png", "ch85_training.png"} <= {p.name for p in (tmp_path / "ch85" / "plots").glob("*.png")}

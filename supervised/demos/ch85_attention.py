@@ -1,0 +1,319 @@
+"""Chapter 85: why attention, and why the Transformer dropped the recurrence.
+
+* "in a classic LSTM encoder-decoder, to produce the first word of the output the model
+  receives only the state vector of the last input word ... in practice this information is
+  often not well preserved; with attention it can look at the states of the first tokens"
+  (ch085.md:45-48). Measured: two LSTM encoder-decoders of the same width, one whose decoder
+  starts from the encoder's last state only, one that also attends (dot-product attention,
+  Luong et al. 2015) over every encoder state, trained on the same task made for the demo -
+  copy a sequence of random digits - at growing lengths; accuracy per length and per output
+  position, and where the attention looks.
+* "Transformers do not need the data processed in order ... this allows much more
+  parallelisation" (ch085.md:29, ch085.md:51). Read off the computation, not assumed: how many
+  times the LSTM cell runs, each on the state the previous run left, to read T tokens, against
+  how many times a self-attention layer of nets/transformer.py runs; and the longest chain of
+  dependent operations in each one's autograd graph as T grows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from lab.plots import new_figure
+from nets.transformer import EncoderBlock
+from supervised.demos import register
+from supervised.demos._training import at_least_one, setting
+
+BOOK_LAST_STATE = "ch085.md:48"  # "o modelo recebe apenas o vetor de estado da última palavra em inglês"
+BOOK_ATTENTION = "ch085.md:45"  # "permitem que um modelo olhe diretamente ... no estado em qualquer ponto anterior"
+BOOK_PARALLEL = "ch085.md:29"  # "não exigem que os dados sequenciais sejam processados em ordem ... paralelização"
+BOOK_ALL_AT_ONCE = "ch085.md:51"  # "processando todos os tokens ao mesmo tempo"
+
+SYMBOLS = 10  # the digits 0-9; the decoder starts from one more token, BOS
+BOS = SYMBOLS
+
+
+class LSTMEncoderDecoder(nn.Module):
+    """An LSTM encoder and an LSTM decoder of the same width. The decoder starts from the
+    encoder's last (h, c); with `attention` each decoder state also scores every encoder state
+    (dot product / sqrt(d)), takes their softmax-weighted mean (the context) and reads out
+    tanh(W [h; context]) (Luong et al. 2015); without it the read-out is h alone."""
+
+    def __init__(self, hidden: int, attention: bool) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.embed = nn.Embedding(SYMBOLS + 1, hidden)
+        self.encoder = nn.LSTM(hidden, hidden, batch_first=True)
+        self.decoder = nn.LSTM(hidden, hidden, batch_first=True)
+        self.attention = attention
+        self.combine = nn.Linear(2 * hidden, hidden) if attention else None
+        self.out = nn.Linear(hidden, SYMBOLS)
+
+    def encode(self, source: torch.Tensor):
+        """Every encoder state (B, T, d) and the last (h, c)."""
+        return self.encoder(self.embed(source))
+
+    def read_out(self, states: torch.Tensor, memory: torch.Tensor):
+        """Logits for decoder states (B, T_out, d) and the attention weights (B, T_out, T_in)."""
+        if not self.attention:
+            return self.out(states), None
+        weights = (states @ memory.transpose(1, 2) / math.sqrt(self.hidden)).softmax(-1)
+        context = weights @ memory
+        return self.out(torch.tanh(self.combine(torch.cat([states, context], -1)))), weights
+
+    def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: logits for every target token, given the ones before it."""
+        memory, last_state = self.encode(source)
+        previous = torch.cat([torch.full_like(target[:, :1], BOS), target[:, :-1]], 1)
+        states, _ = self.decoder(self.embed(previous), last_state)
+        return self.read_out(states, memory)[0]
+
+    @torch.no_grad()
+    def copy(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Greedy decoding of as many tokens as the source has; the attention weights too."""
+        self.eval()
+        memory, state = self.encode(source)
+        token = torch.full_like(source[:, :1], BOS)
+        output, maps = [], []
+        for _ in range(source.size(1)):
+            states, state = self.decoder(self.embed(token), state)
+            logits, weights = self.read_out(states, memory)
+            token = logits.argmax(-1)
+            output.append(token)
+            maps.append(weights)
+        return torch.cat(output, 1), (torch.cat(maps, 1) if self.attention else None)
+
+
+def digits(n: int, length: int, generator: torch.Generator) -> torch.Tensor:
+    return torch.randint(0, SYMBOLS, (n, length), generator=generator)
+
+
+def train_copier(ctx, model: LSTMEncoderDecoder, lengths: tuple[int, ...], steps: int, tag: str,
+                 batch_size: int = 64, lr: float = 1e-2) -> list[float]:
+    """Each batch one length, the lengths in turn; Adam with gradient clipping."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(ctx.seed)
+    losses = []
+    for step in range(steps):
+        model.train()
+        source = digits(batch_size, lengths[step % len(lengths)], generator)
+        logits = model(source, source)
+        loss = nn.functional.cross_entropy(logits.reshape(-1, SYMBOLS), source.reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+        if step % 25 == 0 or step == steps - 1:
+            ctx.logger.scalars(step, {f"ch85/{tag}/train_loss": losses[-1]})
+    return losses
+
+
+# --- what runs in sequence ---------------------------------------------------------------------
+
+def calls(module: nn.Module, run) -> int:
+    """How many times `module` runs during `run()`."""
+    count = [0]
+    handle = module.register_forward_hook(lambda *_: count.__setitem__(0, count[0] + 1))
+    try:
+        run()
+    finally:
+        handle.remove()
+    return count[0]
+
+
+def longest_chain(output: torch.Tensor) -> int:
+    """The number of operations on the longest path of `output`'s autograd graph: operations
+    that can only run one after another, however many processors there are."""
+    depth: dict = {}
+    stack = [(output.grad_fn, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if node is None or node in depth:
+            continue
+        children = [child for child, _ in node.next_functions if child is not None]
+        if expanded:
+            depth[node] = 1 + max((depth[child] for child in children), default=0)
+        else:
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if child not in depth)
+    return depth[output.grad_fn]
+
+
+def unrolled_cell(lstm: nn.LSTM) -> nn.LSTMCell:
+    """An LSTMCell holding the one-layer `lstm`'s own weights: one call per token."""
+    cell = nn.LSTMCell(lstm.input_size, lstm.hidden_size)
+    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        setattr(cell, name, getattr(lstm, f"{name}_l0"))
+    return cell
+
+
+def sequential_steps(lengths: tuple[int, ...], model: LSTMEncoderDecoder, seed: int = 0) -> dict[str, list]:
+    """For each length T: how many times the cell of `model`'s LSTM encoder runs, each on the
+    state the run before left, to give the encoder's output (checked equal to nn.LSTM's), and
+    how many times the self-attention of a transformer encoder block of the same width runs;
+    and the longest chain of dependent operations in each one's autograd graph."""
+    torch.manual_seed(seed)
+    block = EncoderBlock(model.hidden, 4, 2 * model.hidden)
+    cell = unrolled_cell(model.encoder)
+    result = {"lstm_calls": [], "attention_calls": [], "lstm_chain": [], "attention_chain": [], "equal": []}
+    for length in lengths:
+        features = model.embed(torch.randint(0, SYMBOLS, (2, length)))
+        outputs = {}
+
+        def recur() -> None:
+            h = c = torch.zeros(2, model.hidden)
+            for t in range(length):
+                h, c = cell(features[:, t], (h, c))
+            outputs["lstm"] = h
+
+        result["lstm_calls"].append(calls(cell, recur))
+        result["attention_calls"].append(calls(block.self_attention,
+                                               lambda: outputs.update(attention=block(features))))
+        result["equal"].append(float((outputs["lstm"] - model.encoder(features)[0][:, -1]).abs().max().detach()))
+        result["lstm_chain"].append(longest_chain(outputs["lstm"]))
+        result["attention_chain"].append(longest_chain(outputs["attention"]))
+    return result
+
+
+def paired_gap(better: np.ndarray, worse: np.ndarray) -> tuple[float, float]:
+    """Mean of the per-sequence difference and two standard errors of it."""
+    difference = better - worse
+    return float(difference.mean()), float(2 * difference.std(ddof=1) / math.sqrt(len(difference)))
+
+
+@register("ch85", "Transformadores – O Estado da Arte em Processamento de Linguagem Natural",
+          "Transformers: attention instead of the last state vector; no sequential processing",
+          check=at_least_one("steps", "hidden", "test_sequences"))
+def attention_and_parallelism(ctx) -> None:
+    # Quick: 400 steps at lr 0.01 copy 16 digits at 45% vs 80% (seed 0); 600 steps at lr 0.003
+    # gave 37% vs 80% in half again the time.
+    steps = setting(ctx, "steps", 3000, 400)
+    hidden = setting(ctx, "hidden", 64, 64)
+    lengths = setting(ctx, "lengths", (5, 10, 20, 30), (4, 8, 16))
+    n_test = setting(ctx, "test_sequences", 500, 200)
+    data = (f"copying random digit sequences (task made for the demo): lengths {', '.join(map(str, lengths))} "
+            f"trained in turn, {steps} batches of 64; {n_test} new test sequences per length")
+    ctx.say(f"data: {data}")
+
+    models = {}
+    for name, attention in (("last state only", False), ("with attention", True)):
+        torch.manual_seed(ctx.seed)
+        models[name] = LSTMEncoderDecoder(hidden, attention)
+    counts = {name: sum(p.numel() for p in m.parameters()) for name, m in models.items()}
+    ctx.say("parameters: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    losses = {name: train_copier(ctx, model, lengths, steps, "attention" if model.attention else "last_state")
+              for name, model in models.items()}
+
+    generator = torch.Generator().manual_seed(ctx.seed + 1)
+    tests = {length: digits(n_test, length, generator) for length in lengths}
+    per_sequence, per_position, maps = {}, {}, {}
+    for name, model in models.items():
+        for length, source in tests.items():
+            output, weights = model.copy(source)
+            right = (output == source).float()
+            per_sequence[name, length] = right.mean(1).numpy()
+            per_position[name, length] = right.mean(0).numpy()
+            maps[name, length] = weights
+    accuracy = {key: float(v.mean()) for key, v in per_sequence.items()}
+    for (name, length), value in accuracy.items():
+        ctx.logger.scalars(length, {f"ch85/copy_accuracy/{name.replace(' ', '_')}": value})
+    longest = lengths[-1]
+    plain, attended = (accuracy[name, longest] for name in models)
+    gap, noise = paired_gap(per_sequence["with attention", longest], per_sequence["last state only", longest])
+    better = gap > noise
+    ctx.report(f"digits copied right at length {longest}: decoder given only the encoder's last state vs "
+               "with attention over every state",
+               f"the last state holds the sentence poorly in practice; attention looks at any earlier state "
+               f"({BOOK_LAST_STATE}, {BOOK_ATTENTION})",
+               f"{100 * plain:.1f}% vs {100 * attended:.1f}% (chance {100 / SYMBOLS:.0f}%)", data=data,
+               matches=better, reason="" if better else f"gap {100 * gap:+.1f} points, two standard errors "
+                                                       f"{100 * noise:.1f}" + ("; reduced size under --quick"
+                                                                               if ctx.quick else ""))
+    table = ", ".join(f"{length}: {100 * accuracy['last state only', length]:.0f}% vs "
+                      f"{100 * accuracy['with attention', length]:.0f}%" for length in lengths)
+    shortest = lengths[0]
+    drop_plain = accuracy["last state only", shortest] - plain
+    drop_attended = accuracy["with attention", shortest] - attended
+    falls = drop_plain > drop_attended + noise
+    ctx.report("copy accuracy by length (last state only vs with attention)",
+               f"a longer sentence is held less well in the last state ({BOOK_LAST_STATE})", table, data=data,
+               matches=falls, reason="" if falls else "the last-state model does not lose more with length than "
+                                                      "the attention model" + ("; reduced size under --quick"
+                                                                               if ctx.quick else ""))
+    first_third = max(1, longest // 3)
+    positions = per_position["last state only", longest]
+    early, late = float(positions[:first_third].mean()), float(positions[-first_third:].mean())
+    ctx.report(f"last state only, length {longest}: accuracy on the first vs the last {first_third} output "
+               "digits", "the first output word depends on the start of the input, which the last state "
+                         f"keeps poorly ({BOOK_LAST_STATE})", f"{100 * early:.1f}% vs {100 * late:.1f}%",
+               data=data, matches=early < late,
+               reason="" if early < late else "the first digits are copied better than the last: the decoder "
+                                             "runs through the input in order and its errors pile up toward the end")
+    weights = maps["with attention", longest]
+    on_diagonal = float(weights.diagonal(dim1=1, dim2=2).mean())
+    ctx.report(f"attention weight on the input digit being copied (length {longest}, mean over steps)",
+               f"attention looks directly at the state it needs ({BOOK_ATTENTION})", f"{on_diagonal:.2f} "
+               f"(uniform: {1 / longest:.2f})", data=data, matches=None,
+               reason="the book gives no weight; the toy task's right answer is one input position")
+    ctx.report("parameters: last state only vs with attention", "not given",
+               f"{counts['last state only']:,} vs {counts['with attention']:,}", matches=None,
+               reason="same LSTM width; attention adds only the read-out W [h; context]")
+
+    step_lengths = (8, 16, 32)
+    counted = sequential_steps(step_lengths, models["last state only"], ctx.seed)
+    exact = counted["lstm_calls"] == list(step_lengths) and set(counted["attention_calls"]) == {1} \
+        and max(counted["equal"]) < 1e-5
+    ctx.report(f"sequential steps of one layer to read T = {', '.join(map(str, step_lengths))} tokens: "
+               "LSTM cell calls (the trained encoder's weights; its output equal to nn.LSTM's within "
+               f"{max(counted['equal']):.0e}) vs self-attention calls (counted by forward hooks)",
+               f"an RNN processes the tokens in order; attention all at once ({BOOK_PARALLEL}, {BOOK_ALL_AT_ONCE})",
+               f"LSTM {'/'.join(map(str, counted['lstm_calls']))} vs attention "
+               f"{'/'.join(map(str, counted['attention_calls']))}", matches=exact,
+               reason="" if exact else "the counts are not T and 1, or the unrolled cell is not the LSTM")
+    lstm_grows = all(b > a for a, b in zip(counted["lstm_chain"], counted["lstm_chain"][1:]))
+    flat = len(set(counted["attention_chain"])) == 1
+    ctx.report(f"longest chain of dependent operations (autograd graph) for T = {', '.join(map(str, step_lengths))}: "
+               "LSTM encoder vs a transformer encoder block", f"no sequential processing, so it parallelises "
+               f"({BOOK_PARALLEL})", f"LSTM {'/'.join(map(str, counted['lstm_chain']))} vs transformer block "
+               f"{'/'.join(map(str, counted['attention_chain']))}", matches=lstm_grows and flat,
+               reason="" if lstm_grows and flat else "the chains do not grow with T for the LSTM only")
+    _plot(ctx, models, lengths, accuracy, per_position, maps, losses, step_lengths, counted, tests)
+
+
+def _plot(ctx, models, lengths, accuracy, per_position, maps, losses, step_lengths, counted, tests) -> None:
+    longest = lengths[-1]
+    fig, axes = new_figure(1, 4, figsize=(20, 4.2))
+    ax_length, ax_position, ax_map, ax_steps = axes
+    for name in models:
+        ax_length.plot(lengths, [100 * accuracy[name, n] for n in lengths], marker="o", label=name)
+        ax_position.plot(range(1, longest + 1), 100 * per_position[name, longest], marker=".", label=name)
+    for ax in (ax_length, ax_position):
+        ax.axhline(100 / SYMBOLS, color="grey", ls=":", label="chance")
+        ax.set(ylabel="digits copied right (%)", ylim=(0, 105))
+        ax.legend(fontsize=8)
+    ax_length.set(xlabel="sequence length", title="LSTM encoder-decoder: copying", xticks=list(lengths))
+    ax_position.set(xlabel=f"output position (length {longest})", title="which digits are lost")
+    image = ax_map.imshow(maps["with attention", longest][0].numpy(), cmap="viridis", vmin=0, vmax=1)
+    ax_map.set(xlabel="input position", ylabel="output step", title="attention, one test sequence")
+    fig.colorbar(image, ax=ax_map)
+    ax_steps.plot(step_lengths, counted["lstm_calls"], marker="o", label="LSTM cell calls")
+    ax_steps.plot(step_lengths, counted["attention_calls"], marker="o", label="self-attention calls")
+    ax_steps.plot(step_lengths, counted["lstm_chain"], marker="s", ls="--", label="LSTM: longest chain of ops")
+    ax_steps.plot(step_lengths, counted["attention_chain"], marker="s", ls="--",
+                  label="transformer block: longest chain")
+    ax_steps.set_yscale("log")
+    ax_steps.set(xlabel="tokens T", ylabel="count", title="what must run one after another", xticks=list(step_lengths))
+    ax_steps.legend(fontsize=8)
+    ctx.plot("ch85_attention", fig)
+
+    fig, ax = new_figure(figsize=(6, 3.5))
+    for name, curve in losses.items():
+        ax.semilogy(curve, label=name, lw=1)
+    ax.set(xlabel="step (batch 64, lengths in turn)", ylabel="cross-entropy per digit", title="training")
+    ax.legend(fontsize=8)
+    ctx.plot("ch85_training", fig)
