@@ -5,6 +5,7 @@ the data a figure was measured on (the full MNIST of the book, Fashion-MNIST, or
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
@@ -52,6 +53,13 @@ def at_least_one(*names: str) -> Callable[[dict], None]:
                 raise ConfigError(f"--set {name}={settings[name]}: must be at least 1")
 
     return check
+
+
+def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]:
+    """Mean of first - second over paired test items (the same test sequences given to two
+    models) and two standard errors of that mean."""
+    difference = (first - second).double()
+    return float(difference.mean()), float(2 * difference.std() / math.sqrt(len(difference)))
 
 
 def mlp(ctx, sizes: list[int], *, init: str = "normal", activation: str = "sigmoid",

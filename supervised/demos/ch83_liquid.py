@@ -27,7 +27,7 @@ import nets
 from lab.plots import new_figure
 from nets.liquid import LiquidTimeConstantNet
 from supervised.demos import register
-from supervised.demos._training import at_least_one, setting
+from supervised.demos._training import at_least_one, paired_gap, setting
 
 BOOK_NEURONS = 302  # ch083.md:31 "pode ter apenas 302 neurônios" (the worm C. elegans, per the MIT article)
 #: Steps at the start of each sequence left out of the loss: too few samples to tell the oscillation.
@@ -123,12 +123,6 @@ def train(ctx, name: str, model: nn.Module, data, steps: int, batch: int, lr: fl
         if step % 20 == 0 or step == steps - 1:
             ctx.logger.scalars(step, {f"ch83/{tag}/train_mse": loss.item()})
     return curve
-
-
-def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]:
-    """Mean of first - second over the test sequences and two standard errors of that mean."""
-    difference = (first - second).double()
-    return float(difference.mean()), float(2 * difference.std() / math.sqrt(len(difference)))
 
 
 @register("ch83", "Liquid Neural Network – Rede Neural Líquida",

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
 from lab.plots import new_figure
 from nets.transformer import EncoderBlock
 from supervised.demos import register
-from supervised.demos._training import at_least_one, setting
+from supervised.demos._training import at_least_one, paired_gap, setting
 
 BOOK_LAST_STATE = "ch085.md:48"  # "o modelo recebe apenas o vetor de estado da última palavra em inglês"
 BOOK_ATTENTION = "ch085.md:45"  # "permitem que um modelo olhe diretamente ... no estado em qualquer ponto anterior"
@@ -180,12 +179,6 @@ def sequential_steps(lengths: tuple[int, ...], model: LSTMEncoderDecoder, seed: 
     return result
 
 
-def paired_gap(better: np.ndarray, worse: np.ndarray) -> tuple[float, float]:
-    """Mean of the per-sequence difference and two standard errors of it."""
-    difference = better - worse
-    return float(difference.mean()), float(2 * difference.std(ddof=1) / math.sqrt(len(difference)))
-
-
 @register("ch85", "Transformadores – O Estado da Arte em Processamento de Linguagem Natural",
           "Transformers: attention instead of the last state vector; no sequential processing",
           check=at_least_one("steps", "hidden", "test_sequences"))
@@ -216,7 +209,7 @@ def attention_and_parallelism(ctx) -> None:
         for length, source in tests.items():
             output, weights = model.copy(source)
             right = (output == source).float()
-            per_sequence[name, length] = right.mean(1).numpy()
+            per_sequence[name, length] = right.mean(1)
             per_position[name, length] = right.mean(0).numpy()
             maps[name, length] = weights
     accuracy = {key: float(v.mean()) for key, v in per_sequence.items()}
