@@ -1,6 +1,7 @@
 #!/usr/bin/env python
 """Record gameplay of a trained run: `python scripts/record.py RUN_DIR` writes one MP4 (or GIF)
-per episode to RUN_DIR/videos/, headless, and shows it in TensorBoard."""
+per episode (for Blackjack, one file of several hands) to RUN_DIR/videos/, headless, and shows
+it in TensorBoard."""
 
 from __future__ import annotations
 
