@@ -12,6 +12,7 @@ and argparse's own words go through the same catalogue.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Callable
 
@@ -100,4 +101,8 @@ def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | N
     except KeyboardInterrupt:
         print(tr("interrupted: the last checkpoint is kept"), file=sys.stderr)
         sys.exit(130)
+    except BrokenPipeError:
+        # the reader went away (`... | head`): no traceback, and none from the exit's flush either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)  # 128 + SIGPIPE, as a shell reports a piped command cut short
     sys.exit(code or 0)

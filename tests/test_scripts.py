@@ -45,3 +45,19 @@ def test_unknown_demo_is_one_line_exit_2_naming_choices():
 def test_bad_flag_value_is_exit_2():
     result = run_script("bench.py", "chess")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+@pytest.mark.parametrize("script", ["train.py", "demo.py"])
+def test_a_reader_that_goes_away_gets_no_traceback(script):
+    """`train.py --list | head -1`: the reader closed the pipe; exit 141 quietly, as shells do."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        result = subprocess.run([sys.executable, str(ROOT / "scripts" / script), "--list"], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT)
+    finally:
+        os.close(write_end)
+    assert result.returncode == 141
+    assert result.stderr == ""
