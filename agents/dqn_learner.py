@@ -78,13 +78,12 @@ class DQNLearner:
         self.env = envs.make_vector(config.env.name, num_envs=n, seed=config.seed, **config.env.options)
         space = self.env.single_observation_space
         self.n_actions = int(self.env.single_action_space.n)
-        network = build_q_network(config, space, self.n_actions)
-        self.agent = DQNAgent(network, self.n_actions, config.agent, device=device, seed=config.seed)
+        self.agent = self.make_agent(space, device)
         self.memory, self.training = None, train
         if train:
             mode = getattr(self.env, "autoreset_mode", "next_step")
             mode = mode.name.lower() if hasattr(mode, "name") else str(mode)
-            self.memory = build_memory(config, space, n, mode)
+            self.memory = self.make_memory(space, n, mode)
             self.obs, _ = self.env.reset(seed=config.seed)
         else:
             self.env.close()
@@ -92,6 +91,25 @@ class DQNLearner:
         self.learn_from, self.update_credit = 0, 0.0
         self.running_return, self.running_length = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.ended = np.zeros(n, dtype=bool)
+
+    # -- what a subclass (agents.recurrent_learner) changes -----------------------------------------
+    def make_agent(self, space, device: torch.device) -> DQNAgent:
+        network = build_q_network(self.config, space, self.n_actions)
+        return DQNAgent(network, self.n_actions, self.cfg, device=device, seed=self.config.seed)
+
+    def make_memory(self, space, lanes: int, autoreset_mode: str):
+        return build_memory(self.config, space, lanes, autoreset_mode)
+
+    def act(self, epsilon: float) -> tuple[np.ndarray, dict]:
+        """The lanes' actions, and what the memory stores beside each step (keyword arguments of
+        its ``add``)."""
+        return self.agent.act(self.obs, epsilon), {}
+
+    def lanes_ended(self, ended: np.ndarray) -> None:
+        """Called after each step with the lanes whose episode just ended."""
+
+    def ready_to_learn(self) -> bool:
+        return len(self.memory) >= self.cfg.batch_size
 
     @property
     def updates(self) -> int:
@@ -105,15 +123,17 @@ class DQNLearner:
         a, memory = self.cfg, self.memory
         if self.steps < a.learning_starts:
             epsilon = 1.0  # random play fills the memory first
-        actions = self.agent.act(self.obs, epsilon)
+        actions, stored = self.act(epsilon)
         next_obs, rewards, terminated, truncated, _ = self.env.step(actions)
-        memory.add(self.obs, actions, np.sign(rewards) if a.clip_rewards else rewards, next_obs, terminated, truncated)
+        memory.add(self.obs, actions, np.sign(rewards) if a.clip_rewards else rewards, next_obs, terminated,
+                   truncated, **stored)
         active = ~self.ended  # a lane that ended last step is resetting now: not an agent step
         new_steps = int(active.sum())
         self.steps += new_steps
         self.running_return[active] += rewards[active]
         self.running_length[active] += 1
         self.ended = (terminated | truncated) & active
+        self.lanes_ended(self.ended)
         returns, lengths = [], []
         for i in np.flatnonzero(self.ended):
             returns.append(float(self.running_return[i]))
@@ -123,7 +143,7 @@ class DQNLearner:
         self.obs = next_obs
         losses = {}
         # learn: one gradient step per `train_every` agent steps once the memory is warm
-        if self.steps >= max(a.learning_starts, self.learn_from) and len(memory) >= a.batch_size:
+        if self.steps >= max(a.learning_starts, self.learn_from) and self.ready_to_learn():
             self.update_credit += new_steps / a.train_every
             while self.update_credit >= 1.0:
                 self.update_credit -= 1.0

@@ -16,14 +16,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-import envs
 import nets
 from lab.config import ConfigError
 from lab.device import available_memory_bytes
 
 from agents.config import RunConfig
 from agents.dqn_learner import EVAL_LANES, DQNLearner
-from agents.engine import Experience
 from agents.playing import play_vector_episodes
 from agents.r2d2 import R2D2Agent
 from agents.replay import SequenceReplay
@@ -84,59 +82,28 @@ class RecurrentLearner(DQNLearner):
     """An R2D2Agent, its vector env, per-lane states and its sequence replay."""
 
     def __init__(self, config: RunConfig, device: torch.device, train: bool = True) -> None:
-        self.config, self.cfg = config, config.agent
-        n = config.env.num_envs if train else 1
-        self.env = envs.make_vector(config.env.name, num_envs=n, seed=config.seed, **config.env.options)
-        space = self.env.single_observation_space
-        self.n_actions = int(self.env.single_action_space.n)
-        network = build_memory_q_network(config, space, self.n_actions)
-        self.agent = R2D2Agent(network, self.n_actions, config.agent, device=device, seed=config.seed)
-        self.memory, self.training = None, train
-        if train:
-            mode = getattr(self.env, "autoreset_mode", "next_step")
-            mode = mode.name.lower() if hasattr(mode, "name") else str(mode)
-            stored = network.state_size if (self.cfg.store_state and network.stores_state) else 0
-            self.memory = build_sequence_memory(config, space, n, stored, mode)
-            self.obs, _ = self.env.reset(seed=config.seed)
-        else:
-            self.env.close()
-        self.lanes = LaneStates(self.agent, n)
-        self.steps = self.episodes = 0
-        self.learn_from, self.update_credit = 0, 0.0
-        self.running_return, self.running_length = np.zeros(n), np.zeros(n, dtype=np.int64)
-        self.ended = np.zeros(n, dtype=bool)
+        super().__init__(config, device, train)
+        self.lanes = LaneStates(self.agent, len(self.ended))
         self.watching: torch.Tensor | None = None  # decide()'s state, for recordings
 
-    def advance(self, epsilon: float) -> Experience:
-        a, memory = self.cfg, self.memory
-        if self.steps < a.learning_starts:
-            epsilon = 1.0  # random play fills the memory first
+    def make_agent(self, space, device: torch.device) -> R2D2Agent:
+        network = build_memory_q_network(self.config, space, self.n_actions)
+        return R2D2Agent(network, self.n_actions, self.cfg, device=device, seed=self.config.seed)
+
+    def make_memory(self, space, lanes: int, autoreset_mode: str):
+        network = self.agent.online
+        stored = network.state_size if (self.cfg.store_state and network.stores_state) else 0
+        return build_sequence_memory(self.config, space, lanes, stored, autoreset_mode)
+
+    def act(self, epsilon: float) -> tuple[np.ndarray, dict]:
         actions, before = self.lanes.act(self.obs, epsilon)
-        next_obs, rewards, terminated, truncated, _ = self.env.step(actions)
-        states = before.cpu().numpy() if memory.state_size else None
-        memory.add(self.obs, actions, np.sign(rewards) if a.clip_rewards else rewards, next_obs, terminated,
-                   truncated, states=states)
-        active = ~self.ended  # a lane that ended last step is resetting now: not an agent step
-        new_steps = int(active.sum())
-        self.steps += new_steps
-        self.running_return[active] += rewards[active]
-        self.running_length[active] += 1
-        self.ended = (terminated | truncated) & active
-        self.lanes.after_step(self.ended)
-        returns, lengths = [], []
-        for i in np.flatnonzero(self.ended):
-            returns.append(float(self.running_return[i]))
-            lengths.append(int(self.running_length[i]))
-            self.running_return[i], self.running_length[i] = 0.0, 0
-        self.episodes += len(returns)
-        self.obs = next_obs
-        losses = {}
-        if self.steps >= max(a.learning_starts, self.learn_from) and len(memory) >= 1:
-            self.update_credit += new_steps / a.train_every
-            while self.update_credit >= 1.0:
-                self.update_credit -= 1.0
-                losses = self.learn_once()
-        return Experience(new_steps, returns, lengths, losses, epsilon)
+        return actions, {"states": before.cpu().numpy() if self.memory.state_size else None}
+
+    def lanes_ended(self, ended: np.ndarray) -> None:
+        self.lanes.after_step(ended)
+
+    def ready_to_learn(self) -> bool:
+        return len(self.memory) >= 1  # sequences are drawn with replacement
 
     # -- playing with the trained network ----------------------------------------------------------
     def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,
