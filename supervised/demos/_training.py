@@ -9,6 +9,7 @@ import math
 from typing import Any, Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import nets
@@ -60,6 +61,25 @@ def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]
     models) and two standard errors of that mean."""
     difference = (first - second).double()
     return float(difference.mean()), float(2 * difference.std() / math.sqrt(len(difference)))
+
+
+def adversarial_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
+                     opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor) -> dict:
+    """One round of chapter 56's game: D takes a step to tell `real` (label 1) from the detached
+    `fake` (label 0) by binary cross-entropy, then G takes one to make D call `fake` real (the
+    non-saturating -log D(G(z)) of Goodfellow et al. 2014). The losses and D's logits, as tensors."""
+    real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
+    ones, zeros = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
+    d_loss = F.binary_cross_entropy_with_logits(real_logits, ones) \
+        + F.binary_cross_entropy_with_logits(fake_logits, zeros)
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), torch.ones_like(fake_logits))
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+    return {"d_loss": d_loss, "g_loss": g_loss, "real_logits": real_logits, "fake_logits": fake_logits}
 
 
 def mlp(ctx, sizes: list[int], *, init: str = "normal", activation: str = "sigmoid",

@@ -33,7 +33,7 @@ import nets
 from lab.config import ConfigError
 from supervised.demos import register
 from supervised.demos._autoencoding import as_rgb, tile
-from supervised.demos._training import describe, setting
+from supervised.demos._training import adversarial_step, describe, setting
 
 BOOK_PROBABILITY = "D returns a probability, 1 = authentic, 0 = generated"  # ch054.md:79
 BOOK_ARCHITECTURE = "D: convolutional, downsamples to a probability; G: upsamples noise to an image"  # ch054.md:91
@@ -138,7 +138,6 @@ def train_dcgan(images: torch.Tensor, *, steps: int, batch: int, seed: int, snap
     judge_noise = torch.randn(judge_size, LATENT, generator=torch.Generator().manual_seed(seed + 2))
     keep = set(snapshot_steps(steps, snapshots))
     result = GanTraining(generator, discriminator, {}, {})
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
     for step in range(steps + 1):
         if step in keep:
             generator.eval()
@@ -152,16 +151,9 @@ def train_dcgan(images: torch.Tensor, *, steps: int, batch: int, seed: int, snap
             break
         real = images[torch.randint(0, len(images), (batch,), generator=rng)]
         fake = generator(torch.randn(batch, LATENT, generator=rng))
-        real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-        d_loss = F.binary_cross_entropy_with_logits(real_logits, ones) \
-            + F.binary_cross_entropy_with_logits(fake_logits, zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        played = adversarial_step(generator, discriminator, opt_g, opt_d, real, fake)
+        d_loss, g_loss = played["d_loss"], played["g_loss"]
+        real_logits, fake_logits = played["real_logits"], played["fake_logits"]
         result.d_real.append(torch.sigmoid(real_logits).mean().item())
         result.d_fake.append(torch.sigmoid(fake_logits).mean().item())
         result.d_loss.append(d_loss.item())

@@ -25,13 +25,12 @@ import dataclasses
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from scipy import stats
 from torch import nn
 
 import nets
 from supervised.demos import register
-from supervised.demos._training import setting
+from supervised.demos._training import adversarial_step, setting
 
 TARGET_MEAN, TARGET_STD = 4.0, 1.25   # the 1-D Gaussian to learn (the book does not give one)
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -118,7 +117,6 @@ def train_gan(steps: int, batch: int, seed: int, lr: float = 1e-3, logger=None, 
     probe = uniform_noise(4000, torch.Generator().manual_seed(seed + 99))
     keep = set(_snapshot_steps(steps))
     result = Training(generator, {}, [], discriminator)
-    ones, zeros = torch.ones(batch, 1), torch.zeros(batch, 1)
     for step in range(steps + 1):
         if step in keep:
             with torch.no_grad():
@@ -126,18 +124,9 @@ def train_gan(steps: int, batch: int, seed: int, lr: float = 1e-3, logger=None, 
         if step == steps:
             break
         real, fake = target_sample(batch, rng), generator(uniform_noise(batch, rng))
-        # Discriminator: minimise the classification error (BCE) of true vs generated.
-        real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-        d_loss = F.binary_cross_entropy_with_logits(real_logits, ones) \
-            + F.binary_cross_entropy_with_logits(fake_logits, zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        # Generator: make D call the generated points true.
-        g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), ones)
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
+        played = adversarial_step(generator, discriminator, opt_g, opt_d, real, fake)
+        d_loss, g_loss = played["d_loss"], played["g_loss"]
+        real_logits, fake_logits = played["real_logits"], played["fake_logits"]
         result.losses.append(d_loss.item())
         result.d_real.append(torch.sigmoid(real_logits).mean().item())
         result.d_fake.append(torch.sigmoid(fake_logits).mean().item())
