@@ -7,34 +7,18 @@ quick mode attention copies long sequences better."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 
 import torch
+from demo_checks import one_figure, run_quick
 
-from supervised import demos
-from supervised.demo_context import VERDICTS
 from supervised.demos import ch76_bidirectional as ch76
 from supervised.demos import ch85_attention as ch85
 
 
-def _run(key: str, tmp_path) -> dict[str, dict]:
-    torch.set_num_threads(1)
-    result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu")
-    on_disk = json.loads((tmp_path / key / "results.json").read_text())
-    assert on_disk["figures"] == result["figures"] and result["figures"]
-    for figure in result["figures"]:
-        assert figure["verdict"] in VERDICTS and figure["source"].strip()
-        if figure["verdict"] != "match":
-            assert figure["reason"].strip(), (key, figure["label"])
-    return {figure["label"]: figure for figure in on_disk["figures"]}
-
-
-def _one(figures: dict[str, dict], starts: str) -> dict:
-    found = [f for label, f in figures.items() if label.startswith(starts)]
-    assert len(found) == 1, (starts, list(figures))
-    return found[0]
+def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
+    return run_quick(key, tmp_path / key, overrides)
 
 
 def test_words_before_a_sense_decided_after_say_nothing_of_the_sense():
@@ -72,16 +56,16 @@ def test_the_readers_are_one_network_with_and_without_the_causal_mask():
 def test_ch76_the_encoder_reads_the_sense_from_the_words_after_and_the_causal_model_cannot(tmp_path):
     figures = _run("ch76", tmp_path)
     for word in ("'banco'", "'para'"):
-        figure = _one(figures, f"sense of {word} (")
+        figure = one_figure(figures, f"sense of {word} (")
         bidirectional, causal = (float(v.split("%")[0]) for v in figure["measured"].split(" vs "))
         n = int(figure["label"].split("(")[-1].split(" test")[0])
         assert figure["verdict"] == "match"
         assert bidirectional >= 90
         assert causal < 50 + 100 * 2 * math.sqrt(0.25 / n)
-    before = _one(figures, "sense of 'banco' decided by the words BEFORE")
+    before = one_figure(figures, "sense of 'banco' decided by the words BEFORE")
     assert before["verdict"] == "match"
     assert all(float(v.rstrip("%")) >= 90 for v in before["measured"].split(" vs "))
-    late = _one(figures, "the causal model asked at the LAST word")
+    late = one_figure(figures, "the causal model asked at the LAST word")
     assert late["verdict"] == "not comparable" and float(late["measured"].rstrip("%")) >= 90
     assert (tmp_path / "ch76" / "plots" / "ch76_bidirectional.png").stat().st_size > 0
 
@@ -131,15 +115,15 @@ def test_the_decoder_without_attention_sees_the_source_only_through_the_last_sta
 
 def test_ch85_attention_copies_long_sequences_better_and_the_steps_are_counted(tmp_path):
     figures = _run("ch85", tmp_path)
-    longest = _one(figures, "digits copied right at length 16")
+    longest = one_figure(figures, "digits copied right at length 16")
     plain, attended = (float(v.split("%")[0]) for v in longest["measured"].split(" vs "))
     assert longest["verdict"] == "match" and attended > plain + 10
-    by_length = _one(figures, "copy accuracy by length")["measured"].split(", ")
+    by_length = one_figure(figures, "copy accuracy by length")["measured"].split(", ")
     plain_by_length = [float(entry.split(": ")[1].split("%")[0]) for entry in by_length]
     assert plain_by_length[0] >= 90 and plain_by_length[-1] < plain_by_length[0] - 20
-    steps = _one(figures, "sequential steps of one layer")
+    steps = one_figure(figures, "sequential steps of one layer")
     assert steps["verdict"] == "match" and steps["measured"] == "LSTM 8/16/32 vs attention 1/1/1"
-    chain = _one(figures, "longest chain of dependent operations")
+    chain = one_figure(figures, "longest chain of dependent operations")
     lstm, block = (part.split(" ")[-1].split("/") for part in chain["measured"].split(" vs "))
     assert chain["verdict"] == "match" and len(set(block)) == 1 and int(lstm[2]) > 3 * int(lstm[0])
     assert {"ch85_attention.png", "ch85_training.png"} <= {p.name for p in (tmp_path / "ch85" / "plots").glob("*.png")}

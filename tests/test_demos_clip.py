@@ -4,39 +4,19 @@ with every figure judged."""
 
 from __future__ import annotations
 
-import json
 import math
 import re
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from demo_checks import one_figure, run_quick
 
-from supervised import demos
-from supervised.demo_context import VERDICTS
 from supervised.demos import ch84_clip as clip
 
 
 def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
-    torch.set_num_threads(1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bundled subset stands in for MNIST, as intended
-        result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu",
-                           data="mnist-subset", overrides=overrides or [])
-    on_disk = json.loads((tmp_path / key / "results.json").read_text())
-    assert on_disk["figures"] == result["figures"] and result["figures"]
-    for figure in result["figures"]:
-        assert figure["verdict"] in VERDICTS and figure["source"].strip()
-        if figure["verdict"] != "match":
-            assert figure["reason"].strip(), (key, figure["label"])
-    return {figure["label"]: figure for figure in on_disk["figures"]}
-
-
-def _one(figures: dict[str, dict], starts: str) -> dict:
-    found = [f for label, f in figures.items() if label.startswith(starts)]
-    assert len(found) == 1, (starts, list(figures))
-    return found[0]
+    return run_quick(key, tmp_path / key, overrides, data="mnist-subset")
 
 
 def _percentages(text: str) -> list[float]:
@@ -101,10 +81,10 @@ def test_linear_probe_separates_separable_features_and_confusion_counts_every_im
 
 def test_ch84_short_run_learns_a_zero_shot_classifier(tmp_path):
     figures = _run("ch84", tmp_path, ["steps=60"])
-    assert _one(figures, "temperature exp(-s)")["verdict"] == "match"
-    first, last = (float(v) for v in _one(figures, "symmetric cross-entropy")["measured"].split(" / "))
+    assert one_figure(figures, "temperature exp(-s)")["verdict"] == "match"
+    first, last = (float(v) for v in one_figure(figures, "symmetric cross-entropy")["measured"].split(" / "))
     assert last < first / 2
-    english, portuguese, both = _percentages(_one(figures, "zero-shot test accuracy")["measured"])
+    english, portuguese, both = _percentages(one_figure(figures, "zero-shot test accuracy")["measured"])
     assert min(english, portuguese, both) > 40  # chance is 10%
     assert {"ch84_training.png", "ch84_zero_shot.png"} <= {p.name for p in (tmp_path / "ch84" / "plots").glob("*.png")}
 
@@ -112,7 +92,7 @@ def test_ch84_short_run_learns_a_zero_shot_classifier(tmp_path):
 @pytest.mark.slow
 def test_ch84_quick_zero_shot_near_the_probe(tmp_path):
     figures = _run("ch84", tmp_path)
-    zero_shot, bare, probe, pixels = _percentages(_one(figures, "zero-shot by held-out prompts (0 labels)")["measured"])
+    zero_shot, bare, probe, pixels = _percentages(one_figure(figures, "zero-shot by held-out prompts (0 labels)")["measured"])
     assert zero_shot > 75 and probe > 85 and bare > zero_shot  # the held-out wording costs points
-    aligned = int(_one(figures, "English prompt whose nearest")["measured"].split(" of ")[0])
+    aligned = int(one_figure(figures, "English prompt whose nearest")["measured"].split(" of ")[0])
     assert aligned >= 5  # the two languages meet through the images alone

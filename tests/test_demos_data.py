@@ -4,25 +4,17 @@ subset (no download) and write results.json with the book's figures beside the m
 from __future__ import annotations
 
 import csv
-import json
-import warnings
 
 import pytest
+from demo_checks import run_quick
 
 from supervised import demos
-from supervised.data import DataFallbackWarning
 
 MY_DEMOS = ("ch13", "ch18", "ch19", "ch20", "ch22", "ch23", "ch24", "ch26", "ch28", "ch29", "ch30", "ch37")
 
 
-def _run(key: str, tmp_path, overrides: list[str]) -> dict:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataFallbackWarning)  # the subset stands in for MNIST, as intended
-        result = demos.run(key, quick=True, run_dir=str(tmp_path), quiet=True, overrides=overrides,
-                           data="mnist-subset", device="cpu")
-    on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert on_disk["figures"] == result["figures"]
-    return {figure["label"]: figure for figure in on_disk["figures"]}
+def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
+    return run_quick(key, tmp_path, overrides, data="mnist-subset")
 
 
 def _percent(text: str) -> float:

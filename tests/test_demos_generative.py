@@ -3,13 +3,13 @@ compute what the chapters say, and each demo runs in quick mode and writes its f
 
 from __future__ import annotations
 
-import json
 import math
 import warnings
 
 import numpy as np
 import pytest
 import torch
+from demo_checks import run_quick
 from scipy import stats
 
 from lab.config import ConfigError
@@ -24,14 +24,8 @@ from supervised.demos import ch60_vae as ch60
 GENERATIVE_DEMOS = ("ch54", "ch55", "ch56", "ch57", "ch58", "ch60")
 
 
-def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bundled subset stands in for MNIST, as intended
-        result = demos.run(key, quick=True, run_dir=str(tmp_path), quiet=True, overrides=overrides or [],
-                           data="mnist-subset", device="cpu")
-    on_disk = json.loads((tmp_path / "results.json").read_text())
-    assert on_disk["figures"] == result["figures"]
-    return {figure["label"]: figure for figure in on_disk["figures"]}
+def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
+    return run_quick(key, tmp_path, overrides, data="mnist-subset")
 
 
 def test_generative_demos_are_registered_with_both_titles():
@@ -85,7 +79,6 @@ def test_ch54_runs_writes_sample_grids_and_judges(tmp_path):
     assert len(events.Images("images/dcgan_samples")) == 5  # one sample grid per snapshot
     with pytest.raises(ConfigError, match="steps"):
         _run("ch54", tmp_path / "bad", ["steps=0"])
-
 
 
 @pytest.mark.slow

@@ -4,47 +4,25 @@ Theorems 1 and 2), the irregular series is what it says, and the demo judges bot
 
 from __future__ import annotations
 
-import json
 import re
-import warnings
 
 import numpy as np
 import pytest
 import torch
+from demo_checks import one_figure, run_quick
 
 import nets
 from nets.liquid import LiquidTimeConstantNet
-from supervised import demos
-from supervised.demo_context import VERDICTS
 from supervised.demos import ch83_liquid as liquid_demo
-
-
-def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
-    torch.set_num_threads(1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the bundled subset stands in for MNIST, as intended
-        result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu",
-                           data="mnist-subset", overrides=overrides or [])
-    on_disk = json.loads((tmp_path / key / "results.json").read_text())
-    assert on_disk["figures"] == result["figures"] and result["figures"]
-    for figure in result["figures"]:
-        assert figure["verdict"] in VERDICTS and figure["source"].strip()
-        if figure["verdict"] != "match":
-            assert figure["reason"].strip(), (key, figure["label"])
-    return {figure["label"]: figure for figure in on_disk["figures"]}
-
-
-def _one(figures: dict[str, dict], starts: str) -> dict:
-    found = [f for label, f in figures.items() if label.startswith(starts)]
-    assert len(found) == 1, (starts, list(figures))
-    return found[0]
-
 
 # -- chapter 83: the liquid time-constant cell ----------------------------------------------------------
 
 def _liquid(**options) -> LiquidTimeConstantNet:
     torch.manual_seed(0)
     return nets.build("liquid", **{"input_size": 2, "hidden_size": 5, **options})
+
+def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
+    return run_quick(key, tmp_path / key, overrides, data="mnist-subset")
 
 
 def test_one_solver_step_is_the_papers_fused_euler_step():
@@ -111,17 +89,17 @@ def test_irregular_series_targets_are_the_next_clean_value_and_the_lstm_matches_
 def test_ch83_short_run_judges_both_models(tmp_path):
     figures = _run("ch83", tmp_path, ["steps=40", "train_sequences=200"])
     liquid_mse, lstm_mse = (float(v) for v in re.findall(r"([\d.]+) vs ([\d.]+)",
-                                                          _one(figures, "test MSE at the next")["measured"])[0])
+                                                          one_figure(figures, "test MSE at the next")["measured"])[0])
     assert 0 < liquid_mse < 0.183 and 0 < lstm_mse < 0.183  # below the target's variance: both learnt something
-    assert _one(figures, "parameters: liquid network vs LSTM")["measured"].startswith("1,321 (33 neurons) vs 1,297")
+    assert one_figure(figures, "parameters: liquid network vs LSTM")["measured"].startswith("1,321 (33 neurons) vs 1,297")
     assert {"ch83_predictions.png", "ch83_time_constants.png"} <= {p.name for p in (tmp_path / "ch83" / "plots").glob("*.png")}
 
 
 @pytest.mark.slow
 def test_ch83_quick_time_constants_move_with_the_input(tmp_path):
     figures = _run("ch83", tmp_path)
-    assert _one(figures, "effective time constant")["verdict"] == "match"
+    assert one_figure(figures, "effective time constant")["verdict"] == "match"
     liquid_mse, lstm_mse = (float(v) for v in re.findall(r"([\d.]+) vs ([\d.]+)",
-                                                          _one(figures, "test MSE at the next")["measured"])[0])
-    persistence = float(re.search(r"persistence: ([\d.]+)", _one(figures, "test MSE at the next")["label"]).group(1))
+                                                          one_figure(figures, "test MSE at the next")["measured"])[0])
+    persistence = float(re.search(r"persistence: ([\d.]+)", one_figure(figures, "test MSE at the next")["label"]).group(1))
     assert liquid_mse < persistence and lstm_mse < persistence

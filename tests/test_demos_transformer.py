@@ -5,43 +5,25 @@ with every figure judged. The demos that train a model for tens of seconds are m
 
 from __future__ import annotations
 
-import json
 import math
 import random
 
 import pytest
 import torch
+from demo_checks import one_figure, run_quick
 
 import nets
 from nets.transformer import parameter_count
 from supervised import demos
 from supervised import toy_translation as toy
-from supervised.demo_context import VERDICTS
 from supervised.demos import ch77_bert as bert
 from supervised.demos import ch79_gpt as gpt
 
 TRANSFORMER_DEMOS = ("ch77", "ch78", "ch79", "ch80", "ch81", "ch82", "ch86", "ch87", "ch88", "ch89", "ch90")
 
 
-def _run(key: str, tmp_path) -> dict[str, dict]:
-    """Run demo `key` quick, check every figure is judged (a reason for every non-match) and
-    return the figures by label, read back from results.json."""
-    torch.set_num_threads(1)
-    result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu")
-    on_disk = json.loads((tmp_path / key / "results.json").read_text())
-    assert on_disk["figures"] == result["figures"] and result["figures"]
-    for figure in result["figures"]:
-        assert figure["verdict"] in VERDICTS, figure
-        assert figure["source"].strip(), figure
-        if figure["verdict"] != "match":
-            assert figure["reason"].strip(), (key, figure["label"])
-    return {figure["label"]: figure for figure in on_disk["figures"]}
-
-
-def _one(figures: dict[str, dict], starts: str) -> dict:
-    found = [f for label, f in figures.items() if label.startswith(starts)]
-    assert len(found) == 1, (starts, list(figures))
-    return found[0]
+def _run(key: str, tmp_path, overrides: list[str] | None = None) -> dict[str, dict]:
+    return run_quick(key, tmp_path / key, overrides)
 
 
 def _plots(tmp_path, key: str) -> set[str]:
@@ -90,13 +72,13 @@ def test_bert_base_count_follows_the_formula():
 
 def test_ch77_bidirectional_encoder_and_model_sizes(tmp_path):
     figures = _run("ch77", tmp_path)
-    assert _one(figures, "change the last word")["verdict"] == "match"
-    assert float(_one(figures, "change the last word")["measured"]) > 1e-3
-    assert _one(figures, "the same for a causal decoder")["verdict"] == "match"
-    assert float(_one(figures, "the same for a causal decoder")["measured"]) == 0.0
-    base = _one(figures, "BERT-base parameters")
+    assert one_figure(figures, "change the last word")["verdict"] == "match"
+    assert float(one_figure(figures, "change the last word")["measured"]) > 1e-3
+    assert one_figure(figures, "the same for a causal decoder")["verdict"] == "match"
+    assert float(one_figure(figures, "the same for a causal decoder")["measured"]) == 0.0
+    base = one_figure(figures, "BERT-base parameters")
     assert base["verdict"] == "match" and abs(float(base["measured"].rstrip("M")) / 110 - 1) <= 0.02
-    large = _one(figures, "BERT-large parameters")
+    large = one_figure(figures, "BERT-large parameters")
     # 334.1M against the book's 345M is 3.2% off: outside the 2% tolerance, so it must say so.
     assert float(large["measured"].rstrip("M")) == pytest.approx(334.1, abs=0.05)
     assert large["verdict"] == "differs" and "-3.2%" in large["reason"]
@@ -104,22 +86,22 @@ def test_ch77_bidirectional_encoder_and_model_sizes(tmp_path):
 
 def test_ch81_gpt2_size_and_pre_layer_norm(tmp_path):
     figures = _run("ch81", tmp_path)
-    size = _one(figures, "GPT-2 parameters")
+    size = one_figure(figures, "GPT-2 parameters")
     assert size["verdict"] == "match"
     assert abs(float(size["measured"].rstrip("M").replace(",", "")) / 1542 - 1) <= gpt.COUNT_TOLERANCE
-    ratio = _one(figures, "GPT-2 / GPT-1")
+    ratio = one_figure(figures, "GPT-2 / GPT-1")
     assert ratio["verdict"] == "match" and 10 <= float(ratio["measured"].rstrip("x")) < 20
-    assert _one(figures, "pre-LayerNorm")["verdict"] == "match"
-    assert _one(figures, "pre-LayerNorm")["measured"].startswith("48 of 48 blocks pre-norm")
+    assert one_figure(figures, "pre-LayerNorm")["verdict"] == "match"
+    assert one_figure(figures, "pre-LayerNorm")["measured"].startswith("48 of 48 blocks pre-norm")
 
 
 def test_ch82_gpt3_size_counted_without_allocating(tmp_path):
     figures = _run("ch82", tmp_path)
-    size = _one(figures, "GPT-3 parameters")
+    size = one_figure(figures, "GPT-3 parameters")
     assert size["verdict"] == "match"
     assert abs(float(size["measured"].rstrip("M").replace(",", "")) / 175_000 - 1) <= gpt.COUNT_TOLERANCE
-    assert _one(figures, "GPT-3 / GPT-2")["verdict"] == "match"
-    head = _one(figures, "width 12,288 split over 96 heads")
+    assert one_figure(figures, "GPT-3 / GPT-2")["verdict"] == "match"
+    head = one_figure(figures, "width 12,288 split over 96 heads")
     assert head["measured"] == 128 and head["verdict"] == "not comparable" and "12888" in head["reason"]
 
 
@@ -220,41 +202,41 @@ def test_the_books_sentence_is_held_out_of_the_toy_training_set():
 def test_ch86_positional_encoding(tmp_path):
     figures = _run("ch86", tmp_path)
     assert all(f["verdict"] == "match" for f in figures.values()), figures
-    plain, coded = _one(figures, "self-attention without positions")["measured"].split(" (with sinusoidal positions: ")
+    plain, coded = one_figure(figures, "self-attention without positions")["measured"].split(" (with sinusoidal positions: ")
     assert float(plain) < 1e-4 and float(coded.rstrip(")")) > 1e-2
     assert "ch86_positional_encoding.png" in _plots(tmp_path, "ch86")
 
 
 def test_ch87_soft_retrieval_sharpens_into_hard_retrieval(tmp_path):
     figures = _run("ch87", tmp_path)
-    weights = [float(w) for w in _one(figures, "weight of the best-matching key")["measured"].split(",")]
+    weights = [float(w) for w in one_figure(figures, "weight of the best-matching key")["measured"].split(",")]
     assert weights == sorted(weights) and weights[0] < 0.5 and weights[-1] > 0.99
     assert all(f["verdict"] == "match" for f in figures.values())
 
 
 def test_ch88_the_score_grows_with_the_key_width_and_the_scale_undoes_it(tmp_path):
     figures = _run("ch88", tmp_path)
-    what = _one(figures, "what d_k is")
+    what = one_figure(figures, "what d_k is")
     # The book calls d_k the sentence length; the measurement says key width: judged differs.
     assert what["verdict"] == "differs" and "width" in what["reason"]
     variances = [float(v) for v in what["measured"].split("var(q.k) = ")[1].split(" at length 4")[0].split(",")]
     for measured, d_k in zip(variances, (8, 64, 512)):
         assert measured == pytest.approx(d_k, rel=0.1)
-    scaled = [float(v) for v in _one(figures, "var(q.k / sqrt(d_k))")["measured"].split(",")]
+    scaled = [float(v) for v in one_figure(figures, "var(q.k / sqrt(d_k))")["measured"].split(",")]
     assert all(abs(v - 1) < 0.1 for v in scaled)
-    unscaled, with_scale = (float(v) for v in _one(figures, "mean largest softmax weight")["measured"].split(" vs "))
+    unscaled, with_scale = (float(v) for v in one_figure(figures, "mean largest softmax weight")["measured"].split(" vs "))
     assert unscaled > 0.8 and with_scale < 0.5
-    assert _one(figures, "causal mask")["verdict"] == "match"
+    assert one_figure(figures, "causal mask")["verdict"] == "match"
 
 
 def test_ch89_layer_norm_per_word_and_residual_gradients(tmp_path):
     figures = _run("ch89", tmp_path)
-    assert _one(figures, "after LayerNorm")["verdict"] == "match"
-    assert _one(figures, "same sentence alone vs in a batch")["measured"] == "max difference 0.0e+00"
-    gradient = _one(figures, "gradient norm at the input")
+    assert one_figure(figures, "after LayerNorm")["verdict"] == "match"
+    assert one_figure(figures, "same sentence alone vs in a batch")["measured"] == "max difference 0.0e+00"
+    gradient = one_figure(figures, "gradient norm at the input")
     with_residual, without = (float(v) for v in gradient["measured"].split(" (")[0].split(" / "))
     assert gradient["verdict"] == "match" and with_residual > without
-    assert _one(figures, "heads in each multi-head")["measured"] == 8
+    assert one_figure(figures, "heads in each multi-head")["measured"] == 8
     assert "ch89_heads_untrained.png" in _plots(tmp_path, "ch89")
 
 
@@ -264,8 +246,8 @@ def test_ch89_layer_norm_per_word_and_residual_gradients(tmp_path):
 def test_ch78_bert_quick(tmp_path):
     figures = _run("ch78", tmp_path)
     for label in ("share of tokens chosen", "chosen tokens: [MASK]", "next-sentence pairs"):
-        assert _one(figures, label)["verdict"] == "match"
-    before, after = (float(v.rstrip("%")) for v in _one(figures, "masked-LM accuracy")["measured"].split(" / "))
+        assert one_figure(figures, label)["verdict"] == "match"
+    before, after = (float(v.rstrip("%")) for v in one_figure(figures, "masked-LM accuracy")["measured"].split(" / "))
     assert after > before + 5  # pre-training teaches the masked words
     assert "ch78_bert.png" in _plots(tmp_path, "ch78")
 
@@ -273,19 +255,19 @@ def test_ch78_bert_quick(tmp_path):
 @pytest.mark.slow
 def test_ch79_and_ch80_gpt_quick(tmp_path):
     figures = _run("ch79", tmp_path)
-    loss = float(_one(figures, "validation loss after")["measured"])
+    loss = float(one_figure(figures, "validation loss after")["measured"])
     assert loss < math.log(103) - 1.5  # far below a uniform guess over the corpus's symbols
-    assert _one(figures, "log P(")["verdict"] == "match"
+    assert one_figure(figures, "log P(")["verdict"] == "match"
     assert {"ch79_learning_curve.png", "ch79_samples.png"} <= _plots(tmp_path, "ch79")
     figures = _run("ch80", tmp_path)  # re-uses the language model trained just above
-    assert _one(figures, "GPT-1 parameters")["verdict"] == "match"
+    assert one_figure(figures, "GPT-1 parameters")["verdict"] == "match"
     assert len(figures) == 3 and "ch80_fine_tuning.png" in _plots(tmp_path, "ch80")
 
 
 @pytest.mark.slow
 def test_ch90_translates_the_books_sentence(tmp_path):
     figures = _run("ch90", tmp_path)
-    assert _one(figures, "greedy translation of 'Hello, I love you'")["measured"] == "Bonjour, je t'aime"
-    assert _one(figures, "decoder self-attention on later words")["verdict"] == "match"
-    assert _one(figures, "parameters of the base model")["verdict"] == "match"
+    assert one_figure(figures, "greedy translation of 'Hello, I love you'")["measured"] == "Bonjour, je t'aime"
+    assert one_figure(figures, "decoder self-attention on later words")["verdict"] == "match"
+    assert one_figure(figures, "parameters of the base model")["verdict"] == "match"
     assert {"ch90_loss.png", "ch90_attention_maps.png", "ch90_encoder_heads.png"} <= _plots(tmp_path, "ch90")
