@@ -40,3 +40,14 @@ def test_replay_table_is_computed_from_the_memories():
     assert short[0] - stateless[0] == pytest.approx(4 * 256 / 10, abs=1.0)
     assert long[0] < short[0]
     assert rows["Atari frame, LSTM 512 state, L 80"][2] < 1.05  # frames once, the state spread thin
+
+
+def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
+    from agents.bench_memory import POPGYM_PRESETS, popgym_table
+
+    paper = {"best_model": "GRU", "best_mmer": 1.0, "gru_mmer": 1.0}
+    results = [{"preset": preset, "seed": 0, "final": 0.9, "curve": [(10000, 0.5), (20000, 0.95)],
+                "evaluation": {"popgym_paper": paper}} for preset in POPGYM_PRESETS]
+    lines = popgym_table(results, [0])
+    row = next(line for line in lines if line.startswith("popgym-repeat-previous"))
+    assert row.split()[2:5] == ["0.900", "0.950", "1.000"]
