@@ -285,7 +285,7 @@ class Engine:
         report = self.task.report(self.run, learner, c, evaluation, logger, self.steps)
         self.run.write_json("eval.json", evaluation)
         curve = reports.learning_curve(self.run, f"{c.preset} (seed {c.seed})", self.task.references,
-                                       logger=logger, step=self.steps)
+                                       logger=logger, step=self.steps, final_episodes=c.final_episodes)
         if curve is not None:
             report.append(tr("learning curve: {path}").format(path=curve))
         if c.record_episodes > 0:

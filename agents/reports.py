@@ -328,9 +328,11 @@ def tictactoe_rates(play_greedy_game: Callable[[object], str], env, games: int, 
 
 # -- every deep run ----------------------------------------------------------------------------
 def learning_curve(run: RunDir, title: str, references: dict[str, float] | None = None,
-                   logger=None, step: int = 0) -> Path | None:
+                   logger=None, step: int = 0, final_episodes: int | None = None) -> Path | None:
     """Training returns and evaluation means (+- 95% CI) against steps, from metrics.csv;
-    `references` (name -> score, e.g. the human score) are drawn as dashed lines."""
+    `references` (name -> score, e.g. the human score) are drawn as dashed lines. With
+    `final_episodes` the last evaluation is the run's final one (often at the step of the last
+    periodic one): drawn apart, so that two points at one step are told apart."""
     if not (run.path / "metrics.csv").exists():
         return None
     with open(run.path / "metrics.csv", newline="") as handle:
@@ -347,9 +349,13 @@ def learning_curve(run: RunDir, title: str, references: dict[str, float] | None 
     fig, ax = new_figure(figsize=(8, 4.5))
     if len(train_steps):
         ax.plot(train_steps, train_returns, color="0.6", lw=1, label="training episodes (mean per log interval)")
-    if len(eval_steps):
-        ax.errorbar(eval_steps, eval_means, yerr=eval_ci, fmt="o-", color="C0", capsize=3,
-                    label="evaluation mean +- 95% CI")
+    periodic = len(eval_steps) - (1 if final_episodes and len(eval_steps) else 0)
+    if periodic:
+        ax.errorbar(eval_steps[:periodic], eval_means[:periodic], yerr=eval_ci[:periodic], fmt="o-",
+                    color="C0", capsize=3, label="evaluation mean +- 95% CI")
+    if periodic < len(eval_steps):
+        ax.errorbar(eval_steps[-1:], eval_means[-1:], yerr=eval_ci[-1:], fmt="D", color="C1", capsize=3,
+                    markersize=7, label=f"final evaluation ({final_episodes} episodes) +- 95% CI")
     for (name, score), colour in zip((references or {}).items(), ("C3", "C2", "C4")):
         ax.axhline(score, ls="--", lw=1, color=colour, label=f"{name} ({score:g})")
     ax.set_xlabel("agent steps")
