@@ -64,12 +64,14 @@ def test_rooms_q_matches_the_book_and_routes_are_shortest(tmp_path):
     assert "R (reward matrix" in (result["_dir"] / "five_rooms.txt").read_text()
 
 
+@pytest.mark.slow  # a full learning run (~20 s); `pytest -m slow`
 def test_tictactoe_value_agent_rarely_loses_to_random(tmp_path):
     result = train("tictactoe-value", tmp_path)
     assert result["vs_random"]["loss_rate"] <= 0.02
     assert result["episodes"] == 1000
 
 
+@pytest.mark.slow  # a full learning run (~20 s); `pytest -m slow`
 def test_frozenlake_and_taxi_targets(tmp_path):
     assert train("frozenlake-q", tmp_path, name="fl")["success_rate"] >= 0.70
     assert train("taxi-q", tmp_path, name="taxi")["mean"] >= 7.0
