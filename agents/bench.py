@@ -347,6 +347,8 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
         return run_memory(_seeds(seeds), parts, workers, steps, log=log)
     if seeds is not None:
         raise BenchError("--seeds applies to the memory suite; the others take --seed")
+    if workers != 1:
+        raise BenchError("--workers applies to the memory suite; the others measure one process at a time")
     if suite == "atari":
         return run_atari(steps or ATARI_DEFAULT_STEPS, seed, device, quiet, _parts(only, ATARI_PARTS), log=log)
     if only:

@@ -146,6 +146,7 @@ CASES = [
     ("bench", ["memory", "--only", "ppo"], "ppo"),
     ("bench", ["memory", "--workers", "0"], "--workers"),
     ("bench", ["atari", "--seeds", "0,1"], "--seeds"),
+    ("bench", ["blackjack", "--workers", "2"], "--workers"),
 ]
 
 
