@@ -91,6 +91,14 @@ def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes:
                  quiet: bool = False) -> str:
     """Play `episodes` episodes with the run's trained agent, write the result beside eval.json,
     and return a report that shows it under the training's own final evaluation."""
+    result, path, loaded = evaluate_checkpoint(run_dir, checkpoint, episodes, epsilon, seed, device, quiet)
+    return format_report(result, loaded.config, path, loaded.run)
+
+
+def evaluate_checkpoint(run_dir: str | os.PathLike, checkpoint: str = "best", episodes: int | None = None,
+                        epsilon: float | None = None, seed: int = 12345, device: str = "auto",
+                        quiet: bool = False) -> tuple[dict, Path, LoadedRun]:
+    """:func:`evaluate_run`'s figures: the result written, where, and the loaded run."""
     if seed < 0:
         raise UsageError(tr("--seed must be >= 0, got {value}").format(value=seed))
     if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
@@ -113,7 +121,7 @@ def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes:
     result["checkpoint"] = {"name": checkpoint} | {k: state[k] for k in ("steps", "episodes", "score") if k in state}
     result["preset"] = config.preset
     path = loaded.run.write_json(evaluation_name(seed, episodes, checkpoint, float(epsilon), config), result)
-    return format_report(result, config, path, loaded.run)
+    return result, path, loaded
 
 
 def evaluation_name(seed: int, episodes: int, checkpoint: str, epsilon: float, config: RunConfig) -> str:

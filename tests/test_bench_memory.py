@@ -16,17 +16,21 @@ def test_first_step_is_the_first_evaluation_at_the_threshold():
 
 def test_learning_table_divides_by_recurrent_ppo_on_the_same_seed():
     results = [
-        {"part": "lstm", "seed": 0, "steps": 65000, "final": 500.0, "curve": [(5000, 10.0), (40000, 490.0)]},
-        {"part": "recurrent-ppo", "seed": 0, "steps": 100000, "final": 320.0,
+        {"part": "lstm", "seed": 0, "steps": 65000, "final": 460.0, "best_checkpoint": 500.0,
+         "curve": [(5000, 10.0), (40000, 490.0)]},
+        {"part": "recurrent-ppo", "seed": 0, "steps": 100000, "final": 320.0, "best_checkpoint": 480.0,
          "curve": [(60000, 470.0), (80000, 476.0)]},
-        {"part": "dqn", "seed": 0, "steps": 65000, "final": 40.0, "curve": [(5000, 30.0)]},
+        {"part": "dqn", "seed": 0, "steps": 65000, "final": 40.0, "best_checkpoint": 45.0, "curve": [(5000, 30.0)]},
     ]
     lines = learning_table(results, ["lstm", "dqn", "recurrent-ppo"], [0])
     lstm = next(line for line in lines if line.startswith("lstm "))
     assert "40000" in lstm and lstm.split()[-1] == "0.50"  # 40k / 80k
     dqn = next(line for line in lines if line.startswith("dqn "))
     assert "never" in dqn and dqn.split()[-1] == "n/a"
-    assert any(line.startswith("lstm: final >= 475 on 1 of 1 seeds") for line in lines)
+    assert lstm.split()[3:5] == ["460.0", "500.0"]  # final network, then the best checkpoint
+    assert any(line.startswith("lstm: final >= 475 on 0 of 1 seeds, best checkpoint on 1") for line in lines)
+    assert any(line.startswith("recurrent-ppo: final >= 475 on 0 of 1 seeds, best checkpoint on 1")
+               for line in lines)
 
 
 def test_replay_table_is_computed_from_the_memories():
@@ -47,7 +51,7 @@ def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
 
     paper = {"best_model": "GRU", "best_mmer": 1.0, "gru_mmer": 1.0}
     results = [{"preset": preset, "seed": 0, "final": 0.9, "curve": [(10000, 0.5), (20000, 0.95)],
-                "evaluation": {"popgym_paper": paper}} for preset in POPGYM_PRESETS]
+                "best_checkpoint": 0.93, "evaluation": {"popgym_paper": paper}} for preset in POPGYM_PRESETS]
     lines = popgym_table(results, [0])
     row = next(line for line in lines if line.startswith("popgym-repeat-previous"))
-    assert row.split()[2:5] == ["0.900", "0.950", "1.000"]
+    assert row.split()[2:6] == ["0.900", "0.950", "0.930", "1.000"]  # final, best eval, its replay, paper
