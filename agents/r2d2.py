@@ -13,6 +13,10 @@ What changes from :mod:`agents.dqn`:
    gradients (R2D2), those that start at their episode's start (exact zero state) back-propagate
    through it. The target network unrolls the same window from the same state.
 3. Priorities are per sequence: eta * max + (1 - eta) * mean of its steps' |TD errors|.
+4. Optionally (``value_rescaling``), R2D2's invertible value rescaling instead of clipped
+   rewards: the network learns h(Q) with h(x) = sign(x)(sqrt(|x| + 1) - 1) + eps x, and the
+   n-step target is h(R + gamma^n h^-1(Q_target)), so large returns are squashed without
+   changing which action is greedy (h is increasing).
 """
 
 from __future__ import annotations
@@ -40,10 +44,25 @@ class R2D2Config(DQNConfig):
     burn_in: int = 10  # steps unrolled before the loss (a multiple of sequence_length / 2)
     priority_eta: float = 0.9  # R2D2's priority: eta * max + (1 - eta) * mean |TD error|
     store_state: bool = True  # False: every burn-in starts from zeros (R2D2's zero-state variant)
+    value_rescaling: bool = False  # R2D2's h(x): learn squashed values instead of clipping rewards
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sequence_options(self.sequence_length, self.burn_in, self.priority_eta)
+
+
+RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)
+
+
+def rescale_value(x: torch.Tensor, eps: float = RESCALING_EPS) -> torch.Tensor:
+    """h(x) = sign(x) (sqrt(|x| + 1) - 1) + eps x (Pohlen et al. 2018, used by R2D2)."""
+    return torch.sign(x) * (torch.sqrt(x.abs() + 1.0) - 1.0) + eps * x
+
+
+def unrescale_value(y: torch.Tensor, eps: float = RESCALING_EPS) -> torch.Tensor:
+    """h^-1(y): the root of h(x) = y, from the quadratic in sqrt(|x| + 1)."""
+    root = (torch.sqrt(1.0 + 4.0 * eps * (y.abs() + 1.0 + eps)) - 1.0) / (2.0 * eps)
+    return torch.sign(y) * (root.pow(2) - 1.0)
 
 
 class R2D2Agent(DQNAgent):
@@ -54,6 +73,7 @@ class R2D2Agent(DQNAgent):
         super().__init__(q_network, n_actions, config, device=device, seed=seed)
         self.eta = config.priority_eta
         self.burn_in = config.burn_in
+        self.value_rescaling = config.value_rescaling
 
     def initial_state(self, lanes: int) -> torch.Tensor:
         return self.online.initial_state(lanes, self.device)
@@ -61,9 +81,13 @@ class R2D2Agent(DQNAgent):
     # -- acting ---------------------------------------------------------------------------------
     @torch.no_grad()
     def step(self, observations: np.ndarray, state: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
-        """Q(s, .) of one step per lane, and each lane's next state."""
+        """Q(s, .) of one step per lane (in return units, also under value rescaling), and each
+        lane's next state."""
         q, state = self.online(self._tensor(observations).unsqueeze(1), state, return_state=True)
-        return q[:, 0].float().cpu().numpy(), state
+        q = q[:, 0].float()
+        if self.value_rescaling:
+            q = unrescale_value(q)
+        return q.cpu().numpy(), state
 
     def act(self, observations: np.ndarray, state: torch.Tensor, epsilon: float
             ) -> tuple[np.ndarray, torch.Tensor]:
@@ -117,7 +141,11 @@ class R2D2Agent(DQNAgent):
                 choice = q.detach().gather(1, at.expand(-1, -1, self.n_actions)).argmax(-1, keepdim=True)
             else:
                 choice = next_target.argmax(-1, keepdim=True)
-            target = returns + discounts * next_target.gather(2, choice).squeeze(-1)
+            bootstrapped = next_target.gather(2, choice).squeeze(-1)
+            if self.value_rescaling:
+                target = rescale_value(returns + discounts * unrescale_value(bootstrapped))
+            else:
+                target = returns + discounts * bootstrapped
         q_taken = q.gather(2, actions.unsqueeze(-1)).squeeze(-1)
         td_error = target - q_taken
         if self.loss == "huber":
@@ -133,8 +161,9 @@ class R2D2Agent(DQNAgent):
         self.updates += 1
         self._refresh_target()
         errors = td_error.detach().abs().cpu().numpy()
+        values = unrescale_value(q_taken.detach()) if self.value_rescaling else q_taken.detach()
         return {
             "td_loss": float(loss.detach()),
-            "q_values": float((q_taken.detach() * mask).sum() / mask.sum().clamp(min=1.0)),
+            "q_values": float((values * mask).sum() / mask.sum().clamp(min=1.0)),
             "td_errors": sequence_priority(errors, batch.loss_mask, self.eta),
         }

@@ -233,3 +233,29 @@ def test_memory_balances_cartpole_without_velocities_where_a_memoryless_dqn_cann
     plain = runner.train("cartpole-novel-dqn", overrides=common, run_dir=str(tmp_path / "dqn"), quiet=True)
     assert memory.evaluation["mean"] >= 150
     assert plain.evaluation["mean"] < 100
+
+
+def test_value_rescaling_is_inverted_exactly_and_keeps_the_greedy_action():
+    from agents.r2d2 import rescale_value, unrescale_value
+
+    x = torch.tensor([-1e4, -250.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 1.0, 99.0, 500.0, 1e4], dtype=torch.float64)
+    y = rescale_value(x)
+    assert torch.allclose(unrescale_value(y), x, rtol=1e-9, atol=1e-9)
+    assert torch.all(y[1:] > y[:-1])  # increasing: argmax over actions is the same before and after
+    assert float(rescale_value(torch.tensor(99.0, dtype=torch.float64))) == pytest.approx(9.0 + 0.099)
+    assert abs(float(y[-1])) < 0.02 * float(x[-1])  # 10,000 is learned as ~109
+
+
+def test_value_rescaling_targets_and_reported_values_are_in_return_units():
+    learner = learner_for("gru", ["agent.value_rescaling=true"])
+    assert learner.agent.value_rescaling
+    losses = {}
+    while learner.steps < 200:
+        losses = learner.advance(0.5).losses or losses
+    assert np.isfinite(losses["td_loss"])
+    from agents.r2d2 import unrescale_value
+
+    observations = np.zeros((3, 2), dtype=np.float32)
+    raw = learner.agent.online(torch.as_tensor(observations).unsqueeze(1),
+                               learner.agent.initial_state(3))[:, 0].detach()
+    assert np.allclose(learner.q_values(list(observations)), unrescale_value(raw).numpy(), atol=1e-5)
