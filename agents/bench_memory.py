@@ -65,7 +65,8 @@ def train_once(preset: str, seed: int, overrides: list[str], backend: str, algo:
                               run_dir=f"{folder}/run", quiet=True, backend=backend, algo=algo,
                               on_evaluation=remember)
         best = evaluate_best(result.run_dir, int(result.evaluation["episodes"]))
-    return {"preset": preset, "seed": seed, "backend": backend, "algo": algo, "steps": result.steps,
+    memory = runner.resolve_config(preset, overrides).net.kind
+    return {"preset": preset, "seed": seed, "backend": backend, "algo": algo, "memory": memory, "steps": result.steps,
             "final": float(result.evaluation["mean"]), "final_episodes": int(result.evaluation["episodes"]),
             "best_checkpoint": float(best["mean"]), "best_steps": int(best["checkpoint"].get("steps", -1)),
             "curve": curve, "evaluation": {k: v for k, v in result.evaluation.items() if k != "returns"}}
@@ -139,8 +140,8 @@ def learning_table(results: list[dict], parts: list[str], seeds: list[int]) -> l
 
 def popgym_table(results: list[dict], seeds: list[int]) -> list[str]:
     by_key = {(r["preset"], r["seed"]): r for r in results}
-    header = (f"{'task':30s} {'seed':>4s} {'final':>7s} {'best eval':>9s} {'best ckpt':>9s} {'paper best':>10s} "
-              f"{'model':>10s} {'paper GRU':>9s}")
+    header = (f"{'task':30s} {'ours':>11s} {'seed':>4s} {'final':>7s} {'best eval':>9s} {'best ckpt':>9s} "
+              f"{'paper best':>10s} {'model':>10s} {'paper GRU':>9s}")
     title = ("(b) POPGym (easy), normalised return: final = the last greedy evaluation (100 episodes), best "
              "eval = the highest periodic one (20 episodes), nearer the paper's MMER (the highest mean "
              f"over training), best ckpt = that checkpoint replayed on 100 held-out episodes (seed {HELD_OUT_SEED}); "
@@ -151,7 +152,8 @@ def popgym_table(results: list[dict], seeds: list[int]) -> list[str]:
             r = by_key[(preset, seed)]
             paper = r["evaluation"].get("popgym_paper", {})
             best = max([value for _, value in r["curve"]] + [r["final"]])
-            lines.append(f"{preset:30s} {seed:4d} {r['final']:7.3f} {best:9.3f} {r['best_checkpoint']:9.3f} "
+            lines.append(f"{preset:30s} {r.get('memory', '?'):>11s} {seed:4d} {r['final']:7.3f} {best:9.3f} "
+                         f"{r['best_checkpoint']:9.3f} "
                          f"{paper.get('best_mmer', float('nan')):10.3f} {paper.get('best_model', '?'):>10s} "
                          f"{paper.get('gru_mmer', float('nan')):9.3f}")
     return lines

@@ -51,7 +51,9 @@ def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
 
     paper = {"best_model": "GRU", "best_mmer": 1.0, "gru_mmer": 1.0}
     results = [{"preset": preset, "seed": 0, "final": 0.9, "curve": [(10000, 0.5), (20000, 0.95)],
-                "best_checkpoint": 0.93, "evaluation": {"popgym_paper": paper}} for preset in POPGYM_PRESETS]
+                "best_checkpoint": 0.93, "memory": "transformer", "evaluation": {"popgym_paper": paper}}
+               for preset in POPGYM_PRESETS]
     lines = popgym_table(results, [0])
     row = next(line for line in lines if line.startswith("popgym-repeat-previous"))
-    assert row.split()[2:6] == ["0.900", "0.950", "0.930", "1.000"]  # final, best eval, its replay, paper
+    assert row.split()[1] == "transformer"  # the memory our preset used
+    assert row.split()[3:7] == ["0.900", "0.950", "0.930", "1.000"]  # final, best eval, its replay, paper
