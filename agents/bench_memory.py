@@ -37,7 +37,6 @@ import numpy as np
 MEMORY_PARTS = ("lstm", "gru", "dqn", "recurrent-ppo", "transformer", "popgym", "replay")
 DEFAULT_PARTS = ("lstm", "gru", "dqn", "recurrent-ppo", "replay")
 SOLVED = 475.0  # CartPole-v1's threshold
-HELD_OUT_SEED = 12345  # scripts/evaluate.py's default; training evaluates on seeds 10,000 + seed
 POPGYM_PRESETS = ("popgym-repeat-previous", "popgym-stateless-cartpole", "popgym-higher-lower")
 #: part -> (preset, backend, algo); the memory-less DQN gets the LSTM's budget (below)
 LEARNERS = {
@@ -64,21 +63,22 @@ def train_once(preset: str, seed: int, overrides: list[str], backend: str, algo:
         result = runner.train(preset, overrides=overrides + ["record_episodes=0"], seed=seed, device="cpu",
                               run_dir=f"{folder}/run", quiet=True, backend=backend, algo=algo,
                               on_evaluation=remember)
-        best = evaluate_best(result.run_dir, int(result.evaluation["episodes"]))
-    memory = runner.resolve_config(preset, overrides).net.kind
-    return {"preset": preset, "seed": seed, "backend": backend, "algo": algo, "memory": memory, "steps": result.steps,
+        best, trained = evaluate_best(result.run_dir, int(result.evaluation["episodes"]))
+    return {"preset": preset, "seed": seed, "backend": backend, "algo": algo, "memory": trained.net.kind,
+            "steps": result.steps,
             "final": float(result.evaluation["mean"]), "final_episodes": int(result.evaluation["episodes"]),
             "best_checkpoint": float(best["mean"]), "best_steps": int(best["checkpoint"].get("steps", -1)),
             "curve": curve, "evaluation": {k: v for k, v in result.evaluation.items() if k != "returns"}}
 
 
-def evaluate_best(run_dir, episodes: int) -> dict:
+def evaluate_best(run_dir, episodes: int):
     """What `scripts/evaluate.py RUN_DIR` reports: the run's best checkpoint (kept by the periodic
     evaluations) played greedily on episodes of its own seed, none of which the training's
-    evaluations used, so picking the best cannot flatter this figure."""
+    evaluations used, so picking the best cannot flatter this figure. Also the run's config."""
     from agents.evaluation import evaluate_checkpoint
 
-    return evaluate_checkpoint(run_dir, "best", episodes, seed=HELD_OUT_SEED, device="cpu", quiet=True)[0]
+    result, _, loaded = evaluate_checkpoint(run_dir, "best", episodes, device="cpu", quiet=True)
+    return result, loaded.config
 
 
 def first_step_at(curve: list[tuple[int, float]], threshold: float) -> int | None:
@@ -112,7 +112,7 @@ def learning_table(results: list[dict], parts: list[str], seeds: list[int]) -> l
     header = (f"{'learner':16s} {'seed':>4s} {'budget':>8s} {'final (20 ep)':>13s} {'best ckpt (20 ep)':>17s} "
               f"{'first >= 475':>12s} {'vs RecurrentPPO':>15s}")
     title = ("(a) CartPole without velocities: greedy return of the final network and of the best checkpoint "
-             f"(scripts/evaluate.py's default: checkpoints/best on the held-out seed {HELD_OUT_SEED}), and the "
+             "(scripts/evaluate.py's default: checkpoints/best on episodes of a held-out seed), and the "
              "first evaluated step >= 475")
     lines = [title, header, "-" * len(header)]
     for part in [p for p in LEARNERS if p in parts]:
@@ -144,7 +144,7 @@ def popgym_table(results: list[dict], seeds: list[int]) -> list[str]:
               f"{'paper best':>10s} {'model':>10s} {'paper GRU':>9s}")
     title = ("(b) POPGym (easy), normalised return: final = the last greedy evaluation (100 episodes), best "
              "eval = the highest periodic one (20 episodes), nearer the paper's MMER (the highest mean "
-             f"over training), best ckpt = that checkpoint replayed on 100 held-out episodes (seed {HELD_OUT_SEED}); "
+             "over training), best ckpt = that checkpoint replayed on 100 held-out episodes (evaluate.py's seed); "
              "paper: Morad et al. 2023 Table 3 (PPO, 15M steps)")
     lines = [title, header, "-" * len(header)]
     for preset in POPGYM_PRESETS:

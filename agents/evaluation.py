@@ -86,8 +86,12 @@ def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str =
     return LoadedRun(run, learner, config, state, checkpoint)
 
 
+#: scripts/evaluate.py's seed: the training's own evaluations play seeds 10,000 + its seed
+HELD_OUT_SEED = 12345
+
+
 def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes: int | None = None,
-                 epsilon: float | None = None, seed: int = 12345, device: str = "auto",
+                 epsilon: float | None = None, seed: int = HELD_OUT_SEED, device: str = "auto",
                  quiet: bool = False) -> str:
     """Play `episodes` episodes with the run's trained agent, write the result beside eval.json,
     and return a report that shows it under the training's own final evaluation."""
@@ -96,7 +100,7 @@ def evaluate_run(run_dir: str | os.PathLike, checkpoint: str = "best", episodes:
 
 
 def evaluate_checkpoint(run_dir: str | os.PathLike, checkpoint: str = "best", episodes: int | None = None,
-                        epsilon: float | None = None, seed: int = 12345, device: str = "auto",
+                        epsilon: float | None = None, seed: int = HELD_OUT_SEED, device: str = "auto",
                         quiet: bool = False) -> tuple[dict, Path, LoadedRun]:
     """:func:`evaluate_run`'s figures: the result written, where, and the loaded run."""
     if seed < 0:
