@@ -19,9 +19,9 @@ Every figure here is counted, not timed, so other load on the machine does not m
               over training) and its checkpoint replayed on 100 held-out episodes, beside the best
               and the GRU figures of Morad et al. 2023's Table 3.
 (c) replay    bytes per stored step of the sequence replay against the flat replay of chapter
-              70, computed from the arrays each allocates: vector observations without and with
-              a stored LSTM state, and Atari frames (each frame once) with the 512-unit LSTM
-              of boxing-r2d2.
+              70, computed from the arrays each allocates: a 2-float observation without and
+              with a stored LSTM state, then every memory preset's own replay (its observation,
+              memory and stored state floats) beside the flat replay of the same observation.
 
 Trainings run in `workers` processes at once (one torch thread each): with 2 cores, 2.
 """
@@ -159,10 +159,17 @@ def popgym_table(results: list[dict], seeds: list[int]) -> list[str]:
     return lines
 
 
-def replay_table() -> list[str]:
+#: every r2d2 preset that trains on vector observations or Atari frames, for the replay table
+NAME_WIDTH = 56
+REPLAY_PRESETS = ("cartpole-novel-lstm", "cartpole-novel-gru", "cartpole-novel-transformer",
+                  "popgym-repeat-previous", "popgym-stateless-cartpole", "popgym-higher-lower", "boxing-r2d2")
+
+
+def replay_table(presets: tuple[str, ...] = REPLAY_PRESETS) -> list[str]:
     """Bytes per stored step of the sequence replay against the flat replay (arrays allocated,
-    not touched: numpy's zeros take no RAM until written)."""
-    from agents.replay import FrameReplayMemory, ReplayMemory, SequenceReplay
+    not touched: numpy's zeros take no RAM until written): first the mechanism on a 2-float
+    observation, then each preset's own replay beside the flat one its observation would get."""
+    from agents.replay import ReplayMemory, SequenceReplay
 
     capacity = 100_000
     flat = ReplayMemory(capacity, (2,)).bytes_per_transition
@@ -170,18 +177,34 @@ def replay_table() -> list[str]:
     for length, burn in ((20, 10), (80, 40)):
         lstm = SequenceReplay(capacity, (2,), length, burn, state_size=2 * 128)  # (h, c) of 128 units
         rows.append((f"vector (2,), LSTM 128 state, L {length}", lstm.bytes_per_transition, flat))
-    atari_capacity = 1_000_000
-    frames = FrameReplayMemory(atari_capacity, stack=1).bytes_per_transition
-    atari = SequenceReplay(atari_capacity, (1, 84, 84), 80, 40, state_size=2 * 512, obs_dtype=np.uint8,
-                           frame_shape=(84, 84), n_envs=8).bytes_per_transition
-    rows.append(("Atari frame, LSTM 512 state, L 80", atari, frames))
-    header = f"{'stored step':38s} {'sequence':>10s} {'flat':>10s} {'ratio':>6s}"
+    rows += [preset_replay_row(preset) for preset in presets]
+    header = f"{'stored step':{NAME_WIDTH}s} {'sequence':>10s} {'flat':>10s} {'ratio':>6s}"
     lines = ["(c) replay: bytes per stored step, sequence replay / flat replay (target <= 1.2)", header,
              "-" * len(header)]
-    lines += [f"{name:38s} {ours:10,.1f} {reference:10,.1f} {ours / reference:6.2f}" for name, ours, reference in rows]
+    lines += [f"{name:{NAME_WIDTH}s} {ours:10,.1f} {reference:10,.1f} {ours / reference:6.2f}" for name, ours, reference in rows]
     lines.append("the stored state costs 4 * state_size / (L/2) bytes per step: it is the whole gap for "
-                 "2-float observations, under 2% for Atari frames")
+                 "2-float observations, under 2% for Atari frames; the transformer stores none (its burn-in is its window)")
     return lines
+
+
+def preset_replay_row(preset: str) -> tuple[str, float, float]:
+    """(name, sequence bytes, flat bytes) per stored step of the replay `preset` trains with, and
+    of the flat replay (agents.dqn_learner.build_memory) for the same observations."""
+    import envs
+    from agents.dqn_learner import build_memory
+    from agents.recurrent_learner import build_memory_q_network, build_sequence_memory
+    from agents.runner import resolve_config
+
+    config = resolve_config(preset, [])
+    env = envs.make_vector(config.env.name, num_envs=1, seed=0, **config.env.options)
+    space, n_actions = env.single_observation_space, int(env.single_action_space.n)
+    env.close()
+    network = build_memory_q_network(config, space, n_actions)
+    stored = network.state_size if (config.agent.store_state and network.stores_state) else 0
+    lanes = config.env.num_envs
+    sequence = build_sequence_memory(config, space, lanes, stored, "next_step").bytes_per_transition
+    flat = build_memory(config, space, lanes, "next_step").bytes_per_transition
+    return f"{preset}: {space.shape} {config.net.kind}, state {stored}", sequence, flat
 
 
 def run_memory(seeds: list[int], parts: list[str], workers: int, steps: int | None, log=print) -> str:

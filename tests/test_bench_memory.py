@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.bench_memory import first_step_at, learning_table, replay_table
+from agents.bench_memory import NAME_WIDTH, first_step_at, learning_table, replay_table
 
 
 def test_first_step_is_the_first_evaluation_at_the_threshold():
@@ -35,15 +35,19 @@ def test_learning_table_divides_by_recurrent_ppo_on_the_same_seed():
 
 def test_replay_table_is_computed_from_the_memories():
     lines = replay_table()
-    rows = {line[:38].strip(): [float(x.replace(",", "")) for x in line[38:].split()]
-            for line in lines if line.startswith(("vector", "Atari"))}
+    rows = {line[:NAME_WIDTH].strip(): [float(x.replace(",", "")) for x in line[NAME_WIDTH:].split()]
+            for line in lines[3:-1]}
     stateless = rows["vector (2,), zero start state, L 20"]
     assert stateless[2] <= 1.2  # observations stored once, whatever the overlap
     short, long = rows["vector (2,), LSTM 128 state, L 20"], rows["vector (2,), LSTM 128 state, L 80"]
     # the (h, c) of 256 floats once per L/2 steps: 4 * 256 / 10 and 4 * 256 / 40 bytes more
     assert short[0] - stateless[0] == pytest.approx(4 * 256 / 10, abs=1.0)
     assert long[0] < short[0]
-    assert rows["Atari frame, LSTM 512 state, L 80"][2] < 1.05  # frames once, the state spread thin
+    # each preset's own replay: frames once, the state spread thin over 40 steps; the transformer stores none
+    assert rows["boxing-r2d2: (1, 84, 84) lstm, state 1024"][2] < 1.05
+    assert rows["cartpole-novel-transformer: (2,) transformer, state 0"] == stateless
+    gru = rows["cartpole-novel-gru: (2,) gru, state 128"]
+    assert gru[0] - stateless[0] == pytest.approx(4 * 128 / 10, abs=1.0)
 
 
 def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
