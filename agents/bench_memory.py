@@ -18,6 +18,8 @@ Every figure here is counted, not timed, so other load on the machine does not m
               episodes) and of the best periodic one (closer to the paper's MMER, a maximum
               over training) and its checkpoint replayed on 100 held-out episodes, beside the best
               and the GRU figures of Morad et al. 2023's Table 3.
+              HigherLower also gets two hand-written players: the shown card only, and
+              perfect card counting (the best possible), over 2,000 episodes.
 (c) replay    bytes per stored step of the sequence replay against the flat replay of chapter
               70, computed from the arrays each allocates: a 2-float observation without and
               with a stored LSTM state, then every memory preset's own replay (its observation,
@@ -159,6 +161,48 @@ def popgym_table(results: list[dict], seeds: list[int]) -> list[str]:
     return lines
 
 
+def higher_lower_references(episodes: int = 2000, seed: int = 0) -> dict[str, tuple[float, float]]:
+    """Mean normalised return (and its standard error) of two hand-written players of POPGym's
+    HigherLower (easy: one deck; guess whether the next card is higher than the one shown, action
+    0, or lower): `memoryless` looks at the shown card only (higher below the middle rank),
+    `counting` remembers every card seen and bets on the side with more cards left, the best
+    any memory can do, since a guess never changes the cards to come. They bracket what a
+    memory adds on this task."""
+    import envs
+
+    ranks = 13
+
+    def memoryless(card: int, seen: np.ndarray) -> int:
+        return 0 if card <= ranks // 2 else 1
+
+    def counting(card: int, seen: np.ndarray) -> int:
+        left = 4 - seen
+        return 0 if left[card + 1:].sum() >= left[:card].sum() else 1
+
+    env = envs.make("popgym", task="HigherLower", level="easy")
+    figures = {}
+    for name, player in (("memoryless", memoryless), ("counting", counting)):
+        returns = []
+        for episode in range(episodes):
+            observation, _ = env.reset(seed=seed + episode)
+            seen, total, done = np.zeros(ranks), 0.0, False
+            while not done:
+                card = int(np.argmax(observation[:ranks]))
+                seen[card] += 1
+                observation, reward, terminated, truncated, _ = env.step(player(card, seen))
+                total, done = total + float(reward), terminated or truncated
+            returns.append(total)
+        figures[name] = (float(np.mean(returns)), float(np.std(returns) / np.sqrt(episodes)))
+    env.close()
+    return figures
+
+
+def higher_lower_line(figures: dict[str, tuple[float, float]]) -> str:
+    (low, low_error), (high, high_error) = figures["memoryless"], figures["counting"]
+    return (f"popgym-higher-lower, hand-written players on the same task: the shown card only {low:.3f} +- "
+            f"{low_error:.3f}, counting every card seen (the best possible) {high:.3f} +- {high_error:.3f}")
+
+
 #: every r2d2 preset that trains on vector observations or Atari frames, for the replay table
 NAME_WIDTH = 56
 REPLAY_PRESETS = ("cartpole-novel-lstm", "cartpole-novel-gru", "cartpole-novel-transformer",
@@ -235,7 +279,8 @@ def run_memory(seeds: list[int], parts: list[str], workers: int, steps: int | No
     if any(p in LEARNERS for p in parts):
         lines += learning_table([r for r in results if r["part"] in LEARNERS], parts, seeds) + [""]
     if "popgym" in parts:
-        lines += popgym_table([r for r in results if r["part"] == "popgym"], seeds) + [""]
+        lines += popgym_table([r for r in results if r["part"] == "popgym"], seeds)
+        lines += [higher_lower_line(higher_lower_references()), ""]
     if "replay" in parts:
         lines += replay_table()
     return "\n".join(lines).rstrip()

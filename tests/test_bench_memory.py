@@ -61,3 +61,15 @@ def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
     row = next(line for line in lines if line.startswith("popgym-repeat-previous"))
     assert row.split()[1] == "transformer"  # the memory our preset used
     assert row.split()[3:7] == ["0.900", "0.950", "0.930", "1.000"]  # final, best eval, its replay, paper
+
+
+def test_counting_cards_beats_the_shown_card_alone_at_higher_lower():
+    pytest.importorskip("popgym")
+    from agents.bench_memory import higher_lower_line, higher_lower_references
+
+    figures = higher_lower_references(episodes=200, seed=0)
+    (low, low_error), (high, high_error) = figures["memoryless"], figures["counting"]
+    # one deck: betting on the side with more cards left wins more often than betting on the middle
+    assert high - low > 2 * (low_error + high_error)
+    assert 0.4 < low < high < 0.6 and 0 < low_error < 0.02
+    assert higher_lower_line(figures).endswith(f"{high:.3f} +- {high_error:.3f}")
