@@ -9,7 +9,7 @@ Every figure here is counted, not timed, so other load on the machine does not m
               the LSTM) and, as the reference, sb3-contrib's RecurrentPPO with RL-Zoo's tuned
               settings (`--backend sb3 --algo recurrent-ppo`, its own 100k budget). Each line:
               the greedy mean return over the final 20 episodes, and the first agent step at
-              which a periodic greedy evaluation (every 5,000 steps, 10 episodes, the same for
+              which a periodic greedy evaluation (every 2,500 steps, 20 episodes, the same for
               all) reached 475. The ratio is ours / RecurrentPPO of those steps. Beside the final
               network, what `scripts/evaluate.py RUN_DIR` reports by default: the best checkpoint
               the periodic evaluations kept, replayed on 20 episodes of a seed they never used.
