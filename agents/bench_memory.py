@@ -236,7 +236,11 @@ def preset_replay_row(preset: str) -> tuple[str, float, float]:
     of the flat replay (agents.dqn_learner.build_memory) for the same observations."""
     import envs
     from agents.dqn_learner import build_memory
-    from agents.recurrent_learner import build_memory_q_network, build_sequence_memory
+    from agents.recurrent_learner import (
+        build_memory_q_network,
+        build_sequence_memory,
+        stored_state_size,
+    )
     from agents.runner import resolve_config
 
     config = resolve_config(preset, [])
@@ -244,7 +248,7 @@ def preset_replay_row(preset: str) -> tuple[str, float, float]:
     space, n_actions = env.single_observation_space, int(env.single_action_space.n)
     env.close()
     network = build_memory_q_network(config, space, n_actions)
-    stored = network.state_size if (config.agent.store_state and network.stores_state) else 0
+    stored = stored_state_size(config, network)
     lanes = config.env.num_envs
     sequence = build_sequence_memory(config, space, lanes, stored, "next_step").bytes_per_transition
     flat = build_memory(config, space, lanes, "next_step").bytes_per_transition

@@ -58,6 +58,12 @@ def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, s
         raise ConfigError(f"config: replay: {err}") from None
 
 
+def stored_state_size(config: RunConfig, network: torch.nn.Module) -> int:
+    """Floats of recurrent state the replay keeps per sequence: R2D2's stored state, or none for
+    a zero start (`agent.store_state: false`) or the transformer, whose burn-in rebuilds its window."""
+    return network.state_size if (config.agent.store_state and network.stores_state) else 0
+
+
 class LaneStates:
     """One recurrent state per lane under next-step autoreset: a lane that ended an episode plays
     one reset step (its action ignored), after which its state goes back to zeros."""
@@ -91,8 +97,7 @@ class RecurrentLearner(DQNLearner):
         return R2D2Agent(network, self.n_actions, self.cfg, device=device, seed=self.config.seed)
 
     def make_memory(self, space, lanes: int, autoreset_mode: str):
-        network = self.agent.online
-        stored = network.state_size if (self.cfg.store_state and network.stores_state) else 0
+        stored = stored_state_size(self.config, self.agent.online)
         return build_sequence_memory(self.config, space, lanes, stored, autoreset_mode)
 
     def act(self, epsilon: float) -> tuple[np.ndarray, dict]:
