@@ -203,8 +203,8 @@ def higher_lower_line(figures: dict[str, tuple[float, float]]) -> str:
             f"{low_error:.3f}, counting every card seen (the best possible) {high:.3f} +- {high_error:.3f}")
 
 
+NAME_WIDTH = 56  # the replay table's first column
 #: every r2d2 preset that trains on vector observations or Atari frames, for the replay table
-NAME_WIDTH = 56
 REPLAY_PRESETS = ("cartpole-novel-lstm", "cartpole-novel-gru", "cartpole-novel-transformer",
                   "popgym-repeat-previous", "popgym-stateless-cartpole", "popgym-higher-lower", "boxing-r2d2")
 
