@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     from agents import presets, runner
 
     if args.list:
-        for name, description in presets.available().items():
-            print(f"{name:18s} {description}")
+        listed = presets.available()
+        width = max(map(len, listed))
+        for name, description in listed.items():
+            print(f"{name:{width}s}  {description}")
         return 0
     if args.algo and args.backend != "sb3":
         raise UsageError(tr("--algo only applies with --backend sb3"))

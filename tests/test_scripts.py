@@ -42,6 +42,21 @@ def test_unknown_demo_is_one_line_exit_2_naming_choices():
     assert len(lines) == 1 and "ch999" in lines[0] and "available:" in lines[0]
 
 
+def test_list_shows_every_preset_with_its_description_in_one_column():
+    from agents import presets
+
+    result = run_script("train.py", "--list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    listed = presets.available()
+    assert [line.split()[0] for line in lines] == list(listed)
+    assert {"cartpole-novel-lstm", "cartpole-novel-gru", "cartpole-novel-transformer", "popgym-higher-lower",
+            "boxing-r2d2"} <= set(listed)
+    # the longest name no longer pushes its description out of line with the others
+    columns = {line.index(description) for line, description in zip(lines, listed.values())}
+    assert columns == {max(map(len, listed)) + 2}
+
+
 def test_bad_flag_value_is_exit_2():
     result = run_script("bench.py", "chess")
     assert result.returncode == 2 and "invalid choice" in result.stderr
