@@ -47,6 +47,15 @@ def test_net_kind_alone_swaps_the_memory_and_every_kind_learns_from_sequences(ki
     assert stored == (0 if kind == "transformer" else learner.agent.online.state_size)
 
 
+def test_the_gru_preset_is_the_lstm_preset_with_net_kind_changed():
+    """cartpole-novel-gru keeps its settings' reasons in cartpole-novel-lstm.yaml; this keeps that true."""
+    import dataclasses
+
+    gru = dataclasses.asdict(runner.resolve_config("cartpole-novel-gru", []))
+    lstm = dataclasses.asdict(runner.resolve_config("cartpole-novel-lstm", ["net.kind=gru"]))
+    assert {key for key in gru if gru[key] != lstm[key]} == {"preset", "description"}
+
+
 @pytest.mark.parametrize("kind", KINDS)
 def test_each_lane_remembers_exactly_its_own_episode(kind):
     """After every step, a lane's state equals the network unrolled from zeros over what that
