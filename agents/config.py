@@ -1,10 +1,10 @@
-"""The run's configuration, typed once (DESIGN.md: data flow of train.py; chapters 66-75).
+"""The run's configuration, typed once (docs/design.md: data flow of train.py; chapters 66-75).
 
 A preset's YAML merged with `--set key=value` overrides becomes one :class:`RunConfig` in the
 runner, before any environment is made or any file written. Each section is defined here once;
 the algorithm's own section (`agent:`) is the dataclass that the agent itself owns
-(:class:`agents.dqn.DQNConfig`, :class:`agents.tabular.QLearningConfig`,
-:class:`agents.tabular.ValueFunctionConfig`), and the replay's is
+(:class:`agents.algorithms.dqn.DQNConfig`, :class:`agents.algorithms.tabular.QLearningConfig`,
+:class:`agents.algorithms.tabular.ValueFunctionConfig`), and the replay's is
 :class:`agents.replay.ReplayConfig`, so every default lives in exactly one place.
 
 Budget and cadence: a run ends at `total_steps` agent steps or `total_episodes` finished
@@ -21,11 +21,11 @@ from typing import Any, Literal, Optional
 
 from lab.config import ConfigError, from_dict
 
-from agents.dqn import DQNConfig
-from agents.r2d2 import R2D2Config
+from agents.algorithms.dqn import DQNConfig
+from agents.algorithms.r2d2 import R2D2Config
+from agents.algorithms.tabular import QLearningConfig, ValueFunctionConfig
 from agents.replay import ReplayConfig
 from agents.schedules import EpsilonSchedule
-from agents.tabular import QLearningConfig, ValueFunctionConfig
 
 #: algo name in a preset -> the dataclass of its `agent:` section
 AGENT_SECTIONS: dict[str, type] = {
@@ -35,6 +35,8 @@ AGENT_SECTIONS: dict[str, type] = {
     "r2d2": R2D2Config,
 }
 BACKENDS = ("native", "sb3")
+#: the algorithms `--backend sb3 --algo NAME` runs (agents.sb3: Stable-Baselines3 and sb3-contrib)
+SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
 
 
 @dataclasses.dataclass

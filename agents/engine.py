@@ -1,10 +1,12 @@
-"""The one run engine behind every agent and backend (DESIGN.md: data flow; chapters 66-75).
+"""The one run engine behind every agent and backend (docs/design.md: data flow; chapters 66-75).
 
 Dopamine's split: agents act and learn, a runner runs. The engine owns everything a run is
 beyond acting and learning — the budget (steps or episodes), the exploration schedule's
 position, log windows, periodic evaluation that keeps ``checkpoints/best``, the checkpoint
 cadence and resume, the final evaluation, the task's report, the recording and the summary —
-and returns a :class:`RunResult` (data; the printed summary is made from it).
+and returns a :class:`RunResult` (data; the printed summary is made from it). What people see
+of the finished run (the task's plots, the learning curve, the recording) is drawn by the
+`finish` callable the engine is given (`agents.watch.finish_run`); the engine imports no drawing.
 
 A learner plugs in through the :class:`Learner` protocol. ``advance(epsilon)`` is one unit of
 acting and learning: a vector-env step for the DQN, an episode for the tabular agents (which
@@ -18,7 +20,7 @@ import dataclasses
 import math
 import time
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
@@ -32,51 +34,14 @@ from lab.progress import progress_bar
 from lab.rundir import RunDir
 from lab.stats import summarize
 
-from agents import reports
 from agents.config import RunConfig
+from agents.contract import Experience, Finisher, FinishedRun, Learner
 from agents.tasks import Task, task_for
 
 #: Checkpoints of this engine carry ``engine_format: 2``; earlier ones (library 0.1.0's three
 #: loops) are refused with a line naming the version that wrote them.
 ENGINE_FORMAT = 2
 EVAL_SEED_OFFSET = 10_000  # evaluations never share seeds with training episodes
-
-
-@dataclasses.dataclass
-class Experience:
-    """What one `advance` produced: agent steps taken, episodes finished, learning figures."""
-
-    steps: int = 0
-    returns: list[float] = dataclasses.field(default_factory=list)
-    lengths: list[int] = dataclasses.field(default_factory=list)
-    losses: dict[str, float] = dataclasses.field(default_factory=dict)  # e.g. td_loss, q_values
-    epsilon: float | None = None  # the epsilon actually used, when the learner overrode it
-
-
-class Learner(Protocol):
-    """What the engine drives. See docs/adding-an-agent.md for a worked example."""
-
-    cadence_unit: str  # "steps" or "episodes": what log_every / evaluation.every count
-    updates: int  # gradient steps (or table backups) so far
-
-    def advance(self, epsilon: float) -> Experience: ...
-
-    def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,
-             quiet: bool = True) -> tuple[list[float], list[dict]]: ...
-
-    def q_values(self, observations: Sequence) -> np.ndarray: ...
-
-    def decide(self, observation, info, env) -> tuple[np.ndarray, int]: ...
-
-    def state_dict(self) -> dict: ...
-
-    def load_state_dict(self, state: dict, weights_only: bool = False) -> None: ...
-
-    def on_checkpoint(self, run: RunDir, steps: int) -> None: ...
-
-    def start(self, run: RunDir, resumed_at: int | None) -> None: ...
-
-    def close(self) -> None: ...
 
 
 @dataclasses.dataclass
@@ -96,9 +61,10 @@ class RunResult:
     evaluation: dict  # eval.json: mean, std, ci95, episodes, protocol, the task's figures
     run_dir: Path
     report: list[str] = dataclasses.field(default_factory=list)
+    backend_label: str = ""  # the learner's: who trained it, when not this library
 
     def summary(self) -> str:
-        by = f" (Stable-Baselines3 {self.algo.upper()})" if self.backend == "sb3" else ""
+        by = f" ({self.backend_label})" if self.backend_label else ""
         e = self.evaluation
         head = tr("{preset}{by}: {steps} steps, {episodes} episodes, {updates} updates in {seconds:.1f} s "
                   "({sps:.0f} steps/s, seed {seed})").format(
@@ -152,16 +118,16 @@ class Engine:
     """Runs one learner under one config into one run directory."""
 
     def __init__(self, config: RunConfig, learner: Learner, run: RunDir, quiet: bool = False,
-                 save_replay: bool = False, on_evaluation: Callable[[dict], None] | None = None) -> None:
+                 on_evaluation: Callable[[dict], None] | None = None, finish: Finisher | None = None) -> None:
         self.config, self.learner, self.run, self.quiet = config, learner, run, quiet
         # called after each evaluation with its logged values, the counters and `final` (a sweep
         # reports them to Ray Tune, whose scheduler may stop the run there)
         self.on_evaluation = on_evaluation
+        self.finish = finish  # None: no drawings (eval.json and checkpoints only)
         self.task: Task = task_for(config.env.name)
         self.schedule = config.exploration.over(config.budget)
         self.steps = self.episodes = 0
         self.best_score = -math.inf
-        self.save_replay = save_replay
 
     # -- where the run stands ------------------------------------------------------------------
     def progress(self) -> int:
@@ -240,19 +206,24 @@ class Engine:
 
     # -- the run -------------------------------------------------------------------------------
     def run_to_end(self, resume: bool = False) -> RunResult:
-        c, learner = self.config, self.learner
+        """Continue `checkpoints/latest` if `resume`, train to the end of the budget, then
+        evaluate, checkpoint and finish: the run as data."""
         purge = self.resume() if resume else None
         self.learner.start(self.run, self.steps if resume else None)
         logger = Logger(self.run.path, purge_step=purge)
-        unit = "ep" if c.budget_in_episodes else "step"
-        bar = progress_bar(c.budget, c.preset + (f" [sb3 {c.sb3_algo}]" if c.backend == "sb3" else ""),
-                           quiet=self.quiet, unit=unit)
+        steps_at_start = self.steps
+        seconds, cpu_seconds = self.train(logger)
+        return self.conclude(logger, seconds, cpu_seconds, steps_at_start)
+
+    def train(self, logger: Logger) -> tuple[float, float]:
+        """Act and learn until the budget is spent, logging, evaluating and checkpointing on
+        their cadences (the last evaluation and checkpoint are `conclude`'s); the wall-clock and
+        CPU seconds it took. A non-finite loss stops the run (RunFailed) before it is saved."""
+        c, learner = self.config, self.learner
+        label = c.preset + (f" [{learner.backend_label}]" if learner.backend_label else "")
+        bar = progress_bar(c.budget, label, quiet=self.quiet, unit="ep" if c.budget_in_episodes else "step")
         bar.update(self.progress())
-        window = Window()
-        every = c.evaluation.every
-        next_log = (self.cadence() // c.log_every + 1) * c.log_every
-        next_ckpt = (self.cadence() // c.checkpoint_every + 1) * c.checkpoint_every
-        next_eval = (self.cadence() // every + 1) * every if every else None
+        window, marks = Window(), Marks(self.cadence(), c.log_every, c.checkpoint_every, c.evaluation.every)
         started, cpu_started, steps_at_start = time.perf_counter(), time.process_time(), self.steps
         try:
             while not self.finished():
@@ -264,43 +235,35 @@ class Engine:
                 bar.update(len(experience.returns) if c.budget_in_episodes else experience.steps)
                 if experience.losses and not all(map(math.isfinite, experience.losses.values())):
                     raise RunFailed(self._non_finite(experience.losses))
-                done = self.finished()  # the final evaluation and checkpoint come after the loop
-                if self.cadence() >= next_log:
-                    next_log += c.log_every
+                done = self.finished()
+                due = marks.due(self.cadence())
+                if "log" in due:
                     window.log(logger, bar, self.steps, self.episodes, started, steps_at_start)
-                if next_eval is not None and self.cadence() >= next_eval:
-                    next_eval += every
-                    if not done:
-                        self.evaluate(c.evaluation.episodes, logger)
-                if self.cadence() >= next_ckpt:
-                    next_ckpt += c.checkpoint_every
-                    if not done:
-                        self.checkpoint()
+                if "evaluate" in due and not done:
+                    self.evaluate(c.evaluation.episodes, logger)
+                if "checkpoint" in due and not done:
+                    self.checkpoint()
             window.log(logger, bar, self.steps, self.episodes, started, steps_at_start, only_if_new=True)
         finally:
             bar.close()
-        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        return time.perf_counter() - started, time.process_time() - cpu_started
+
+    def conclude(self, logger: Logger, seconds: float, cpu_seconds: float, steps_at_start: int) -> RunResult:
+        """The final evaluation and checkpoint, what `finish` draws, eval.json, the hparams."""
+        c, learner = self.config, self.learner
         evaluation = self.evaluate(c.final_episodes, logger, final=True)
         self.checkpoint()
-        report = self.task.report(self.run, learner, c, evaluation, logger, self.steps)
+        report = learner.report_lines() + ([] if self.finish is None else self.finish(
+            FinishedRun(self.run, learner, c, evaluation, logger, self.steps)))
         self.run.write_json("eval.json", evaluation)
-        curve = reports.learning_curve(self.run, f"{c.preset} (seed {c.seed})", self.task.references,
-                                       logger=logger, step=self.steps, final_episodes=c.final_episodes)
-        if curve is not None:
-            report.append(tr("learning curve: {path}").format(path=curve))
-        if c.record_episodes > 0:
-            from agents.recording import record_learner
-
-            paths = record_learner(self.run, learner, c, episodes=c.record_episodes, logger=logger,
-                                   step=self.steps)
-            report.append(tr("recording: {paths}").format(paths=", ".join(str(p) for p in paths)))
         logger.hparams({"preset": c.preset, "algo": c.algo, "backend": c.backend, "seed": c.seed},
                        {"hparam/score": float(evaluation["score"])})
         logger.close()
         learner.close()
         sps = (self.steps - steps_at_start) / max(seconds, 1e-9)
         return RunResult(c.preset, c.sb3_algo or c.algo, c.backend, c.seed, self.steps, self.episodes,
-                         learner.updates, seconds, cpu_seconds, sps, evaluation, self.run.path, report)
+                         learner.updates, seconds, cpu_seconds, sps, evaluation, self.run.path, report,
+                         learner.backend_label)
 
     def _non_finite(self, losses: dict) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in losses.items())
@@ -309,6 +272,21 @@ class Engine:
                 else "no checkpoint was saved yet")
         return (f"non-finite learning at step {self.steps} ({shown}): training stopped; {kept} "
                 f"(try a smaller agent.lr or gradient clipping)")
+
+
+class Marks:
+    """The next cadence count at which to log, evaluate and checkpoint (every 0: never)."""
+
+    def __init__(self, now: int, log_every: int, checkpoint_every: int, evaluate_every: int) -> None:
+        self.every = {"log": log_every, "evaluate": evaluate_every, "checkpoint": checkpoint_every}
+        self.next = {name: (now // every + 1) * every for name, every in self.every.items() if every}
+
+    def due(self, now: int) -> set[str]:
+        """The marks reached at `now`, each moved on by its period."""
+        reached = {name for name, mark in self.next.items() if now >= mark}
+        for name in reached:
+            self.next[name] += self.every[name]
+        return reached
 
 
 class Window:

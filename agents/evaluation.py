@@ -23,6 +23,7 @@ from lab.cli import UsageError
 from lab.config import ConfigError
 from lab.i18n import tr
 from lab.rundir import RunDir
+from lab.stats import summarize
 
 from agents.config import RunConfig
 from agents.engine import check_state, load_learner_state
@@ -113,7 +114,6 @@ def evaluate_checkpoint(run_dir: str | os.PathLike, checkpoint: str = "best", ep
     config = loaded.config
     episodes = config.final_episodes if episodes is None else episodes
     epsilon = config.evaluation.epsilon if epsilon is None else epsilon
-    from lab.stats import summarize
 
     task = task_for(config.env.name)
     returns, infos = loaded.learner.play(episodes, float(epsilon), seed,
@@ -160,19 +160,3 @@ def format_report(result: dict, config: RunConfig, path: Path, run: RunDir) -> s
             ci95=training["ci95"])
             + (tr(", regret {regret:.5f}").format(regret=training["regret"]) if "regret" in training else ""))
     return "\n".join(lines)
-
-
-def record_run(run_dir: str | os.PathLike, episodes: int = 1, fmt: str = "mp4", overlay: bool = False,
-               checkpoint: str = "best", epsilon: float | None = None, fps: int | None = None,
-               seed: int = 777, device: str = "auto") -> list[Path]:
-    """`scripts/record.py RUN_DIR`: load the run's agent and record it (agents.recording)."""
-    from lab.logger import Logger
-
-    from agents.recording import check_arguments, record_learner
-
-    check_arguments(episodes, fmt, fps, epsilon, seed)
-    loaded = load_run(run_dir, checkpoint, device)
-    with Logger(loaded.run.path) as logger:
-        return record_learner(loaded.run, loaded.learner, loaded.config, episodes=episodes, logger=logger,
-                              fmt=fmt, overlay=overlay, epsilon=epsilon, fps=fps, seed=seed,
-                              step=int(loaded.state.get("steps", 0)))

@@ -1,4 +1,4 @@
-"""Presets: one YAML file per named experiment in agents/presets/ (DESIGN.md: data flow).
+"""Presets: one YAML file per named experiment in agents/presets/ (docs/design.md: data flow).
 
 Each file holds `description` (one line for `train.py --list`), `algo` (which trainer runs
 it), `env` (name and options for `envs.make`) and the algorithm's own sections.

@@ -1,4 +1,4 @@
-"""The runner: preset -> validated config -> learner -> the engine (DESIGN.md: data flow of train.py).
+"""The runner: preset -> validated config -> learner -> the engine (docs/design.md: data flow of train.py).
 
 Everything the user typed is checked here before anything is written: the preset, every
 `--set` key and value (through :class:`agents.config.RunConfig`), the environment's name and
@@ -22,25 +22,34 @@ from lab.rundir import RunDir
 from lab.seeding import seed_everything
 
 from agents import presets
-from agents.config import BACKENDS, RunConfig
+from agents.config import BACKENDS, SB3_ALGOS, RunConfig
+from agents.contract import Learner
 from agents.engine import Engine, RunResult
 
 #: (backend, algo) -> "module:Class" of the learner that runs it
 LEARNERS = {
-    ("native", "q-learning"): "agents.tabular_learner:TabularLearner",
-    ("native", "value-function"): "agents.tabular_learner:TabularLearner",
-    ("native", "dqn"): "agents.dqn_learner:DQNLearner",
-    ("native", "r2d2"): "agents.recurrent_learner:RecurrentLearner",
-    ("sb3", "dqn"): "agents.sb3_learner:SB3Learner",
-    ("sb3", "r2d2"): "agents.sb3_learner:SB3Learner",
+    ("native", "q-learning"): "agents.learners.tabular:TabularLearner",
+    ("native", "value-function"): "agents.learners.tabular:TabularLearner",
+    ("native", "dqn"): "agents.learners.dqn:DQNLearner",
+    ("native", "r2d2"): "agents.learners.recurrent:RecurrentLearner",
+    ("sb3", "dqn"): "agents.sb3.learner:SB3Learner",
+    ("sb3", "r2d2"): "agents.sb3.learner:SB3Learner",
 }
-SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
+#: What people see of a finished run (plots, learning curve, recording), named for the same
+#: reason: agents.watch sits above this core; the engine is given it as a callable
+FINISH = "agents.watch.finish:finish_run"
+
+
+def named(reference: str):
+    """The object a "module:name" reference names (LEARNERS, FINISH)."""
+    module, name = reference.split(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 0,
                    backend: str = "native", algo: str | None = None) -> RunConfig:
-    """The preset's YAML merged with --set overrides, validated; with backend sb3, the SB3
-    hyperparameters resolved into `config.sb3` (agents.sb3_mapping, the one mapping)."""
+    """The preset's YAML merged with --set overrides, validated, and completed by its learner's
+    `configure` (with backend sb3: the SB3 hyperparameters in `config.sb3`)."""
     if backend not in BACKENDS:
         raise UsageError(tr("--backend {value} is not valid; choose one of: {choices}").format(
             value=repr(backend), choices=", ".join(BACKENDS)))
@@ -52,13 +61,7 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
                 value=repr(algo), choices=", ".join(SB3_ALGOS)))
         raw |= {"backend": "sb3", "sb3_algo": algo}
     config = RunConfig.parse(raw)
-    if backend == "sb3":
-        from agents.sb3_mapping import resolve_hyperparameters
-
-        config.sb3 = resolve_hyperparameters(algo, config, config.sb3)
-        config.env.num_envs = int(config.sb3["n_envs"])  # evaluation plays as many lanes
-        if config.sb3["total_steps"]:  # RL-Zoo's tuned budgets are in steps
-            config.total_steps, config.total_episodes = int(config.sb3["total_steps"]), 0
+    learner_class(config).configure(config)
     check_env(config)
     return config
 
@@ -71,13 +74,14 @@ def check_env(config: RunConfig) -> None:
         raise ConfigError(tr("config: env: {problem}").format(problem=err)) from None
 
 
-def build_learner(config: RunConfig, device: torch.device, train: bool = True):
+def learner_class(config: RunConfig) -> type[Learner]:
+    """The class of the learner that runs `config` (LEARNERS)."""
+    return named(LEARNERS[(config.backend, config.algo)])
+
+
+def build_learner(config: RunConfig, device: torch.device, train: bool = True) -> Learner:
     """The learner that runs `config` (train=False: built to load weights and play)."""
-    module, name = LEARNERS[(config.backend, config.algo)].split(":")
-    cls = getattr(importlib.import_module(module), name)
-    if config.algo in ("q-learning", "value-function"):
-        return cls(config)
-    return cls(config, device, train=train)
+    return learner_class(config)(config, device, train=train)
 
 
 def device_of(name: str) -> torch.device:
@@ -90,9 +94,10 @@ def device_of(name: str) -> torch.device:
 def train(preset: str, overrides: list[str] | None = None, seed: int | None = None, device: str = "auto",
           run_dir: str | None = None, quiet: bool = False, resume: str | None = None,
           save_replay: bool = False, backend: str = "native", algo: str | None = None,
-          on_evaluation: Callable[[dict], None] | None = None) -> RunResult:
+          on_evaluation: Callable[[dict], None] | None = None, drawings: bool = True) -> RunResult:
     """Train `preset` (or resume RUN_DIR) to the end of its budget; the finished run as data.
-    `on_evaluation` is called after each evaluation (see agents.engine.Engine)."""
+    `on_evaluation` is called after each evaluation; `drawings=False` leaves out what people
+    see of the run (plots, learning curve, recording: FINISH), keeping eval.json and checkpoints."""
     device_of(device)  # a bad --device stops before anything else
     if resume:
         run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
@@ -118,7 +123,7 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
     else:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
     return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
-                        resume=run if resume else None, on_evaluation=on_evaluation)
+                        resume=run if resume else None, on_evaluation=on_evaluation, drawings=drawings)
 
 
 def _writer_of(run: RunDir) -> str | None:
@@ -134,9 +139,12 @@ def _writer_of(run: RunDir) -> str | None:
 
 def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = None, quiet: bool = False,
                  save_replay: bool = False, resume: RunDir | None = None,
-                 on_evaluation: Callable[[dict], None] | None = None) -> RunResult:
+                 on_evaluation: Callable[[dict], None] | None = None, drawings: bool = True) -> RunResult:
     """Run a validated config to the end of its budget (a new run, or `resume`'s)."""
     torch_device = device_of(device)
+    if config.record_episodes > 0 and not drawings:
+        raise UsageError(tr("record_episodes={count} is a drawing: set record_episodes=0 to train without "
+                            "drawings").format(count=config.record_episodes))
     seed_everything(config.seed)
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
@@ -150,12 +158,6 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
         name = config.preset + (f"-sb3-{config.sb3_algo}" if config.backend == "sb3" else "")
         run = RunDir.create(name, config.seed, path=run_dir)
         run.write_config(to_dict(config))
-    engine = Engine(config, learner, run, quiet=quiet, on_evaluation=on_evaluation)
-    result = engine.run_to_end(resume=resume is not None)
-    if config.backend == "sb3":
-        from agents.sb3_mapping import unmapped_options
-
-        missing = unmapped_options(config.sb3_algo, config)
-        if missing:
-            result.report.insert(0, "preset options SB3 has no counterpart for (ignored): " + "; ".join(missing))
-    return result
+    engine = Engine(config, learner, run, quiet=quiet, on_evaluation=on_evaluation,
+                    finish=named(FINISH) if drawings else None)
+    return engine.run_to_end(resume=resume is not None)

@@ -1,4 +1,4 @@
-"""The bench every experiment runs on (DESIGN.md: lab/).
+"""The bench every experiment runs on (docs/design.md: lab/).
 
 Run directories, typed configs, TensorBoard + CSV logging, safe checkpoints, seeding, device
 choice, progress bars, statistics and plots. Used alike by the RL agents (chapters 62-75) and

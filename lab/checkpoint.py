@@ -1,4 +1,4 @@
-"""One checkpoint format for every model in the project (DESIGN.md: the run directory).
+"""One checkpoint format for every model in the project (docs/design.md: the run directory).
 
 A checkpoint is a folder holding ``model.safetensors`` (every tensor and array) and
 ``state.json`` (everything else: counters, epsilon, RNG seeds, config, library version, and the

@@ -1,4 +1,4 @@
-"""Shared command-line conventions (DESIGN.md: CLI conventions).
+"""Shared command-line conventions (docs/design.md: CLI conventions).
 
 Every script: `--help` lists each option with its default; common flags `--seed`, `--device`,
 `--run-dir`, `--set key=value` (repeatable), `--quiet`, `--lang pt|en`; a user mistake prints ONE

@@ -1,5 +1,5 @@
 """Typed configuration: YAML presets merged with `--set key=value` overrides, validated into
-dataclasses (DESIGN.md: data flow of train.py).
+dataclasses (docs/design.md: data flow of train.py).
 
 A bad key or value stops here with one line naming it and what would be valid, e.g.
 ``config: unknown key 'agent.gama'; allowed keys of agent: gamma, lr, ...`` or

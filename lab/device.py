@@ -1,4 +1,4 @@
-"""Device choice: `--device auto|cpu|cuda` (DESIGN.md: runs on a laptop CPU, unchanged on a GPU)."""
+"""Device choice: `--device auto|cpu|cuda` (docs/design.md: runs on a laptop CPU, unchanged on a GPU)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """One logger for every run: TensorBoard event files plus metrics.csv with the same scalars
-(DESIGN.md: TensorBoard tags). Every row is flushed, so a killed run keeps what it logged."""
+(docs/design.md: TensorBoard tags). Every row is flushed, so a killed run keeps what it logged."""
 
 from __future__ import annotations
 

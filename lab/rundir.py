@@ -1,4 +1,4 @@
-"""The run directory, the contract every command shares (DESIGN.md):
+"""The run directory, the contract every command shares (docs/design.md):
 
     runs/<preset>/<YYYYmmdd-HHMMSS>-s<seed>/
         config.yaml  events.out.tfevents.*  metrics.csv  eval.json

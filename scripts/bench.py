@@ -27,9 +27,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=tr("memory suite: trainings run at once, one torch thread each"))
     args = parser.parse_args(argv)
 
-    from agents import bench
-
-    table = bench.run(args.suite, steps=args.steps, seed=args.seed, device=args.device,
+    from agents.bench import suites
+    table = suites.run(args.suite, steps=args.steps, seed=args.seed, device=args.device,
                       quiet=args.quiet, only=args.only, seeds=args.seeds, workers=args.workers)
     print(table)
     return 0

@@ -32,8 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
-    from agents import live
-
+    from agents.watch import live
     print(live.play_run(args.run_dir, mode=args.mode, terminal=args.terminal, episodes=args.episodes,
                         delay=args.delay, seed=args.seed, checkpoint=args.checkpoint, device=args.device))
     return 0

@@ -27,9 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
-    from agents import evaluation
+    from agents.watch.recording import record_run
 
-    paths = evaluation.record_run(
+    paths = record_run(
         args.run_dir, episodes=args.episodes, fmt=args.format, overlay=args.overlay,
         checkpoint=args.checkpoint, epsilon=args.epsilon, fps=args.fps, seed=args.seed,
         device=args.device,

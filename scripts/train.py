@@ -15,6 +15,8 @@ DEFAULT_PRESET = "blackjack-dqn"
 
 
 def main(argv: list[str] | None = None) -> int:
+    from agents.config import BACKENDS, SB3_ALGOS
+
     parser = make_parser("train.py", __doc__)
     parser.add_argument("preset", nargs="?", default=DEFAULT_PRESET, help=tr("preset name (see --list)"))
     parser.add_argument("--list", action="store_true", help=tr("list the presets with one line each and exit"))
@@ -22,9 +24,9 @@ def main(argv: list[str] | None = None) -> int:
                         help=tr("continue a run from its checkpoints/latest (counters, epsilon, optimizer, networks)"))
     parser.add_argument("--save-replay", action="store_true",
                         help=tr("also store the replay memory with each checkpoint (else it is refilled on resume)"))
-    parser.add_argument("--backend", choices=["native", "sb3"], default="native",
+    parser.add_argument("--backend", choices=BACKENDS, default="native",
                         help=tr("train with this project's agents or with Stable-Baselines3"))
-    parser.add_argument("--algo", choices=["dqn", "ppo", "a2c", "recurrent-ppo"], default=None,
+    parser.add_argument("--algo", choices=SB3_ALGOS, default=None,
                         help=tr("SB3 algorithm for --backend sb3 (default: dqn)"))
     add_common_arguments(parser, resumable=True)
     args = parser.parse_args(argv)

@@ -1,5 +1,5 @@
 """Atari Boxing DQN end to end (chapters 69-70): the boxing-tiny preset trains in seconds,
-writes the run directory of DESIGN.md, its checkpoints load, and the Nature protocol learns
+writes the run directory of docs/design.md, its checkpoints load, and the Nature protocol learns
 from clipped rewards while logging and evaluating raw game scores."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import torch
 
 from agents import runner
 from agents.engine import Engine
+from agents.watch.finish import finish_run
 from agents.evaluation import load_run
 from agents.tasks import task_for
 import envs
@@ -50,7 +51,7 @@ def tiny_run(tmp_path_factory):
     env.step, memory.add = recorded_step, recorded_add
     run = RunDir.create("boxing-tiny", SEED, path=tmp_path_factory.mktemp("boxing") / "run")
     run.write_config(to_dict(config))
-    result = Engine(config, learner, run, quiet=True).run_to_end()
+    result = Engine(config, learner, run, quiet=True, finish=finish_run).run_to_end()
     return {"dir": run.path, "result": result, "env_steps": env_steps, "stored_rewards": stored_rewards,
             "training_env": env}
 
@@ -73,7 +74,7 @@ def test_boxing_tiny_trains_end_to_end(tiny_run):
     result = RunDir.open(run_dir).read_json("eval.json")
     assert result["episodes"] == config.evaluation.episodes
     assert result["protocol"]["epsilon"] == 0.05
-    assert result["human_normalized"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
+    assert result["human_normalised"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
     assert (run_dir / "plots" / "learning_curve.png").stat().st_size > 10_000
     assert f"learning curve: {run_dir / 'plots' / 'learning_curve.png'}" in tiny_run["result"].summary()
 
@@ -149,14 +150,13 @@ def test_nature_protocol_learns_clipped_rewards_but_logs_raw_returns(tiny_run):
 
 
 def test_bench_replay_line_compares_bytes_per_transition():
-    from agents import bench
-
-    memory = bench.replay_bytes()
+    from agents.bench import suites
+    memory = suites.replay_bytes()
     assert memory["ours"] <= 7200  # the <= 7.2 KB target, at a 1M capacity
     # SB3 stores (4, 84, 84) uint8 obs and next_obs (optimized: obs only) + action, reward, flags
     assert memory["sb3"] == 2 * 4 * 84 * 84 + 8 + 4 + 4 + 4
     assert memory["sb3_optimized"] == 4 * 84 * 84 + 8 + 4 + 4 + 4
-    table = bench.run("atari", only="replay", quiet=True)
+    table = suites.run("atari", only="replay", quiet=True)
     assert "(c) replay bytes/transition" in table and f"{memory['ours'] / memory['sb3']:.2f}" in table
-    with pytest.raises(bench.BenchError, match="env, train, replay"):
-        bench.run("atari", only="speed")
+    with pytest.raises(suites.BenchError, match="env, train, replay"):
+        suites.run("atari", only="speed")

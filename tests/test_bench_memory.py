@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.bench_memory import NAME_WIDTH, first_step_at, learning_table, replay_table
+from agents.bench.memory import NAME_WIDTH, first_step_at, learning_table, replay_table
 
 
 def test_first_step_is_the_first_evaluation_at_the_threshold():
@@ -51,7 +51,7 @@ def test_replay_table_is_computed_from_the_memories():
 
 
 def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
-    from agents.bench_memory import POPGYM_PRESETS, popgym_table
+    from agents.bench.memory import POPGYM_PRESETS, popgym_table
 
     paper = {"best_model": "GRU", "best_mmer": 1.0, "gru_mmer": 1.0}
     results = [{"preset": preset, "seed": 0, "final": 0.9, "curve": [(10000, 0.5), (20000, 0.95)],
@@ -65,7 +65,7 @@ def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
 
 def test_counting_cards_beats_the_shown_card_alone_at_higher_lower():
     pytest.importorskip("popgym")
-    from agents.bench_memory import higher_lower_line, higher_lower_references
+    from agents.bench.memory import higher_lower_line, higher_lower_references
 
     figures = higher_lower_references(episodes=200, seed=0)
     (low, low_error), (high, high_error) = figures["memoryless"], figures["counting"]

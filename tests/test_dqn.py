@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from agents import runner
-from agents.dqn import DQNAgent, DQNConfig
+from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.replay import Batch
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -141,7 +141,7 @@ def test_atari_protocol_defaults_and_human_normalised_score(boxing_run):
     atari = result["atari"]  # the Atari protocol the episodes were played under
     assert atari["max_episode_frames"] == 400 and atari["noop_max"] == 30
     assert atari["repeat_action_probability"] == 0.25  # the default Machado protocol
-    assert result["human_normalized"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
+    assert result["human_normalised"] == pytest.approx((result["mean"] - 0.1) / (12.1 - 0.1))
     assert "human-normalised score" in report and "protocol: machado" in report
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from agents import live
+from agents.watch import live
 from agents.runner import train
 from envs.blackjack import hand_value
 from lab.cli import run_main
@@ -143,8 +143,7 @@ import os, sys
 import numpy as np
 import pygame
 from lab.screens import Window, open_screen
-from agents import live
-
+from agents.watch import live
 screen = open_screen(False, "probe")
 assert isinstance(screen, Window), type(screen)
 screen.close()

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents.blackjack_plays import play_hands
+from agents.watch.blackjack_plays import play_hands
 from agents.config import RunConfig
-from agents.evaluation import load_run, record_run
+from agents.evaluation import load_run
+from agents.watch.recording import record_run
 from agents.runner import train, train_config
 from envs.blackjack import hand_value
 from lab.cli import UsageError

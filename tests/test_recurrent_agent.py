@@ -1,4 +1,4 @@
-"""The agents with memory (agents/r2d2.py, agents/recurrent_learner.py, nets/memory_q.py): the
+"""The agents with memory (agents/algorithms/r2d2.py, agents/learners/recurrent.py, nets/memory_q.py): the
 memory is swapped by net.kind alone, each lane's state follows its own episode and is reset at
 its end, burn-in refreshes a stale stored state, and a tiny run leaves a complete run directory."""
 
@@ -15,7 +15,7 @@ import nets
 from agents import runner
 from agents.config import RunConfig
 from agents.evaluation import load_run
-from agents.recurrent_learner import RecurrentLearner
+from agents.learners.recurrent import RecurrentLearner
 from lab.config import ConfigError
 
 TINY = ["total_steps=400", "agent.learning_starts=100", "agent.batch_size=4", "replay.capacity=2000",
@@ -181,7 +181,7 @@ def test_a_memory_learns_to_count_steps_that_all_look_the_same(kind, updates):
     """Every observation of a 5-step episode is the same vector, so only a memory can tell how
     many steps are left: Q must learn 1 + 0.9 + ... per remaining step (4.10 down to 1); a
     memory-less network gives every step one value, off by at least 1.55 somewhere."""
-    from agents.r2d2 import R2D2Agent, R2D2Config
+    from agents.algorithms.r2d2 import R2D2Agent, R2D2Config
     from agents.replay import SequenceReplay
 
     torch.manual_seed(0)
@@ -245,7 +245,7 @@ def test_memory_balances_cartpole_without_velocities_where_a_memoryless_dqn_cann
 
 
 def test_value_rescaling_is_inverted_exactly_and_keeps_the_greedy_action():
-    from agents.r2d2 import rescale_value, unrescale_value
+    from agents.algorithms.r2d2 import rescale_value, unrescale_value
 
     x = torch.tensor([-1e4, -250.0, -1.0, -1e-3, 0.0, 1e-3, 0.5, 1.0, 99.0, 500.0, 1e4], dtype=torch.float64)
     y = rescale_value(x)
@@ -262,7 +262,7 @@ def test_value_rescaling_targets_and_reported_values_are_in_return_units():
     while learner.steps < 200:
         losses = learner.advance(0.5).losses or losses
     assert np.isfinite(losses["td_loss"])
-    from agents.r2d2 import unrescale_value
+    from agents.algorithms.r2d2 import unrescale_value
 
     observations = np.zeros((3, 2), dtype=np.float32)
     raw = learner.agent.online(torch.as_tensor(observations).unsqueeze(1),

@@ -22,13 +22,15 @@ import yaml
 from gymnasium import spaces
 from safetensors.torch import load_file
 
-from agents import runner, sb3_mapping
+from agents import runner
+from agents.sb3 import mapping as sb3_mapping
 from agents.config import RunConfig
-from agents.evaluation import evaluate_run, load_run, record_run
+from agents.evaluation import evaluate_run, load_run
+from agents.watch.recording import record_run
 from lab.config import ConfigError
 from lab.rundir import RunDir
 from nets import NetError
-from agents.sb3_extractors import EXTRACTOR_KINDS, NetsExtractor, policy_kwargs
+from agents.sb3.extractors import EXTRACTOR_KINDS, NetsExtractor, policy_kwargs
 
 EVAL_KEYS = {"episodes", "mean", "std", "median", "ci95", "protocol", "score"}
 BLACKJACK_KEYS = {"exact_return", "optimal_return", "regret"}
@@ -102,7 +104,7 @@ def test_extractor_output_shape_and_gradients(kind, space, options, features):
 
 
 def test_mlp_extractor_makes_sb3_dqn_the_same_network_as_ours():
-    """net_arch=[] after the mlp extractor: obs -> 256 -> 256 -> Q, as agents.dqn_learner builds."""
+    """net_arch=[] after the mlp extractor: obs -> 256 -> 256 -> Q, as agents.learners.dqn builds."""
     from stable_baselines3.dqn.policies import DQNPolicy
 
     space = spaces.Box(-1, 1, (4,), np.float32)
@@ -299,7 +301,7 @@ def test_boxing_sb3_dqn_with_the_nature_cnn(tmp_path):
                            seed=0, device="cpu", run_dir=str(path), quiet=True, backend="sb3", algo="dqn").summary()
     assert "dueling=true" in summary  # named as having no SB3 counterpart
     result = json.load(open(path / "eval.json"))
-    assert "human_normalized" in result and result["episodes"] == 1
+    assert "human_normalised" in result and result["episodes"] == 1
     agent = load_run(path, "latest", "cpu").learner.agent
     assert type(agent.policy.q_net.features_extractor.body).__name__ == "NatureCNN"
     assert agent.q_values(np.zeros((2, 4, 84, 84), np.uint8)).shape == (2, 18)

@@ -1,4 +1,4 @@
-"""The command-line contract of DESIGN.md: --help everywhere, --list, one-line errors, exit 2."""
+"""The command-line contract of docs/design.md: --help everywhere, --list, one-line errors, exit 2."""
 
 from __future__ import annotations
 

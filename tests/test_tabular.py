@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from agents import runner
-from agents.tabular import QLearningAgent, QLearningConfig, ValueFunctionAgent, ValueFunctionConfig
+from agents.algorithms.tabular import QLearningAgent, QLearningConfig, ValueFunctionAgent, ValueFunctionConfig
 
 
 def train(preset: str, tmp_path, *overrides: str, seed: int = 0, name: str = "run") -> dict:
@@ -93,7 +93,7 @@ def test_blackjack_q_outputs_and_determinism(tmp_path):
 def test_tabular_checkpoint_round_trip_without_pickle(tmp_path):
     from lab.rundir import RunDir
     from agents.evaluation import load_run
-    from agents.reports import blackjack_exact
+    from agents.tasks import blackjack_exact
 
     result = train("blackjack-q", tmp_path, "total_episodes=3000", "evaluation.episodes=100")
     loaded = load_run(RunDir.open(result["_dir"]).path, "latest")

@@ -15,9 +15,9 @@ import imageio.v3 as iio
 import numpy as np
 import pytest
 
-from agents import reports, scenes
+from agents.watch import reports, scenes
 from agents.evaluation import load_run
-from agents.recording import Player, record_learner
+from agents.watch.recording import Player, record_learner
 from agents.runner import train
 from envs.tictactoe import O, X
 from lab.progress import progress_bar
@@ -36,7 +36,7 @@ def test_a_blackjack_recording_is_eight_hands_drawn_like_the_plot(shared_runs, t
     shutil.copytree(shared_runs / "blackjack", run)  # the shared run stays as it is
     loaded = load_run(run, "best", "cpu")
     player = Player(loaded.learner, loaded.config, epsilon=0.0, seed=3)
-    assert player.task.episodes_per_video == 8
+    assert player.view.episodes_per_video == 8
     decisions = endings = 0
     for moment, seconds in player.moments(seed=3, episodes=8):
         if moment.over:

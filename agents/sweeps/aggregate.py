@@ -29,6 +29,7 @@ from typing import Iterator, NamedTuple, Sequence
 import numpy as np
 
 from lab.cli import UsageError
+from lab.config import load_yaml
 from lab.logger import Logger
 from lab.plots import new_figure, save_figure
 
@@ -135,7 +136,6 @@ class Configuration:
 
 def load_trials(sweep_dir: Path, manifest: Manifest) -> list[Trial]:
     """Every run directory in the sweep, finished or not, sorted by name."""
-    from lab.config import load_yaml
 
     trials = []
     for config_path in sorted(Path(sweep_dir).glob("*/config.yaml")):

@@ -1,12 +1,12 @@
 """One moment of a game, drawn for people (chapters 66-68 and 71-75: watching the agent play).
 
-Recordings (agents.recording), the live window and the terminal (agents.live) all show the
+Recordings (agents.watch.recording), the live window and the terminal (agents.watch.live) all show the
 same thing: a :class:`Moment` (the environment, this episode's decisions with the agent's
 values, the running result) drawn by the run's task (``task.picture(moment)``) or said in
 words (``task.describe(moment)``). Here are the drawings of the games whose environments only
 print text: chapter 67's five-rooms building with the agent's route and the Q-value of each
 door, and chapter 66's tic-tac-toe board with the value of each move. Blackjack's table is
-chapter 72's plot of plays (agents.blackjack_plays), drawn by the same code as the plot.
+chapter 72's plot of plays (agents.watch.blackjack_plays), drawn by the same code as the plot.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ Blackjack agent, chapters 66-68's tabular players).
 episodes headless and writes MP4s (or GIFs) to the run's videos/, also logged to TensorBoard
 as clips. The agent acts through its learner's own `decide` (its values and greedy action),
 exploring with the evaluation protocol's epsilon. :meth:`Player.moments` plays and
-:meth:`Player.picture` draws each moment (agents.scenes); the live window and the terminal of
-`scripts/play.py` (agents.live) show the same moments. The run's task (agents.tasks) says what
+:meth:`Player.picture` draws each moment (agents.watch.scenes); the live window and the terminal of
+`scripts/play.py` (agents.watch.live) show the same moments. The run's view (agents.watch.views) says what
 is special: Boxing is recorded in colour from a twin emulator that gives the agent exactly its
 training input; a Blackjack recording holds eight hands drawn as chapter 72's plot of plays
 (both hands' cards, the hole card turned over at the end, Q(stick) and Q(hit), the action, the
@@ -29,8 +29,9 @@ from lab.logger import Logger
 from lab.rundir import RunDir
 from lab.video import FORMATS, FrameSink, overlay_strip, text_image, upscale, with_banner
 
-from agents.scenes import Decision, Moment
-from agents.tasks import task_for
+from agents.evaluation import load_run
+from agents.watch.scenes import Decision, Moment
+from agents.watch.views import view_for
 
 ATARI_AGENT_STEPS_PER_SECOND = 15  # 60 emulator frames/s with frame skip 4: real-time play
 
@@ -43,7 +44,8 @@ class Player:
         if not _display_open():  # pygame renders games without a display (unless a window is open)
             os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         self.learner, self.epsilon = learner, epsilon
-        self.task = task = task_for(config.env.name)
+        self.view = view = view_for(config.env.name)
+        task = view.task
         self.rng = np.random.default_rng(seed)
         name = config.env.record_env or task.record_env or config.env.name
         accepted = envs.accepted_options(name)
@@ -62,7 +64,7 @@ class Player:
         self.render = self.env.render if mode == "rgb_array" else (lambda: text_image(self.env.render()))
         fps = int(self.env.metadata.get("render_fps", 30) or 30)
         slow = mode == "ansi" or fps < 10
-        self.hold_seconds = task.hold_seconds if task.hold_seconds is not None else (0.5 if slow else 0.0)
+        self.hold_seconds = view.hold_seconds if view.hold_seconds is not None else (0.5 if slow else 0.0)
         self.default_fps = 10 if self.hold_seconds else ATARI_AGENT_STEPS_PER_SECOND if meanings else fps
         self.upscale = 2 if meanings and fmt == "mp4" else 1
 
@@ -94,15 +96,15 @@ class Player:
         results: list[float] = []
         for episode in range(episodes):
             observation, info = self.env.reset(seed=seed if episode == 0 else None)
-            getattr(self.learner, "begin_episode", lambda: None)()  # an agent with memory starts afresh
+            self.learner.begin_episode()  # an agent with memory starts afresh
             decisions: list[Decision] = []
             total = 0.0
             moment = lambda over: Moment(self.env, decisions, over, total, list(results), episode, episodes,
                                          action_names=self.action_names)
             while True:
                 action, values, explored = self.choose(observation, info)
-                note = getattr(self.learner, "memory_note", lambda: "")()  # agents with memory
-                decisions.append(Decision(observation, values, action, explored, self.task.snapshot(self.env),
+                note = self.learner.memory_note()  # agents with memory
+                decisions.append(Decision(observation, values, action, explored, self.view.snapshot(self.env),
                                           note=note))
                 yield moment(False), self.hold_seconds or 1 / self.default_fps
                 observation, reward, terminated, truncated, info = self.env.step(action)
@@ -110,20 +112,20 @@ class Player:
                 if terminated or truncated:
                     break
             yield moment(True), max(2 * self.hold_seconds, 1.0)
-            results.append(self.task.result(self.env, total))
+            results.append(self.view.task.result(self.env, total))
 
     def picture(self, moment: Moment, overlay: bool) -> np.ndarray:
         """The task's drawing of `moment`, or the game's own frame (with the outcome written on
         the last one); `overlay` adds the strip with the step, the action and the values."""
-        frame = self.task.picture(moment)
+        frame = self.view.picture(moment)
         if frame is None:
             frame = upscale(np.asarray(self.render()), self.upscale)
             if moment.over:
-                frame = with_banner(frame, self.task.outcome_lines(self.env, moment.total, len(moment.decisions)))
+                frame = with_banner(frame, self.view.outcome_lines(self.env, moment.total, len(moment.decisions)))
         if overlay:
             decision = moment.current or Decision(None, None, None)
             strip = overlay_strip(frame.shape[1], len(moment.decisions) - (0 if moment.over else 1), decision.action,
-                                  decision.values, list(self.action_names), self.task.value_label, decision.explored,
+                                  decision.values, list(self.action_names), self.view.value_label, decision.explored,
                                   note=decision.note)
             frame = np.concatenate([frame, strip], axis=0)
         return frame
@@ -183,11 +185,26 @@ def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logg
     paths = []
     try:
         for k in range(episodes):
-            path = Path(run.videos) / f"{config.preset}-{player.task.video_stem}{k}{suffix}.{fmt}"
-            clip, clip_fps = player.record(path, fmt, fps, overlay, seed + k, player.task.episodes_per_video)
+            path = Path(run.videos) / f"{config.preset}-{player.view.video_stem}{k}{suffix}.{fmt}"
+            clip, clip_fps = player.record(path, fmt, fps, overlay, seed + k, player.view.episodes_per_video)
             if logger is not None:
                 logger.video(f"videos/episode_{k}", clip, step, clip_fps)
             paths.append(path)
     finally:
         player.env.close()
     return paths
+
+
+def record_run(run_dir: str | os.PathLike, episodes: int = 1, fmt: str = "mp4", overlay: bool = False,
+               checkpoint: str = "best", epsilon: float | None = None, fps: int | None = None,
+               seed: int = 777, device: str = "auto") -> list[Path]:
+    """`scripts/record.py RUN_DIR`: load the run's agent and record it (agents.watch.recording)."""
+
+    from agents.watch.recording import check_arguments, record_learner
+
+    check_arguments(episodes, fmt, fps, epsilon, seed)
+    loaded = load_run(run_dir, checkpoint, device)
+    with Logger(loaded.run.path) as logger:
+        return record_learner(loaded.run, loaded.learner, loaded.config, episodes=episodes, logger=logger,
+                              fmt=fmt, overlay=overlay, epsilon=epsilon, fps=fps, seed=seed,
+                              step=int(loaded.state.get("steps", 0)))

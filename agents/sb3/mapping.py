@@ -1,5 +1,5 @@
 """One mapping from a preset to Stable-Baselines3's hyperparameters (chapters 69-75), used by
-the SB3 backend (agents.sb3_learner) and by `scripts/bench.py`.
+the SB3 backend (agents.sb3.learner) and by `scripts/bench.py`.
 
 How a preset maps to SB3:
 - DQN: lr (linear to lr_end over the budget), gamma, batch_size, replay capacity,
@@ -10,7 +10,7 @@ How a preset maps to SB3:
   MSE loss or prioritized replay: `unmapped_options` names any of these the preset asks for.
 - PPO and A2C: SB3's defaults, with RL-Zoo's tuned values where it has them (CartPole-v1);
   the preset's network is used for both the actor and the critic (one copy each).
-- RecurrentPPO (sb3-contrib, agents.sb3_recurrent): PPO's settings with sb3-contrib's own
+- RecurrentPPO (sb3-contrib, agents.sb3.recurrent): PPO's settings with sb3-contrib's own
   LSTM policy (the preset's memory net is ours, not SB3's), RL-Zoo's tuned values for
   CartPole without velocities (its CartPoleNoVel-v1).
 The budget is the preset's (`total_steps` or `total_episodes`) unless `sb3.total_steps` sets
@@ -23,13 +23,11 @@ import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy
 
-from lab.cli import UsageError
 from lab.config import ConfigError, merge
 
-from agents import sb3_extractors
 from agents.config import RunConfig
+from agents.sb3 import extractors
 
-SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
 ACTIVATION_FNS = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "elu": torch.nn.ELU,
                   "leaky_relu": torch.nn.LeakyReLU, "gelu": torch.nn.GELU}
 UNLIMITED_STEPS = 10**15  # SB3 needs a step budget; an episode budget stops from the callback
@@ -50,7 +48,7 @@ TUNED = {
                                               clip_range=0.2, clip_range_end=0.0),
 }
 
-# SB3 logger keys -> DESIGN.md tags
+# SB3 logger keys -> docs/design.md tags
 LOSS_TAGS = {
     "dqn": {"train/loss": "losses/td_loss"},
     "ppo": {"train/policy_gradient_loss": "losses/policy_loss", "train/value_loss": "losses/value_loss",
@@ -96,13 +94,11 @@ def default_hyperparameters(algo: str, config: RunConfig) -> dict:
                       n_steps=2048, batch_size=64, n_epochs=10, gamma=a.gamma, gae_lambda=0.95,
                       clip_range=0.2, clip_range_end=None, ent_coef=0.0, vf_coef=0.5,
                       max_grad_norm=0.5, normalize_advantage=True, **on_policy)
-    elif algo == "a2c":
+    else:  # a2c (runner.resolve_config refuses any name outside config.SB3_ALGOS)
         values = dict(n_envs=n_envs, total_steps=0, learning_rate=7e-4, learning_rate_end=None,
                       n_steps=5, gamma=a.gamma, gae_lambda=1.0, ent_coef=0.0, vf_coef=0.5,
                       max_grad_norm=0.5, use_rms_prop=True, rms_prop_eps=1e-5,
                       normalize_advantage=False, **on_policy)
-    else:
-        raise UsageError(f"--algo {algo!r} is not valid; choose one of: {', '.join(SB3_ALGOS)}")
     return merge(values, TUNED.get((algo, config.env.name), {}))
 
 
@@ -157,13 +153,13 @@ def policy_kwargs(algo: str, hyper: dict, config: RunConfig) -> dict:
     if algo == "recurrent-ppo":
         return dict(policy, activation_fn=ACTIVATION_FNS[policy["activation_fn"]])
     net_arch = policy["net_arch"]
-    kwargs = sb3_extractors.policy_kwargs(
+    kwargs = extractors.policy_kwargs(
         config.net.kind, config.net.options,
         net_arch=dict(net_arch) if isinstance(net_arch, dict) else list(net_arch),
         activation_fn=ACTIVATION_FNS[policy["activation_fn"]],
     )
     if algo == "dqn":
-        if hyper["optimizer"] == "rmsprop":  # the Nature paper's, as agents.dqn builds it
+        if hyper["optimizer"] == "rmsprop":  # the Nature paper's, as agents.algorithms.dqn builds it
             kwargs |= dict(optimizer_class=torch.optim.RMSprop,
                            optimizer_kwargs=dict(alpha=0.95, eps=0.01, centered=True))
         else:

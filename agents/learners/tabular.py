@@ -13,18 +13,19 @@ import numpy as np
 
 import envs
 
+from agents.algorithms.tabular import QLearningAgent, ValueFunctionAgent
 from agents.config import RunConfig
-from agents.engine import Experience
+from agents.contract import Experience, Learner
 from agents.playing import play_episodes, with_exploration
-from agents.tabular import QLearningAgent, ValueFunctionAgent
 
 
-class TabularLearner:
+class TabularLearner(Learner):
     """A Q-table (q-learning) or a table of position values (value-function) and its env."""
 
     cadence_unit = "episodes"
 
-    def __init__(self, config: RunConfig) -> None:
+    def __init__(self, config: RunConfig, device=None, train: bool = True) -> None:
+        """Tables live on the CPU: `device` and `train` are taken for the one constructor signature."""
         self.config = config
         self.env = envs.make(config.env.name, **config.env.options)
         if config.algo == "value-function":
@@ -79,12 +80,6 @@ class TabularLearner:
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
         self.agent.load_state_dict(state["table"])
         self.updates = int(state["updates"])
-
-    def on_checkpoint(self, run, steps: int) -> None:
-        """Tables are small: everything is in the checkpoint itself."""
-
-    def start(self, run, resumed_at: int | None) -> None:
-        """Nothing beyond the checkpoint: the next episode starts from the agent's RNG."""
 
     def close(self) -> None:
         self.env.close()

@@ -24,33 +24,17 @@ from typing import Callable
 
 import numpy as np
 
+from envs import blackjack_solver as solver
+from envs import five_rooms
+from envs import tictactoe as ttt
 from lab.plots import new_figure, save_figure
 from lab.rundir import RunDir
 
-BlackjackState = tuple[int, int, int]
+from agents.tasks import BlackjackState, blackjack_exact
+
 
 
 # -- Blackjack -------------------------------------------------------------------------------
-def blackjack_exact(greedy_action: Callable[[BlackjackState], int]) -> dict:
-    """Exact expected return of the greedy policy, the optimum, and the regret between them."""
-    from envs import blackjack_solver as solver
-
-    policy = {state: int(greedy_action(state)) for state in solver.all_table_states()}
-    exact = solver.expected_return(policy)
-    optimal = solver.expected_return(None)
-    optimal_policy = solver.optimal_policy()
-    disagreements = sum(
-        policy[s] != optimal_policy[s] for s in solver.reachable_states()
-    )
-    return {
-        "exact_return": exact,
-        "optimal_return": optimal,
-        "regret": optimal - exact,
-        "policy_disagreements": int(disagreements),
-        "policy": policy,
-    }
-
-
 def _policy_grid(policy: dict, usable_ace: int) -> np.ndarray:
     rows = range(21, 3, -1)
     return np.array([[policy[(s, d, usable_ace)] for d in range(1, 11)] for s in rows], dtype=float)
@@ -64,7 +48,6 @@ def blackjack_report(
     step: int = 0,
 ) -> dict:
     """Write policy.csv and the heatmaps; return the exact figures (without the policy)."""
-    from envs import blackjack_solver as solver
 
     exact = blackjack_exact(greedy_action)
     policy = exact.pop("policy")
@@ -135,7 +118,6 @@ def format_matrix(matrix: np.ndarray, title: str) -> str:
 def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray], logger=None, step: int = 0) -> dict:
     """Print R and Q normalised to 100 (as the book does), and the greedy route from each room;
     draw Q as a heat-map (plots/q_table.png) and the routes in the building (plots/routes.png)."""
-    from envs import five_rooms
 
     reward = five_rooms.reward_matrix()
     q = np.array([q_values(s) for s in range(6)], dtype=float)
@@ -161,7 +143,7 @@ def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray], logger
     doors[five_rooms.OUTSIDE] = np.nan  # the goal's row is never learned from (the episode ends)
     _heat_map(run, doors, "Q normalised to 100 (chapter 67); grey: no door, or the goal's row",
               "to room (action)", "from room (state)", [str(k) for k in range(6)], logger, step, "Q (max = 100)")
-    from agents.scenes import routes_image
+    from agents.watch.scenes import routes_image
 
     _save_picture(run, "routes", routes_image(routes), logger, step)
     all_shortest = all(len(routes[r]) - 1 == shortest[r] and routes[r][-1] == 5 for r in routes)
@@ -290,7 +272,6 @@ def tictactoe_values_figure(run: RunDir, learner, logger=None, step: int = 0) ->
     """plots/position_values.png: the agent's V (chapter 66: its probability of winning) after
     each opening move on the 3 x 3 board, and how the values of all the positions it has met
     are spread."""
-    from envs import tictactoe as ttt
 
     agent = learner.agent
     opening = np.array([agent.value(board) for _, board in ttt.afterstates((ttt.EMPTY,) * 9)]).reshape(3, 3)

@@ -1,7 +1,7 @@
 """Watching a trained agent live, and playing with it: `scripts/play.py RUN_DIR` (chapter 66's
 tic-tac-toe player, chapter 67's five rooms, chapters 71-75's Blackjack agent, chapter 69's Boxing).
 
-Three modes, one way of showing a game (agents.scenes: the pictures of the recordings, or the
+Three modes, one way of showing a game (agents.watch.scenes: the pictures of the recordings, or the
 same moment in words when there is no display):
 
 - ``watch``: the agent plays its game in real time, with its values of every action;
@@ -29,9 +29,9 @@ from lab.cli import UsageError
 from lab.screens import open_screen
 
 from agents.evaluation import LoadedRun, load_run
-from agents.recording import Player
-from agents.scenes import Decision, Moment, cell_boxes, tally
-from agents.tasks import task_for
+from agents.watch.recording import Player
+from agents.watch.scenes import Decision, Moment, cell_boxes, tally
+from agents.watch.views import view_for
 
 MODES = ("watch", "play", "beside")
 MODE_ENVS = {"play": "tictactoe", "beside": "blackjack"}  # the games a person can join
@@ -87,16 +87,16 @@ def _wait(delay: float | None, seconds: float, over: bool) -> float:
 def watch(loaded: LoadedRun, screen, episodes: int | None, delay: float | None, seed: int) -> str:
     """The agent plays alone, in real time, its values shown with every decision."""
     config = loaded.config
-    task = task_for(config.env.name)
+    view = view_for(config.env.name)
     player = Player(loaded.learner, config, float(config.evaluation.epsilon), seed, text=not screen.shows_pictures)
-    episodes = episodes or max(task.episodes_per_video, 3)
+    episodes = episodes or max(view.episodes_per_video, 3)
     results = []
     try:
         for moment, seconds in player.moments(seed, episodes):
-            picture = player.picture(moment, overlay=not task.draws) if screen.shows_pictures else None
-            screen.show(picture, task.describe(moment))
+            picture = player.picture(moment, overlay=not view.draws) if screen.shows_pictures else None
+            screen.show(picture, view.describe(moment))
             if moment.over:
-                results.append(task.result(player.env, moment.total))
+                results.append(view.task.result(player.env, moment.total))
             if not screen.pause(_wait(delay, seconds, moment.over)):
                 break
     finally:
@@ -104,17 +104,17 @@ def watch(loaded: LoadedRun, screen, episodes: int | None, delay: float | None, 
     return f"watched {len(results)} of {episodes} episodes of {config.preset}: the agent's result {tally(results)}"
 
 
-def _show(screen, task, moment: Moment) -> None:
-    screen.show(task.picture(moment) if screen.shows_pictures else None, task.describe(moment))
+def _show(screen, view, moment: Moment) -> None:
+    screen.show(view.picture(moment) if screen.shows_pictures else None, view.describe(moment))
 
 
 def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | None, seed: int) -> str:
     """Tic-tac-toe: the agent (X) moves first, the person answers (O), game after game."""
-    task = task_for("tictactoe")
+    view = view_for("tictactoe")
     env = envs.make("tictactoe", **loaded.config.env.options)
     env.reset(seed=seed)
     results: list[float] = []  # the person's: +1 a win, 0 a draw, -1 a loss
-    pace = task.hold_seconds if delay is None else delay
+    pace = view.hold_seconds if delay is None else delay
     try:
         for game in itertools.count():
             board, decisions = (ttt.EMPTY,) * 9, []
@@ -124,7 +124,7 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
                 observation, info = env.reset(options={"board": board})
                 values, cell = loaded.learner.decide(observation, info, env)
                 decisions.append(Decision(observation, values, int(cell), snapshot=board))
-                _show(screen, task, moment())
+                _show(screen, view, moment())
                 if not screen.pause(pace):
                     return _against_summary(results)
                 board = ttt.play(board, int(cell), ttt.X)
@@ -134,7 +134,7 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
                 free = ttt.legal_moves(board)
                 prompt = "your move (O): click a free cell or type its number 1-9; q quits"
                 decisions.append(Decision(None, None, None, snapshot=board, by="you"))
-                _show(screen, task, moment(prompt=prompt))
+                _show(screen, view, moment(prompt=prompt))
                 boxes = cell_boxes()
                 choice = screen.ask(prompt, {str(c + 1): c for c in free}, [(boxes[c], c) for c in free])
                 if choice is None:
@@ -144,8 +144,8 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
                 env.unwrapped.board = board
             last = games is not None and len(results) + 1 >= games
             prompt = "" if last else "Enter (or a click): next game; q: quit"
-            _show(screen, task, moment(over=True, prompt=prompt))
-            results.append(-task.result(env, 0.0))
+            _show(screen, view, moment(over=True, prompt=prompt))
+            results.append(-view.task.result(env, 0.0))
             if last:
                 screen.pause(pace * 2)
                 break
@@ -163,7 +163,7 @@ def _against_summary(results: list[float]) -> str:
 def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | None, seed: int) -> str:
     """Blackjack: the person decides every hand; the agent's Q-values and advice are shown."""
     config = loaded.config
-    task = task_for("blackjack")
+    view = view_for("blackjack")
     env = envs.make(config.env.name, **config.env.options)  # the agent's own observation encoding
     observation, info = env.reset(seed=seed)
     results: list[float] = []
@@ -178,7 +178,7 @@ def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | Non
                 decisions.append(Decision(observation, values, None, snapshot=table_state(env), by="you",
                                           advice=int(advice)))
                 prompt = "your decision: h = hit, s = stick (q quits)"
-                _show(screen, task, moment(prompt=prompt))
+                _show(screen, view, moment(prompt=prompt))
                 choice = screen.ask(prompt, {"h": 1, "s": 0})
                 if choice is None:
                     return _beside_summary(results, followed, asked, loaded)
@@ -190,10 +190,10 @@ def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | Non
                 done = terminated or truncated
             last = hands is not None and len(results) + 1 >= hands
             prompt = "" if last else "Enter (or a click): next hand; q: quit"
-            _show(screen, task, moment(over=True, prompt=prompt))
+            _show(screen, view, moment(over=True, prompt=prompt))
             results.append(total)
             if last:
-                screen.pause(task.hold_seconds * 2 if delay is None else delay * 2)
+                screen.pause(view.hold_seconds * 2 if delay is None else delay * 2)
                 break
             if screen.ask(prompt, GO_ON) is None:
                 break

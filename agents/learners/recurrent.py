@@ -20,10 +20,10 @@ import nets
 from lab.config import ConfigError
 from lab.device import available_memory_bytes
 
+from agents.algorithms.r2d2 import R2D2Agent
 from agents.config import RunConfig
-from agents.dqn_learner import EVAL_LANES, DQNLearner
+from agents.learners.dqn import EVAL_LANES, DQNLearner
 from agents.playing import play_vector_episodes
-from agents.r2d2 import R2D2Agent
 from agents.replay import SequenceReplay
 
 

@@ -25,9 +25,9 @@ from lab.config import ConfigError
 from lab.device import available_memory_bytes
 from lab.rundir import RunDir
 
+from agents.algorithms.dqn import DQNAgent
 from agents.config import RunConfig
-from agents.dqn import DQNAgent
-from agents.engine import Experience
+from agents.contract import Experience, Learner
 from agents.playing import play_agent
 from agents.replay import FrameReplayMemory, ReplayMemory
 
@@ -66,11 +66,10 @@ def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_
     return ReplayMemory(r.capacity, shape, obs_dtype=observation_space.dtype, **common)
 
 
-class DQNLearner:
+class DQNLearner(Learner):
     """A DQNAgent, its vector env and its replay memory, driven by the engine."""
 
     cadence_unit = "steps"
-    save_replay = False  # the runner sets it from --save-replay
 
     def __init__(self, config: RunConfig, device: torch.device, train: bool = True) -> None:
         self.config, self.cfg = config, config.agent
@@ -92,7 +91,7 @@ class DQNLearner:
         self.running_return, self.running_length = np.zeros(n), np.zeros(n, dtype=np.int64)
         self.ended = np.zeros(n, dtype=bool)
 
-    # -- what a subclass (agents.recurrent_learner) changes -----------------------------------------
+    # -- what a subclass (agents.learners.recurrent) changes -----------------------------------------
     def make_agent(self, space, device: torch.device) -> DQNAgent:
         network = build_q_network(self.config, space, self.n_actions)
         return DQNAgent(network, self.n_actions, self.cfg, device=device, seed=self.config.seed)

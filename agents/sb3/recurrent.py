@@ -6,7 +6,7 @@ RecurrentPPO (an LSTM policy and an LSTM critic, sb3-contrib's ``MlpLstmPolicy``
 ``CnnLstmPolicy`` for frames) trains inside SB3's own ``learn`` like the other SB3 algorithms;
 what this module adds is playing it: the policy needs its LSTM states and the episode starts of
 every lane, so evaluation, recordings and ``q_values`` go through :class:`RecurrentSB3Agent`.
-Its "values" are V(s) + log pi(a|s) - max_a' log pi(a'|s), as for PPO (agents.sb3_learner).
+Its "values" are V(s) + log pi(a|s) - max_a' log pi(a'|s), as for PPO (agents.sb3.learner).
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def build_recurrent_ppo(hyper: dict, common: dict, clip_range, frames: bool):
 
 class RecurrentSB3Agent:
     """A RecurrentPPO policy that plays with LSTM states per lane; saving and loading are the
-    wrapped SB3 agent's (agents.sb3_learner.SB3Agent: policy, optimizer, RNG)."""
+    wrapped SB3 agent's (agents.sb3.learner.SB3Agent: policy, optimizer, RNG)."""
 
     def __init__(self, saved) -> None:
         self.saved, self.policy, self.n_actions = saved, saved.policy, saved.n_actions

@@ -2,7 +2,7 @@
 Q-values of stick and hit at every decision, the action taken and the outcome.
 
 The hand is drawn by one function, :func:`draw_hand`, for the plot (every hand finished) and
-for the frames of recordings and of the live table (agents.scenes: a hand in play shows the
+for the frames of recordings and of the live table (agents.watch.scenes: a hand in play shows the
 dealer's hole card face down; it is turned over when the hand ends).
 """
 
@@ -150,7 +150,7 @@ def blackjack_plays_figure(run: RunDir, learner, config, logger: Logger | None =
     return path
 
 
-# -- a hand in play: recordings and the live table (agents.scenes) ---------------------------------
+# -- a hand in play: recordings and the live table (agents.watch.scenes) ---------------------------------
 def hand_of(moment) -> dict:
     """The hand on the moment's table in :func:`draw_hand`'s terms."""
     table = moment.env.unwrapped
@@ -164,7 +164,7 @@ def hand_of(moment) -> dict:
 
 def _status(moment, hand: dict) -> str:
     if moment.over:
-        from agents.scenes import tally
+        from agents.watch.scenes import tally
 
         whose = "your result" if moment.person else "running result"
         return f"{outcome_word(moment.total)} {moment.total:+g}; {whose} {tally([*moment.results, moment.total])}"
@@ -183,7 +183,7 @@ def _status(moment, hand: dict) -> str:
 def hand_picture(moment) -> np.ndarray:
     """A frame of the table at `moment` (640 x 480): the hand, drawn as in the plot of plays,
     with the running result above and what happens now below."""
-    from agents.scenes import episode_heading
+    from agents.watch.scenes import episode_heading
 
     hand = hand_of(moment)
     fig = offscreen_figure(4.8, 3.6, dpi=400 / 3)  # 640 x 480 pixels, text large enough to read

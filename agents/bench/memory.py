@@ -36,6 +36,15 @@ import tempfile
 
 import numpy as np
 
+import envs
+
+from agents import runner
+from agents.evaluation import evaluate_checkpoint
+from agents.learners.dqn import build_memory
+from agents.learners.recurrent import build_memory_q_network, build_sequence_memory, stored_state_size
+from agents.replay import ReplayMemory, SequenceReplay
+from agents.runner import resolve_config
+
 MEMORY_PARTS = ("lstm", "gru", "dqn", "recurrent-ppo", "transformer", "popgym", "replay")
 DEFAULT_PARTS = ("lstm", "gru", "dqn", "recurrent-ppo", "replay")
 SOLVED = 475.0  # CartPole-v1's threshold
@@ -53,7 +62,6 @@ LEARNERS = {
 def train_once(preset: str, seed: int, overrides: list[str], backend: str, algo: str | None) -> dict:
     """One training to the end of its budget in a throw-away run directory: its periodic
     evaluations (step, greedy mean) and its final evaluation."""
-    from agents import runner
 
     curve: list[tuple[int, float]] = []
 
@@ -77,7 +85,6 @@ def evaluate_best(run_dir, episodes: int):
     """What `scripts/evaluate.py RUN_DIR` reports: the run's best checkpoint (kept by the periodic
     evaluations) played greedily on episodes of its own seed, none of which the training's
     evaluations used, so picking the best cannot flatter this figure. Also the run's config."""
-    from agents.evaluation import evaluate_checkpoint
 
     result, _, loaded = evaluate_checkpoint(run_dir, "best", episodes, device="cpu", quiet=True)
     return result, loaded.config
@@ -168,7 +175,6 @@ def higher_lower_references(episodes: int = 2000, seed: int = 0) -> dict[str, tu
     `counting` remembers every card seen and bets on the side with more cards left, the best
     any memory can do, since a guess never changes the cards to come. They bracket what a
     memory adds on this task."""
-    import envs
 
     ranks = 13
 
@@ -213,7 +219,6 @@ def replay_table(presets: tuple[str, ...] = REPLAY_PRESETS) -> list[str]:
     """Bytes per stored step of the sequence replay against the flat replay (arrays allocated,
     not touched: numpy's zeros take no RAM until written): first the mechanism on a 2-float
     observation, then each preset's own replay beside the flat one its observation would get."""
-    from agents.replay import ReplayMemory, SequenceReplay
 
     capacity = 100_000
     flat = ReplayMemory(capacity, (2,)).bytes_per_transition
@@ -233,15 +238,7 @@ def replay_table(presets: tuple[str, ...] = REPLAY_PRESETS) -> list[str]:
 
 def preset_replay_row(preset: str) -> tuple[str, float, float]:
     """(name, sequence bytes, flat bytes) per stored step of the replay `preset` trains with, and
-    of the flat replay (agents.dqn_learner.build_memory) for the same observations."""
-    import envs
-    from agents.dqn_learner import build_memory
-    from agents.recurrent_learner import (
-        build_memory_q_network,
-        build_sequence_memory,
-        stored_state_size,
-    )
-    from agents.runner import resolve_config
+    of the flat replay (agents.learners.dqn.build_memory) for the same observations."""
 
     config = resolve_config(preset, [])
     env = envs.make_vector(config.env.name, num_envs=1, seed=0, **config.env.options)
@@ -263,7 +260,6 @@ def run_memory(seeds: list[int], parts: list[str], workers: int, steps: int | No
         preset, backend, algo = LEARNERS[part]
         overrides = list(budget)
         if part == "dqn" and not steps:  # the memory-less baseline on the LSTM's budget
-            from agents.runner import resolve_config
 
             overrides = [f"total_steps={resolve_config(LEARNERS['lstm'][0], []).total_steps}"]
         if backend == "sb3" and steps:

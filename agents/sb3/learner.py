@@ -2,14 +2,14 @@
 
 `scripts/train.py PRESET --backend sb3 [--algo dqn|ppo|a2c|recurrent-ppo]` trains an SB3 algorithm on the
 environment `envs.make` builds, with the preset's network from `nets` as SB3's features
-extractor (agents.sb3_extractors) and the hyperparameters of agents.sb3_mapping. The engine
+extractor (agents.sb3.extractors) and the hyperparameters of agents.sb3.mapping. The engine
 runs it like any learner: one `advance` is a chunk of SB3's own `learn` (`log_every` agent
 steps, continued with `reset_num_timesteps=False`), so the budget, evaluations with
 checkpoints/best, checkpoints, the report and the recording are the engine's.
 
 The run directory is `runs/<preset>-sb3-<algo>/...`; config.yaml holds `backend: sb3`,
 `sb3_algo` and `sb3:` (every SB3 hyperparameter used; `--set sb3.KEY=VALUE` changes one).
-TensorBoard gets the DESIGN.md tags through lab.logger, and SB3's own logger writes its
+TensorBoard gets the docs/design.md tags through lab.logger, and SB3's own logger writes its
 familiar tags (rollout/ep_rew_mean, train/loss, ...) to the same folder. Checkpoints hold the
 SB3 policy's state_dict as safetensors plus JSON: SB3's own zips (pickles) are never written.
 
@@ -38,12 +38,12 @@ from lab.checkpoint import check_tensors
 from lab.config import ConfigError
 from lab.rundir import RunDir
 
-from agents import sb3_extractors
 from agents.config import RunConfig
-from agents.dqn_learner import EVAL_LANES
-from agents.engine import Experience
+from agents.contract import Experience, Learner
+from agents.learners.dqn import EVAL_LANES
 from agents.playing import play_agent
-from agents.sb3_mapping import LOSS_TAGS, policy_class, policy_kwargs
+from agents.sb3 import extractors
+from agents.sb3.mapping import LOSS_TAGS, policy_class, policy_kwargs, resolve_hyperparameters, unmapped_options
 from agents.schedules import epsilon_greedy
 from agents.tasks import task_for
 
@@ -114,19 +114,28 @@ def single_env_factory(config: RunConfig, clip_rewards: bool = False) -> Callabl
     return factory
 
 
-class SB3Learner:
+class SB3Learner(Learner):
     """An SB3 model on a DummyVecEnv of the preset's env, advanced a chunk of steps at a time."""
 
     cadence_unit = "steps"
 
+    @classmethod
+    def configure(cls, config: RunConfig) -> None:
+        """The SB3 hyperparameters resolved into `config.sb3` (agents.sb3.mapping, the one mapping)."""
+        config.sb3 = resolve_hyperparameters(config.sb3_algo, config, config.sb3)
+        config.env.num_envs = int(config.sb3["n_envs"])  # evaluation plays as many lanes
+        if config.sb3["total_steps"]:  # RL-Zoo's tuned budgets are in steps
+            config.total_steps, config.total_episodes = int(config.sb3["total_steps"]), 0
+
     def __init__(self, config: RunConfig, device: torch.device, train: bool = True) -> None:
         self.config, self.algo, hyper = config, config.sb3_algo, config.sb3
+        self.backend_label = f"Stable-Baselines3 {self.algo.upper()}"
         self.steps = self.episodes = 0
         self.schedule = config.exploration.over(config.budget)
         factory = single_env_factory(config, clip_rewards=bool(hyper.get("clip_rewards", False)))
         self.vec_env = DummyVecEnv([factory for _ in range(int(hyper["n_envs"]) if train else 1)])
         try:
-            sb3_extractors.preprocessed_shape(self.vec_env.observation_space)
+            extractors.preprocessed_shape(self.vec_env.observation_space)
             if not isinstance(self.vec_env.action_space, spaces.Discrete):
                 raise ValueError(f"SB3 {self.algo} here needs a Discrete action space, got {self.vec_env.action_space}")
             self.model = self._build_model(hyper, str(device))
@@ -134,11 +143,15 @@ class SB3Learner:
             self.vec_env.close()
             raise ConfigError(f"config: env: {err}") from None
         self.agent = SB3Agent(self.model.policy, self.algo, int(self.vec_env.action_space.n), seed=config.seed)
-        if self.algo == "recurrent-ppo":  # plays with LSTM states per lane (agents.sb3_recurrent)
-            from agents.sb3_recurrent import RecurrentSB3Agent
+        if self.algo == "recurrent-ppo":  # plays with LSTM states per lane (agents.sb3.recurrent)
+            from agents.sb3.recurrent import RecurrentSB3Agent
 
             self.agent = RecurrentSB3Agent(self.agent)
         self.callback = _Counter(self)
+
+    def report_lines(self) -> list[str]:
+        missing = unmapped_options(self.algo, self.config)
+        return ["preset options SB3 has no counterpart for (ignored): " + "; ".join(missing)] if missing else []
 
     @property
     def updates(self) -> int:
@@ -176,7 +189,7 @@ class SB3Learner:
                          vf_coef=hyper["vf_coef"], max_grad_norm=hyper["max_grad_norm"],
                          normalize_advantage=hyper["normalize_advantage"])
         if self.algo == "recurrent-ppo":
-            from agents.sb3_recurrent import build_recurrent_ppo
+            from agents.sb3.recurrent import build_recurrent_ppo
 
             frames = len(self.vec_env.observation_space.shape) == 3
             return build_recurrent_ppo(hyper, common, self._linear(hyper["clip_range"], hyper["clip_range_end"]),
@@ -240,9 +253,6 @@ class SB3Learner:
     def start(self, run: RunDir, resumed_at: int | None) -> None:
         self.model.set_logger(configure(str(run.path), ["tensorboard"]))  # SB3's own tags, same folder
         self.started = time.perf_counter()
-
-    def on_checkpoint(self, run: RunDir, steps: int) -> None:
-        """Everything SB3 needs again is in the policy's state_dict."""
 
     def close(self) -> None:
         self.vec_env.close()

@@ -38,7 +38,15 @@ from typing import Callable
 import numpy as np
 import torch
 
+import envs
 from lab.cli import UsageError
+from lab.device import resolve_device
+
+from agents import runner
+from agents.config import RunConfig
+from agents.replay import FrameReplayMemory
+from agents.runner import resolve_config, train_config
+from agents.sb3.mapping import unmapped_options
 
 SUITES = ("atari", "blackjack", "memory")
 ATARI_PARTS = ("env", "train", "replay")
@@ -120,7 +128,6 @@ def raw_boxing_vector(num_envs: int, seed: int):
 def measure_env(steps: int, seed: int, num_envs: int = ENV_BENCH_NUM_ENVS, block: int = 50) -> dict:
     """Agent steps/s of ours and of the raw vector env with random actions, stepped in
     alternating blocks of `block` vector steps until each has made `steps` agent steps."""
-    import envs
 
     ours = envs.make_vector("boxing", num_envs=num_envs, seed=seed)
     raw = raw_boxing_vector(num_envs, seed)
@@ -175,8 +182,6 @@ def atari_bench_config(steps: int, seed: int, threads: int, channels_last: bool 
 def measure_ours_atari(steps: int, seed: int, device: str, threads: int, quiet: bool) -> dict:
     """Steps/s of our DQN under the engine on the bench config: the training loop alone (the
     engine's RunResult excludes the final evaluation), and its CPU seconds over all threads."""
-    from agents.config import RunConfig
-    from agents.runner import train_config
 
     config = RunConfig.parse(atari_bench_config(steps, seed, threads))
     with tempfile.TemporaryDirectory() as folder, torch_threads(threads):
@@ -217,8 +222,6 @@ def replay_bytes(capacity: int = REPLAY_BENCH_CAPACITY) -> dict:
     """Bytes per stored transition: ours at `capacity`, SB3's buffers from their array sizes."""
     import gymnasium
     from stable_baselines3.common.buffers import ReplayBuffer
-
-    from agents.replay import FrameReplayMemory
 
     ours = FrameReplayMemory(capacity, frame_shape=(84, 84), stack=4).bytes_per_transition
     observation_space = gymnasium.spaces.Box(0, 255, (4, 84, 84), np.uint8)
@@ -278,8 +281,7 @@ def run_atari(steps: int, seed: int, device: str, quiet: bool, parts: list[str],
 # -- Blackjack -------------------------------------------------------------------------------
 def measure_blackjack(seed: int, device: str, quiet: bool, overrides: list[str], backend: str) -> dict:
     """Train blackjack-dqn with `backend` (ours, or SB3's DQN through the one preset -> SB3
-    mapping of agents.sb3_mapping); its steps, training seconds and exact regret."""
-    from agents import runner
+    mapping of agents.sb3.mapping); its steps, training seconds and exact regret."""
 
     # no evaluations inside the timed loop; the final one is outside RunResult.seconds
     extra = ["record_episodes=0", "evaluation.every=0"]
@@ -293,8 +295,6 @@ def measure_blackjack(seed: int, device: str, quiet: bool, overrides: list[str],
 
 def run_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | None = None,
                   log: Callable[[str], None] = print) -> str:
-    from agents.sb3_mapping import unmapped_options
-    from agents.runner import resolve_config
 
     overrides = list(overrides or [])
     log("training blackjack-dqn (ours) ...")
@@ -310,7 +310,7 @@ def run_blackjack(seed: int, device: str, quiet: bool, overrides: list[str] | No
     missing = unmapped_options("dqn", resolve_config("blackjack-dqn", overrides))
     notes = [f"blackjack-dqn budget: {ours['steps']} agent steps; exact expected returns "
              f"ours {ours['exact_return']:+.5f}, SB3 {sb3['exact_return']:+.5f} (envs.blackjack_solver)",
-             "SB3 side: the preset through agents.sb3_mapping (the --backend sb3 mapping); it ignores "
+             "SB3 side: the preset through agents.sb3.mapping (the --backend sb3 mapping); it ignores "
              + "; ".join(missing)]
     return format_table(f"bench blackjack (seed {seed}): ratio = ours / reference", rows, notes)
 
@@ -331,7 +331,6 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
         raise BenchError(f"--steps must be >= 1, got {steps}")
     if seed < 0:
         raise BenchError(f"--seed must be >= 0, got {seed}")
-    from lab.device import resolve_device
 
     try:
         device = str(resolve_device(device))
@@ -341,7 +340,7 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
     if workers < 1:
         raise BenchError(f"--workers must be >= 1, got {workers}")
     if suite == "memory":
-        from agents.bench_memory import DEFAULT_PARTS, MEMORY_PARTS, run_memory
+        from agents.bench.memory import DEFAULT_PARTS, MEMORY_PARTS, run_memory
 
         parts = _parts(only, MEMORY_PARTS) if only else list(DEFAULT_PARTS)
         return run_memory(_seeds(seeds), parts, workers, steps, log=log)

@@ -2,7 +2,7 @@
 chapter 70's DQN whose Q-network remembers (chapters 48-53's LSTM/GRU, or chapters 76-90's
 attention over a window), learning from replayed sequences.
 
-What changes from :mod:`agents.dqn`:
+What changes from :mod:`agents.algorithms.dqn`:
 
 1. The Q-network is :class:`nets.memory_q.MemoryQNetwork`: torso -> memory -> (dueling) head.
    Acting carries one recurrent state per environment lane (:meth:`R2D2Agent.act` takes and
@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from agents.dqn import DQNAgent, DQNConfig
+from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.replay import SequenceBatch, sequence_priority
 from agents.replay.sequences import check_sequence_options
 

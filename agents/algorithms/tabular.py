@@ -15,7 +15,7 @@
   where s and s' are the positions after its previous and current move.
 
 Both agents act and learn through ``play_episode(env, epsilon, learn)``; the run engine drives
-them through :class:`agents.tabular_learner.TabularLearner`. Tables are saved as arrays (safetensors) and JSON, never
+them through :class:`agents.learners.tabular.TabularLearner`. Tables are saved as arrays (safetensors) and JSON, never
 pickled.
 """
 
@@ -26,6 +26,8 @@ import math
 from typing import Any, Hashable, Literal
 
 import numpy as np
+
+from envs import tictactoe as ttt
 
 
 @dataclasses.dataclass
@@ -205,7 +207,6 @@ class ValueFunctionAgent:
     """
 
     def __init__(self, config: ValueFunctionConfig | None = None, seed: int = 0) -> None:
-        from envs import tictactoe as ttt
 
         config = config or ValueFunctionConfig()
         self.ttt = ttt
