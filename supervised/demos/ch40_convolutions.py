@@ -44,6 +44,7 @@ BOOK_CONV_PARAMS = 520  # ch042.md:58 "20 × 26 = 520 parâmetros"
 BOOK_DENSE_PARAMS = 23_550  # ch042.md:58 "um total de 23.550 parâmetros"
 BOOK_RATIO = 40  # ch042.md:58 "mais de 40 vezes mais parâmetros"
 BOOK_PLAN_MAPS = (20, 40)  # ch042.md:40 "camadas convolucionais com 20 e 40 mapas de recursos"
+BOOK_LENET5_MAPS = 6  # ch042.md:40 "LeNet-5 ... usou 6 mapas de recursos, cada um associado a um campo receptivo local 5 × 5"
 BOOK_POOLED_SIDE = 12  # ch043.md:26 "após o agrupamento, temos 12 × 12 neurônios"
 BOOK_WORKED_NET = "28×28 → 3×24×24 → 3×12×12 → 10"  # ch043.md:66, :69
 NIELSEN_TWO_CONV_RELU = 99.23  # Nielsen (online) ch. 6: 20 + 40 maps, ReLU, eta 0.03, lambda 0.1, 60 epochs
@@ -247,6 +248,11 @@ def shared_weights(ctx) -> None:
     ratio = dense_params / conv_params
     ctx.report("dense / conv parameters", f"more than {BOOK_RATIO}x", f"{ratio:.1f}x", matches=ratio > BOOK_RATIO,
                reason="the ratio is not above the book's bound")
+    lenet5 = nets.count_parameters(nets.build("lenet", maps=[BOOK_LENET5_MAPS], hidden=0).convs[0])
+    lenet5_book = BOOK_LENET5_MAPS * (BOOK_FIELD * BOOK_FIELD + 1)
+    ctx.report("LeNet-5's first layer: 6 maps of 5 × 5 (counted on lenet maps=[6])",
+               f"{BOOK_LENET5_MAPS} × (5 × 5 + 1) = {lenet5_book} (from ch042.md:40's 6 maps of 5 × 5)", lenet5,
+               matches=lenet5 == lenet5_book, reason="the module holds another number of parameters")
 
     dataset = ctx.dataset()
     image = dataset.test[0][0].reshape(dataset.image_shape).astype(np.float32)
@@ -315,6 +321,19 @@ def pooling(ctx) -> None:
     measured = (f"{worked['input'][1]}×{worked['input'][2]} → {'×'.join(map(str, worked['conv1']))} → "
                 f"{'×'.join(map(str, worked['pool1']))} → {worked['output'][0]}")
     ctx.report("the worked net (lenet maps=[3], hidden=0)", BOOK_WORKED_NET, measured, matches=measured == BOOK_WORKED_NET)
+    # "fewer features pooled, so fewer parameters in the later layers" (ch043.md:41): the worked
+    # net's output layer after pooling vs one reading the 3x24x24 conv maps directly.
+    worked_net = nets.build("lenet", maps=[3], hidden=0)
+    after_pooling = nets.count_parameters(worked_net.output_layer)
+    with torch.no_grad():
+        unpooled = worked_net.convs[0](torch.zeros(1, 1, MNIST_SIDE, MNIST_SIDE)).numel()
+    without_pooling = nets.count_parameters(nn.Linear(unpooled, worked_net.out_features))
+    ctx.report("parameters of the worked net's output layer: after 2x2 pooling vs on the unpooled 3x24x24 maps",
+               "pooling leaves fewer features, so fewer parameters in the later layers (ch043.md:41); "
+               "3×12×12×10+10 = 4,330 vs 3×24×24×10+10 = 17,290 from ch043.md:66's sizes",
+               f"{after_pooling:,} vs {without_pooling:,}",
+               matches=(after_pooling, without_pooling) == (4_330, 17_290),
+               reason="the layers hold other numbers of parameters")
 
     dataset = ctx.dataset()
     runs = {name: trained(ctx, name) for name in ("worked_max", "worked_l2")}

@@ -164,6 +164,11 @@ def parameters_and_sizes(ctx) -> None:
     ctx.report("3x3 conv layer, 32 -> 64 maps: (n*m*l + 1)*k vs counted on the module",
                f"(3*3*32 + 1)*64 = {formula:,} (formula of ch046.md:25)", f"{counted:,}", matches=counted == formula,
                reason="the module holds another number of parameters")
+    weights_only = model.convs[1].weight.numel()
+    book_weights = BOOK_CONV["n"] * BOOK_CONV["m"] * BOOK_CONV["k"] * BOOK_CONV["l"]
+    ctx.report("its weights without the biases: n*m*k*l vs the module's weight tensor",
+               f"3*3*64*32 = {book_weights:,} (\"n * m * k * l\", ch046.md:25)", f"{weights_only:,}",
+               matches=weights_only == book_weights, reason="the weight tensor holds another number")
     ctx.report("parameters of a pooling layer", "none (ch046.md:28)",
                nets.count_parameters(model.pool), matches=nets.count_parameters(model.pool) == 0,
                reason="the pooling module has parameters")
