@@ -21,8 +21,10 @@ from lab.seeding import seed_everything
 
 
 #: Every figure line ends with one of these verdicts (kept in English in results.json; the
-#: printed line says them in the output language).
-VERDICTS = (N_("match"), N_("differs"), N_("not comparable"))
+#: printed line says them in the output language). "by construction" is a line that restates a
+#: setting the demo chose (a model built with 8 heads has 8 heads): printed so the reader sees
+#: the book's figure was used, never counted as a match.
+VERDICTS = (N_("match"), N_("differs"), N_("not comparable"), N_("by construction"))
 
 #: Fallback notices already printed in this process (one per stand-in dataset, not one per demo).
 _FALLBACK_NOTICES_SHOWN: set[str] = set()
@@ -41,10 +43,12 @@ def fallback_notice(warning: Any) -> str:
 @dataclasses.dataclass
 class Figure:
     """One figure of the chapter: what the reference (the book, unless `source` names another)
-    prints and what this run measured, judged `match`, `differs` or `not comparable`.
+    prints and what this run measured, judged `match`, `differs`, `not comparable` or `by
+    construction`.
 
     `matches` True -> match; False -> differs; None -> not comparable (other data, a figure the
-    book only describes). `reason` says why a figure differs or is not comparable (other data,
+    book only describes). `by_construction` (with `matches` None) -> by construction: the
+    measured value is a setting the demo itself chose, so agreeing with the book proves nothing. `reason` says why a figure differs or is not comparable (other data,
     reduced size under --quick, ...); `source` is "book" for a figure found in the book's text,
     otherwise where the figure comes from (e.g. "Nielsen (online)", "Vaswani et al. 2017").
     """
@@ -56,9 +60,12 @@ class Figure:
     matches: bool | None = None
     reason: str = ""
     source: str = "book"
+    by_construction: bool = False
 
     @property
     def verdict(self) -> str:
+        if self.by_construction:
+            return VERDICTS[3]
         return VERDICTS[0] if self.matches else VERDICTS[1] if self.matches is False else VERDICTS[2]
 
     def line(self) -> str:
@@ -142,19 +149,25 @@ class DemoContext:
         print(text, flush=True)
 
     def report(self, label: str, book: Any, measured: Any, data: str = "exact",
-               matches: bool | None = None, reason: str = "", source: str = "book") -> Figure:
+               matches: bool | None = None, reason: str = "", source: str = "book",
+               by_construction: bool = False) -> Figure:
         """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`.
 
-        matches True -> match; False -> differs; None -> not comparable. A figure that is not a
-        match must say why (`reason`), and a figure not from the book must name its `source`.
+        matches True -> match; False -> differs; None -> not comparable; `by_construction` ->
+        by construction (the value restates the demo's own setting; `matches` must then be None).
+        A figure that is not a match must say why (`reason`: for by construction, which setting
+        it restates), and a figure not from the book must name its `source`.
         """
+        if by_construction and matches is not None:
+            raise ValueError(f"{self.key}: figure {label!r} is by construction, so it is not judged "
+                             f"a match or not (matches must be None)")
         if matches is not True and not reason.strip():
-            raise ValueError(f"{self.key}: figure {label!r} is judged "
-                             f"{'differs' if matches is False else 'not comparable'} without a reason")
+            verdict = "by construction" if by_construction else "differs" if matches is False else "not comparable"
+            raise ValueError(f"{self.key}: figure {label!r} is judged {verdict} without a reason")
         if not str(source).strip():
             raise ValueError(f"{self.key}: figure {label!r} has no source (\"book\" or where it comes from)")
         figure = Figure(label, book, measured, data, None if matches is None else bool(matches),
-                        reason, source)
+                        reason, source, by_construction)
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure

@@ -106,7 +106,7 @@ def test_cnn_demos_judge_every_figure_and_match_the_exact_counts(key, tmp_path):
         assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
     exact = {f["label"]: f for f in result["figures"] if f["data"] == "exact"}
     assert all(f["verdict"] == "match" for f in exact.values()), exact
-    expected_exact = {"ch40": 0, "ch41": 3, "ch42": 4, "ch43": 3}[key]
+    expected_exact = {"ch40": 0, "ch41": 3, "ch42": 5, "ch43": 4}[key]
     assert len(exact) == expected_exact
     assert list((tmp_path / key / "plots").glob("*.png"))
     if key == "ch42":
@@ -236,7 +236,10 @@ def test_lstm_gru_demos_judge_every_figure(key, tmp_path):
     for figure in result["figures"]:
         assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
     exact = [f for f in result["figures"] if f["data"] == "exact"]
-    assert exact and all(f["verdict"] == "match" for f in exact)
+    assert exact and all(f["verdict"] in ("match", "by construction") for f in exact)
+    assert key == "ch52" or any(f["verdict"] == "match" for f in exact)  # the gates' equations, measured
+    # The module's own layout (block counts, the state torch returns) is read back, not judged.
+    assert all(f["verdict"] == "by construction" for f in exact if "blocks" in f["label"])
     memory = [f for f in result["figures"] if f["label"].endswith("recall after 10 / 20 steps")]
     assert all(f["verdict"] == "not comparable" for f in memory)  # judged only at the book's 1,000 steps
     if key == "ch53":

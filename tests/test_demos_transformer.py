@@ -90,8 +90,12 @@ def test_ch81_gpt2_size_and_pre_layer_norm(tmp_path):
     assert size["verdict"] == "match"
     assert abs(float(size["measured"].rstrip("M").replace(",", "")) / 1542 - 1) <= gpt.COUNT_TOLERANCE
     ratio = one_figure(figures, "GPT-2 / GPT-1")
-    assert ratio["verdict"] == "match" and 10 <= float(ratio["measured"].rstrip("x")) < 20
-    assert one_figure(figures, "pre-LayerNorm")["verdict"] == "match"
+    # The book's "10 times" judged within 25%: the counts give 13.4x (the book's own 1.5B / 117M: 12.8x).
+    assert ratio["verdict"] == "differs" and 12.5 <= float(ratio["measured"].rstrip("x")) < 14
+    family = [f for label, f in figures.items() if label.startswith("GPT-2 family")]
+    assert [f["book"] for f in family] == [f"{n} (ch081.md:44)" for n in ("117M", "345M", "762M", "1,500M")]
+    assert [f["verdict"] for f in family] == ["differs", "differs", "match", "differs"]
+    assert one_figure(figures, "pre-LayerNorm")["verdict"] == "by construction"
     assert one_figure(figures, "pre-LayerNorm")["measured"].startswith("48 of 48 blocks pre-norm")
 
 
@@ -100,7 +104,9 @@ def test_ch82_gpt3_size_counted_without_allocating(tmp_path):
     size = one_figure(figures, "GPT-3 parameters")
     assert size["verdict"] == "match"
     assert abs(float(size["measured"].rstrip("M").replace(",", "")) / 175_000 - 1) <= gpt.COUNT_TOLERANCE
-    assert one_figure(figures, "GPT-3 / GPT-2")["verdict"] == "match"
+    assert one_figure(figures, "GPT-3 / GPT-2")["verdict"] == "match"  # 112x, within 25% of 100
+    typo = one_figure(figures, "parameters of a GPT-3 with the book's width 12888")
+    assert typo["verdict"] == "differs" and 190 < float(typo["measured"].rstrip("B")) < 194
     head = one_figure(figures, "width 12,288 split over 96 heads")
     assert head["measured"] == 128 and head["verdict"] == "not comparable" and "12888" in head["reason"]
 
@@ -201,9 +207,12 @@ def test_the_books_sentence_is_held_out_of_the_toy_training_set():
 
 def test_ch86_positional_encoding(tmp_path):
     figures = _run("ch86", tmp_path)
-    assert all(f["verdict"] == "match" for f in figures.values()), figures
-    plain, coded = one_figure(figures, "self-attention without positions")["measured"].split(" (with sinusoidal positions: ")
-    assert float(plain) < 1e-4 and float(coded.rstrip(")")) > 1e-2
+    assert one_figure(figures, "positional encoding range")["verdict"] == "by construction"
+    pooled = one_figure(figures, "self-attention, the sentence as a set")
+    plain, coded = pooled["measured"].split(" (with sinusoidal positions: ")
+    assert pooled["verdict"] == "match" and float(plain) < 1e-4 and float(coded.rstrip(")")) > 1e-2
+    # Word by word the book's "invariant" is wrong: the outputs move with their words.
+    assert one_figure(figures, "self-attention word by word")["verdict"] == "differs"
     assert "ch86_positional_encoding.png" in _plots(tmp_path, "ch86")
 
 
@@ -231,12 +240,14 @@ def test_ch88_the_score_grows_with_the_key_width_and_the_scale_undoes_it(tmp_pat
 
 def test_ch89_layer_norm_per_word_and_residual_gradients(tmp_path):
     figures = _run("ch89", tmp_path)
-    assert one_figure(figures, "after LayerNorm")["verdict"] == "match"
-    assert one_figure(figures, "same sentence alone vs in a batch")["measured"] == "max difference 0.0e+00"
+    assert one_figure(figures, "after LayerNorm")["verdict"] == "by construction"
+    alone = one_figure(figures, "same sentence alone vs in a batch")
+    assert alone["verdict"] == "match" and alone["measured"] == "max difference 0.0e+00"
     gradient = one_figure(figures, "gradient norm at the input")
     with_residual, without = (float(v) for v in gradient["measured"].split(" (")[0].split(" / "))
     assert gradient["verdict"] == "match" and with_residual > without
-    assert one_figure(figures, "heads in each multi-head")["measured"] == 8
+    heads = one_figure(figures, "heads in each multi-head")
+    assert heads["measured"] == 8 and heads["verdict"] == "by construction"
     assert "ch89_heads_untrained.png" in _plots(tmp_path, "ch89")
 
 
@@ -246,7 +257,7 @@ def test_ch89_layer_norm_per_word_and_residual_gradients(tmp_path):
 def test_ch78_bert_quick(tmp_path):
     figures = _run("ch78", tmp_path)
     for label in ("share of tokens chosen", "chosen tokens: [MASK]", "next-sentence pairs"):
-        assert one_figure(figures, label)["verdict"] == "match"
+        assert one_figure(figures, label)["verdict"] == "by construction"  # drawn at the book's rates
     before, after = (float(v.rstrip("%")) for v in one_figure(figures, "masked-LM accuracy")["measured"].split(" / "))
     assert after > before + 5  # pre-training teaches the masked words
     assert "ch78_bert.png" in _plots(tmp_path, "ch78")
@@ -258,6 +269,8 @@ def test_ch79_and_ch80_gpt_quick(tmp_path):
     loss = float(one_figure(figures, "validation loss after")["measured"])
     assert loss < math.log(103) - 1.5  # far below a uniform guess over the corpus's symbols
     assert one_figure(figures, "log P(")["verdict"] == "match"
+    later = one_figure(figures, "change of the prediction at a position when every later character")
+    assert later["verdict"] == "differs" and later["measured"].startswith("0.0e+00")  # ch079.md:47 is BERT's objective
     assert {"ch79_learning_curve.png", "ch79_samples.png"} <= _plots(tmp_path, "ch79")
     figures = _run("ch80", tmp_path)  # re-uses the language model trained just above
     assert one_figure(figures, "GPT-1 parameters")["verdict"] == "match"

@@ -153,7 +153,8 @@ def run(key: str, *, shared_overrides: bool = False, **options) -> dict:
 
 
 def tally(results: list[dict]) -> str:
-    """One line counting the verdicts of every figure in `results` (what `run` returns)."""
+    """One line counting the four verdicts of every figure in `results` (what `run` returns):
+    match, differs, not comparable, and by construction (a restated setting, not a match)."""
     from supervised.demo_context import VERDICTS
 
     counts = dict.fromkeys(VERDICTS, 0)

@@ -102,7 +102,7 @@ def _report_training(ctx, histories: dict) -> None:
     train_size, validation_size = _train_images(ctx, dataset), dataset.sizes[1]
     data = f"{dataset.name}, {train_size:,} training / {validation_size:,} validation images, {epochs} epochs"
     comparable = dataset.name == "mnist" and train_size == 50_000 and epochs == 30
-    why = "" if comparable else ctx.other_data(dataset) + f"; {epochs} epochs, the book: 30"  # the book: ch025.md:112
+    why = "" if comparable else ctx.other_data(dataset) + f"; {epochs} epochs, the book: 30"  # 30 epochs (ch020.md:181); ch025.md:76 keeps that setup (lambda = 5.0)
     normal, scaled = histories["normal"].validation_accuracy, histories["scaled"].validation_accuracy
     ctx.report("validation accuracy after epoch 1, N(0, 1) weights", "under 87%", f"{normal[0]:.2%}", data=data,
                matches=(normal[0] < 0.87) if comparable else None,

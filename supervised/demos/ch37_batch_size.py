@@ -14,8 +14,8 @@ log-likelihood, plain SGD at learning rate 0.01, 30 epochs. Its runs, which this
   sums the gradients of the last layer's weights over those steps (ch039.md:22-25; each step's
   gradient of the loss summed over its B samples, so every B adds up 1,024 per-example terms); the norm of
   that sum, averaged over trials, grows with B: "larger batches take larger gradient steps for
-  the same number of samples seen" (ch039.md:50). B from 1 to 1,024 (ch039.md:28), 1,000 trials
-  per B in the book (ch039.md:37).
+  the same number of samples seen" (ch039.md:51). B from 1 to 1,024 (ch039.md:28), 1,000 trials
+  per B in the book (ch039.md:39, :42).
 
 Under --quick everything is smaller (2x256 units, 2,000 images, 6 epochs, fewer B and trials):
 the accuracies are then far from the book's, and the lines say so.

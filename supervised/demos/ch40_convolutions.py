@@ -5,8 +5,8 @@
   trained beside two `nets.build("lenet")` conv nets, 20 maps and the 20 + 40 maps of the
   book's plan (ch042.md:40), on the same images with the same budget: Nielsen's recipe for
   ReLU nets (his online chapter 6: eta 0.03, L2 lambda 0.1, mini-batches of 10, softmax).
-* ch41 - local receptive fields: a 5x5 field (ch041.md:181) slides 23 pixels each way over
-  28x28 pixels, giving 24x24 hidden neurons (ch041.md:202). Read off the module's layer
+* ch41 - local receptive fields: a 5x5 field (ch041.md:54) slides 23 pixels each way over
+  28x28 pixels, giving 24x24 hidden neurons (ch041.md:75). Read off the module's layer
   shapes, counted with torch's unfold, and each hidden neuron's field found by autograd.
 * ch42 - shared weights: 26 parameters per map, 520 for 20 maps against 23,550 for a dense
   layer of 30 neurons, "more than 40 times" (ch042.md:58), all counted on the modules; the
@@ -14,10 +14,10 @@
   learned 5x5 filters drawn as the book's figure draws them (darker = larger weight,
   ch042.md:52); a 3-map conv net against [784, 30, 10] for "fewer parameters, same
   performance" (ch042.md:61).
-* ch43 - pooling: 2x2 max pooling 24x24 -> 12x12 (ch043.md:135), L2 pooling as the square
-  root of the sum of squares (ch043.md:153), the worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10
-  (ch043.md:175-178), trained with each pooling and compared on validation data as the chapter
-  advises (ch043.md:156).
+* ch43 - pooling: 2x2 max pooling 24x24 -> 12x12 (ch043.md:26), L2 pooling as the square
+  root of the sum of squares (ch043.md:44), the worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10
+  (ch043.md:66, :69), trained with each pooling and compared on validation data as the chapter
+  advises (ch043.md:47).
 """
 
 from __future__ import annotations
@@ -36,16 +36,17 @@ from supervised.demos import register
 from supervised.demos._training import data_reason, describe, fit, percent, setting
 
 BOOK_MLP_ACCURACY = 98.0  # ch040.md:31 "precisão de classificação melhor que 98%"
-BOOK_FIELD = 5  # ch041.md:181 "uma região de 5 × 5, correspondendo a 25 pixels de entrada"
-BOOK_HIDDEN_SIDE = 24  # ch041.md:202 "haverá 24 × 24 neurônios na camada oculta"
-BOOK_SLIDES = 23  # ch041.md:202 "mover o campo receptivo local 23 neurônios para o lado"
+BOOK_FIELD = 5  # ch041.md:54 "uma região de 5 × 5, correspondendo a 25 pixels de entrada"
+BOOK_HIDDEN_SIDE = 24  # ch041.md:75 "haverá 24 × 24 neurônios na camada oculta"
+BOOK_SLIDES = 23  # ch041.md:75 "mover o campo receptivo local 23 neurônios para o lado"
 BOOK_PARAMS_PER_MAP = 26  # ch042.md:58 "cada mapa de recursos requer 26 parâmetros"
 BOOK_CONV_PARAMS = 520  # ch042.md:58 "20 × 26 = 520 parâmetros"
 BOOK_DENSE_PARAMS = 23_550  # ch042.md:58 "um total de 23.550 parâmetros"
 BOOK_RATIO = 40  # ch042.md:58 "mais de 40 vezes mais parâmetros"
 BOOK_PLAN_MAPS = (20, 40)  # ch042.md:40 "camadas convolucionais com 20 e 40 mapas de recursos"
-BOOK_POOLED_SIDE = 12  # ch043.md:135 "após o agrupamento, temos 12 × 12 neurônios"
-BOOK_WORKED_NET = "28×28 → 3×24×24 → 3×12×12 → 10"  # ch043.md:175-178
+BOOK_LENET5_MAPS = 6  # ch042.md:40 "LeNet-5 ... usou 6 mapas de recursos, cada um associado a um campo receptivo local 5 × 5"
+BOOK_POOLED_SIDE = 12  # ch043.md:26 "após o agrupamento, temos 12 × 12 neurônios"
+BOOK_WORKED_NET = "28×28 → 3×24×24 → 3×12×12 → 10"  # ch043.md:66, :69
 NIELSEN_TWO_CONV_RELU = 99.23  # Nielsen (online) ch. 6: 20 + 40 maps, ReLU, eta 0.03, lambda 0.1, 60 epochs
 
 #: The same training for every net of these chapters: Nielsen's recipe for his ReLU conv nets.
@@ -181,13 +182,13 @@ def receptive_fields(ctx) -> None:
                slides, matches=slides == BOOK_SLIDES)
     first, second = receptive_field(model, 0, 0, 0), receptive_field(model, 0, 0, 1)
     rows, cols = np.nonzero(first)
-    ctx.report("input pixels one hidden neuron depends on (non-zero gradient)", "5 × 5 = 25 (ch041.md:181)",
+    ctx.report("input pixels one hidden neuron depends on (non-zero gradient)", "5 × 5 = 25 (ch041.md:54)",
                f"{first.sum()} (rows {rows.min()}-{rows.max()}, columns {cols.min()}-{cols.max()})",
                matches=bool(first.sum() == BOOK_FIELD ** 2))
     shift = np.nonzero(second)[1].min() - cols.min()
     ctx.say(f"the next hidden neuron's field starts {shift} pixel to the right (stride 1); with stride 2 the "
             f"hidden layer would be {conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} × "
-            f"{conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} (ch041.md:205 names the stride, no size)")
+            f"{conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} (ch041.md:78 names the stride, no size)")
 
     digit = ctx.dataset().test[0][0].reshape(ctx.dataset().image_shape)
     fig, axes = new_figure(1, 2, figsize=(8.5, 4.2))
@@ -247,6 +248,11 @@ def shared_weights(ctx) -> None:
     ratio = dense_params / conv_params
     ctx.report("dense / conv parameters", f"more than {BOOK_RATIO}x", f"{ratio:.1f}x", matches=ratio > BOOK_RATIO,
                reason="the ratio is not above the book's bound")
+    lenet5 = nets.count_parameters(nets.build("lenet", maps=[BOOK_LENET5_MAPS], hidden=0).convs[0])
+    lenet5_book = BOOK_LENET5_MAPS * (BOOK_FIELD * BOOK_FIELD + 1)
+    ctx.report("LeNet-5's first layer: 6 maps of 5 × 5 (counted on lenet maps=[6])",
+               f"{BOOK_LENET5_MAPS} × (5 × 5 + 1) = {lenet5_book} (from ch042.md:40's 6 maps of 5 × 5)", lenet5,
+               matches=lenet5 == lenet5_book, reason="the module holds another number of parameters")
 
     dataset = ctx.dataset()
     image = dataset.test[0][0].reshape(dataset.image_shape).astype(np.float32)
@@ -308,20 +314,33 @@ def pooling(ctx) -> None:
     l2 = float(L2Pool2d(2)(window))
     by_hand = math.sqrt(sum(v * v for v in window.flatten().tolist()))
     ctx.report("L2 pooling of the 2x2 region [[1, -2], [3, 4]] (nets.cnn.L2Pool2d)",
-               f"sqrt of the sum of squares = {by_hand:.4f} (ch043.md:153)", f"{l2:.4f} (max pooling: "
+               f"sqrt of the sum of squares = {by_hand:.4f} (ch043.md:44)", f"{l2:.4f} (max pooling: "
                f"{float(F.max_pool2d(window, 2)):.0f})", matches=abs(l2 - by_hand) < 1e-5)
 
     worked = dict(nets.build("lenet", maps=[3], hidden=0).layer_shapes())
     measured = (f"{worked['input'][1]}×{worked['input'][2]} → {'×'.join(map(str, worked['conv1']))} → "
                 f"{'×'.join(map(str, worked['pool1']))} → {worked['output'][0]}")
     ctx.report("the worked net (lenet maps=[3], hidden=0)", BOOK_WORKED_NET, measured, matches=measured == BOOK_WORKED_NET)
+    # "fewer features pooled, so fewer parameters in the later layers" (ch043.md:41): the worked
+    # net's output layer after pooling vs one reading the 3x24x24 conv maps directly.
+    worked_net = nets.build("lenet", maps=[3], hidden=0)
+    after_pooling = nets.count_parameters(worked_net.output_layer)
+    with torch.no_grad():
+        unpooled = worked_net.convs[0](torch.zeros(1, 1, MNIST_SIDE, MNIST_SIDE)).numel()
+    without_pooling = nets.count_parameters(nn.Linear(unpooled, worked_net.out_features))
+    ctx.report("parameters of the worked net's output layer: after 2x2 pooling vs on the unpooled 3x24x24 maps",
+               "pooling leaves fewer features, so fewer parameters in the later layers (ch043.md:41); "
+               "3×12×12×10+10 = 4,330 vs 3×24×24×10+10 = 17,290 from ch043.md:66's sizes",
+               f"{after_pooling:,} vs {without_pooling:,}",
+               matches=(after_pooling, without_pooling) == (4_330, 17_290),
+               reason="the layers hold other numbers of parameters")
 
     dataset = ctx.dataset()
     runs = {name: trained(ctx, name) for name in ("worked_max", "worked_l2")}
     validation = {name: percent(run[1].best_validation_accuracy) for name, run in runs.items()}
     winner = max(validation, key=validation.get)
     ctx.report("worked net: best validation accuracy, max vs L2 pooling",
-               "both are widely used; compare them on validation data (ch043.md:153-156)",
+               "both are widely used; compare them on validation data (ch043.md:44-47)",
                f"{validation['worked_max']:.2f}% vs {validation['worked_l2']:.2f}%",
                data=describe(dataset, runs["worked_max"][3]), matches=None,
                reason=f"the book names no winner; here the validation data pick {NETS[winner][0].split(', ')[-1]}")

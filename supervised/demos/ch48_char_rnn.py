@@ -1,7 +1,7 @@
 """Chapters 48-50: recurrent nets, backpropagation through time, vanishing and exploding gradients.
 
 * ch48 - a character-level recurrent net (`nets.build("recurrent", cell="rnn" | "lstm",
-  vocab_size=...)`) learns that "q" is followed by "u" (ch048.md:90). The text ships with Python:
+  vocab_size=...)`) learns that the letter after "q" is "u" (ch048.md:90). The text ships with Python:
   the Python Language Reference topics of CPython's ``pydoc_data`` (supervised/corpora.py; no
   public-domain book ships in an installed package, and demos never download). Measured: the
   trained nets' probability of "u" right after each "q" of the held-out text.
@@ -273,7 +273,8 @@ def bptt(ctx) -> None:
     ctx.say(f"truncating at {truncate} steps changes dE/dW by {100 * lost:.1f}% of its norm "
             "(the contributions from further back are dropped)")
 
-    # The chapter's example E_3: dE_3/dW = sum_k dE_3/ds_3 ds_3/ds_k ds_k/dW, k = 3, 2, 1, 0 (ch049.md:148).
+    # The chapter's example E_3: dE_3/dW = sum_k dE_3/ds_3 ds_3/ds_k ds_k/dW, k = 3, 2, 1, 0
+    # (the formula image at ch049.md:148).
     terms = contributions_to_w(model, x, y, 3)
     ctx.say("E_3's terms of dE_3/dW from steps k = 3, 2, 1, 0 (norms; k = 0 meets s_-1 = 0): "
             + ", ".join(f"{float(term.norm()):.3g}" for term in terms))

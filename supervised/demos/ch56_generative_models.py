@@ -36,7 +36,7 @@ TARGET_MEAN, TARGET_STD = 4.0, 1.25   # the 1-D Gaussian to learn (the book does
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: KS distance under which a generated sample "matches" the target in this demo's judgement.
 KS_MATCH = 0.05
-BOOK_N_IS_N_SQUARED = "N = n x n"  # ch056.md:7
+BOOK_N_IS_N_SQUARED = "N = n x n"  # ch056.md:7 "vetor dimensional N = n x n"
 BOOK_DIRECT = "generated distribution ends equal to the true one"  # ch056.md:115
 
 
@@ -148,7 +148,7 @@ def demo(ctx) -> None:
     side = dataset.image_shape[0]
     ctx.report("an n x n image is a vector of N numbers", BOOK_N_IS_N_SQUARED,
                f"{side} x {side} image -> N = {dataset.train_images.shape[1]}", data=dataset.name,
-               matches=dataset.train_images.shape[1] == side * side)
+               by_construction=True, reason="the loader stores each image flattened to side x side numbers")
 
     steps = setting(ctx, "steps", 3000, 800)
     batch = setting(ctx, "batch", 256, 256)

@@ -1,16 +1,20 @@
 """Chapter 57 (Os Detalhes Matemáticos das GANs): the optimal discriminator and the equilibrium.
 
-For a fixed generator with density p_g, the discriminator that minimises the expected
-classification error is, point by point, D*(x) = p_t(x) / (p_t(x) + p_g(x)) (ch057.md:44-47);
-the best generator then has p_g = p_t, where D* = 1/2 everywhere: the discriminator "cannot do
-better than being right one time in two" (ch057.md:80, ch056.md:161).
+The book's discriminator minimises the expected *absolute* error when true and generated points
+come in equal shares (ch057.md:14): E(D) = 1/2 [integral of p_t (1 - D) + p_g D]. Minimised point
+by point (ch057.md:44-47; the formula is an image there), the optimum is a step: D*(x) = 1 where
+p_t(x) > p_g(x) and 0 elsewhere. At p_g = p_t every D makes the same error, 1/2: the
+discriminator "cannot do better than being right one time in two" (ch057.md:80), an accuracy.
+Goodfellow et al. 2014 use the cross-entropy instead, whose optimum is the smooth
+D*(x) = p_t(x) / (p_t(x) + p_g(x)), equal to 1/2 everywhere at p_g = p_t (the book's ch056.md:161
+says the same of the equilibrium: "probabilidade 1/2").
 
-Measured here on chapter 56's 1-D problem:
-1. D* itself: a discriminator network trained against a *fixed* Gaussian p_g learns the curve
-   p_t / (p_t + p_g); the gap between the two is printed.
-2. The equilibrium: during GAN training (chapter 56's `train_gan`), the mean D on true and on
-   generated points converges towards 1/2, and D*(x) computed from the trained generator's
-   density (a kernel density estimate of its samples) is close to 1/2 where the data lie.
+Measured here on chapter 56's 1-D problem, each line labelled with its source:
+1. Against a *fixed* Gaussian p_g, a discriminator trained on the absolute error learns the
+   book's step, and one trained on the cross-entropy learns Goodfellow's curve.
+2. The equilibrium of chapter 56's GAN (`train_gan`, cross-entropy): its discriminator's accuracy
+   on fresh true and generated points (the book's one time in two), its mean output on each
+   (1/2), and D* computed from the trained generator's density (a kernel density estimate).
 3. The discriminator's cross-entropy -[ln D(x) + ln(1 - D(G(u)))] tends to ln 4 = 1.386, its
    value when D = 1/2 (Goodfellow et al. 2014, Theorem 1).
 """
@@ -34,8 +38,12 @@ from supervised.demos.ch56_generative_models import (
     train_gan,
 )
 
-BOOK_EQUILIBRIUM_D = 0.5  # "verdadeiro em um caso a cada dois" ch057.md:80; "probabilidade 1/2" ch056.md:161
-BOOK_OPTIMAL_D = "D*(x) = p_t(x) / (p_t(x) + p_g(x))"  # ch057.md:44-47 (the formula is an image there)
+BOOK_EQUILIBRIUM_ACCURACY = 0.5  # ch057.md:80 "verdadeiro em um caso a cada dois"
+BOOK_EQUILIBRIUM_D = 0.5  # ch056.md:161 "com probabilidade 1/2"
+#: The pointwise minimum of the expected absolute error (ch057.md:14, :44-47).
+BOOK_OPTIMAL_D = "D*(x) = 1 where p_t(x) > p_g(x), else 0"
+GOODFELLOW = "Goodfellow et al. 2014, Proposition 1"
+GOODFELLOW_OPTIMAL_D = "D*(x) = p_t(x) / (p_t(x) + p_g(x))"
 #: A fixed, wrong generator for the D* check: its samples are N(FIXED_G_MEAN, FIXED_G_STD^2).
 FIXED_G_MEAN, FIXED_G_STD = 2.0, 1.0
 #: How close (absolute) to 1/2, and to D*, a measured discriminator must be to count as a match.
@@ -48,16 +56,20 @@ def optimal_discriminator(x: np.ndarray, p_t, p_g) -> np.ndarray:
     return t / (t + g)
 
 
-def fit_discriminator(steps: int, batch: int, seed: int) -> torch.nn.Module:
-    """Train D by binary cross-entropy on true samples vs samples of the fixed N(2, 1) generator."""
+def fit_discriminator(steps: int, batch: int, seed: int, loss_name: str = "cross-entropy") -> torch.nn.Module:
+    """Train D on true samples vs samples of the fixed N(2, 1) generator, by binary cross-entropy
+    (Goodfellow's loss) or by the expected absolute error (the book's, ch057.md:14)."""
     rng = torch.Generator().manual_seed(seed + 7)
     discriminator = make_discriminator(seed)
     optimizer = torch.optim.Adam(discriminator.parameters(), lr=3e-3)
     for _ in range(steps):
         real = target_sample(batch, rng)
         fake = FIXED_G_MEAN + FIXED_G_STD * torch.randn(batch, 1, generator=rng)
-        loss = F.binary_cross_entropy_with_logits(discriminator(real), torch.ones(batch, 1)) \
-            + F.binary_cross_entropy_with_logits(discriminator(fake), torch.zeros(batch, 1))
+        if loss_name == "absolute":
+            loss = (1 - torch.sigmoid(discriminator(real))).mean() + torch.sigmoid(discriminator(fake)).mean()
+        else:
+            loss = F.binary_cross_entropy_with_logits(discriminator(real), torch.ones(batch, 1)) \
+                + F.binary_cross_entropy_with_logits(discriminator(fake), torch.zeros(batch, 1))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -78,20 +90,36 @@ def demo(ctx) -> None:
     p_t = stats.norm(TARGET_MEAN, TARGET_STD).pdf
     p_fixed = stats.norm(FIXED_G_MEAN, FIXED_G_STD).pdf
 
-    # 1. D* against a fixed generator.
-    discriminator = fit_discriminator(d_steps, batch, ctx.seed)
+    # 1. D* against a fixed generator, for each loss.
     grid = np.linspace(-1.0, 9.0, 401)
     mass = 0.5 * (p_t(grid) + p_fixed(grid))
     where = mass > 0.02  # where true or generated points actually fall
-    with torch.no_grad():
-        learnt = torch.sigmoid(discriminator(torch.tensor(grid, dtype=torch.float32).unsqueeze(1))).squeeze(1).numpy()
-    exact = optimal_discriminator(grid, p_t, p_fixed)
-    gap = float(np.abs(learnt - exact)[where].max())
+
+    def learnt_curve(loss_name: str) -> np.ndarray:
+        discriminator = fit_discriminator(d_steps, batch, ctx.seed, loss_name)
+        with torch.no_grad():
+            inputs = torch.tensor(grid, dtype=torch.float32).unsqueeze(1)
+            return torch.sigmoid(discriminator(inputs)).squeeze(1).numpy()
+
     data_fixed = (f"p_t = N({TARGET_MEAN}, {TARGET_STD}^2), fixed p_g = N({FIXED_G_MEAN}, {FIXED_G_STD}^2), "
                   f"D [1, 32, 32, 1] trained {d_steps} steps")
-    ctx.report("trained D vs D* = p_t / (p_t + p_g): largest gap where the data lie", BOOK_OPTIMAL_D,
-               f"max |D - D*| = {gap:.3f} over x in [{grid[where][0]:.1f}, {grid[where][-1]:.1f}]",
-               data=data_fixed, matches=gap < D_TOLERANCE,
+    step = (p_t(grid) > p_fixed(grid)).astype(float)
+    absolute = learnt_curve("absolute")
+    # Where the data lie but not within 0.25 of the boundary p_t = p_g, where no finite net
+    # can jump; there the learnt D must sit on the step's side and near 0 or 1.
+    boundary = grid[np.argmax(step[:-1] != step[1:])]
+    away = where & (np.abs(grid - boundary) > 0.25)
+    step_gap = float(np.abs(absolute - step)[away].max())
+    ctx.report("D trained on the absolute error vs the step D* = 1[p_t > p_g]: largest gap where the data lie "
+               f"(beyond 0.25 of the boundary x = {boundary:.2f})", BOOK_OPTIMAL_D + " (ch057.md:14, :44-47)",
+               f"max |D - D*| = {step_gap:.3f}", data=data_fixed, matches=step_gap < 2 * D_TOLERANCE,
+               reason="" if step_gap < 2 * D_TOLERANCE else f"gap {step_gap:.3f} >= {2 * D_TOLERANCE}")
+    learnt = learnt_curve("cross-entropy")
+    exact = optimal_discriminator(grid, p_t, p_fixed)
+    gap = float(np.abs(learnt - exact)[where].max())
+    ctx.report("D trained on the cross-entropy vs D* = p_t / (p_t + p_g): largest gap where the data lie",
+               GOODFELLOW_OPTIMAL_D, f"max |D - D*| = {gap:.3f} over x in [{grid[where][0]:.1f}, {grid[where][-1]:.1f}]",
+               data=data_fixed, matches=gap < D_TOLERANCE, source=GOODFELLOW,
                reason="" if gap < D_TOLERANCE else f"gap {gap:.3f} >= {D_TOLERANCE}")
 
     # 2-3. The equilibrium of a GAN.
@@ -99,18 +127,29 @@ def demo(ctx) -> None:
     tail = max(1, steps // 10)
     d_real, d_fake = float(np.mean(gan.d_real[-tail:])), float(np.mean(gan.d_fake[-tail:]))
     data_gan = f"GAN [1, 32, 32, 1] x 2 on p_t = N({TARGET_MEAN}, {TARGET_STD}^2), {steps} steps of batch {batch}"
+    generated = gan.snapshots[steps]
+    # The book's "right one time in two": the final D's accuracy on fresh points of each kind.
+    fresh = torch.Generator().manual_seed(ctx.seed + 321)
+    with torch.no_grad():
+        on_true = torch.sigmoid(gan.discriminator(target_sample(4000, fresh))).squeeze(1)
+        on_generated = torch.sigmoid(gan.discriminator(torch.tensor(generated, dtype=torch.float32).unsqueeze(1)))
+    accuracy = 0.5 * float((on_true > 0.5).float().mean()) + 0.5 * float((on_generated <= 0.5).float().mean())
+    ok = abs(accuracy - BOOK_EQUILIBRIUM_ACCURACY) < D_TOLERANCE
+    ctx.report("the final D's accuracy on 4,000 fresh true + the generator's last points (equal weight)",
+               f"right one time in two: {BOOK_EQUILIBRIUM_ACCURACY} (ch057.md:80)", round(accuracy, 3),
+               data=data_gan, matches=ok, reason="" if ok else f"|{accuracy:.3f} - 0.5| >= {D_TOLERANCE}")
     for label, value in (("true", d_real), ("generated", d_fake)):
         ok = abs(value - BOOK_EQUILIBRIUM_D) < D_TOLERANCE
-        ctx.report(f"mean D(x) on {label} points, last {tail} steps", BOOK_EQUILIBRIUM_D, round(value, 3),
-                   data=data_gan, matches=ok, reason="" if ok else f"|{value:.3f} - 0.5| >= {D_TOLERANCE}")
-    generated = gan.snapshots[steps]
+        ctx.report(f"mean D(x) on {label} points, last {tail} steps", f"{BOOK_EQUILIBRIUM_D} (ch056.md:161)",
+                   round(value, 3), data=data_gan, matches=ok,
+                   reason="" if ok else f"|{value:.3f} - 0.5| >= {D_TOLERANCE}")
     p_g_estimate = stats.gaussian_kde(generated).pdf
     reals = target_sample(4000, torch.Generator().manual_seed(ctx.seed + 123)).squeeze(1).numpy()
     d_star_on_reals = optimal_discriminator(reals, p_t, p_g_estimate)
     mean_star = float(d_star_on_reals.mean())
     ok = abs(mean_star - BOOK_EQUILIBRIUM_D) < D_TOLERANCE
-    ctx.report("D* for the trained generator (its density by KDE), mean on true points", BOOK_EQUILIBRIUM_D,
-               round(mean_star, 3), data=data_gan, matches=ok,
+    ctx.report("D* = p_t / (p_t + p_g) for the trained generator (its density by KDE), mean on true points",
+               BOOK_EQUILIBRIUM_D, round(mean_star, 3), data=data_gan, matches=ok, source=GOODFELLOW,
                reason="" if ok else f"the generator is not yet at p_g = p_t (|{mean_star:.3f} - 0.5| >= {D_TOLERANCE})")
     d_loss = float(np.mean(gan.losses[-tail:]))
     ctx.report("discriminator cross-entropy at the end (ln 4 when D = 1/2)", round(math.log(4), 3),
@@ -118,17 +157,20 @@ def demo(ctx) -> None:
                source="Goodfellow et al. 2014", reason=f"{d_loss:.3f} is not within 0.1 of ln 4")
     ctx.logger.scalars(steps, {"ch57/max_gap_D_vs_Dstar": gap, "ch57/D_real_tail": d_real,
                                "ch57/D_fake_tail": d_fake, "ch57/Dstar_trained_generator": mean_star})
-    ctx.plot("optimal_discriminator", _figure(grid, learnt, exact, p_t, p_fixed, gan, generated, p_g_estimate))
+    ctx.plot("optimal_discriminator", _figure(grid, learnt, exact, absolute, step, p_t, p_fixed, gan, generated,
+                                              p_g_estimate))
 
 
-def _figure(grid, learnt, exact, p_t, p_fixed, gan, generated, p_g_estimate):
+def _figure(grid, learnt, exact, absolute, step, p_t, p_fixed, gan, generated, p_g_estimate):
     from lab.plots import new_figure
 
     fig, (ax_star, ax_curve, ax_eq) = new_figure(1, 3, figsize=(15, 4))
     ax_star.plot(grid, p_t(grid), color="tab:blue", lw=1, label="p_t (true)")
     ax_star.plot(grid, p_fixed(grid), color="tab:orange", lw=1, label="p_g (fixed generator)")
-    ax_star.plot(grid, exact, "k--", label="D* = p_t / (p_t + p_g)")
-    ax_star.plot(grid, learnt, color="tab:red", alpha=0.8, label="trained D")
+    ax_star.plot(grid, exact, "k--", label="D* = p_t / (p_t + p_g) (Goodfellow, cross-entropy)")
+    ax_star.plot(grid, learnt, color="tab:red", alpha=0.8, label="D trained on the cross-entropy")
+    ax_star.plot(grid, step, "k:", label="D* = 1[p_t > p_g] (the book, absolute error)")
+    ax_star.plot(grid, absolute, color="tab:green", alpha=0.8, label="D trained on the absolute error")
     ax_star.set(title="the optimal discriminator", xlabel="x")
     ax_star.legend(fontsize=8)
     steps = np.arange(1, len(gan.d_real) + 1)

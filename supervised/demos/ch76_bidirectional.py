@@ -1,7 +1,9 @@
 """Chapter 76: what BERT is - "deeply bidirectional" (ch076.md:43): the meaning of a word is
 read from the words on both sides of it (ch076.md:40), so "banco" (a bench in a square or a
-bank, ch076.md:46) and "para" ("quinze para as seis", ch076.md:7) can be told apart even when
-the word that decides comes after them, which a left-to-right model cannot see.
+bank, ch076.md:46) and "para" can be told apart even when the word that decides comes after
+them, which a left-to-right model cannot see. For "para" the book gives one sense only, the
+time of "quinze para as seis" (ch076.md:7); the second, a recipient ("quinze para as crianças"),
+is this demo's own.
 
 Measured on a toy Portuguese corpus made for this demo (`make_corpus`): short sentences with
 "banco" or "para" whose sense is decided either by words after it (the words before it are
@@ -29,7 +31,7 @@ from supervised.demos._training import at_least_one, setting
 
 BOOK_BIDIRECTIONAL = "ch076.md:40"  # "com base no conjunto completo de palavras ... treinamento bidirecional"
 BOOK_BANCO = "ch076.md:46"  # "banco" agência bancária vs "local para sentar em uma praça"
-BOOK_PARA = "ch076.md:7"  # "quinze para as seis": "para" read differently by people
+BOOK_PARA = "ch076.md:7"  # "quinze para as seis": the time; the recipient sense is the demo's
 CHANCE = 0.5  # two senses for each ambiguous word
 
 PAD = 0
@@ -192,7 +194,7 @@ def bidirectional_senses(ctx) -> None:
 
     results = {}
     for word, line, what in (("banco", BOOK_BANCO, "'banco' (a bench or a bank)"),
-                             ("para", BOOK_PARA, "'para' ('quinze para as seis' or 'quinze para as crianças')")):
+                             ("para", BOOK_PARA, "'para' (the book's time, 'quinze para as seis', or the demo's recipient, 'quinze para as crianças')")):
         bidirectional, causal, n = both(word=word, cue="after")
         results[word] = (bidirectional, causal)
         noise = 2 * math.sqrt(CHANCE * (1 - CHANCE) / n)

@@ -305,15 +305,17 @@ def bert(ctx) -> None:
     as_mask = float((corrupted[chosen] == MASK).float().mean())
     unchanged = float((corrupted[chosen] == ids[chosen]).float().mean())
     as_random = 1 - as_mask - unchanged
+    # These shares are drawn with the book's rates as the probabilities: they show the sampler
+    # does what it is told, not anything about BERT.
+    sampled = "drawn with the book's rate as the probability; the share restates it"
     ctx.report("share of tokens chosen for prediction", "15% (ch078.md:105)", f"{100 * share:.1f}%",
-               matches=abs(share - BOOK_CHOSEN) < 0.005)
+               by_construction=True, reason=sampled)
     ctx.report("chosen tokens: [MASK] / random word / unchanged", "80% / 10% / 10% (ch078.md:105)",
                f"{100 * as_mask:.1f}% / {100 * as_random:.1f}% / {100 * unchanged:.1f}%",
-               matches=abs(as_mask - 0.8) < 0.01 and abs(as_random - 0.1) < 0.01 and abs(unchanged - 0.1) < 0.01,
-               )
+               by_construction=True, reason=sampled)
     is_next_share = float(sentence_pairs(docs_ids, 2000, random.Random(ctx.seed + 1))[2].float().mean())
     ctx.report("next-sentence pairs that are the true next sentence", "50% (ch078.md:27)",
-               f"{100 * is_next_share:.1f}%", matches=abs(is_next_share - BOOK_IS_NEXT) < 0.03)
+               f"{100 * is_next_share:.1f}%", by_construction=True, reason=sampled)
 
     torch.manual_seed(ctx.seed)
     model = BertForPretraining(len(vocab), 128, 4, layers)

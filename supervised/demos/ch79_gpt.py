@@ -42,6 +42,14 @@ BOOK_GPT2_PARAMS = 1.542e9  # ch079.md:33 "o GPT-2 pesava apenas 1,542 bilhão d
 BOOK_GPT3_PARAMS = 175e9  # ch079.md:33, ch082.md:4 "175 bilhões de parâmetros"
 #: How close a count must be to the book's to be called a match.
 COUNT_TOLERANCE = 0.02
+BOOK_GPT2_OVER_GPT1 = 10  # ch081.md:34 "10 vezes mais do que GPT-1"
+BOOK_GPT3_OVER_GPT2 = 100  # ch082.md:4 "100 vezes mais parâmetros do que o GPT-2"
+#: How close "N times more" must come to N: a round figure in prose, not a count.
+TIMES_TOLERANCE = 0.25
+BOOK_GPT3_WIDTH_TYPO = 12_888  # ch082.md:38 "aumentado para 12888 no GPT-3"
+#: ch081.md:44 "117M (igual ao GPT-1), 345M, 762M e 1.5B": the sizes -> (layers, width) of
+#: Radford et al. 2019, Table 2 (heads of 64 each).
+GPT2_SIZES = {117e6: (12, 768), 345e6: (24, 1024), 762e6: (36, 1280), 1.5e9: (48, 1600)}
 
 #: The book's configurations (GPT-1: ch080.md:79-86; GPT-2: ch081.md:37-40; GPT-3:
 #: ch082.md:37-39). GPT-1's 40,000 BPE merges give 40,478 tokens (Radford et al. 2018's
@@ -226,6 +234,24 @@ def language_model(ctx) -> None:
                "a language model rates the sensible sentence likelier (ch079.md:41)",
                f"{p_sensible:.1f} vs {p_absurd:.1f} nats", data=data, matches=p_sensible > p_absurd)
 
+    # ch079.md:47 says GPT-3 learns to fill in words removed at random from the words around
+    # them: that is BERT's masked LM (ch077-078). A GPT reads the left only: change every
+    # character after a position and its prediction there must not move.
+    with torch.no_grad():
+        ids = corpus.encode(sensible)[None]
+        cut = ids.size(1) // 2
+        changed = ids.clone()
+        changed[0, cut + 1:] = torch.randint(len(corpus.chars), (ids.size(1) - cut - 1,),
+                                             generator=torch.Generator().manual_seed(ctx.seed))
+        model.eval()
+        right_side = float((model(ids)[0, :cut + 1] - model(changed)[0, :cut + 1]).abs().max())
+    ctx.report("change of the prediction at a position when every later character is replaced",
+               "GPT-3 fills in randomly removed words from the words around them (ch079.md:47)",
+               f"{right_side:.1e} (the words to the right are never seen)", data=data,
+               matches=right_side > 1e-6,
+               reason="a GPT predicts the next token from the left alone (Brown et al. 2020); filling in "
+                      "removed words from both sides is BERT's masked LM (ch078.md), not GPT-3's objective")
+
     steps, train_losses, val_losses = zip(*curve)
     fig, ax = new_figure(figsize=(6.5, 4))
     ax.plot(steps, train_losses, marker=".", label="train batch")
@@ -332,6 +358,14 @@ def _accuracy(body, classifier, data) -> float:
     return float((classifier(_pooled(body.hidden_states(x), lengths)).argmax(-1) == y).float().mean())
 
 
+def _times_line(ctx, label: str, book: float, citation: str, ratio: float) -> None:
+    """'N times more' judged within +-TIMES_TOLERANCE of N."""
+    close = abs(ratio / book - 1) <= TIMES_TOLERANCE
+    ctx.report(f"{label} (within {100 * TIMES_TOLERANCE:.0f}% counts as a match)",
+               f"{book:.0f} times more {citation}", f"{ratio:.1f}x", matches=close,
+               reason="" if close else f"{100 * (ratio / book - 1):+.0f}% from {book:.0f}x")
+
+
 def _count_line(ctx, name: str, book: float, book_text: str) -> int:
     count = parameter_count(**CONFIGS[name])
     ctx.report(f"{name} parameters ({CONFIGS[name]['n_layers']} layers, d={CONFIGS[name]['d_model']}, "
@@ -410,15 +444,23 @@ def gpt1_fine_tuning(ctx) -> None:
 def gpt2(ctx) -> None:
     _count_line(ctx, "GPT-2", BOOK_GPT2_PARAMS, "1.542 billion (ch079.md:33); 1.5B (ch081.md:34)")
     ratio = parameter_count(**CONFIGS["GPT-2"]) / parameter_count(**CONFIGS["GPT-1"])
-    ctx.report("GPT-2 / GPT-1 parameters (same order of magnitude counts as a match)",
-               "10 times more (ch081.md:34)", f"{ratio:.1f}x", matches=round(math.log10(ratio)) == 1)
+    _times_line(ctx, "GPT-2 / GPT-1 parameters", BOOK_GPT2_OVER_GPT1, "(ch081.md:34)", ratio)
+    # The four sizes of ch081.md:44 from the layers and widths of Radford et al. 2019, Table 2.
+    for book, (layers, width) in GPT2_SIZES.items():
+        count = parameter_count(**{**CONFIGS["GPT-2"], "n_layers": layers, "d_model": width, "n_heads": width // 64})
+        ctx.report(f"GPT-2 family: {layers} layers, width {width} (Radford et al. 2019, Table 2)",
+                   f"{book / 1e6:,.0f}M (ch081.md:44)", f"{count / 1e6:,.1f}M",
+                   matches=abs(count / book - 1) <= COUNT_TOLERANCE,
+                   reason=f"{100 * (count / book - 1):+.1f}%: the paper's own size names; the released "
+                          "models of these shapes have 124M/355M/774M/1,558M parameters")
     with torch.device("meta"):
         model = nets.build("transformer", **CONFIGS["GPT-2"])
     final_norms = sum(isinstance(m, nn.LayerNorm) for m in [model.final_norm])
     ctx.report("pre-LayerNorm: LN at each sub-block's input, plus one after the last block",
                "LN moved to the input of each sub-block and one added at the end (ch081.md:40)",
                f"{sum(b.pre_norm for b in model.blocks)} of {len(model.blocks)} blocks pre-norm; "
-               f"final LN: {bool(final_norms)}", matches=all(b.pre_norm for b in model.blocks) and final_norms == 1)
+               f"final LN: {bool(final_norms)}", by_construction=True,
+               reason="CONFIGS builds GPT-2 with norm='pre'; reading it back measures nothing")
     for name in ("GPT-1", "GPT-2"):
         ctx.logger.scalars(0, {f"params/{name}": parameter_count(**CONFIGS[name])})
 
@@ -427,8 +469,14 @@ def gpt2(ctx) -> None:
 def gpt3(ctx) -> None:
     count = _count_line(ctx, "GPT-3", BOOK_GPT3_PARAMS, "175 billion (ch082.md:4)")
     ratio = count / parameter_count(**CONFIGS["GPT-2"])
-    ctx.report("GPT-3 / GPT-2 parameters (same order of magnitude counts as a match)",
-               "100 times more (ch082.md:4)", f"{ratio:.0f}x", matches=round(math.log10(ratio)) == 2)
+    _times_line(ctx, "GPT-3 / GPT-2 parameters", BOOK_GPT3_OVER_GPT2, "(ch082.md:4)", ratio)
+    # The book's width, 12888 (ch082.md:38): the head count does not change the count, and
+    # 12888 is not a multiple of 96, so it is split over 8 heads here.
+    typo = parameter_count(**{**CONFIGS["GPT-3"], "d_model": BOOK_GPT3_WIDTH_TYPO, "n_heads": 8})
+    ctx.report(f"parameters of a GPT-3 with the book's width {BOOK_GPT3_WIDTH_TYPO} (96 layers)",
+               "175 billion (ch082.md:4)", f"{typo / 1e9:,.1f}B", matches=abs(typo / BOOK_GPT3_PARAMS - 1) <= COUNT_TOLERANCE,
+               reason=f"{100 * (typo / BOOK_GPT3_PARAMS - 1):+.1f}%: 12888 is a typo for 12,288 "
+                      f"(Brown et al. 2020), which gives the {count / 1e9:,.1f}B above")
     with torch.device("meta"):
         model = nets.build("transformer", **{**CONFIGS["GPT-3"], "n_layers": 1})
     head_width = model.blocks[0].self_attention.d_head

@@ -29,7 +29,10 @@ from nets.liquid import LiquidTimeConstantNet
 from supervised.demos import register
 from supervised.demos._training import at_least_one, paired_gap, setting
 
-BOOK_NEURONS = 302  # ch083.md:31 "pode ter apenas 302 neurônios" (the worm C. elegans, per the MIT article)
+#: ch083.md:31 "pode ter apenas 302 neurônios": the book, quoting Hasani, says an artificial
+#: network can have as few as 302; that 302 is the nervous system of the worm C. elegans is MIT
+#: News's (cited at ch083.md:67), not the book's.
+BOOK_NEURONS = 302
 #: Steps at the start of each sequence left out of the loss: too few samples to tell the oscillation.
 BURN_IN = 5
 SAMPLES = 40
@@ -155,11 +158,11 @@ def liquid(ctx) -> None:
     ctx.report("parameters: liquid network vs LSTM (LSTM width chosen to match)", "not given",
                f"{counts['liquid (LTC)']:,} ({LIQUID_NEURONS} neurons) vs {counts['LSTM']:,} "
                f"({lstm.rnn.hidden_size} cells)", matches=None,
-               reason="the book gives no sizes; the issue asks for equal counts "
+               reason="the book gives no sizes; equal counts keep the comparison fair "
                f"({100 * (counts['LSTM'] / counts['liquid (LTC)'] - 1):+.1f}%)")
     ctx.report("neurons in the liquid network", f"{BOOK_NEURONS} (ch083.md:31)", LIQUID_NEURONS, matches=None,
-               reason="the book's 302 are the nervous system of the worm C. elegans that inspired the design "
-               "(MIT News, cited at ch083.md:67); a small forecasting task needs far fewer")
+               reason="the book says a liquid network can have as few as 302 neurons; this small "
+               "forecasting task is learnt with fewer")
 
     gap, noise = paired_gap(errors["LSTM"], errors["liquid (LTC)"])
     liquid_mse, lstm_mse = float(errors["liquid (LTC)"].mean()), float(errors["LSTM"].mean())

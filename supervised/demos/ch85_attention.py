@@ -259,15 +259,15 @@ def attention_and_parallelism(ctx) -> None:
 
     step_lengths = (8, 16, 32)
     counted = sequential_steps(step_lengths, models["last state only"], ctx.seed)
-    exact = counted["lstm_calls"] == list(step_lengths) and set(counted["attention_calls"]) == {1} \
-        and max(counted["equal"]) < 1e-5
-    ctx.report(f"sequential steps of one layer to read T = {', '.join(map(str, step_lengths))} tokens: "
-               "LSTM cell calls (the trained encoder's weights; its output equal to nn.LSTM's within "
-               f"{max(counted['equal']):.0e}) vs self-attention calls (counted by forward hooks)",
+    # The call counts follow from how the loop and the block are written; what is measured is
+    # that T cell steps in order rebuild nn.LSTM's output exactly.
+    exact = max(counted["equal"]) < 1e-5
+    ctx.report(f"the trained LSTM encoder's output for T = {', '.join(map(str, step_lengths))} tokens rebuilt by "
+               f"running its cell T times in order ({'/'.join(map(str, counted['lstm_calls']))} cell calls; "
+               f"self-attention: {'/'.join(map(str, counted['attention_calls']))} call, counted by forward hooks)",
                f"an RNN processes the tokens in order; attention all at once ({BOOK_PARALLEL}, {BOOK_ALL_AT_ONCE})",
-               f"LSTM {'/'.join(map(str, counted['lstm_calls']))} vs attention "
-               f"{'/'.join(map(str, counted['attention_calls']))}", matches=exact,
-               reason="" if exact else "the counts are not T and 1, or the unrolled cell is not the LSTM")
+               f"max difference from nn.LSTM {max(counted['equal']):.1e}", matches=exact,
+               reason="" if exact else "the unrolled cell does not reproduce nn.LSTM")
     lstm_grows = all(b > a for a, b in zip(counted["lstm_chain"], counted["lstm_chain"][1:]))
     flat = len(set(counted["attention_chain"])) == 1
     ctx.report(f"longest chain of dependent operations (autograd graph) for T = {', '.join(map(str, step_lengths))}: "
