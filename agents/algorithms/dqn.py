@@ -146,6 +146,16 @@ class DQNAgent:
             per_sample = 0.5 * td_error.pow(2)
         loss = (weights * per_sample).mean()  # weights = 1 unless prioritized
 
+        self.step_on(loss)
+        return {
+            "td_loss": float(loss.detach()),
+            "q_values": float(q_taken.detach().mean()),
+            "td_errors": td_error.detach().abs().cpu().numpy(),
+        }
+
+    def step_on(self, loss: torch.Tensor) -> None:
+        """One optimiser step down `loss`'s gradient, clipped to max_grad_norm, then the target
+        network's refresh: the step every value-based agent here shares (DQN, R2D2)."""
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.max_grad_norm:
@@ -158,11 +168,6 @@ class DQNAgent:
         self.optimizer.step()
         self.updates += 1
         self._refresh_target()
-        return {
-            "td_loss": float(loss.detach()),
-            "q_values": float(q_taken.detach().mean()),
-            "td_errors": td_error.detach().abs().cpu().numpy(),
-        }
 
     # -- 2. the target network -----------------------------------------------------------------
     @torch.no_grad()

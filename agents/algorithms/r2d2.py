@@ -153,13 +153,7 @@ class R2D2Agent(DQNAgent):
         else:
             per_step = 0.5 * td_error.pow(2)
         loss = (weights[:, None] * per_step * mask).sum() / mask.sum().clamp(min=1.0)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if self.max_grad_norm:
-            torch.nn.utils.clip_grad_norm_(self.online.parameters(), self.max_grad_norm)
-        self.optimizer.step()
-        self.updates += 1
-        self._refresh_target()
+        self.step_on(loss)
         errors = td_error.detach().abs().cpu().numpy()
         values = unrescale_value(q_taken.detach()) if self.value_rescaling else q_taken.detach()
         return {
