@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from lab.config import parse_overrides
 from lab.device import resolve_device
 from lab.i18n import N_, tr
 from lab.logger import Logger
@@ -83,12 +82,12 @@ class DemoContext:
     """Handed to each demo function; use `ctx.report(...)` for every figure the chapter gives."""
 
     def __init__(self, key: str, run: RunDir, data: str, data_dir: str | None, download: bool,
-                 quick: bool, seed: int, device: str, overrides: dict, quiet: bool) -> None:
+                 quick: bool, seed: int, device: str, settings: dict, quiet: bool) -> None:
         self.key, self.run = key, run
         self.data_name, self.data_dir, self.download = data, data_dir, download
         self.quick, self.seed, self.quiet = quick, seed, quiet
         self.device = resolve_device(device)
-        self.options = overrides  # --set key=value, for demos that expose knobs
+        self.settings = settings  # every declared setting's value (supervised.demos.Setting), read by setting()
         self.rng = seed_everything(seed)
         self.logger = Logger(run.path)
         self.figures: list[Figure] = []
@@ -98,12 +97,17 @@ class DemoContext:
     @classmethod
     def create(cls, key: str, data: str = "auto", data_dir: str | None = None, download: bool = False,
                quick: bool = False, seed: int = 0, device: str = "auto", run_dir: str | None = None,
-               overrides: list[str] | None = None, quiet: bool = False) -> "DemoContext":
+               overrides: list[str] | None = None, quiet: bool = False,
+               settings: dict | None = None) -> "DemoContext":
+        """A context with a new run directory; `settings` are the demo's resolved settings
+        (supervised.demos.Demo.resolve), `overrides` the `--set` items they came from."""
+        settings = dict(settings or {})
         run = RunDir.create(key, seed, path=run_dir)
         run.write_config({"demo": key, "data": data, "data_dir": data_dir, "quick": quick,
-                          "seed": seed, "device": device, "overrides": overrides or []})
-        return cls(key, run, data, data_dir, download, quick, seed, device,
-                   parse_overrides(overrides), quiet)
+                          "seed": seed, "device": device, "overrides": overrides or [],
+                          "settings": {name: list(value) if isinstance(value, tuple) else value
+                                       for name, value in settings.items()}})
+        return cls(key, run, data, data_dir, download, quick, seed, device, settings, quiet)
 
     # -- data --------------------------------------------------------------------------------
     def dataset(self, **options):

@@ -87,7 +87,8 @@ def best_line_score(targets: tuple[int, ...], steps: int = 41, limit: float = 4.
     return int((outputs == np.asarray(targets)[:, None]).sum(axis=0).max())
 
 
-@register("ch06", "O Perceptron – Parte 1 e Parte 2", "The perceptron (parts 1 and 2)")
+@register("ch06", "O Perceptron – Parte 1 e Parte 2", "The perceptron (parts 1 and 2)",
+          covers=("ch07",))
 def demo(ctx) -> None:
     ctx.say("Cheese festival, weights (6, 2, 2); inputs (weather, companion, transport):")
     for threshold, rule_name, rule in (
