@@ -5,6 +5,7 @@ its logger, and one way to report a figure beside the book's (`book: X | measure
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import warnings
 from typing import Any
@@ -23,6 +24,13 @@ from lab.seeding import seed_everything
 #: printed line says them in the output language).
 VERDICTS = (N_("match"), N_("differs"), N_("not comparable"))
 
+#: Said instead of a verdict for a figure that a --quick run measures but is too short to judge.
+NOT_JUDGED_AT_QUICK = N_("not judged at --quick")
+
+#: A citation of the book as the code keeps it, 'ch042.md:55' or 'ch049.md:19-25, :76': shown to a
+#: reader, who has the book and not its files, as 'cap. 42'.
+_CITATION = re.compile(r"\bch0*(\d+)\.md(?::\d+(?:-\d+)?)?(?:,\s*:\d+(?:-\d+)?)*")
+
 #: Fallback notices already printed in this process (one per stand-in dataset, not one per demo).
 _FALLBACK_NOTICES_SHOWN: set[str] = set()
 
@@ -31,10 +39,10 @@ def fallback_notice(warning: Any) -> str:
     """What a `DataFallbackWarning` means, said in the flags of `scripts/demo.py`."""
     failed = f" {warning.download_problem}" if getattr(warning, "download_problem", "") else ""
     return tr("note: full MNIST was not found (searched {searched}).{failed} The figures below are "
-              "measured on {stand_in}. For the book's 50,000/10,000/10,000 experiments run with "
-              "--download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the four MNIST IDX files); "
-              "--data mnist-subset chooses the stand-in without this note.").format(
-        searched=warning.searched, failed=failed, stand_in=warning.stand_in)
+              "measured on the stand-in of the data line that follows. For the book's 50,000/10,000/10,000 "
+              "experiments run with --download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the "
+              "four MNIST IDX files); --data mnist-subset chooses the stand-in without this note.").format(
+        searched=warning.searched, failed=failed)
 
 
 @dataclasses.dataclass
@@ -46,6 +54,8 @@ class Figure:
     book only describes). `reason` says why a figure differs or is not comparable (other data,
     reduced size under --quick, ...); `source` is "book" for a figure found in the book's text,
     otherwise where the figure comes from (e.g. "Nielsen (online)", "Vaswani et al. 2017").
+    `quick_unjudged`: measured by a --quick run too short to judge the claim (not comparable,
+    printed as "not judged at --quick").
     """
 
     label: str
@@ -55,6 +65,7 @@ class Figure:
     matches: bool | None = None
     reason: str = ""
     source: str = "book"
+    quick_unjudged: bool = False
 
     @property
     def verdict(self) -> str:
@@ -62,12 +73,15 @@ class Figure:
 
     def line(self) -> str:
         """`label: book: X | measured: Y | data: D  [verdict: reason]`, its fixed words in the
-        output language (lab.i18n); the reasons and labels stay as the demo wrote them."""
-        judged = tr(self.verdict) + (f": {self.reason}" if self.reason and self.matches is not True else "")
+        output language (lab.i18n); the reasons and labels stay as the demo wrote them, except
+        that citations of the book's files ('ch042.md:55') are shown as chapters ('cap. 42')."""
+        verdict = tr(NOT_JUDGED_AT_QUICK) if self.quick_unjudged else tr(self.verdict)
+        judged = verdict + (f": {self.reason}" if self.reason and self.matches is not True else "")
         source = tr("book") if self.source == "book" else self.source
-        return tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
+        line = tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
             label=self.label, source=source, reference=_fmt(self.book), measured=_fmt(self.measured),
             data=self.data, verdict=judged)
+        return _CITATION.sub(lambda found: tr("cap. {number}").format(number=found.group(1)), line)
 
 
 def _fmt(value: Any) -> str:
@@ -146,19 +160,26 @@ class DemoContext:
         print(text, flush=True)
 
     def report(self, label: str, book: Any, measured: Any, data: str = "exact",
-               matches: bool | None = None, reason: str = "", source: str = "book") -> Figure:
+               matches: bool | None = None, reason: str = "", source: str = "book",
+               quick_cannot_judge: str = "") -> Figure:
         """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`.
 
         matches True -> match; False -> differs; None -> not comparable. A figure that is not a
         match must say why (`reason`), and a figure not from the book must name its `source`.
+        `quick_cannot_judge` says why a --quick run is too short to judge the claim (its epochs
+        leave the filters as they started, say): under --quick the figure is then not comparable,
+        printed "not judged at --quick: <why>".
         """
+        unjudged = bool(self.quick and quick_cannot_judge)
+        if unjudged:
+            matches, reason = None, quick_cannot_judge
         if matches is not True and not reason.strip():
             raise ValueError(f"{self.key}: figure {label!r} is judged "
                              f"{'differs' if matches is False else 'not comparable'} without a reason")
         if not str(source).strip():
             raise ValueError(f"{self.key}: figure {label!r} has no source (\"book\" or where it comes from)")
         figure = Figure(label, book, measured, data, None if matches is None else bool(matches),
-                        reason, source)
+                        reason, source, unjudged)
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure

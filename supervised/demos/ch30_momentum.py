@@ -57,7 +57,7 @@ def demo(ctx) -> None:
                                                                   models["momentum mu=0"].parameters()))
     same = difference < 1e-3
     ctx.report("momentum with mu = 0 reproduces plain SGD (largest weight difference)",
-               "yes (mu = 0: no memory of past steps)", f"{'yes' if same else 'no'} ({difference:.1e})",
+               "yes (mu = 0: no memory of past steps)", f"{'yes' if same else 'no'}: largest difference {difference:.1e}",
                data="float32 rounding", matches=same, reason="the runs differ beyond float32 rounding")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
