@@ -6,9 +6,11 @@ it), `env` (name and options for `envs.make`) and the algorithm's own sections.
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 from lab.config import ConfigError, load_yaml
+from lab.i18n import tr
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -22,11 +24,15 @@ def available() -> dict[str, str]:
 
 
 def load(name: str) -> dict:
-    """The preset's mapping; an unknown name is a ConfigError listing the valid ones."""
+    """The preset's mapping; an unknown name is a ConfigError suggesting the closest names
+    (spelling, case aside) and listing the valid ones."""
     path = PRESET_DIR / f"{name}.yaml"
     if not path.is_file():
-        names = ", ".join(available()) or "(none yet)"
-        raise ConfigError(f"unknown preset '{name}'; available: {names}")
+        known = list(available())
+        close = difflib.get_close_matches(name.lower(), known, n=3)
+        guess = tr("did you mean {close}? ").format(close=tr(" or ").join(close)) if close else ""
+        raise ConfigError(tr("unknown preset '{name}'; {guess}available: {names}").format(
+            name=name, guess=guess, names=", ".join(known) or tr("(none yet)")))
     data = load_yaml(path)
     data.setdefault("preset", name)
     return data

@@ -10,6 +10,25 @@ from lab.cli import UsageError, add_common_arguments, make_parser, run_main
 from lab.i18n import language, tr
 
 
+#: Chapters 62-75 are reinforcement learning: scripts/train.py runs them from a preset
+#: (agents/presets/*.yaml), as the README's chapter table says.
+PRESET_FOR_CHAPTER = {**dict.fromkeys(range(62, 66), "rooms-q"), 66: "tictactoe-value", 67: "rooms-q",
+                      68: "rooms-q", 69: "boxing-fast", 70: "boxing-fast",
+                      **dict.fromkeys(range(71, 76), "blackjack-dqn")}
+
+
+def _chosen_demo(name: str):
+    """The demo `name` means (`ch6` is ch06, `ch45` is part of ch44), or a one-line UsageError:
+    the train.py preset for an RL chapter, else the nearest demos."""
+    from supervised import demos
+
+    number = demos.chapter_number(name)
+    if number in PRESET_FOR_CHAPTER:
+        raise UsageError(tr("chapter {number} is reinforcement learning, run by train.py from a preset: "
+                            "python scripts/train.py {preset}").format(number=number, preset=PRESET_FOR_CHAPTER[number]))
+    return demos.find(name)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("demo.py", __doc__)
     parser.add_argument("demo", nargs="?", help=tr("chapter key, e.g. ch18 (see --list)"))
@@ -44,8 +63,11 @@ def main(argv: list[str] | None = None) -> int:
         resolve_device(args.device)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    keys = [d.key for d in demos.available()] if args.all else [demos.get(args.demo).key]
+    keys = [d.key for d in demos.available()] if args.all else [_chosen_demo(args.demo).key]
     demos.check_overrides(keys, args.overrides)
+    asked = None if args.all else demos.chapter_number(args.demo)
+    if asked is not None and asked != demos.chapter_number(keys[0]):
+        print(tr("chapter {number} is part of demo {key}: running {key}").format(number=asked, key=keys[0]), flush=True)
     results = []
     for key in keys:
         results.append(demos.run(

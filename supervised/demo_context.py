@@ -5,13 +5,13 @@ its logger, and one way to report a figure beside the book's (`book: X | measure
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import warnings
 from typing import Any
 
 import numpy as np
 
-from lab.config import parse_overrides
 from lab.device import resolve_device
 from lab.i18n import N_, tr
 from lab.logger import Logger
@@ -26,6 +26,13 @@ from lab.seeding import seed_everything
 #: the book's figure was used, never counted as a match.
 VERDICTS = (N_("match"), N_("differs"), N_("not comparable"), N_("by construction"))
 
+#: Said instead of a verdict for a figure that a --quick run measures but is too short to judge.
+NOT_JUDGED_AT_QUICK = N_("not judged at --quick")
+
+#: A citation of the book as the code keeps it, 'chNNN.md:LINE' or 'chNNN.md:L1-L2, :L3': shown to a
+#: reader, who has the book and not its files, as 'cap. N'.
+_CITATION = re.compile(r"\bch0*(\d+)\.md(?::\d+(?:-\d+)?)?(?:,\s*:\d+(?:-\d+)?)*")
+
 #: Fallback notices already printed in this process (one per stand-in dataset, not one per demo).
 _FALLBACK_NOTICES_SHOWN: set[str] = set()
 
@@ -34,10 +41,10 @@ def fallback_notice(warning: Any) -> str:
     """What a `DataFallbackWarning` means, said in the flags of `scripts/demo.py`."""
     failed = f" {warning.download_problem}" if getattr(warning, "download_problem", "") else ""
     return tr("note: full MNIST was not found (searched {searched}).{failed} The figures below are "
-              "measured on {stand_in}. For the book's 50,000/10,000/10,000 experiments run with "
-              "--download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the four MNIST IDX files); "
-              "--data mnist-subset chooses the stand-in without this note.").format(
-        searched=warning.searched, failed=failed, stand_in=warning.stand_in)
+              "measured on the stand-in of the data line that follows. For the book's 50,000/10,000/10,000 "
+              "experiments run with --download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the "
+              "four MNIST IDX files); --data mnist-subset chooses the stand-in without this note.").format(
+        searched=warning.searched, failed=failed)
 
 
 @dataclasses.dataclass
@@ -51,6 +58,8 @@ class Figure:
     measured value is a setting the demo itself chose, so agreeing with the book proves nothing. `reason` says why a figure differs or is not comparable (other data,
     reduced size under --quick, ...); `source` is "book" for a figure found in the book's text,
     otherwise where the figure comes from (e.g. "Nielsen (online)", "Vaswani et al. 2017").
+    `quick_unjudged`: measured by a --quick run too short to judge the claim (not comparable,
+    printed as "not judged at --quick").
     """
 
     label: str
@@ -61,6 +70,7 @@ class Figure:
     reason: str = ""
     source: str = "book"
     by_construction: bool = False
+    quick_unjudged: bool = False
 
     @property
     def verdict(self) -> str:
@@ -70,12 +80,15 @@ class Figure:
 
     def line(self) -> str:
         """`label: book: X | measured: Y | data: D  [verdict: reason]`, its fixed words in the
-        output language (lab.i18n); the reasons and labels stay as the demo wrote them."""
-        judged = tr(self.verdict) + (f": {self.reason}" if self.reason and self.matches is not True else "")
+        output language (lab.i18n); the reasons and labels stay as the demo wrote them, except
+        that citations of the book's files ('chNNN.md:LINE') are shown as chapters ('cap. N')."""
+        verdict = tr(NOT_JUDGED_AT_QUICK) if self.quick_unjudged else tr(self.verdict)
+        judged = verdict + (f": {self.reason}" if self.reason and self.matches is not True else "")
         source = tr("book") if self.source == "book" else self.source
-        return tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
+        line = tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
             label=self.label, source=source, reference=_fmt(self.book), measured=_fmt(self.measured),
             data=self.data, verdict=judged)
+        return _CITATION.sub(lambda found: tr("cap. {number}").format(number=found.group(1)), line)
 
 
 def _fmt(value: Any) -> str:
@@ -90,12 +103,12 @@ class DemoContext:
     """Handed to each demo function; use `ctx.report(...)` for every figure the chapter gives."""
 
     def __init__(self, key: str, run: RunDir, data: str, data_dir: str | None, download: bool,
-                 quick: bool, seed: int, device: str, overrides: dict, quiet: bool) -> None:
+                 quick: bool, seed: int, device: str, settings: dict, quiet: bool) -> None:
         self.key, self.run = key, run
         self.data_name, self.data_dir, self.download = data, data_dir, download
         self.quick, self.seed, self.quiet = quick, seed, quiet
         self.device = resolve_device(device)
-        self.options = overrides  # --set key=value, for demos that expose knobs
+        self.settings = settings  # every declared setting's value (supervised.demos.Setting), read by setting()
         self.rng = seed_everything(seed)
         self.logger = Logger(run.path)
         self.figures: list[Figure] = []
@@ -105,12 +118,17 @@ class DemoContext:
     @classmethod
     def create(cls, key: str, data: str = "auto", data_dir: str | None = None, download: bool = False,
                quick: bool = False, seed: int = 0, device: str = "auto", run_dir: str | None = None,
-               overrides: list[str] | None = None, quiet: bool = False) -> "DemoContext":
+               overrides: list[str] | None = None, quiet: bool = False,
+               settings: dict | None = None) -> "DemoContext":
+        """A context with a new run directory; `settings` are the demo's resolved settings
+        (supervised.demos.Demo.resolve), `overrides` the `--set` items they came from."""
+        settings = dict(settings or {})
         run = RunDir.create(key, seed, path=run_dir)
         run.write_config({"demo": key, "data": data, "data_dir": data_dir, "quick": quick,
-                          "seed": seed, "device": device, "overrides": overrides or []})
-        return cls(key, run, data, data_dir, download, quick, seed, device,
-                   parse_overrides(overrides), quiet)
+                          "seed": seed, "device": device, "overrides": overrides or [],
+                          "settings": {name: list(value) if isinstance(value, tuple) else value
+                                       for name, value in settings.items()}})
+        return cls(key, run, data, data_dir, download, quick, seed, device, settings, quiet)
 
     # -- data --------------------------------------------------------------------------------
     def dataset(self, **options):
@@ -150,24 +168,30 @@ class DemoContext:
 
     def report(self, label: str, book: Any, measured: Any, data: str = "exact",
                matches: bool | None = None, reason: str = "", source: str = "book",
-               by_construction: bool = False) -> Figure:
+               by_construction: bool = False, quick_cannot_judge: str = "") -> Figure:
         """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`.
 
         matches True -> match; False -> differs; None -> not comparable; `by_construction` ->
         by construction (the value restates the demo's own setting; `matches` must then be None).
         A figure that is not a match must say why (`reason`: for by construction, which setting
         it restates), and a figure not from the book must name its `source`.
+        `quick_cannot_judge` says why a --quick run is too short to judge the claim (its epochs
+        leave the filters as they started, say): under --quick the figure is then not comparable,
+        printed "not judged at --quick: <why>".
         """
         if by_construction and matches is not None:
             raise ValueError(f"{self.key}: figure {label!r} is by construction, so it is not judged "
                              f"a match or not (matches must be None)")
+        unjudged = bool(self.quick and quick_cannot_judge)
+        if unjudged:
+            matches, reason = None, quick_cannot_judge
         if matches is not True and not reason.strip():
             verdict = "by construction" if by_construction else "differs" if matches is False else "not comparable"
             raise ValueError(f"{self.key}: figure {label!r} is judged {verdict} without a reason")
         if not str(source).strip():
             raise ValueError(f"{self.key}: figure {label!r} has no source (\"book\" or where it comes from)")
         figure = Figure(label, book, measured, data, None if matches is None else bool(matches),
-                        reason, source, by_construction)
+                        reason, source, by_construction, unjudged)
         self.figures.append(figure)
         print(figure.line(), flush=True)
         return figure

@@ -44,6 +44,7 @@ def _snapshot(*folders: Path) -> dict:
 CASES = [
     # train.py: presets, every config section's ranges, devices, seeds, run directories
     ("train", ["nosuch"], "nosuch"),
+    ("train", ["Blackjack-DQN"], "did you mean blackjack-dqn"),
     ("train", ["cartpole-dqn", "--set", "agent.lr=-1"], "agent.lr"),
     ("train", ["cartpole-dqn", "--set", "agent.lr=.nan"], "agent.lr"),
     ("train", ["cartpole-dqn", "--set", "agent.lr=.inf"], "agent.lr"),
@@ -134,6 +135,25 @@ CASES = [
     ("demo", ["ch83", "--quick", "--set", "batch=-2"], "batch=-2"),
     ("demo", ["ch76", "--quick", "--set", "steps=0"], "steps=0"),
     ("demo", ["ch85", "--quick", "--set", "hidden=0"], "hidden=0"),
+    # demo settings are per demo: ch79_gpt.py reads iterations and fine_tune_steps for ch79/ch80 only
+    ("demo", ["ch81", "--quick", "--set", "iterations=5"], "iterations"),
+    ("demo", ["ch82", "--quick", "--set", "fine_tune_steps=3"], "fine_tune_steps"),
+    ("demo", ["ch41", "--quick", "--set", "epochs=1"], "epochs"),
+    ("demo", ["ch18", "--quick", "--set", "epochs=2.5"], "epochs=2.5"),
+    ("demo", ["ch18", "--quick", "--set", "epochs=.nan"], "epochs"),
+    ("demo", ["ch18", "--quick", "--set", "net.epochs=3"], "net.epochs"),
+    ("demo", ["ch23", "--quick", "--set", "dropout=1"], "dropout=1"),
+    ("demo", ["ch24", "--quick", "--set", "svm_gamma=fast"], "svm_gamma=fast"),
+    ("demo", ["ch28", "--quick", "--set", "patience=0"], "patience=0"),
+    ("demo", ["ch47", "--quick", "--set", "flip=maybe"], "flip=maybe"),
+    ("demo", ["ch58", "--quick", "--set", "side=7"], "side=7"),
+    ("demo", ["ch60", "--quick", "--set", "C=[0.1]"], "C="),
+    ("demo", ["ch90", "--quick", "--set", "d_model=60"], "d_model=60"),
+    ("demo", ["--all", "--quick", "--set", "iterations=0"], "iterations=0"),
+    # names: the nearest demo suggested, the RL chapters pointed at train.py
+    ("demo", ["ch9"], "did you mean ch08?"),
+    ("demo", ["cha18"], "did you mean ch18"),
+    ("demo", ["ch71"], "python scripts/train.py blackjack-dqn"),
     # bench.py
     ("bench", ["nosuch"], "nosuch"),
     ("bench", ["atari", "--steps", "0"], "--steps"),

@@ -100,7 +100,7 @@ def test_adjacent_weight_correlation_separates_smooth_kernels_from_noise():
 @pytest.mark.parametrize("key", ["ch40", "ch41", "ch42", "ch43"])
 def test_cnn_demos_judge_every_figure_and_match_the_exact_counts(key, tmp_path):
     result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, data="mnist-subset",
-                       device="cpu", overrides=CNN_TINY)
+                       device="cpu", overrides=CNN_TINY if key != "ch41" else [])  # ch41 trains nothing
     assert result["figures"]
     for figure in result["figures"]:
         assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
@@ -231,7 +231,7 @@ def test_memory_after_1000_steps_lstm_remembers_plain_rnn_forgets():
 @pytest.mark.parametrize("key", ["ch51", "ch52", "ch53"])
 def test_lstm_gru_demos_judge_every_figure(key, tmp_path):
     result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu",
-                       overrides=["memory_steps=40", "long_gap=20", "clip_steps=20"])
+                       overrides=["clip_steps=20"] if key == "ch53" else ["memory_steps=40", "long_gap=20"])
     assert result["figures"]
     for figure in result["figures"]:
         assert figure["verdict"] in VERDICTS and (figure["verdict"] == "match" or figure["reason"])
@@ -340,7 +340,7 @@ def test_digit_stand_in_folder_has_the_books_layout(tmp_path):
 
 @pytest.mark.parametrize("key", ["ch44", "ch46", "ch47"])
 def test_image_folder_demos_judge_every_figure(key, tmp_path, pets):
-    overrides = ["epochs=1", "image_size=16"] + ([f"folder={pets}"] if key == "ch47" else [])
+    overrides = {"ch44": ["image_size=16"], "ch46": [], "ch47": ["epochs=1", "image_size=16", f"folder={pets}"]}[key]
     result = demos.run(key, quick=True, run_dir=str(tmp_path / key), quiet=True, device="cpu", overrides=overrides)
     assert result["figures"]
     for figure in result["figures"]:

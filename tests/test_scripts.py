@@ -35,11 +35,11 @@ def test_unknown_preset_is_one_line_exit_2_naming_choices():
     assert len(lines) == 1 and "no-such-preset" in lines[0] and "available:" in lines[0]
 
 
-def test_unknown_demo_is_one_line_exit_2_naming_choices():
+def test_unknown_demo_is_one_line_exit_2_suggesting_the_nearest():
     result = run_script("demo.py", "ch999")
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "ch999" in lines[0] and "available:" in lines[0]
+    assert len(lines) == 1 and "ch999" in lines[0] and "did you mean ch90?" in lines[0] and "--list" in lines[0]
 
 
 def test_list_shows_every_preset_with_its_description_in_one_column():

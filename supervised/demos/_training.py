@@ -6,14 +6,13 @@ the data a figure was measured on (the full MNIST of the book, Fashion-MNIST, or
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import nets
-from lab.config import ConfigError
 from supervised.trainer import History, train
 
 #: The book's split of MNIST (chapter 11): the figures quoted by the book were measured on it.
@@ -22,38 +21,14 @@ BOOK_TRAIN_SIZE = 50_000
 MATCH_TOLERANCE_PP = 0.5
 
 
-def setting(ctx, name: str, full: Any, quick: Any) -> Any:
-    """`--set name=value` if given (converted to the type of the full value), else the quick or
-    the full value of a demo's knob."""
-    if name not in ctx.options:
-        return quick if ctx.quick else full
-    return convert_setting(name, ctx.options[name], full)
-
-
-def convert_setting(name: str, value: Any, example: Any) -> Any:
-    """`value` as the type of `example` (a tuple of the type of its items for a tuple); a
-    ConfigError names the setting when it cannot be. An unknown `example` (None) keeps `value`."""
-    if example is None or value is None:
-        return value
+def setting(ctx, name: str) -> Any:
+    """The value of setting `name` for this run: the user's `--set name=value` (already checked),
+    else the `--quick` or full value the demo declares in its `register(..., settings=...)`."""
     try:
-        if isinstance(example, (tuple, list)):
-            items = value if isinstance(value, (tuple, list)) else str(value).strip("[]()").split(",")
-            return tuple(type(example[0])(item) for item in items)
-        return type(example)(value)
-    except (TypeError, ValueError, IndexError):
-        raise ConfigError(f"--set {name}={value!r}: expected a value like {example!r}") from None
-
-
-def at_least_one(*names: str) -> Callable[[dict], None]:
-    """A `register(..., check=)` function refusing `--set name=value` below 1 for these names,
-    before the demo's run directory is written."""
-
-    def check(settings: dict) -> None:
-        for name in names:
-            if name in settings and convert_setting(name, settings[name], 1) < 1:
-                raise ConfigError(f"--set {name}={settings[name]}: must be at least 1")
-
-    return check
+        return ctx.settings[name]
+    except KeyError:
+        raise LookupError(f"demo {ctx.key} reads setting {name!r}, which its register(...) does not declare") \
+            from None
 
 
 def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]:

@@ -21,6 +21,7 @@ import itertools
 
 import numpy as np
 
+from lab.i18n import tr
 from supervised.demos import register
 
 FESTIVAL_WEIGHTS = (6.0, 2.0, 2.0)  # ch006.md:60 (thresholds 5 and 3: ch006.md:60, :63)
@@ -87,7 +88,8 @@ def best_line_score(targets: tuple[int, ...], steps: int = 41, limit: float = 4.
     return int((outputs == np.asarray(targets)[:, None]).sum(axis=0).max())
 
 
-@register("ch06", "O Perceptron – Parte 1 e Parte 2", "The perceptron (parts 1 and 2)")
+@register("ch06", "O Perceptron – Parte 1 e Parte 2", "The perceptron (parts 1 and 2)",
+          covers=("ch07",))
 def demo(ctx) -> None:
     ctx.say("Cheese festival, weights (6, 2, 2); inputs (weather, companion, transport):")
     for threshold, rule_name, rule in (
@@ -100,14 +102,14 @@ def demo(ctx) -> None:
             f"{''.join(map(str, x))}->{d}" for x, d in decisions.items()))
         ctx.table(f"festival_threshold_{threshold}", ["weather", "companion", "transport", "weighted sum", "goes"],
                   [[*x, 6 * x[0] + 2 * x[1] + 2 * x[2], d] for x, d in decisions.items()])
-        ctx.report(f"threshold {threshold} decisions", rule_name,
+        ctx.report(tr("threshold {threshold} decisions").format(threshold=threshold), rule_name,
                    f"{sum(d == expected[x] for x, d in decisions.items())}/8 inputs follow that rule",
                    matches=decisions == expected, reason="the computed value disagrees with the book's")
 
     table = nand_truth_table()
     ctx.table("nand_truth_table", ["x1", "x2", "output"], [[*x, out] for x, out in table.items()])
     nand = dict(zip(map(tuple, BINARY_PAIRS.astype(int).tolist()), GATES["NAND"]))
-    ctx.report("NAND, w=(-2,-2), b=3: outputs for 00,01,10,11", "1, 1, 1, 0",
+    ctx.report(tr("NAND, w=(-2,-2), b=3: outputs for 00,01,10,11"), "1, 1, 1, 0",
                ", ".join(str(table[x]) for x in nand), matches=table == nand,
                reason="the computed value disagrees with the book's")
 
@@ -119,14 +121,15 @@ def demo(ctx) -> None:
         for epoch, count in enumerate(correct, start=1):
             ctx.logger.scalars(epoch, {f"perceptron/{gate}/correct_of_4": count})
         if gate == "XOR":
-            ctx.report(f"XOR with the perceptron rule ({epochs} epochs)", "not learnable (not linearly separable)",
+            ctx.report(tr("XOR with the perceptron rule ({epochs} epochs)").format(epochs=epochs),
+                       "not learnable (not linearly separable)",
                        f"best {max(correct)}/4 correct in {len(correct)} epochs", matches=max(correct) < 4,
                        reason="the computed value disagrees with the book's")
             best = best_line_score(targets)
-            ctx.report("XOR: best of 68,921 lines (w1, w2, b on a grid)", "3/4 at most",
+            ctx.report(tr("XOR: best of 68,921 lines (w1, w2, b on a grid)"), "3/4 at most",
                        f"{best}/4", matches=best == 3, reason="the computed value disagrees with the book's")
         else:
-            ctx.report(f"{gate} with the perceptron rule", "learnable",
+            ctx.report(tr("{gate} with the perceptron rule").format(gate=gate), "learnable",
                        f"4/4 correct after {len(correct)} epochs, w=({weights[0]:g}, {weights[1]:g}), b={bias:g}",
                        matches=learned, reason="the computed value disagrees with the book's")
         _draw_gate(ax, gate, targets, weights, bias, learned, visited)

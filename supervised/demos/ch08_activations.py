@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from nets.activations import LEAKY_RELU_SLOPE
+from lab.i18n import tr
 from supervised.demos import register
 
 BOOK_SCORES = (1.2, 0.9, 0.75)  # ch008.md:210
@@ -80,17 +81,17 @@ def demo(ctx) -> None:
     ctx.report("softmax([1.2, 0.9, 0.75])", BOOK_SOFTMAX, [round(float(p), 4) for p in probabilities],
                matches=tuple(round(float(p), 2) for p in probabilities) == BOOK_SOFTMAX,
                reason="the computed value disagrees with the book's")
-    ctx.report("softmax outputs sum to", 1.0, float(probabilities.sum()),
+    ctx.report(tr("softmax outputs sum to"), 1.0, float(probabilities.sum()),
                matches=bool(abs(probabilities.sum() - 1) < 1e-12),
                reason="the computed value disagrees with the book's")
     sigmoid_slope = float(ACTIVATIONS["sigmoid"][1](torch.tensor(0.0)))
-    ctx.report("largest slope of the sigmoid, sigma'(0)", 0.25, sigmoid_slope, matches=sigmoid_slope == 0.25,
+    ctx.report(tr("largest slope of the sigmoid, sigma'(0)"), 0.25, sigmoid_slope, matches=sigmoid_slope == 0.25,
                reason="the computed value disagrees with the book's")
     for name, error in derivative_errors().items():
-        ctx.report(f"{name} derivative", DERIVATIVE_FORMULAS[name], f"autograd agrees to {error:.1e}",
+        ctx.report(tr("{name} derivative").format(name=name), DERIVATIVE_FORMULAS[name], f"autograd agrees to {error:.1e}",
                    matches=error < 1e-12, reason="the computed value disagrees with the book's")
     error = softmax_jacobian_error()
-    ctx.report("softmax derivative", "d s_i/d z_j = s_i (delta_ij - s_j)", f"autograd agrees to {error:.1e}",
+    ctx.report(tr("softmax derivative"), "d s_i/d z_j = s_i (delta_ij - s_j)", f"autograd agrees to {error:.1e}",
                matches=error < 1e-12, reason="the computed value disagrees with the book's")
     grid = torch.tensor([-2.0, -1.0, 0.0, 1.0, 2.0])
     ctx.table("activations", ["function", *[f"z = {z:g}" for z in grid.tolist()]],

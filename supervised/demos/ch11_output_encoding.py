@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, mlp, percent, setting
 
 BOOK_INPUTS = 784  # ch011.md:64 (28 x 28)
@@ -64,12 +64,15 @@ def train_code(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, x_test:
 
 
 @register("ch11", "Design de uma Rede Neural Para Reconhecimento de Dígitos",
-          "Designing a network to recognise digits: 10 outputs or a 4-bit code")
+          "Designing a network to recognise digits: 10 outputs or a 4-bit code",
+          settings=(Setting("epochs", 30, 4, low=1),
+                    Setting("train_size", None, 3_000, kind=int, low=100),
+                    Setting("hidden", BOOK_HIDDEN, low=1)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
-    epochs = setting(ctx, "epochs", 30, 4)
-    n_train = setting(ctx, "train_size", None, 3_000)
-    hidden = setting(ctx, "hidden", BOOK_HIDDEN, BOOK_HIDDEN)
+    epochs = setting(ctx, "epochs")
+    n_train = setting(ctx, "train_size")
+    hidden = setting(ctx, "hidden")
     pixels = dataset.input_size
     ctx.report("input neurons for a 28 x 28 image", BOOK_INPUTS, pixels, data=dataset.name,
                matches=pixels == BOOK_INPUTS, reason=f"other data: {dataset.image_shape} images")

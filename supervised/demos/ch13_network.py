@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, report_accuracy, setting
 
 BOOK_PARAMETERS = 23_860  # ch019.md:16 ("com seus 23.860 parâmetros")
@@ -20,11 +20,12 @@ NIELSEN = "Nielsen, Neural Networks and Deep Learning (online), ch. 1"
 NIELSEN_EPOCH_1, NIELSEN_BEST = 91.29, 95.42  # printed by network.py there; not in the book's text
 
 
-@register("ch13", "Construindo Uma Rede Neural Com Linguagem Python", "Building a neural network in Python")
+@register("ch13", "Construindo Uma Rede Neural Com Linguagem Python", "Building a neural network in Python",
+          settings=(Setting("epochs", 30, 10, low=1), Setting("train_size", None, 5_000, kind=int, low=100)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
-    epochs = setting(ctx, "epochs", 30, 10)
-    n_train = setting(ctx, "train_size", None, 5_000)
+    epochs = setting(ctx, "epochs")
+    n_train = setting(ctx, "train_size")
     pixels = dataset.input_size
 
     model = mlp(ctx, [pixels, 30, 10])

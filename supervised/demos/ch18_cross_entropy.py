@@ -13,7 +13,7 @@ import math
 
 import matplotlib.pyplot as plt
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import fit, mlp, report_accuracy, setting
 
 
@@ -23,7 +23,8 @@ def cross_entropy(true: list[float], predicted: list[float]) -> float:
 
 
 @register("ch18", "Entropia Cruzada Para Quantificar a Diferença Entre Duas Distribuições de Probabilidade",
-          "Cross-entropy to measure the difference between two probability distributions")
+          "Cross-entropy to measure the difference between two probability distributions",
+          settings=(Setting("epochs", 30, 8, low=1), Setting("train_size", None, 5_000, kind=int, low=100)))
 def demo(ctx) -> None:
     true, predicted = [0.0, 1.0, 0.0], [0.228, 0.619, 0.153]
     value = cross_entropy(true, predicted)  # -ln 0.619 = 0.4797..., which the book truncates to 0.479
@@ -31,8 +32,8 @@ def demo(ctx) -> None:
                matches=abs(value - 0.479) < 1e-3, reason="the computed value disagrees with the book's")
 
     dataset = ctx.dataset()
-    epochs = setting(ctx, "epochs", 30, 8)
-    n_train = setting(ctx, "train_size", None, 5_000)
+    epochs = setting(ctx, "epochs")
+    n_train = setting(ctx, "train_size")
     pixels = dataset.input_size
     runs = [
         # (name, hidden, cost, eta, book's best test accuracy)

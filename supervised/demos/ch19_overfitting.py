@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, mlp, report_accuracy, setting
 from supervised.trainer import evaluate
 
@@ -27,14 +27,18 @@ BOOK_FULL_TRAIN, BOOK_FULL_TEST = 97.86, 95.33  # ch019.md:100
 BOOK_GAPS = (17.73, 2.53)  # ch019.md:100
 
 
-@register("ch19", "Overfitting e Regularização – Parte 1", "Overfitting and regularisation, part 1")
+@register("ch19", "Overfitting e Regularização – Parte 1", "Overfitting and regularisation, part 1",
+          settings=(Setting("small_train_size", 1_000, low=100),
+                    Setting("small_epochs", 400, 80, low=1),
+                    Setting("epochs", 30, 8, low=1),
+                    Setting("train_size", None, 5_000, kind=int, low=100)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    small = setting(ctx, "small_train_size", 1_000, 1_000)
-    small_epochs = setting(ctx, "small_epochs", 400, 80)
-    full_epochs = setting(ctx, "epochs", 30, 8)
-    full_train = setting(ctx, "train_size", None, 5_000)
+    small = setting(ctx, "small_train_size")
+    small_epochs = setting(ctx, "small_epochs")
+    full_epochs = setting(ctx, "epochs")
+    full_train = setting(ctx, "train_size")
 
     test_x = torch.as_tensor(dataset.test[0], device=ctx.device)
     test_y = torch.as_tensor(dataset.test[1], device=ctx.device)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import (BOOK_TRAIN_SIZE, data_reason, fit, mlp, report_accuracy, setting,
                                         train_size)
 
@@ -28,15 +28,20 @@ BOOK_FULL_L2 = 96.49  # ch020.md:196 (test data; 95.49% without)
 BOOK_WIDE_VALIDATION = 98.04  # ch020.md:205 (validation data)
 
 
-@register("ch20", "Overfitting e Regularização – Parte 2", "Overfitting and regularisation, part 2: L2")
+@register("ch20", "Overfitting e Regularização – Parte 2", "Overfitting and regularisation, part 2: L2",
+          settings=(Setting("small_train_size", 1_000, low=100),
+                    Setting("small_epochs", 400, 60, low=1),
+                    Setting("train_size", None, 5_000, kind=int, low=100),
+                    Setting("epochs", 30, 8, low=1),
+                    Setting("wide_epochs", 60, 8, low=1)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    small = setting(ctx, "small_train_size", 1_000, 1_000)
-    small_epochs = setting(ctx, "small_epochs", 400, 60)
-    full_train = setting(ctx, "train_size", None, 5_000)
-    epochs = setting(ctx, "epochs", 30, 8)
-    wide_epochs = setting(ctx, "wide_epochs", 60, 8)
+    small = setting(ctx, "small_train_size")
+    small_epochs = setting(ctx, "small_epochs")
+    full_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
+    wide_epochs = setting(ctx, "wide_epochs")
 
     ctx.say(f"[{pixels}, 30, 10] on {small:,} images, lambda=0.1, eta=0.5, {small_epochs} epochs")
     plain_model, l2_model = mlp(ctx, [pixels, 30, 10]), mlp(ctx, [pixels, 30, 10])

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import nets
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 BOOK_POINTS, BOOK_DEGREE, BOOK_SLOPE = 10, 9, 2.0  # ch021.md:16, :22
@@ -44,11 +44,12 @@ def slope_through_origin(x: np.ndarray, y: np.ndarray) -> float:
 
 
 @register("ch21", "Afinal, Por Que a Regularização Ajuda a Reduzir o Overfitting?",
-          "Why does regularisation help reduce overfitting?")
+          "Why does regularisation help reduce overfitting?",
+          settings=(Setting("noise", 0.05, low=0.0), Setting("l2", 1e-3, low=0.0), Setting("far_x", 2.0, above=1.0)))
 def demo(ctx) -> None:
-    noise = setting(ctx, "noise", 0.05, 0.05)
-    l2 = setting(ctx, "l2", 1e-3, 1e-3)
-    far = setting(ctx, "far_x", 2.0, 2.0)
+    noise = setting(ctx, "noise")
+    l2 = setting(ctx, "l2")
+    far = setting(ctx, "far_x")
     rng = np.random.default_rng(ctx.seed)
     x = np.linspace(0.1, 1.0, BOOK_POINTS)
     y = BOOK_SLOPE * x + rng.normal(0.0, noise, BOOK_POINTS)

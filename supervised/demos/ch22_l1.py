@@ -18,17 +18,21 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, percent, setting
 
 
-@register("ch22", "Regularização L1", "L1 regularisation")
+@register("ch22", "Regularização L1", "L1 regularisation",
+          settings=(Setting("train_size", 1_000, low=100),
+                    Setting("epochs", 400, 60, low=1),
+                    Setting("lambda", None, kind=float, low=0.0)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    n_train = setting(ctx, "train_size", 1_000, 1_000)
-    epochs = setting(ctx, "epochs", 400, 60)
-    lam = setting(ctx, "lambda", 0.1 * 400 / epochs, 0.1 * 400 / epochs)
+    n_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
+    lam = setting(ctx, "lambda")
+    lam = 0.1 * 400 / epochs if lam is None else lam  # the book's 0.1 at 400 epochs, scaled to keep the total shrinkage
     eta, batch = 0.5, 10
     images = dataset.train[0][:n_train]
     n = len(images)

@@ -16,21 +16,26 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, mlp, percent, setting
 
 BOOK_HINTON = "98.4% -> 98.7%"  # ch023.md:46 (Hinton et al. 2012, full MNIST, another network)
 
 
-@register("ch23", "Como Funciona o Dropout?", "How dropout works")
+@register("ch23", "Como Funciona o Dropout?", "How dropout works",
+          settings=(Setting("small_train_size", 1_000, low=100),
+                    Setting("small_epochs", 150, 40, low=1),
+                    Setting("train_size", None, 5_000, kind=int, low=100),
+                    Setting("epochs", 30, 6, low=1),
+                    Setting("dropout", 0.5, low=0.0, below=1.0)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    small = setting(ctx, "small_train_size", 1_000, 1_000)
-    small_epochs = setting(ctx, "small_epochs", 150, 40)
-    full_train = setting(ctx, "train_size", None, 5_000)
-    epochs = setting(ctx, "epochs", 30, 6)
-    p = setting(ctx, "dropout", 0.5, 0.5)
+    small = setting(ctx, "small_train_size")
+    small_epochs = setting(ctx, "small_epochs")
+    full_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
+    p = setting(ctx, "dropout")
 
     results = {}
     for n_train, n_epochs, size_name in ((small, small_epochs, "small"), (full_train, epochs, "all")):

@@ -24,7 +24,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from supervised.data import expand_rotations
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, mlp, percent, setting
 
 BOOK_SVM_50K = 94.48  # ch024.md:94
@@ -35,17 +35,24 @@ BOOK_SIZES = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
 QUICK_SIZES = (100, 300, 1_000, 3_000)
 
 
-@register("ch24", "Expandir Artificialmente os Dados de Treinamento", "Expanding the training data artificially")
+@register("ch24", "Expandir Artificialmente os Dados de Treinamento", "Expanding the training data artificially",
+          settings=(Setting("image_steps", 1_500_000, 30_000, low=1),
+                    Setting("svm_max_size", 50_000, 3_000, low=0),
+                    Setting("svm_gamma", "auto", kind=float, above=0.0, choices=("auto", "scale")),
+                    Setting("expand_size", 5_000, 500, low=10),
+                    Setting("copies", 4, 3, low=1),
+                    Setting("max_degrees", 15.0, low=0.0, high=180.0),
+                    Setting("expand_epochs", 30, 20, low=1)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
     available = len(dataset.train[1])
-    image_steps = setting(ctx, "image_steps", 1_500_000, 30_000)
+    image_steps = setting(ctx, "image_steps")
     sizes = sorted({min(size, available) for size in (QUICK_SIZES if ctx.quick else BOOK_SIZES)})
     if not ctx.quick and available not in sizes and available < BOOK_SIZES[-1]:
         sizes.append(available)
-    svm_limit = setting(ctx, "svm_max_size", 50_000, 3_000)
-    gamma = ctx.options.get("svm_gamma", "auto")
+    svm_limit = setting(ctx, "svm_max_size")
+    gamma = setting(ctx, "svm_gamma")
 
     network_accuracy, svm_accuracy = {}, {}
     for size in sizes:
@@ -79,10 +86,10 @@ def demo(ctx) -> None:
                    reason="" if svm_rises else "not every increase in data raised the accuracy here")
 
     # -- expansion by rotated copies ----------------------------------------------------------
-    base = setting(ctx, "expand_size", min(available, 5_000), min(available, 500))
-    copies = setting(ctx, "copies", 4, 3)
-    max_degrees = setting(ctx, "max_degrees", 15.0, 15.0)
-    expand_epochs = setting(ctx, "expand_epochs", 30, 20)
+    base = min(available, setting(ctx, "expand_size"))
+    copies = setting(ctx, "copies")
+    max_degrees = setting(ctx, "max_degrees")
+    expand_epochs = setting(ctx, "expand_epochs")
     images, labels = dataset.train[0][:base], dataset.train[1][:base]
     started = time.perf_counter()
     expanded_images, expanded_labels = expand_rotations(images, labels, max_degrees=max_degrees, copies=copies,

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 
 import nets
-from supervised.demos import register
+from supervised.demos import Setting, register
+from supervised.demos._training import setting
 
 N_INPUTS, N_ACTIVE = 1000, 500
 BOOK_STD = {"normal": 22.4, "scaled": 1.22}  # ch025.md:25, :58
@@ -52,7 +53,8 @@ def saturated_fraction(z: np.ndarray, slope: float = 0.01) -> float:
     return float(np.mean(s * (1 - s) < slope))
 
 
-@register("ch25", "Inicialização de Pesos em Redes Neurais Artificiais", "Weight initialisation")
+@register("ch25", "Inicialização de Pesos em Redes Neurais Artificiais", "Weight initialisation",
+          settings=(Setting("epochs", 30, 5, low=1),))
 def demo(ctx) -> None:
     samples = 2_000 if ctx.quick else 20_000
     draws = {}
@@ -83,7 +85,7 @@ def _train_both(ctx) -> dict:
     from supervised.trainer import train
 
     dataset = ctx.dataset()
-    epochs = int(ctx.options.get("epochs", 5 if ctx.quick else 30))
+    epochs = setting(ctx, "epochs")
     histories = {}
     for init in ("normal", "scaled"):
         torch.manual_seed(ctx.seed)

@@ -23,7 +23,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import BOOK_TRAIN_SIZE, describe, fit, mlp, percent, setting, train_size
 from supervised.trainer import Arrays, training_threads
 
@@ -33,7 +33,11 @@ BOOK_EPOCHS = 30  # ch027.md:7
 
 
 @register("ch26", "Como Escolher os Hiperparâmetros / A Taxa de Aprendizado (caps. 26-27)",
-          "Choosing hyper-parameters and the learning rate (chapters 26-27)")
+          "Choosing hyper-parameters and the learning rate (chapters 26-27)",
+          settings=(Setting("walk_epochs", 4, low=1),
+                    Setting("train_size", None, 3_000, kind=int, low=100),
+                    Setting("epochs", BOOK_EPOCHS, 10, low=1)),
+          covers=("ch27",))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
@@ -47,7 +51,7 @@ def _walk_through(ctx, dataset, pixels: int) -> None:
     """Chapter 26: [784, 10] on 1,000 images, validation accuracy on 100 images, per epoch."""
     small = Arrays(train=(dataset.train[0][:1_000], dataset.train[1][:1_000]),
                    validation=(dataset.validation[0][:100], dataset.validation[1][:100]))
-    epochs = setting(ctx, "walk_epochs", 4, 4)
+    epochs = setting(ctx, "walk_epochs")
     steps = [  # (eta, lambda, what the book's text says; its counts are only in figures)
         (10.0, 1000.0, "pure noise"),  # ch026.md:62
         (10.0, 20.0, "lambda scaled to 1,000 images; counts in a figure"),  # ch026.md:65
@@ -84,8 +88,8 @@ def _seconds_per_epoch(ctx, dataset, pixels: int) -> None:
 
 def _learning_rates(ctx, dataset, pixels: int) -> None:
     """Chapter 27: training cost per epoch for eta = 0.025, 0.25, 2.5."""
-    n_train = setting(ctx, "train_size", None, 3_000)
-    epochs = setting(ctx, "epochs", 30, 10)
+    n_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
     n = train_size(dataset, n_train)
     lam = 5.0 * n / BOOK_TRAIN_SIZE
     data = describe(dataset, n_train, f"{epochs} epochs, lambda={lam:.3g}")
@@ -126,8 +130,8 @@ def _learning_rates(ctx, dataset, pixels: int) -> None:
 def _schedule(ctx, dataset, pixels: int, costs: dict[float, list[float]]) -> None:
     """Chapter 27's better plan: eta 0.25 for 20 of 30 epochs, then 0.025 (the switch scaled to the
     run's length under --quick), against each rate kept constant (the runs of `_learning_rates`)."""
-    n_train = setting(ctx, "train_size", None, 3_000)
-    epochs = setting(ctx, "epochs", BOOK_EPOCHS, 10)
+    n_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
     first, switch_book, second = BOOK_SCHEDULE
     switch = round(switch_book * epochs / BOOK_EPOCHS)
     n = train_size(dataset, n_train)

@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, percent, setting
 
 
 @register("ch28", "Usando Early Stopping Para Definir o Número de Épocas de Treinamento",
-          "Early stopping to choose the number of training epochs")
+          "Early stopping to choose the number of training epochs",
+          settings=(Setting("train_size", 1_000, low=100),
+                    Setting("max_epochs", 400, 120, low=1),
+                    Setting("patience", (10, 20), (5, 10), low=1)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    n_train = setting(ctx, "train_size", 1_000, 1_000)
-    max_epochs = setting(ctx, "max_epochs", 400, 120)
-    patiences = (10, 20) if not ctx.quick else (5, 10)
-    if "patience" in ctx.options:
-        patiences = (int(ctx.options["patience"]),)
+    n_train = setting(ctx, "train_size")
+    max_epochs = setting(ctx, "max_epochs")
+    patiences = setting(ctx, "patience")
     data = describe(dataset, n_train, f"at most {max_epochs} epochs")
 
     histories = {}

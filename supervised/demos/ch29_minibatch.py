@@ -16,16 +16,17 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, percent, setting, train_size
 
 
-@register("ch29", "Definindo o Tamanho do Mini-Batch", "Choosing the mini-batch size")
+@register("ch29", "Definindo o Tamanho do Mini-Batch", "Choosing the mini-batch size",
+          settings=(Setting("train_size", None, 3_000, kind=int, low=100), Setting("seconds", 60.0, 2.5, above=0.0)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    n_train = setting(ctx, "train_size", None, 3_000)
-    budget = setting(ctx, "seconds", 60.0, 2.5)
+    n_train = setting(ctx, "train_size")
+    budget = setting(ctx, "seconds")
     sizes = (1, 10, 20, 50, 100) if not ctx.quick else (1, 10, 100)
     n = train_size(dataset, n_train)
     data = describe(dataset, n_train, f"{budget:g} s of training per size")

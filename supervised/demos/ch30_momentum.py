@@ -14,19 +14,23 @@ mu = 0.9, and momentum with mu = 0 to confirm it is exactly plain SGD.
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, percent, setting
 
 
 @register("ch30", "Variações do Stochastic Gradient Descent – Hessian Optimization e Momentum",
-          "Variations on SGD: Hessian optimisation and momentum")
+          "Variations on SGD: Hessian optimisation and momentum",
+          settings=(Setting("train_size", None, 3_000, kind=int, low=100),
+                    Setting("epochs", 30, 8, low=1),
+                    Setting("eta", 0.05, above=0.0),
+                    Setting("momentum", 0.9, low=0.0, below=1.0)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    n_train = setting(ctx, "train_size", None, 3_000)
-    epochs = setting(ctx, "epochs", 30, 8)
-    eta = setting(ctx, "eta", 0.05, 0.05)
-    mu = setting(ctx, "momentum", 0.9, 0.9)
+    n_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
+    eta = setting(ctx, "eta")
+    mu = setting(ctx, "momentum")
     data = describe(dataset, n_train, f"eta={eta:g}, {epochs} epochs")
 
     runs = {"plain SGD": ("sgd", 0.0), f"momentum mu={mu:g}": ("momentum", mu), "momentum mu=0": ("momentum", 0.0)}
@@ -53,7 +57,7 @@ def demo(ctx) -> None:
                                                                   models["momentum mu=0"].parameters()))
     same = difference < 1e-3
     ctx.report("momentum with mu = 0 reproduces plain SGD (largest weight difference)",
-               "yes (mu = 0: no memory of past steps)", f"{'yes' if same else 'no'} ({difference:.1e})",
+               "yes (mu = 0: no memory of past steps)", f"{'yes' if same else 'no'}: largest difference {difference:.1e}",
                data="float32 rounding", matches=same, reason="the runs differ beyond float32 rounding")
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))

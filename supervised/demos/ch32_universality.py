@@ -79,7 +79,8 @@ def approximation_errors(n_values=BOOK_N_VALUES, points: int = 4001, sigmoid_out
 
 
 @register("ch32", "As Redes Neurais Podem Computar Qualquer Função? / Como Encontram a Aproximação",
-          "Universality: a neural network can compute any function (chapters 31-32)")
+          "Universality: a neural network can compute any function (chapters 31-32)",
+          covers=("ch31",))
 def demo(ctx) -> None:
     position = 0.4
     bias = -STEP_WEIGHT * position

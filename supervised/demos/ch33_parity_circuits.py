@@ -23,7 +23,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 
@@ -71,9 +71,10 @@ def run_deep(layers: list[list[tuple[int, int]]], inputs: np.ndarray) -> np.ndar
 
 
 @register("ch33", "Por que as Redes Neurais Profundas São Difíceis de Treinar?",
-          "Why deep networks are hard to train: deep vs shallow circuits for parity")
+          "Why deep networks are hard to train: deep vs shallow circuits for parity",
+          settings=(Setting("max_bits", 14, 10, low=2, high=16),))
 def demo(ctx) -> None:
-    largest = setting(ctx, "max_bits", 14, 10)
+    largest = setting(ctx, "max_bits")
     sizes = list(range(2, largest + 1))
     shallow_gates, deep_gates, deep_depths, correct = [], [], [], True
     for n in sizes:

@@ -27,7 +27,8 @@ import numpy as np
 import torch
 
 import nets
-from supervised.demos import register
+from supervised.demos import Setting, register
+from supervised.demos._training import setting
 
 BOOK_ACCURACY = {1: 0.9648, 2: 0.9690, 3: 0.9657, 4: 0.9653}  # ch034.md:49, :61, :73 (96.53%: not in the text)
 BOOK_INITIAL_NORMS = {
@@ -132,7 +133,9 @@ def norms_during_training(n_hidden: int, images: torch.Tensor, labels: torch.Ten
 
 
 @register("ch34", "O Problema da Dissipação do Gradiente (capítulos 34-36)",
-          "The vanishing gradient problem (chapters 34-36)")
+          "The vanishing gradient problem (chapters 34-36)",
+          settings=(Setting("gradient_epochs", 500, 40, low=1), Setting("epochs", 30, 3, low=1)),
+          covers=("ch35", "ch36"))
 def demo(ctx) -> None:
     _chain(ctx)
     dataset = ctx.dataset()
@@ -184,7 +187,7 @@ def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_lik
 
 
 def _training_evolution(ctx, images, labels, n_outputs: int, data: str) -> None:
-    epochs = int(ctx.options.get("gradient_epochs", 40 if ctx.quick else 500))
+    epochs = setting(ctx, "gradient_epochs")
     evolutions = {n: norms_during_training(n, images, labels, epochs, ctx.seed, n_outputs)
                   for n in BOOK_INITIAL_NORMS}
     for n_hidden, norms in evolutions.items():
@@ -201,7 +204,7 @@ def _training_evolution(ctx, images, labels, n_outputs: int, data: str) -> None:
 def _depth(ctx, dataset) -> None:
     from supervised.trainer import train
 
-    epochs = int(ctx.options.get("epochs", 3 if ctx.quick else 30))
+    epochs = setting(ctx, "epochs")
     train_size, validation_size = _train_images(ctx, dataset), dataset.sizes[1]
     data = f"{dataset.name}, {train_size:,} training / {validation_size:,} validation images, {epochs} epochs"
     comparable = dataset.name == "mnist" and train_size == 50_000 and epochs == 30

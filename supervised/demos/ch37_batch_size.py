@@ -28,7 +28,7 @@ import numpy as np
 import torch
 
 import nets
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, percent, setting, train_size
 from supervised.trainer import cost_function
 
@@ -48,13 +48,20 @@ def _relu_mlp(ctx, pixels: int, hidden: int) -> torch.nn.Module:
 
 
 @register("ch37", "O Efeito do Batch Size / da Taxa de Aprendizagem / Lote e Gradiente (caps. 37-39)",
-          "Batch size, learning rate and the mini-batch gradient (chapters 37-39)")
+          "Batch size, learning rate and the mini-batch gradient (chapters 37-39)",
+          settings=(Setting("train_size", None, 2_000, kind=int, low=100),
+                    Setting("epochs", BOOK_EPOCHS, 6, low=1),
+                    Setting("hidden", BOOK_HIDDEN, 256, low=1),
+                    Setting("gradient_batches", BOOK_GRADIENT_BATCHES, (1, 4, 16, 64, 256, 1024), low=1, high=1024),
+                    Setting("gradient_trials", 100, 4, low=2),
+                    Setting("warm_epochs", 2, low=1)),
+          covers=("ch38", "ch39"))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size
-    n_train = setting(ctx, "train_size", None, 2_000)
-    epochs = setting(ctx, "epochs", BOOK_EPOCHS, 6)
-    hidden = setting(ctx, "hidden", BOOK_HIDDEN, 256)
+    n_train = setting(ctx, "train_size")
+    epochs = setting(ctx, "epochs")
+    hidden = setting(ctx, "hidden")
     data = describe(dataset, n_train, f"2x{hidden} ReLU, log-likelihood, SGD, {epochs} epochs")
     reason = data_reason(ctx, dataset, n_train)
     if hidden != BOOK_HIDDEN or epochs != BOOK_EPOCHS:
@@ -132,9 +139,9 @@ def summed_last_layer_gradient(model: torch.nn.Module, images: torch.Tensor, lab
 
 def _gradient_steps(ctx, dataset, pixels: int, n_train: int | None, hidden: int) -> None:
     """Chapter 39: norm of the summed last-layer gradient over 1,024 samples, by mini-batch size."""
-    sizes = setting(ctx, "gradient_batches", BOOK_GRADIENT_BATCHES, (1, 4, 16, 64, 256, 1024))
-    trials = setting(ctx, "gradient_trials", 100, 4)
-    warm_epochs = setting(ctx, "warm_epochs", 2, 2)
+    sizes = setting(ctx, "gradient_batches")
+    trials = setting(ctx, "gradient_trials")
+    warm_epochs = setting(ctx, "warm_epochs")
     n = train_size(dataset, n_train)
     model = _relu_mlp(ctx, pixels, hidden)
     fit(ctx, model, dataset, "ch39_trained_state", cost="log_likelihood", lr=BOOK_LR, batch_size=1024,

@@ -32,7 +32,7 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from nets.cnn import L2Pool2d, conv_output_size
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, percent, setting
 
 BOOK_MLP_ACCURACY = 98.0  # ch040.md:31 "precisão de classificação melhor que 98%"
@@ -87,12 +87,16 @@ def build(name: str, side: int, seed: int) -> nn.Module:
 _TRAINED: dict[tuple, tuple] = {}
 
 
+#: The settings of every demo here that trains a net through `trained` (ch40, ch42, ch43).
+TRAINING = (Setting("epochs", 20, 3, low=1), Setting("train_size", None, 2_000, kind=int, low=100))
+
+
 def trained(ctx, name: str):
     """(model, history, initial first-layer kernels or None, training images) for net `name`,
     trained by RECIPE on the demo's device and handed back on the CPU for the analyses."""
     dataset = ctx.dataset()
-    epochs = setting(ctx, "epochs", 20, 3)
-    n_train = setting(ctx, "train_size", None, 2_000)
+    epochs = setting(ctx, "epochs")
+    n_train = setting(ctx, "train_size")
     key = (name, ctx.seed, str(ctx.device), dataset.source, epochs, n_train)
     if key in _TRAINED:
         return _TRAINED[key]
@@ -121,7 +125,8 @@ def accuracy_at_best_validation(history) -> float:
 # --- ch40 -------------------------------------------------------------------------------------
 
 @register("ch40", "Introdução às Redes Neurais Convolucionais",
-          "Convolutional nets: a LeNet-style net against the best MLP on the same digits and budget")
+          "Convolutional nets: a LeNet-style net against the best MLP on the same digits and budget",
+          settings=TRAINING)
 def introduction(ctx) -> None:
     dataset = ctx.dataset()
     results = {}
@@ -231,7 +236,8 @@ def neighbour_correlation(kernels: torch.Tensor) -> float:
 
 
 @register("ch42", "Compartilhamento de Pesos em Redes Neurais Convolucionais",
-          "Shared weights: 26 parameters per map, 520 vs 23,550, the learned 5x5 filters")
+          "Shared weights: 26 parameters per map, 520 vs 23,550, the learned 5x5 filters",
+          settings=TRAINING)
 def shared_weights(ctx) -> None:
     torch.manual_seed(ctx.seed)
     conv_net = nets.build("lenet", maps=[20], hidden=100)
@@ -269,11 +275,11 @@ def shared_weights(ctx) -> None:
     learned = model.convs[0].weight.detach()
     structure, chance = neighbour_correlation(learned), neighbour_correlation(initial)
     data = describe(dataset, n_train)
-    ctx.report("learned 5x5 filters: correlation of adjacent weights (at initialisation)",
+    ctx.report("learned 5x5 filters: correlation of adjacent weights",
                "clear light and dark sub-regions, structure beyond chance (ch042.md:55)",
-               f"{structure:.2f} ({chance:.2f})", data=data, matches=structure > chance + 0.1,
-               reason="the learned filters are hardly smoother than random ones"
-               + ("; reduced size under --quick" if ctx.quick else ""))
+               f"{structure:.2f} learned vs {chance:.2f} at initialisation", data=data,
+               matches=structure > chance + 0.1, reason="the learned filters are hardly smoother than random ones",
+               quick_cannot_judge=f"{history.epochs} epochs: too short a run to tell learned structure from the initial weights")
 
     small, small_history, _, _ = trained(ctx, "worked_max")
     dense, dense_history, _, _ = trained(ctx, "mlp_30")
@@ -282,7 +288,8 @@ def shared_weights(ctx) -> None:
     noise = two_standard_errors(small_acc, dense_acc, len(dataset.test[1]))
     ctx.report(f"conv net of 3 maps ({small_count:,} parameters) vs MLP [784, 30, 10] ({dense_count:,})",
                "fewer parameters for the same performance (ch042.md:61)",
-               f"{small_acc:.2f}% vs {dense_acc:.2f}% test (same within {noise:.2f} points)", data=data,
+               f"{small_acc:.2f}% vs {dense_acc:.2f}% test; gaps under {noise:.2f} points (two standard errors) "
+               "count as the same", data=data,
                matches=small_count < dense_count and small_acc >= dense_acc - noise,
                reason=f"with {dense_count / small_count:.1f}x fewer parameters the conv net trails by "
                       f"{dense_acc - small_acc:.2f} points, more than two standard errors")
@@ -304,7 +311,8 @@ def shared_weights(ctx) -> None:
 # --- ch43 -------------------------------------------------------------------------------------
 
 @register("ch43", "Camadas de Pooling em Redes Neurais Convolucionais",
-          "Pooling: 2x2 max pooling 24 -> 12, L2 pooling, the worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10")
+          "Pooling: 2x2 max pooling 24 -> 12, L2 pooling, the worked net 28x28 -> 3x24x24 -> 3x12x12 -> 10",
+          settings=TRAINING)
 def pooling(ctx) -> None:
     shapes = dict(nets.build("lenet", maps=[20], hidden=100).layer_shapes())
     ctx.report("2x2 max pooling of a 24x24 map (lenet layer_shapes)", f"{BOOK_POOLED_SIDE} × {BOOK_POOLED_SIDE}",

@@ -34,7 +34,6 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
-from lab.config import ConfigError
 from lab.plots import new_figure
 from nets.cnn import conv_output_size
 from supervised.data.folders import (
@@ -45,7 +44,7 @@ from supervised.data.folders import (
     scan_image_folder,
     write_digit_folder,
 )
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 BOOK_TRAIN_PER_CLASS = 12_500  # ch044.md:42 "12.500 imagens de cães e 12.500 imagens de gatos"
@@ -62,18 +61,14 @@ STAND_IN = {"threes": 3, "fives": 5}
 
 # --- the folder ---------------------------------------------------------------------------------
 
-def check_settings(settings: dict) -> None:
-    """Refuse a --set folder=... that is not an image folder, before anything is written."""
-    if "folder" in settings:
-        scan_image_folder(str(settings["folder"]))
-    size = settings.get("image_size", 64)
-    if not isinstance(size, int) or isinstance(size, bool) or not 8 <= size <= 512:
-        raise ConfigError(f"--set image_size={size!r}: expected a whole number of pixels from 8 to 512")
+#: Your own image folder (train/<class>/..., validation/, test/), checked before anything is written.
+FOLDER = Setting("folder", None, kind=str, check=scan_image_folder)
+IMAGE_SIZE = Setting("image_size", 64, 32, low=8, high=512)
 
 
 def image_folder(ctx) -> tuple[ImageFolder, str, bool]:
     """(the folder, what it is, whether it is the built stand-in): --set folder=... or the digits."""
-    folder = ctx.options.get("folder")
+    folder = setting(ctx, "folder")
     if folder is not None:
         found = scan_image_folder(str(folder))
         return found, f"your folder {found.root}", False
@@ -95,7 +90,8 @@ def say_unavailable(ctx) -> None:
 
 @register("ch44", "Reconhecimento de Imagens com Redes Neurais Convolucionais em Python – Partes 1 e 2 (caps. 44-45)",
           "Image recognition with conv nets, parts 1-2: the plan, the folder of images, sample images",
-          check=check_settings)
+          settings=(FOLDER, IMAGE_SIZE),
+          covers=("ch45",))
 def the_data(ctx) -> None:
     folder, description, stand_in = image_folder(ctx)
     if stand_in:
@@ -120,7 +116,7 @@ def the_data(ctx) -> None:
                matches=True if folder.classes == ("cats", "dogs") else None,
                reason="the stand-in's classes are digits" if stand_in else "other classes than the book's")
 
-    size = setting(ctx, "image_size", 64, 32)
+    size = setting(ctx, "image_size")
     shown = 8
     fig, axes = new_figure(len(folder.classes), shown, figsize=(1.3 * shown, 1.5 * len(folder.classes)), squeeze=False)
     for row, name in enumerate(folder.classes):
@@ -282,15 +278,16 @@ def write_predictions(path: Path, items: list, probabilities: torch.Tensor, clas
 
 @register("ch47", "Reconhecimento de Imagens com Redes Neurais Convolucionais em Python – Parte 4",
           "Image recognition part 4: train the folder classifier with and without augmentation + dropout, predict",
-          check=check_settings)
+          settings=(FOLDER, IMAGE_SIZE, Setting("epochs", 20, 4, low=1), Setting("flip", None, kind=bool)))
 def train_and_predict(ctx) -> None:
     folder, description, stand_in = image_folder(ctx)
     if stand_in:
         say_unavailable(ctx)
-    size = setting(ctx, "image_size", 64, 32)
-    epochs = setting(ctx, "epochs", 20, 4)
+    size = setting(ctx, "image_size")
+    epochs = setting(ctx, "epochs")
     # Mirror images of photos are photos of the same class; a mirrored 3 is no 3.
-    flip = bool(ctx.options.get("flip", not stand_in))
+    flip = setting(ctx, "flip")
+    flip = not stand_in if flip is None else flip
     train_items, validation_items, held_out = labelled_splits(folder, ctx.seed)
     data = {split: (load_images([p for p, _ in items], size), np.array([y for _, y in items], dtype=np.int64))
             for split, items in (("train", train_items), ("validation", validation_items))}

@@ -29,7 +29,7 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from supervised.corpora import CORPORA, load_corpus, next_char_counts
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 CORPUS = "python-docs"
@@ -113,10 +113,11 @@ def next_char_after(model: nn.Module, text: CharText, first: str = "q", then: st
 
 
 @register("ch48", "Redes Neurais Recorrentes",
-          "Recurrent nets: a character-level RNN and LSTM learn that 'q' is followed by 'u'")
+          "Recurrent nets: a character-level RNN and LSTM learn that 'q' is followed by 'u'",
+          settings=(Setting("iterations", 2000, 200, low=1),))
 def char_rnn(ctx) -> None:
     text = CharText(load_corpus(CORPUS))
-    iterations = setting(ctx, "iterations", 2000, 200)
+    iterations = setting(ctx, "iterations")
     data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(text.train):,} train / {len(text.held_out):,} held-out "
             f"characters, {len(text.chars)} symbols")
     ctx.say(f"data: {data}")
@@ -373,7 +374,10 @@ def first_nan_step(losses: list[float]) -> int | None:
 
 
 @register("ch50", "A Matemática da Dissipação do Gradiente e Aplicações das RNNs",
-          "Vanishing gradients by time lag for RNN, LSTM and GRU; an exploding run ends in NaN, clipping saves it")
+          "Vanishing gradients by time lag for RNN, LSTM and GRU; an exploding run ends in NaN, clipping saves it",
+          settings=(Setting("lag_steps", 100, 60, low=LAG + 1),
+                    Setting("nets_drawn", 10, 3, low=1),
+                    Setting("clip_steps", 1000, 200, low=1)))
 def vanishing_and_exploding(ctx) -> None:
     tanh_slope, sigmoid_slope = largest_slope(torch.tanh), largest_slope(torch.sigmoid)
     ctx.report("largest derivative of tanh (autograd on [-10, 10])", BOOK_TANH_SLOPE_BOUND, round(tanh_slope, 6),
@@ -381,8 +385,8 @@ def vanishing_and_exploding(ctx) -> None:
     ctx.report("largest derivative of the sigmoid", f"1/4 = {BOOK_SIGMOID_SLOPE_BOUND}", round(sigmoid_slope, 6),
                matches=abs(sigmoid_slope - BOOK_SIGMOID_SLOPE_BOUND) < 1e-6, reason="sigmoid' exceeds the bound")
 
-    steps = setting(ctx, "lag_steps", 100, 60)
-    nets_drawn = setting(ctx, "nets_drawn", 10, 3)
+    steps = setting(ctx, "lag_steps")
+    nets_drawn = setting(ctx, "nets_drawn")
     curves = {label: gradient_by_lag(*spec, steps=steps, nets_drawn=nets_drawn, seed=ctx.seed)
               for label, spec in LAG_NETS.items()}
     at = {label: float(curve[LAG]) for label, curve in curves.items()}
@@ -411,7 +415,7 @@ def vanishing_and_exploding(ctx) -> None:
                 f"{1 / (1 + math.exp(-OPEN_GATE_BIAS)):.2f}) it keeps {at[opened]:.2g}")
 
     text = CharText(load_corpus(CORPUS))
-    clipped_steps = setting(ctx, "clip_steps", 1000, 200)
+    clipped_steps = setting(ctx, "clip_steps")
     wild = exploding_run(text, "none", clipped_steps, ctx.seed, device=ctx.device)
     tamed = exploding_run(text, "norm", clipped_steps, ctx.seed, device=ctx.device)
     nan_at = first_nan_step(wild["losses"])

@@ -31,7 +31,7 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from supervised.corpora import load_corpus
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 from supervised.demos.ch48_char_rnn import CORPUS, CharText, exploding_run, first_nan_step
 
@@ -155,8 +155,14 @@ MEMORY_NETS = {
 _RUNS: dict[tuple, dict] = {}
 
 
+#: The memory task's settings (ch51, ch52). The long gap is the book's 1,000 steps, 100 under
+#: --quick (a gap of 1,000 costs 0.02-0.17 s per training step on a CPU core, the GRU's and
+#: plain RNN's backward being the slow ones); it must be longer than the short one.
+MEMORY = (Setting("memory_steps", 600, 300, low=1), Setting("long_gap", BOOK_LONG_GAP, 100, above=BOOK_SHORT_GAP))
+
+
 def memory_run(ctx, label: str, gap: int) -> dict:
-    steps = setting(ctx, "memory_steps", 600, 300)
+    steps = setting(ctx, "memory_steps")
     cell, gate_bias = MEMORY_NETS[label]
     key = (label, gap, steps, ctx.seed)
     if key not in _RUNS:
@@ -173,13 +179,12 @@ def _percent(run: dict) -> str:
 
 def memory_data(ctx) -> str:
     return (f"memory task: a sign at step 0, recall after the gap; 512 fresh test sequences, chance 50%; "
-            f"hidden {HIDDEN}, {setting(ctx, 'memory_steps', 600, 300)} Adam steps of 32 sequences")
+            f"hidden {HIDDEN}, {setting(ctx, 'memory_steps')} Adam steps of 32 sequences")
 
 
 def long_gap(ctx) -> int:
-    """The book's 1,000 steps; 100 under --quick (a gap of 1,000 costs 0.02-0.17 s per training
-    step on a CPU core, the GRU's and plain RNN's backward being the slow ones)."""
-    return setting(ctx, "long_gap", 1000, 100)  # the book's BOOK_LONG_GAP, a literal so demo.py can check --set
+    """The memory task's long gap (see MEMORY)."""
+    return setting(ctx, "long_gap")
 
 
 def judge_recall(ctx, label: str, book: str, runs: dict, wanted: bool, reason: str) -> None:
@@ -212,7 +217,8 @@ def plot_memory(ctx, labels: list[str], name: str) -> None:
 # --- ch51 -------------------------------------------------------------------------------------
 
 @register("ch51", "Arquitetura de Redes Neurais Long Short Term Memory (LSTM)",
-          "LSTM: four layers and three gates written out; recall after 10 vs 1,000 steps against a plain RNN")
+          "LSTM: four layers and three gates written out; recall after 10 vs 1,000 steps against a plain RNN",
+          settings=MEMORY)
 def lstm(ctx) -> None:
     torch.manual_seed(ctx.seed)
     model = nets.build("recurrent", cell="lstm", input_size=1, hidden_size=HIDDEN)
@@ -246,7 +252,8 @@ def lstm(ctx) -> None:
 # --- ch52 -------------------------------------------------------------------------------------
 
 @register("ch52", "Arquitetura de Redes Neurais Gated Recurrent Unit (GRU)",
-          "GRU: two gates and no cell state, counted on the modules; recall after 10 vs 1,000 steps")
+          "GRU: two gates and no cell state, counted on the modules; recall after 10 vs 1,000 steps",
+          settings=MEMORY)
 def gru(ctx) -> None:
     torch.manual_seed(ctx.seed)
     lstm_model = nets.build("recurrent", cell="lstm", input_size=1, hidden_size=HIDDEN)
@@ -287,7 +294,8 @@ def drift_over(cell: str, gate_bias: float, steps: int, seed: int) -> float:
 
 
 @register("ch53", "Matemática na GRU, Dissipação e Clipping do Gradiente",
-          "The GRU's equations against torch's GRU; clipping by value vs by norm on an exploding RNN")
+          "The GRU's equations against torch's GRU; clipping by value vs by norm on an exploding RNN",
+          settings=(Setting("clip_steps", 1000, 200, low=1),))
 def gru_math_and_clipping(ctx) -> None:
     difference = by_hand_difference("gru", ctx.seed)
     ctx.report("GRU in the chapter's steps (reset, candidate, update, u = z h, h = (1 - z) r + u) vs torch's GRU",
@@ -300,7 +308,7 @@ def gru_math_and_clipping(ctx) -> None:
                reason="the update gate near 1 did not keep the state")
 
     text = CharText(load_corpus(CORPUS))
-    steps = setting(ctx, "clip_steps", 1000, 200)
+    steps = setting(ctx, "clip_steps")
     runs = {clip: exploding_run(text, clip, steps, ctx.seed, device=ctx.device) for clip in ("none", "value", "norm")}
     data = f"chapter 50's exploding ReLU RNN on {CORPUS}, SGD lr 0.1, {steps} steps"
     by_value, by_norm = runs["value"], runs["norm"]

@@ -31,7 +31,7 @@ from torch import nn
 
 import nets
 from lab.config import ConfigError
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._autoencoding import as_rgb, tile
 from supervised.demos._training import adversarial_step, describe, setting
 
@@ -167,15 +167,15 @@ def train_dcgan(images: torch.Tensor, *, steps: int, batch: int, seed: int, snap
 
 
 @register("ch54", "Introdução às Redes Adversárias Generativas (GANs)",
-          "A DCGAN-style GAN on the digits: sample grids as the generator learns")
+          "A DCGAN-style GAN on the digits: sample grids as the generator learns",
+          settings=(Setting("steps", 3000, 60, low=1),
+                    Setting("batch", 64, 32, low=2),
+                    Setting("classifier_epochs", 8, 3, low=1)))
 def demo(ctx) -> None:
     torch.set_num_threads(1)
-    steps = setting(ctx, "steps", 3000, 60)
-    batch = setting(ctx, "batch", 64, 32)
-    classifier_epochs = setting(ctx, "classifier_epochs", 8, 3)
-    if steps < 1 or batch < 2 or classifier_epochs < 1:
-        raise ConfigError(f"--set steps={steps} batch={batch} classifier_epochs={classifier_epochs}: need "
-                          "steps >= 1, batch >= 2 and classifier_epochs >= 1")
+    steps = setting(ctx, "steps")
+    batch = setting(ctx, "batch")
+    classifier_epochs = setting(ctx, "classifier_epochs")
     dataset = ctx.dataset()
     side = dataset.image_shape[0]
     if side % 4:

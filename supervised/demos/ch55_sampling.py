@@ -21,7 +21,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 DIE_FACES = np.arange(1, 7)  # "qualquer número entre 1 e 6"  # ch055.md:13
@@ -58,13 +58,10 @@ def ks_distance_discrete(samples: np.ndarray, values: np.ndarray, probabilities:
 
 
 @register("ch55", "Geração de Variáveis Aleatórias – Uma das Bases dos Modelos Generativos em GANs",
-          "Generating random variables: the inverse-transform method behind generative models")
+          "Generating random variables: the inverse-transform method behind generative models",
+          settings=(Setting("samples", 100_000, 20_000, low=10),))
 def demo(ctx) -> None:
-    n = setting(ctx, "samples", 100_000, 20_000)
-    if n < 10:
-        from lab.config import ConfigError
-
-        raise ConfigError(f"--set samples={n}: need at least 10 draws")
+    n = setting(ctx, "samples")
     rng = np.random.default_rng(ctx.seed)
     u = rng.uniform(0.0, 1.0, size=n)
     critical = KS_CRITICAL_5_PERCENT / math.sqrt(n)

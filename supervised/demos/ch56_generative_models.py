@@ -29,7 +29,7 @@ from scipy import stats
 from torch import nn
 
 import nets
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import adversarial_step, setting
 
 TARGET_MEAN, TARGET_STD = 4.0, 1.25   # the 1-D Gaussian to learn (the book does not give one)
@@ -141,7 +141,8 @@ def ks_to_target(sample: np.ndarray) -> float:
 
 
 @register("ch56", "Modelos Generativos – O Diferencial das GANs",
-          "Generative models: direct (matching) and indirect (adversarial) training")
+          "Generative models: direct (matching) and indirect (adversarial) training",
+          settings=(Setting("steps", 3000, 800, low=1), Setting("batch", 256, low=2)))
 def demo(ctx) -> None:
     torch.set_num_threads(1)
     dataset = ctx.dataset()
@@ -150,12 +151,8 @@ def demo(ctx) -> None:
                f"{side} x {side} image -> N = {dataset.train_images.shape[1]}", data=dataset.name,
                by_construction=True, reason="the loader stores each image flattened to side x side numbers")
 
-    steps = setting(ctx, "steps", 3000, 800)
-    batch = setting(ctx, "batch", 256, 256)
-    if steps < 1 or batch < 2:
-        from lab.config import ConfigError
-
-        raise ConfigError(f"--set steps={steps} batch={batch}: need steps >= 1 and batch >= 2")
+    steps = setting(ctx, "steps")
+    batch = setting(ctx, "batch")
     data = f"1-D target N({TARGET_MEAN}, {TARGET_STD}^2), uniform input, {steps} steps of batch {batch}"
     ctx.say(f"training two generators [1, 32, 32, 1] on {data}")
     direct = train_direct(steps, batch, ctx.seed, logger=ctx.logger)

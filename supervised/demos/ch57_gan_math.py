@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 from supervised.demos.ch56_generative_models import (
     TARGET_MEAN,
@@ -77,16 +77,15 @@ def fit_discriminator(steps: int, batch: int, seed: int, loss_name: str = "cross
 
 
 @register("ch57", "Os Detalhes Matemáticos das GANs",
-          "The mathematics of GANs: the optimal discriminator and the equilibrium at 1/2")
+          "The mathematics of GANs: the optimal discriminator and the equilibrium at 1/2",
+          settings=(Setting("d_steps", 1500, 600, low=1),
+                    Setting("steps", 3000, 800, low=1),
+                    Setting("batch", 256, low=2)))
 def demo(ctx) -> None:
     torch.set_num_threads(1)
-    d_steps = setting(ctx, "d_steps", 1500, 600)
-    steps = setting(ctx, "steps", 3000, 800)
-    batch = setting(ctx, "batch", 256, 256)
-    if min(d_steps, steps) < 1 or batch < 2:
-        from lab.config import ConfigError
-
-        raise ConfigError(f"--set d_steps={d_steps} steps={steps} batch={batch}: need >= 1 steps and batch >= 2")
+    d_steps = setting(ctx, "d_steps")
+    steps = setting(ctx, "steps")
+    batch = setting(ctx, "batch")
     p_t = stats.norm(TARGET_MEAN, TARGET_STD).pdf
     p_fixed = stats.norm(FIXED_G_MEAN, FIXED_G_STD).pdf
 

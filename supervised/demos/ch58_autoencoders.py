@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 import nets
 from lab.config import ConfigError
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._autoencoding import as_rgb, fit_unsupervised, tile
 from supervised.demos._training import describe, setting
 
@@ -135,22 +135,33 @@ def first_of_digit(labels: np.ndarray, digit: int) -> int:
     return int(found[0])
 
 
+def _code_fits_the_image(values: dict) -> None:
+    """The pooled image's side must halve twice (the convolutional variant) and the code be narrower
+    than the image it encodes."""
+    side, code = values["side"], values["hidden"]
+    if side % 2 or code >= side * side:
+        raise ConfigError(f"--set side={side} hidden={code}: demo ch58 needs an even side and hidden < side^2")
+
+
 @register("ch58", "Introdução aos Autoencoders; Principais Tipos de Autoencoders (cap. 59)",
           "Autoencoders on 10 x 10 digits with 50 hidden units: standard, multilayer, convolutional, "
-          "sparse, denoising, contractive")
+          "sparse, denoising, contractive",
+          settings=(Setting("side", BOOK_SIDE, low=4, high=28),
+                    Setting("hidden", BOOK_HIDDEN, low=1),
+                    Setting("epochs", 40, 8, low=1),
+                    Setting("l1", 1e-2, low=0.0),
+                    Setting("contractive", 1e-4, low=0.0),
+                    Setting("noise", 0.3, above=0.0)),
+          check=_code_fits_the_image,
+          covers=("ch59",))
 def demo(ctx) -> None:
     torch.set_num_threads(1)
-    side = setting(ctx, "side", BOOK_SIDE, BOOK_SIDE)
-    code = setting(ctx, "hidden", BOOK_HIDDEN, BOOK_HIDDEN)
-    epochs = setting(ctx, "epochs", 40, 8)
-    l1 = setting(ctx, "l1", 1e-2, 1e-2)
-    contractive = setting(ctx, "contractive", 1e-4, 1e-4)
-    noise = setting(ctx, "noise", 0.3, 0.3)
-    if not 4 <= side <= 28 or side % 2 or not 1 <= code < side * side or epochs < 1 \
-            or min(l1, contractive) < 0 or noise <= 0:
-        raise ConfigError(f"--set side={side} hidden={code} epochs={epochs} l1={l1} contractive={contractive} "
-                          f"noise={noise}: need an even side in 4..28, 1 <= hidden < side^2, epochs >= 1, "
-                          "penalties >= 0 and noise > 0")
+    side = setting(ctx, "side")
+    code = setting(ctx, "hidden")
+    epochs = setting(ctx, "epochs")
+    l1 = setting(ctx, "l1")
+    contractive = setting(ctx, "contractive")
+    noise = setting(ctx, "noise")
     dataset = ctx.dataset()
     train, test = pool_digits(dataset.train[0], side), pool_digits(dataset.test[0], side)
     test_labels = dataset.test[1]

@@ -33,7 +33,7 @@ import torch
 import nets
 from lab.config import ConfigError
 from nets.generative import gaussian_kl
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._autoencoding import as_rgb, fit_unsupervised, squared_error, tile
 from supervised.demos._training import describe, setting
 
@@ -204,21 +204,30 @@ def interpolations(model: torch.nn.Module, images: torch.Tensor, pairs: np.ndarr
 # -- the demo ---------------------------------------------------------------------------------------
 
 
+def _a_sweep(values: dict) -> None:
+    if len(values["C"]) < 2:
+        raise ConfigError(f"--set C={list(values['C'])}: demo ch60 needs at least two values of C to compare")
+
+
 @register("ch60", "Variational Autoencoders (VAEs) – Definição, Redução de Dimensionalidade, Espaço Latente "
                   "e Regularização; A Matemática dos VAEs (cap. 61)",
-          "PCA vs a linear autoencoder, the VAE's loss C*||x - f(z)||^2 + KL and the trade C controls")
+          "PCA vs a linear autoencoder, the VAE's loss C*||x - f(z)||^2 + KL and the trade C controls",
+          settings=(Setting("pca_dims", 6, low=1),
+                    Setting("linear_epochs", 110, 90, low=1),
+                    Setting("epochs", 30, 4, low=1),
+                    Setting("C", (0.1, 1.0, 10.0, 100.0), above=0.0),
+                    Setting("latent", 8, low=1),
+                    Setting("scatter_C", 3.0, above=0.0)),
+          check=_a_sweep,
+          covers=("ch61",))
 def demo(ctx) -> None:
     torch.set_num_threads(1)
-    k = setting(ctx, "pca_dims", 6, 6)
-    linear_epochs = setting(ctx, "linear_epochs", 110, 90)
-    epochs = setting(ctx, "epochs", 30, 4)
-    sweep = setting(ctx, "C", (0.1, 1.0, 10.0, 100.0), (0.1, 1.0, 10.0, 100.0))
-    latent = setting(ctx, "latent", 8, 8)
-    scatter_c = setting(ctx, "scatter_C", 3.0, 3.0)
-    if k < 1 or min(linear_epochs, epochs, latent) < 1 or len(sweep) < 2 or min(sweep) <= 0 or scatter_c <= 0:
-        raise ConfigError(f"--set pca_dims={k} linear_epochs={linear_epochs} epochs={epochs} latent={latent} "
-                          f"C={sweep} scatter_C={scatter_c}: need positive sizes and epochs, and at least two "
-                          "C values, all > 0")
+    k = setting(ctx, "pca_dims")
+    linear_epochs = setting(ctx, "linear_epochs")
+    epochs = setting(ctx, "epochs")
+    sweep = setting(ctx, "C")
+    latent = setting(ctx, "latent")
+    scatter_c = setting(ctx, "scatter_C")
     sweep = tuple(sorted(sweep))
     dataset = ctx.dataset()
     train = torch.tensor(dataset.train[0]).flatten(1)

@@ -26,8 +26,8 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from nets.transformer import attention_maps
-from supervised.demos import register
-from supervised.demos._training import at_least_one, setting
+from supervised.demos import Setting, register
+from supervised.demos._training import setting
 
 BOOK_BIDIRECTIONAL = "ch076.md:40"  # "com base no conjunto completo de palavras ... treinamento bidirecional"
 BOOK_BANCO = "ch076.md:46"  # "banco" agência bancária vs "local para sentar em uma praça"
@@ -162,9 +162,9 @@ def _accuracy(hits: torch.Tensor, rows: list[dict], **where) -> tuple[float, int
 
 @register("ch76", "O Que é BERT (Bidirectional Encoder Representations from Transformers)?",
           "What BERT is: deeply bidirectional - a word's sense decided by the words after it",
-          check=at_least_one("steps"))
+          settings=(Setting("steps", 600, 100, low=1),))
 def bidirectional_senses(ctx) -> None:
-    steps = setting(ctx, "steps", 600, 100)  # quick: by step 100 the training losses have flattened (seed 0)
+    steps = setting(ctx, "steps")  # quick: by step 100 the training losses have flattened (seed 0)
     corpus = make_corpus()
     train_rows, test_rows = split(corpus, 0.3, ctx.seed)
     vocab = vocabulary(corpus)

@@ -32,7 +32,7 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from nets.transformer import parameter_count
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 BOOK_CHOSEN = 0.15  # ch078.md:105 "prevendo 15% dos tokens"
@@ -267,15 +267,20 @@ def bidirectional(ctx) -> None:
 
 
 @register("ch78", "Modelo BERT – Previsão da Próxima Frase",
-          "BERT: masked language model, next sentence prediction, fine-tuning on [CLS]")
+          "BERT: masked language model, next sentence prediction, fine-tuning on [CLS]",
+          settings=(Setting("steps", 1500, 120, low=1),
+                    Setting("layers", 4, 2, low=1),
+                    Setting("fine_tune_steps", 150, 80, low=1),
+                    Setting("eval_every", 10, 20, low=1),
+                    Setting("labelled_per_class", 40, low=1)))
 def bert(ctx) -> None:
     # Quick: 120 pre-training steps reach nearly the masked-LM accuracy of 250 (25.7% vs
     # 27.3% at seed 0) for half the time; the test set is scored every 20 steps, not 10.
-    steps = setting(ctx, "steps", 1500, 120)
-    layers = setting(ctx, "layers", 4, 2)
-    fine_steps = setting(ctx, "fine_tune_steps", 150, 80)
-    eval_every = setting(ctx, "eval_every", 10, 20)
-    per_class = setting(ctx, "labelled_per_class", 40, 40)
+    steps = setting(ctx, "steps")
+    layers = setting(ctx, "layers")
+    fine_steps = setting(ctx, "fine_tune_steps")
+    eval_every = setting(ctx, "eval_every")
+    per_class = setting(ctx, "labelled_per_class")
 
     docs = documents()
     rng = random.Random(ctx.seed)

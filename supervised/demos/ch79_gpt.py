@@ -31,7 +31,7 @@ import nets
 from lab.plots import new_figure
 from nets.transformer import parameter_count
 from supervised.corpora import CORPORA, load_corpus
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 CORPUS = "python-docs"
@@ -190,10 +190,15 @@ def _known_word_share(text: str, vocabulary: set[str]) -> float:
     return sum(w in vocabulary for w in words) / max(1, len(words))
 
 
+#: The language model's pre-training length, shared by ch79 and ch80 (one model trained once).
+PRETRAINING = Setting("iterations", 2000, 300, low=1)
+
+
 @register("ch79", "Conhecendo o Modelo GPT-3 (Generative Pre-trained Transformer)",
-          "Meet GPT-3: a character-level GPT language model, temperature sampling, sentence probability")
+          "Meet GPT-3: a character-level GPT language model, temperature sampling, sentence probability",
+          settings=(PRETRAINING,))
 def language_model(ctx) -> None:
-    iterations = setting(ctx, "iterations", 2000, 300)
+    iterations = setting(ctx, "iterations")
     corpus, model, curve, seconds = pretrained(ctx, iterations)
     data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(corpus.train):,} train / {len(corpus.validation):,} "
             f"validation characters, {len(corpus.chars)} symbols")
@@ -378,16 +383,17 @@ def _count_line(ctx, name: str, book: float, book_text: str) -> int:
 
 
 @register("ch80", "Melhorando a Compreensão da Linguagem Por Meio do Pré-treinamento Generativo (GPT-1)",
-          "GPT-1: generative pre-training, then fine-tuning with L3 = L2 + 0.5 L1")
+          "GPT-1: generative pre-training, then fine-tuning with L3 = L2 + 0.5 L1",
+          settings=(PRETRAINING, Setting("fine_tune_steps", 150, 30, low=1), Setting("labelled", 256, 128, low=1), Setting("test_snippets", 300, 200, low=1)))
 def gpt1_fine_tuning(ctx) -> None:
     _count_line(ctx, "GPT-1", BOOK_GPT1_PARAMS, "117M (ch080.md:86)")
-    iterations = setting(ctx, "iterations", 2000, 300)
+    iterations = setting(ctx, "iterations")
     # Quick: a 300-iteration model barely knows the spelling, so every arm stays near chance
     # whatever the fine-tuning length; 30 steps and 200 test snippets show the loop for a
     # third of the time (the verdicts say the gaps are within the noise).
-    steps = setting(ctx, "fine_tune_steps", 150, 30)
-    n_train = setting(ctx, "labelled", 256, 128)
-    n_test = setting(ctx, "test_snippets", 300, 200)
+    steps = setting(ctx, "fine_tune_steps")
+    n_train = setting(ctx, "labelled")
+    n_test = setting(ctx, "test_snippets")
     corpus, pretrained_model, _, _ = pretrained(ctx, iterations)
     split = int(0.9 * len(corpus.text))
     train_examples = spelling_task(corpus.text[:split], n_train, 8, ctx.seed)

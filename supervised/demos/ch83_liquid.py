@@ -26,8 +26,8 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from nets.liquid import LiquidTimeConstantNet
-from supervised.demos import register
-from supervised.demos._training import at_least_one, paired_gap, setting
+from supervised.demos import Setting, register
+from supervised.demos._training import paired_gap, setting
 
 #: ch083.md:31 "pode ter apenas 302 neurônios": the book, quoting Hasani, says an artificial
 #: network can have as few as 302; that 302 is the nervous system of the worm C. elegans is MIT
@@ -130,11 +130,13 @@ def train(ctx, name: str, model: nn.Module, data, steps: int, batch: int, lr: fl
 
 @register("ch83", "Liquid Neural Network – Rede Neural Líquida",
           "Liquid neural networks: an LTC cell against an LSTM of equal size on irregularly sampled data",
-          check=at_least_one("steps", "train_sequences", "batch"))
+          settings=(Setting("steps", 1500, 250, low=1),
+                    Setting("train_sequences", 2000, 1000, low=1),
+                    Setting("batch", 32, low=1)))
 def liquid(ctx) -> None:
-    steps = setting(ctx, "steps", 1500, 250)
-    n_train = setting(ctx, "train_sequences", 2000, 1000)
-    batch = setting(ctx, "batch", 32, 32)
+    steps = setting(ctx, "steps")
+    n_train = setting(ctx, "train_sequences")
+    batch = setting(ctx, "batch")
     train_data = irregular_oscillations(n_train, ctx.seed)
     test_data = irregular_oscillations(500, ctx.seed + 1)
     sparse_data = irregular_oscillations(500, ctx.seed + 2, gap_scale=SPARSE_SCALE)

@@ -35,8 +35,8 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from supervised.data import rotate_images
-from supervised.demos import register
-from supervised.demos._training import at_least_one, setting
+from supervised.demos import Setting, register
+from supervised.demos._training import setting
 
 CLIP_INITIAL_TEMPERATURE = 0.07  # Radford et al. 2021, section 2.5: initialised to 0.07
 CLIP_MAX_LOGIT_SCALE = 100.0  # Radford et al. 2021, section 2.5: clipped so logits scale by at most 100
@@ -239,10 +239,10 @@ def confusion(labels: np.ndarray, predicted: np.ndarray) -> np.ndarray:
 
 @register("ch84", "CLIP (Contrastive Language Image Pre-training): Conectando Texto e Imagens",
           "CLIP: contrastive image-text pre-training and zero-shot classification by prompts",
-          check=at_least_one("steps", "groups"))
+          settings=(Setting("steps", 1500, 200, low=1), Setting("groups", 8, low=1)))
 def clip(ctx) -> None:
-    steps = setting(ctx, "steps", 1500, 200)
-    groups = setting(ctx, "groups", 8, 8)
+    steps = setting(ctx, "steps")
+    groups = setting(ctx, "groups")
     dataset = ctx.dataset()
     train_images, train_labels = (np.ascontiguousarray(a) for a in dataset.train)
     test_images, test_labels = (np.ascontiguousarray(a) for a in dataset.test)

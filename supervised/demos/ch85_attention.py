@@ -24,8 +24,8 @@ from torch import nn
 
 from lab.plots import new_figure
 from nets.transformer import EncoderBlock
-from supervised.demos import register
-from supervised.demos._training import at_least_one, paired_gap, setting
+from supervised.demos import Setting, register
+from supervised.demos._training import paired_gap, setting
 
 BOOK_LAST_STATE = "ch085.md:48"  # "o modelo recebe apenas o vetor de estado da última palavra em inglês"
 BOOK_ATTENTION = "ch085.md:45"  # "permitem que um modelo olhe diretamente ... no estado em qualquer ponto anterior"
@@ -181,14 +181,17 @@ def sequential_steps(lengths: tuple[int, ...], model: LSTMEncoderDecoder, seed: 
 
 @register("ch85", "Transformadores – O Estado da Arte em Processamento de Linguagem Natural",
           "Transformers: attention instead of the last state vector; no sequential processing",
-          check=at_least_one("steps", "hidden", "test_sequences"))
+          settings=(Setting("steps", 3000, 400, low=1),
+                    Setting("hidden", 64, low=1),
+                    Setting("lengths", (5, 10, 20, 30), (4, 8, 16), low=1),
+                    Setting("test_sequences", 500, 200, low=1)))
 def attention_and_parallelism(ctx) -> None:
     # Quick: 400 steps at lr 0.01 copy 16 digits at 45% vs 80% (seed 0); 600 steps at lr 0.003
     # gave 37% vs 80% in half again the time.
-    steps = setting(ctx, "steps", 3000, 400)
-    hidden = setting(ctx, "hidden", 64, 64)
-    lengths = setting(ctx, "lengths", (5, 10, 20, 30), (4, 8, 16))
-    n_test = setting(ctx, "test_sequences", 500, 200)
+    steps = setting(ctx, "steps")
+    hidden = setting(ctx, "hidden")
+    lengths = setting(ctx, "lengths")
+    n_test = setting(ctx, "test_sequences")
     data = (f"copying random digit sequences (task made for the demo): lengths {', '.join(map(str, lengths))} "
             f"trained in turn, {steps} batches of 64; {n_test} new test sequences per length")
     ctx.say(f"data: {data}")

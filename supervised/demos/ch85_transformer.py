@@ -27,12 +27,13 @@ import torch
 from torch import nn
 
 import nets
+from lab.config import ConfigError
 from lab.plots import new_figure
 from nets.transformer import (EncoderBlock, MultiHeadAttention, attention_maps, causal_mask,
                               parameter_count, scaled_dot_product_attention,
                               sinusoidal_positions)
 from supervised import toy_translation as toy
-from supervised.demos import register
+from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 BOOK_HEADS = 8  # ch090.md:124 "Cada bloco transformador tem 8 representações contextualizadas"
@@ -214,7 +215,8 @@ def scaled_attention(ctx) -> None:
 # --- ch89: residuals and layer norm -----------------------------------------------------------
 
 @register("ch89", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 4",
-          "How transformers work, part 4: residual connections, layer norm, multi-head attention")
+          "How transformers work, part 4: residual connections, layer norm, multi-head attention",
+          settings=(Setting("depth", 24, 12, low=1),))
 def residual_and_norm(ctx) -> None:
     torch.manual_seed(ctx.seed)
     d_model = 64
@@ -237,7 +239,7 @@ def residual_and_norm(ctx) -> None:
                matches=gap < 1e-5, reason="the output depends on the other sentences of the batch")
 
     # Gradient reaching the input of a deep stack: residual paths vs none (ch090.md:133).
-    depth = setting(ctx, "depth", 24, 12)
+    depth = setting(ctx, "depth")
 
     def input_gradient(residual: bool) -> float:
         torch.manual_seed(ctx.seed)
@@ -334,12 +336,20 @@ def train_translator(ctx, train_pairs, source_vocab, target_vocab, steps: int, d
     return model, losses
 
 
+def _whole_heads(d_model: int) -> None:
+    if d_model % BOOK_HEADS:
+        raise ConfigError(f"--set d_model={d_model}: demo ch90 needs a multiple of its {BOOK_HEADS} heads")
+
+
 @register("ch90", "Como Funcionam os Transformadores em Processamento de Linguagem Natural – Parte 5",
-          "How transformers work, part 5: encoder-decoder, masked and cross-attention, translation")
+          "How transformers work, part 5: encoder-decoder, masked and cross-attention, translation",
+          settings=(Setting("steps", 1500, 300, low=1),
+                    Setting("d_model", 64, low=BOOK_HEADS, check=_whole_heads),
+                    Setting("layers", 2, low=1)))
 def translation(ctx) -> None:
-    steps = setting(ctx, "steps", 1500, 300)  # quick: 300 steps already translate every held-out pair
-    d_model = setting(ctx, "d_model", 64, 64)
-    n_layers = setting(ctx, "layers", 2, 2)
+    steps = setting(ctx, "steps")  # quick: 300 steps already translate every held-out pair
+    d_model = setting(ctx, "d_model")
+    n_layers = setting(ctx, "layers")
     pairs = toy.make_pairs()
     train_pairs, test_pairs = toy.split_pairs(pairs, 0.15, ctx.seed)
     source_vocab = toy.Vocabulary.from_texts([s for s, _ in pairs])
