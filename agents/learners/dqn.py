@@ -48,21 +48,34 @@ def build_q_network(config: RunConfig, observation_space, n_actions: int) -> tor
     return nets.build(config.net.kind, head=head, n_outputs=n_actions, **options)
 
 
+def stored_step(observation_space) -> tuple[bool, tuple[int, ...], int]:
+    """How a replay stores one step's observation: whether it is a stack of uint8 frames (kept
+    once per step, the newest frame only), the shape kept, and its bytes."""
+    shape = observation_space.shape
+    frames = len(shape) == 3 and observation_space.dtype == np.uint8
+    kept = tuple(shape[1:] if frames else shape)
+    return frames, kept, int(np.prod(kept)) * np.dtype(observation_space.dtype).itemsize
+
+
+def check_replay_fits(capacity: int, bytes_per_step: float, what: str) -> None:
+    """Refuse a replay capacity that needs more memory than this machine has available."""
+    needed, available = capacity * bytes_per_step, available_memory_bytes()
+    if needed > available:
+        raise ConfigError(f"config: replay.capacity={capacity} needs {needed / 2**30:,.1f} GiB for the {what} "
+                          f"but {available / 2**30:,.1f} GiB are available; lower replay.capacity")
+
+
 def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_mode: str):
     """Frames (uint8, stack x H x W) go to the frame-once memory; anything else whole."""
     shape, r = observation_space.shape, config.replay
-    frame = shape[1:] if len(shape) == 3 and observation_space.dtype == np.uint8 else shape
+    frames, kept, step_bytes = stored_step(observation_space)
     # pixels (or the observation) + action, reward and flags (11 bytes) + sum tree (<= 32 bytes)
-    needed = r.capacity * (int(np.prod(frame)) * np.dtype(observation_space.dtype).itemsize + 43)
-    available = available_memory_bytes()
-    if needed > available:
-        raise ConfigError(f"config: replay.capacity={r.capacity} needs {needed / 2**30:,.1f} GiB for the replay "
-                          f"memory but {available / 2**30:,.1f} GiB are available; lower replay.capacity")
+    check_replay_fits(r.capacity, step_bytes + 43, "replay memory")
     common = dict(n_envs=num_envs, gamma=config.agent.gamma, n_step=config.agent.n_step,
                   prioritized=r.prioritized, alpha=r.alpha, beta=r.beta_start, seed=config.seed,
                   autoreset_mode=autoreset_mode)
-    if len(shape) == 3 and observation_space.dtype == np.uint8:
-        return FrameReplayMemory(r.capacity, frame_shape=shape[1:], stack=shape[0], **common)
+    if frames:
+        return FrameReplayMemory(r.capacity, frame_shape=kept, stack=shape[0], **common)
     return ReplayMemory(r.capacity, shape, obs_dtype=observation_space.dtype, **common)
 
 

@@ -18,11 +18,10 @@ import torch
 
 import nets
 from lab.config import ConfigError
-from lab.device import available_memory_bytes
 
 from agents.algorithms.r2d2 import R2D2Agent
 from agents.config import RunConfig
-from agents.learners.dqn import EVAL_LANES, DQNLearner
+from agents.learners.dqn import EVAL_LANES, DQNLearner, check_replay_fits, stored_step
 from agents.playing import play_vector_episodes
 from agents.replay import SequenceReplay
 
@@ -42,14 +41,10 @@ def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, s
                           autoreset_mode: str) -> SequenceReplay:
     """Frames (uint8, stack x H x W) stored one per step; vectors whole; states as asked."""
     a, r, shape = config.agent, config.replay, observation_space.shape
-    frames = len(shape) == 3 and observation_space.dtype == np.uint8
-    step_bytes = int(np.prod(shape[1:] if frames else shape)) * np.dtype(observation_space.dtype).itemsize
-    needed = r.capacity * (step_bytes + 45 + 8 * state_size / max(1, a.sequence_length))
-    if needed > available_memory_bytes():
-        raise ConfigError(f"config: replay.capacity={r.capacity} needs {needed / 2**30:,.1f} GiB for the sequence "
-                          f"replay but {available_memory_bytes() / 2**30:,.1f} GiB are available; lower replay.capacity")
+    frames, kept, step_bytes = stored_step(observation_space)
+    check_replay_fits(r.capacity, step_bytes + 45 + 8 * state_size / max(1, a.sequence_length), "sequence replay")
     try:
-        return SequenceReplay(r.capacity, obs_shape=shape, frame_shape=shape[1:] if frames else None,
+        return SequenceReplay(r.capacity, obs_shape=shape, frame_shape=kept if frames else None,
                               stack=shape[0] if frames else 1, obs_dtype=observation_space.dtype,
                               sequence_length=a.sequence_length, burn_in=a.burn_in, state_size=state_size,
                               n_envs=num_envs, gamma=a.gamma, n_step=a.n_step, prioritized=r.prioritized,
