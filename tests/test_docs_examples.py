@@ -1,4 +1,5 @@
-"""The examples of docs/api.md (and README.md's Python blocks, if it has any) run as printed.
+"""The examples of docs/api.md, docs/adding-an-agent.md (and README.md's Python blocks, if it
+has any) run as printed.
 
 Each file's ```python blocks run in order in one namespace, as a user pasting them into one
 session would, in an empty temporary folder (so runs/ lands there). The blocks carry their own
@@ -8,6 +9,8 @@ asserts; a block that raises fails the test with the block's number and first li
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -22,8 +25,12 @@ def python_blocks(path: Path) -> list[str]:
 
 
 def run_blocks(path: Path, workdir: Path, monkeypatch) -> int:
+    """Run the page's blocks in one module (importable by name while the test runs, so a
+    class the page defines can be named "module:Class" as the runner names its learners)."""
     monkeypatch.chdir(workdir)
-    namespace: dict = {"__name__": "__docs__"}
+    module = types.ModuleType("docs_example")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
     blocks = python_blocks(path)
     for number, source in enumerate(blocks, 1):
         try:
@@ -57,3 +64,16 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("SDL_VIDEODRIVER", "dummy")
     assert run_blocks(readme, tmp_path, monkeypatch) >= 1
+
+
+def test_adding_an_agent_page_builds_and_trains_its_learner(tmp_path, monkeypatch):
+    """The page's SARSA learner is registered, trained by the engine and solves the lake."""
+    from agents import config, runner
+
+    monkeypatch.setattr(config, "AGENT_SECTIONS", dict(config.AGENT_SECTIONS))
+    monkeypatch.setattr(runner, "LEARNERS", dict(runner.LEARNERS))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    assert run_blocks(ROOT / "docs" / "adding-an-agent.md", tmp_path, monkeypatch) == 3
+    run = tmp_path / "runs" / "frozenlake-sarsa"
+    assert (run / "eval.json").is_file() and (run / "checkpoints" / "best" / "model.safetensors").is_file()
+    assert (run / "plots" / "q_table.png").is_file() and (run / "plots" / "policy_map.png").is_file()

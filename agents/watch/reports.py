@@ -208,12 +208,13 @@ def _heat_map(run: RunDir, table: np.ndarray, title: str, xlabel: str, ylabel: s
 
 
 def tabular_q(learner) -> np.ndarray | None:
-    """The Q-table of a tabular learner over numbered states (Discrete(n), n <= 1000) as an
-    array (states x actions); None for other learners or state spaces."""
+    """The Q-table of a learner playing one env over numbered states (Discrete(n), n <= 1000)
+    as an array (states x actions); None for other learners (a deep learner's vector env has a
+    batched space) or state spaces."""
     from gymnasium import spaces
 
-    agent, env = getattr(learner, "agent", None), getattr(learner, "env", None)
-    if not isinstance(getattr(agent, "q", None), dict) or env is None:
+    env = getattr(learner, "env", None)
+    if env is None:
         return None
     space = env.observation_space
     if not isinstance(space, spaces.Discrete) or space.n > 1000:
