@@ -48,7 +48,8 @@ def test_net_kind_alone_swaps_the_memory_and_every_kind_learns_from_sequences(ki
 
 
 def test_the_gru_preset_is_the_lstm_preset_with_net_kind_changed():
-    """cartpole-novel-gru keeps its settings' reasons in cartpole-novel-lstm.yaml; this keeps that true."""
+    """cartpole-novel-gru shares its settings' reasons with cartpole-novel-lstm (docs/experiments.md); this
+    keeps that true."""
     import dataclasses
 
     gru = dataclasses.asdict(runner.resolve_config("cartpole-novel-gru", []))
