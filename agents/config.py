@@ -1,4 +1,4 @@
-"""The run's configuration, typed once (docs/design.md: data flow of train.py; chapters 66-75).
+"""The run's configuration, typed once (docs/design.md: data flow; chapters 66-75).
 
 A preset's YAML merged with `--set key=value` overrides becomes one :class:`RunConfig` in the
 runner, before any environment is made or any file written. Each section is defined here once;

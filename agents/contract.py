@@ -1,4 +1,4 @@
-"""What the run engine and a learner agree on (docs/design.md: data flow; docs/adding-an-agent.md).
+"""What the engine and a learner agree on (docs/design.md: learner contract; chapters 66-75).
 
 The engine (`agents.engine`) drives any object that keeps the :class:`Learner` contract: one
 constructor signature, one unit of acting and learning per `advance`, evaluation by `play`, the

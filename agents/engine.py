@@ -6,7 +6,8 @@ position, log windows, periodic evaluation that keeps ``checkpoints/best``, the 
 cadence and resume, the final evaluation, the task's report, the recording and the summary —
 and returns a :class:`RunResult` (data; the printed summary is made from it). What people see
 of the finished run (the task's plots, the learning curve, the recording) is drawn by the
-`finish` callable the engine is given (`agents.watch.finish_run`); the engine imports no drawing.
+`finish` callable the engine is given (`agents.watch.finish.finish_run`); the engine imports no
+drawing.
 
 A learner plugs in through the :class:`Learner` protocol. ``advance(epsilon)`` is one unit of
 acting and learning: a vector-env step for the DQN, an episode for the tabular agents (which

@@ -1,4 +1,4 @@
-"""Evaluating a trained run (chapter 75's evaluation; chapter 69's Atari protocol).
+"""Evaluating a trained run again (docs/design.md: run directory; chapters 69 and 75).
 
 Chapter 75 ends the Blackjack project by playing the trained agent and measuring how well it
 does; chapter 69 scores the Boxing agent. `scripts/evaluate.py RUN_DIR` does both for any run

@@ -1,5 +1,5 @@
-"""Playing whole episodes with a trained policy: the evaluation protocol's episode loops
-(chapter 75's evaluation; chapter 69's Atari protocol).
+"""Playing whole episodes with a trained policy (docs/design.md: rooms; chapters 69 and 75): the
+evaluation protocol's episode loops (chapter 75's evaluation; chapter 69's Atari protocol).
 
 Two shapes of environment, one rule: exactly `episodes` episodes from a fixed seed, every
 episode counted from its start, so short episodes are never favoured.

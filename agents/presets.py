@@ -1,4 +1,7 @@
-"""Presets: one YAML file per named experiment in agents/presets/ (docs/design.md: data flow).
+"""Presets: one YAML file per named experiment (docs/design.md: data flow; chapters 66-75).
+
+The files are agents/presets/*.yaml; what was measured to choose their settings is in
+docs/experiments.md.
 
 Each file holds `description` (one line for `train.py --list`), `algo` (which trainer runs
 it), `env` (name and options for `envs.make`) and the algorithm's own sections.

@@ -1,4 +1,4 @@
-"""The runner: preset -> validated config -> learner -> the engine (docs/design.md: data flow of train.py).
+"""The runner: preset -> config -> learner -> engine (docs/design.md: data flow; chapters 66-75).
 
 Everything the user typed is checked here before anything is written: the preset, every
 `--set` key and value (through :class:`agents.config.RunConfig`), the environment's name and

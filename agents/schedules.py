@@ -1,5 +1,5 @@
-"""Exploration schedules: how epsilon falls from exploring to exploiting (chapter 68's
-explore/exploit trade-off; chapter 70's epsilon-greedy DQN).
+"""Exploration schedules (docs/design.md: rooms; chapters 68 and 70): how epsilon falls from
+exploring to exploiting (chapter 68's explore/exploit trade-off; chapter 70's epsilon-greedy DQN).
 
 A schedule maps progress t (steps or episodes, whichever the caller counts) to epsilon.
 """

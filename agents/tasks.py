@@ -1,4 +1,4 @@
-"""Task objects: what is special about each environment the book's agents play (chapters 66-75).
+"""Scoring each environment the book's agents play (docs/design.md: rooms; chapters 66-75).
 
 The engine, evaluation, recordings and reports never ask for an environment by name; they ask
 the run's :class:`Task` (``task_for(config.env.name)``), which holds:
@@ -9,9 +9,10 @@ the run's :class:`Task` (``task_for(config.env.name)``), which holds:
 - the observation encoding of a state (Blackjack's tuple, one-hot or scaled vector);
 - the task's own figures (Blackjack's exact return and regret from the DP solver,
   tic-tac-toe's win/draw/loss rates, FrozenLake's success rate, Boxing's human-normalised
-  score) and its final report (policy heat-maps, five-rooms matrices and routes, Q-tables);
-- how a moment of the game is drawn and said for people (agents.watch.scenes): Blackjack's table as
-  in chapter 72's plot of plays, the five-rooms building with the route, the tic-tac-toe board.
+  score, POPGym's normalised return beside the paper's) and the lines that say them.
+
+How a task is drawn and said for people (its final report, a moment of the game) is its view's:
+agents.watch.views, above the core.
 
 A task sees the trained agent through its learner: ``learner.q_values(observations)`` (one row
 of action values per observation) and ``learner.play(...)`` (returns and final infos).

@@ -1,8 +1,10 @@
-"""docs/design.md stays true to the tree: every repository path it names exists, and every
-module a row of its rooms table names is in that room."""
+"""docs/design.md stays true to the tree: every repository path it names exists, every module a
+row of its rooms table names is in that room, and every module of agents/ opens with a line that
+points to one of its sections."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
@@ -34,3 +36,23 @@ def test_each_room_row_names_modules_of_that_room():
         missing += [f"{room.relative_to(ROOT)}/{name}" for name in re.findall(r"`(\w+\.py)`", row)
                     if not (room / name).is_file()]
     assert not missing, missing
+
+
+def test_every_module_of_agents_opens_with_a_pointer_to_a_section_of_the_page():
+    """The first line of each docstring says "(docs/design.md: SECTION; ...)", SECTION words of
+    one of the page's headings, and stays short."""
+    headings = [line.lstrip("#").strip().replace("`", "").lower()
+                for line in PAGE.read_text(encoding="utf-8").splitlines() if line.startswith("## ")]
+    offences = []
+    for path in sorted((ROOT / "agents").rglob("*.py")):
+        where = str(path.relative_to(ROOT))
+        docstring = ast.get_docstring(ast.parse(path.read_text()), clean=False)
+        first = docstring.splitlines()[0] if docstring else ""
+        pointer = re.search(r"docs/design\.md: ([^;)]+)", first)
+        if pointer is None:
+            offences.append(f"{where}: no docs/design.md pointer in {first!r}")
+        elif not any(pointer.group(1).strip().lower() in heading for heading in headings):
+            offences.append(f"{where}: section {pointer.group(1)!r} is not a heading's words: {headings}")
+        if len(first) + 3 > 100:
+            offences.append(f"{where}: opening line of {len(first) + 3} characters")
+    assert not offences, offences

@@ -1,5 +1,5 @@
-"""Deep Q-Network (chapter 70; used by the Blackjack project of chapters 71-75 and Atari
-Boxing of chapter 69).
+"""Deep Q-Network (docs/design.md: rooms; chapter 70), used by the Blackjack project of
+chapters 71-75 and Atari Boxing of chapter 69.
 
 Chapter 70 replaces the Q-table of chapter 68 by a network Q(s, .; theta) that takes the state
 and outputs one Q-value per action, and trains it on the Bellman error

@@ -1,6 +1,8 @@
-"""A recurrent DQN in the style of R2D2 (Kapturowski et al. 2019, on Hausknecht & Stone's DRQN):
-chapter 70's DQN whose Q-network remembers (chapters 48-53's LSTM/GRU, or chapters 76-90's
-attention over a window), learning from replayed sequences.
+"""A recurrent DQN in the style of R2D2 (docs/design.md: agents with memory; chapters 48-53, 70).
+
+R2D2 is Kapturowski et al. 2019, on Hausknecht & Stone's DRQN: chapter 70's DQN whose
+Q-network remembers (chapters 48-53's LSTM/GRU, or chapters 76-90's attention over a window),
+learning from replayed sequences.
 
 What changes from :mod:`agents.algorithms.dqn`:
 

@@ -1,4 +1,4 @@
-"""Tabular agents of the book's reinforcement-learning chapters.
+"""Tabular agents of the book's RL chapters (docs/design.md: rooms; chapters 66-68 and 71-75).
 
 - :class:`QLearningAgent` — chapter 68 (and the five-rooms example of chapter 67): a table
   Q(s, a), epsilon-greedy action choice (explore/exploit), and the Q-learning update

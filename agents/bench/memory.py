@@ -1,5 +1,6 @@
-"""`scripts/bench.py memory`: the agents with memory against their references (R2D2 on
-chapters 48-53's LSTM/GRU and chapters 76-90's attention; beyond the book).
+"""`scripts/bench.py memory` (docs/design.md: agents with memory; chapters 48-53, 76-90): the
+agents with memory against their references (R2D2 on chapters 48-53's LSTM/GRU and chapters
+76-90's attention; beyond the book).
 
 Every figure here is counted, not timed, so other load on the machine does not move it:
 

@@ -1,4 +1,4 @@
-"""Speed and memory measured side by side with Stable-Baselines3 (chapters 69-75).
+"""Speed and memory measured beside Stable-Baselines3 (docs/design.md: rooms; chapters 69-75).
 
 `scripts/bench.py atari` prints one table whose lines are measured in the same process, close
 in time, each with the ratio ours / reference:

@@ -1,4 +1,5 @@
-"""The DQN as a learner of the run engine (chapters 69-75): act, step, store, learn.
+"""The DQN as a learner of the run engine (docs/design.md: learner contract; chapters 69-75):
+act, step, store, learn.
 
 One `advance` is one step of N environments stepping together (Atari's in native threads):
 every transition goes to the replay memory and one gradient step is taken per `train_every`

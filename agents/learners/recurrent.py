@@ -1,5 +1,5 @@
-"""The agents with memory as a learner of the run engine (R2D2-style recurrent DQN and the
-windowed-transformer Q-network; beyond the book, on chapters 48-53 and 69-70).
+"""The agents with memory as a learner (docs/design.md: agents with memory; chapters 48-53, 69-70):
+the R2D2-style recurrent DQN and the windowed-transformer Q-network, beyond the book.
 
 `algo: r2d2` with `net.kind` lstm, gru or transformer: the same learner, replay and targets,
 only the memory swapped (nets.memory_q). One `advance` is one step of N environment lanes; each

@@ -1,4 +1,4 @@
-"""The tabular agents as learners of the run engine (chapters 66-68; Blackjack of 71-75).
+"""The tabular agents as learners (docs/design.md: learner contract; chapters 66-68, 71-75).
 
 One `advance` is one training episode played epsilon-greedily while learning (the agent's own
 `play_episode`), so the engine's cadence for these presets counts episodes. Evaluation plays

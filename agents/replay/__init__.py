@@ -1,5 +1,6 @@
-"""Experience replay memories (chapter 70), frame-efficient and optionally prioritized; and the
-sequence replay of the agents with memory (:mod:`agents.replay.sequences`, R2D2).
+"""Experience replay memories (docs/design.md: rooms; chapter 70), frame-efficient and optionally
+prioritized; and the sequence replay of the agents with memory (:mod:`agents.replay.sequences`,
+R2D2).
 
 Chapter 70 explains why DQN learns from a *replay memory*: consecutive transitions are
 strongly correlated, so the agent stores them and learns from random mini-batches drawn from

@@ -1,5 +1,5 @@
-"""What crosses a replay memory's interface: the sampled :class:`Batch` and the checks of
-the constructor's arguments (chapter 70)."""
+"""What crosses a replay memory's interface (docs/design.md: rooms; chapter 70): the sampled
+:class:`Batch` and the checks of the constructor's arguments."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""The lanes behind both replay memories (chapter 70): circular time series per environment,
-n-step targets, optional priorities. See the package docstring for the layout."""
+"""The lanes behind both replay memories (docs/design.md: rooms; chapter 70): circular time
+series per environment, n-step targets, optional priorities. See the package docstring for the
+layout."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The two replay memories of chapter 70 and the `replay:` section that configures them."""
+"""The two replay memories and their `replay:` section (docs/design.md: rooms; chapter 70)."""
 
 from __future__ import annotations
 

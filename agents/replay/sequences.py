@@ -1,5 +1,6 @@
-"""Sequence replay for agents with memory (R2D2: Kapturowski et al. 2019, on Hausknecht &
-Stone's DRQN; beyond the book, built on chapter 70's replay memory).
+"""Sequence replay for the agents with memory (docs/design.md: agents with memory; chapter 70):
+R2D2's (Kapturowski et al. 2019, on Hausknecht & Stone's DRQN), beyond the book, built on
+chapter 70's replay memory.
 
 A recurrent Q-network learns from *sequences*, not single transitions: its hidden state must be
 rebuilt step by step before a Q-value means anything. This memory keeps chapter 70's lane layout

@@ -1,4 +1,4 @@
-"""The sum tree behind prioritized replay (Schaul et al. 2016; chapter 70's replay memory)."""
+"""The sum tree of prioritized replay (Schaul et al. 2016; docs/design.md: rooms; chapter 70)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The book's networks as Stable-Baselines3 features extractors (chapters 11-25, 40-43,
+"""The book's networks as SB3 features extractors (docs/design.md: rooms; chapters 11-25, 40-43,
 69-70, 76-90).
 
 Stable-Baselines3 builds every policy as *features extractor -> small heads*.  This module

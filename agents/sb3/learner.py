@@ -1,4 +1,4 @@
-"""Stable-Baselines3 as a learner of the run engine (chapters 69-75).
+"""Stable-Baselines3 as a learner (docs/design.md: learner contract; chapters 69-75).
 
 `scripts/train.py PRESET --backend sb3 [--algo dqn|ppo|a2c|recurrent-ppo]` trains an SB3 algorithm on the
 environment `envs.make` builds, with the preset's network from `nets` as SB3's features

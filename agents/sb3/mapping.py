@@ -1,5 +1,5 @@
-"""One mapping from a preset to Stable-Baselines3's hyperparameters (chapters 69-75), used by
-the SB3 backend (agents.sb3.learner) and by `scripts/bench.py`.
+"""One mapping from a preset to SB3's hyperparameters (docs/design.md: rooms; chapters 69-75),
+used by the SB3 backend (agents.sb3.learner) and by `scripts/bench.py`.
 
 How a preset maps to SB3:
 - DQN: lr (linear to lr_end over the budget), gamma, batch_size, replay capacity,

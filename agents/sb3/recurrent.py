@@ -1,6 +1,7 @@
-"""sb3-contrib's RecurrentPPO behind the SB3 backend (`--backend sb3 --algo recurrent-ppo`): the
-reference that the agents with memory are measured against (beyond the book; chapters 48-53's
-LSTM in a policy-gradient agent).
+"""sb3-contrib's RecurrentPPO (docs/design.md: agents with memory; chapters 48-53).
+
+In the SB3 backend as `--backend sb3 --algo recurrent-ppo`: the reference that the agents with
+memory are measured against (beyond the book; chapters 48-53's LSTM in a policy-gradient agent).
 
 RecurrentPPO (an LSTM policy and an LSTM critic, sb3-contrib's ``MlpLstmPolicy``, or
 ``CnnLstmPolicy`` for frames) trains inside SB3's own ``learn`` like the other SB3 algorithms;

@@ -1,4 +1,4 @@
-"""Many seeds, grids and searches of one preset on Ray Tune (docs/design.md: scale-out; chapters 66-75).
+"""Many seeds, grids and searches on Ray Tune (docs/design.md: scale-out; chapters 66-75).
 
 - :mod:`agents.sweeps.manifest`: ``sweep.json``, what a sweep directory holds besides its runs;
 - :mod:`agents.sweeps.plan`: the command line's seeds, grid and search space, validated into

@@ -1,4 +1,4 @@
-"""Results across seeds, the way the field now reports them (the agents of chapters 66-75, many seeds).
+"""Results across seeds, as the field now reports them (docs/design.md: scale-out; chapters 66-75).
 
 One seed proves little in reinforcement learning. Agarwal et al. 2021 ("Deep Reinforcement
 Learning at the Edge of the Statistical Precipice", NeurIPS) report the interquartile mean (IQM:

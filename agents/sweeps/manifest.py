@@ -1,4 +1,4 @@
-"""`sweep.json`: what a sweep directory is, beside its trials' run directories (chapters 66-75 at scale).
+"""`sweep.json`: what makes a folder a sweep (docs/design.md: scale-out; chapters 66-75).
 
     runs/<preset>/sweep-<YYYYmmdd-HHMMSS>/
         sweep.json            this manifest: preset, seeds, overrides, swept keys, search

@@ -1,5 +1,5 @@
-"""A sweep's command line made into trials, every one validated before anything is written
-(docs/design.md: scale-out; the agents of chapters 66-75 over many seeds and settings).
+"""A sweep's command line made into trials (docs/design.md: scale-out; chapters 66-75), every
+one validated before anything is written.
 
 `--seeds 0-9` runs each configuration at ten seeds; `--grid agent.alpha=0.05,0.1` adds one
 configuration per value (Tune's grid search, every combination of every --grid); with

@@ -1,4 +1,4 @@
-"""A sweep's trials on Ray Tune (docs/design.md: scale-out; the agents of chapters 66-75, many seeds).
+"""A sweep's trials on Ray Tune (docs/design.md: scale-out; chapters 66-75).
 
 Every trial is an ordinary run: :func:`run_trial` calls ``agents.runner.train`` into
 ``<sweep>/<trial>/`` (config.yaml, checkpoints, TensorBoard, eval.json) and reports each of the

@@ -1,5 +1,6 @@
-"""Chapter 72's "plot of the agent's plays": sampled Blackjack hands with the cards, the
-Q-values of stick and hit at every decision, the action taken and the outcome.
+"""Chapter 72's "plot of the agent's plays" (docs/design.md: rooms; chapter 72): sampled
+Blackjack hands with the cards, the Q-values of stick and hit at every decision, the action
+taken and the outcome.
 
 The hand is drawn by one function, :func:`draw_hand`, for the plot (every hand finished) and
 for the frames of recordings and of the live table (agents.watch.scenes: a hand in play shows the

@@ -1,4 +1,4 @@
-"""What people see of a finished run (docs/design.md: data flow of train.py; chapters 66-75).
+"""What people see of a finished run (docs/design.md: rooms; chapters 66-75).
 
 `finish_run` is the callable the run engine is given: after the final evaluation it draws the
 task's report (agents.watch.views), the learning curve and, when the config asks for it, the

@@ -1,5 +1,6 @@
-"""Watching a trained agent live, and playing with it: `scripts/play.py RUN_DIR` (chapter 66's
-tic-tac-toe player, chapter 67's five rooms, chapters 71-75's Blackjack agent, chapter 69's Boxing).
+"""Watching a trained agent live, and playing with it (docs/design.md: rooms; chapters 66-75):
+`scripts/play.py RUN_DIR` (chapter 66's tic-tac-toe player, chapter 67's five rooms, chapters
+71-75's Blackjack agent, chapter 69's Boxing).
 
 Three modes, one way of showing a game (agents.watch.scenes: the pictures of the recordings, or the
 same moment in words when there is no display):

@@ -1,5 +1,5 @@
-"""Watching the agent play: gameplay recordings (chapter 69's Boxing agent, chapter 75's
-Blackjack agent, chapters 66-68's tabular players).
+"""Gameplay recordings (docs/design.md: run directory; chapters 66-69 and 75): watching chapter
+69's Boxing agent, chapter 75's Blackjack agent and chapters 66-68's tabular players play.
 
 :func:`record_learner` (and `scripts/record.py RUN_DIR` through :func:`record_run`) plays whole
 episodes headless and writes MP4s (or GIFs) to the run's videos/, also logged to TensorBoard

@@ -1,4 +1,4 @@
-"""What each of the book's RL tasks shows at the end of a run.
+"""What each RL task of the book shows at the end of a run (docs/design.md: rooms; chapters 66-75).
 
 - Blackjack (chapters 71-75): ``policy.csv`` (player_sum, dealer_card, usable_ace, action),
   heatmaps of the learned policy beside the optimal one with and without a usable ace, the

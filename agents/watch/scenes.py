@@ -1,4 +1,4 @@
-"""One moment of a game, drawn for people (chapters 66-68 and 71-75: watching the agent play).
+"""One moment of a game, drawn for people (docs/design.md: rooms; chapters 66-68 and 71-75).
 
 Recordings (agents.watch.recording), the live window and the terminal (agents.watch.live) all show the
 same thing: a :class:`Moment` (the environment, this episode's decisions with the agent's

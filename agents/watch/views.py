@@ -1,4 +1,4 @@
-"""How each task is drawn and said for people (docs/design.md: layout; chapters 66-75).
+"""How each task is drawn and said for people (docs/design.md: rooms; chapters 66-75).
 
 The drawing half of a task (`agents.tasks` keeps the scoring half): its final report (policy
 heat-maps, five-rooms matrices and routes, Q-tables), and how a moment of the game is drawn
