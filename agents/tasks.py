@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from envs import blackjack_solver as solver
+from envs import five_rooms
 from envs import tictactoe as ttt
 from envs.atari import protocol_summary
 from envs.blackjack import observation_of
@@ -92,9 +93,13 @@ class BoxingTask(Task):
 
 
 class FiveRoomsTask(Task):
-    """Chapter 67: the agent escapes the building; its R and Q matrices and routes are its view's."""
+    """Chapter 67: the agent escapes the building; its Q normalised to 100 as the book prints
+    it, the greedy route from each room, and whether every route is a shortest one."""
 
     action_names = tuple(f"to room {k}" for k in range(6))
+
+    def figures(self, learner, returns, infos, config, seed) -> dict:
+        return {"score": float(np.mean(returns))} | five_rooms_figures(lambda s: learner.q_values([s])[0])
 
 
 class TicTacToeTask(Task):
@@ -196,6 +201,36 @@ def blackjack_exact(greedy_action: Callable[[BlackjackState], int]) -> dict:
     disagreements = sum(policy[s] != optimal_policy[s] for s in solver.reachable_states())
     return {"exact_return": exact, "optimal_return": optimal, "regret": optimal - exact,
             "policy_disagreements": int(disagreements), "policy": policy}
+
+
+def five_rooms_figures(q_values: Callable[[int], np.ndarray]) -> dict:
+    """Q normalised to 100 (0 where there is no door, as the book shows it), the greedy route
+    from each room through doors only, and whether every route is a shortest way out."""
+    reward = five_rooms.reward_matrix()
+    q = np.array([q_values(s) for s in range(6)], dtype=float)
+    q = np.where(reward >= 0, q, 0.0)
+    normalised = 100.0 * q / q.max() if q.max() > 0 else q
+    routes = {}
+    for room in range(5):
+        route, state = [room], room
+        while state != five_rooms.OUTSIDE and len(route) <= 6:
+            state = int(np.argmax(np.where(reward[state] >= 0, q[state], -np.inf)))
+            route.append(state)
+        routes[room] = route
+    shortest = all(len(route) - 1 == _doors_to_outside(reward, room) and route[-1] == five_rooms.OUTSIDE
+                   for room, route in routes.items())
+    return {"routes": {str(room): route for room, route in routes.items()}, "all_routes_shortest": bool(shortest),
+            "q_normalised": normalised.round(2).tolist()}
+
+
+def _doors_to_outside(reward: np.ndarray, start: int) -> int:
+    """The fewest doors from room `start` to the outside (breadth-first)."""
+    frontier, seen, depth = {start}, {start}, 0
+    while five_rooms.OUTSIDE not in frontier:
+        frontier = {j for i in frontier for j in np.flatnonzero(reward[i] >= 0) if j not in seen}
+        seen |= frontier
+        depth += 1
+    return depth
 
 
 def summary_lines(evaluation: dict[str, Any], references: dict[str, float]) -> list[str]:

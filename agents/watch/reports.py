@@ -115,23 +115,13 @@ def format_matrix(matrix: np.ndarray, title: str) -> str:
     return "\n".join(lines)
 
 
-def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray], logger=None, step: int = 0) -> dict:
-    """Print R and Q normalised to 100 (as the book does), and the greedy route from each room;
-    draw Q as a heat-map (plots/q_table.png) and the routes in the building (plots/routes.png)."""
-
+def five_rooms_report(run: RunDir, figures: dict, logger=None, step: int = 0) -> str:
+    """Print R and Q normalised to 100 (as the book does) and the greedy route from each room,
+    from the task's figures (agents.tasks.five_rooms_figures); draw Q as a heat-map
+    (plots/q_table.png) and the routes in the building (plots/routes.png). The printed text."""
     reward = five_rooms.reward_matrix()
-    q = np.array([q_values(s) for s in range(6)], dtype=float)
-    q = np.where(reward >= 0, q, 0.0)  # the book shows 0 where there is no door
-    normalised = 100.0 * q / q.max() if q.max() > 0 else q
-    routes, shortest = {}, {}
-    for room in range(5):
-        route, state = [room], room
-        while state != five_rooms.OUTSIDE and len(route) <= 6:
-            masked = np.where(reward[state] >= 0, q[state], -np.inf)
-            state = int(np.argmax(masked))
-            route.append(state)
-        routes[room] = route
-        shortest[room] = _shortest_route_length(reward, room)
+    normalised = np.array(figures["q_normalised"], dtype=float)
+    routes = {int(room): route for room, route in figures["routes"].items()}
     text = "\n\n".join([
         format_matrix(reward, "R (reward matrix; -1 = no door)"),
         format_matrix(normalised, "Q normalised to 100 (5 is terminal here, so its row stays 0)"),
@@ -146,18 +136,7 @@ def five_rooms_report(run: RunDir, q_values: Callable[[int], np.ndarray], logger
     from agents.watch.scenes import routes_image
 
     _save_picture(run, "routes", routes_image(routes), logger, step)
-    all_shortest = all(len(routes[r]) - 1 == shortest[r] and routes[r][-1] == 5 for r in routes)
-    return {"text": text, "routes": routes, "all_routes_shortest": bool(all_shortest),
-            "q_normalised": normalised.round(2).tolist()}
-
-
-def _shortest_route_length(reward: np.ndarray, start: int) -> int:
-    frontier, seen, depth = {start}, {start}, 0
-    while 5 not in frontier:
-        frontier = {j for i in frontier for j in np.flatnonzero(reward[i] >= 0) if j not in seen}
-        seen |= frontier
-        depth += 1
-    return depth
+    return text
 
 
 # -- Q-tables and grid worlds ------------------------------------------------------------------

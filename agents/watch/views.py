@@ -121,12 +121,9 @@ class FiveRoomsView(TaskView):
     draws = True
 
     def report(self, run, learner, config, evaluation, logger, step) -> list[str]:
-        report = reports.five_rooms_report(run, lambda s: learner.q_values([s])[0], logger=logger, step=step)
-        evaluation["routes"] = {str(k): v for k, v in report["routes"].items()}
-        evaluation["all_routes_shortest"] = report["all_routes_shortest"]
-        evaluation["q_normalised"] = report["q_normalised"]
-        return [report["text"], tr("every greedy route is a shortest path: {answer}").format(
-                    answer=report["all_routes_shortest"]),
+        text = reports.five_rooms_report(run, evaluation, logger=logger, step=step)
+        return [text, tr("every greedy route is a shortest path: {answer}").format(
+                    answer=evaluation["all_routes_shortest"]),
                 tr("plots/q_table.png (Q normalised to 100) and plots/routes.png (the building) written")]
 
     def snapshot(self, env) -> int:
