@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lab.config import ConfigError, load_yaml
+from lab.i18n import number, tr
 
 PRESET_DIR = Path(__file__).with_name("presets")
 
@@ -19,6 +20,14 @@ def available() -> dict[str, str]:
     for path in sorted(PRESET_DIR.glob("*.yaml")):
         found[path.stem] = str(load_yaml(path).get("description", "")).strip()
     return found
+
+
+def budget_line(name: str) -> str:
+    """The preset's budget in the key it counts, e.g. "100,000 episodes" (total_episodes)."""
+    preset = load(name)
+    if preset.get("total_episodes"):
+        return tr("{count} episodes").format(count=number(preset["total_episodes"]))
+    return tr("{count} steps").format(count=number(preset.get("total_steps", 0)))
 
 
 def load(name: str) -> dict:

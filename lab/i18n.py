@@ -85,6 +85,19 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _catalogue(language()).ngettext(singular, plural, n)
 
 
+def number(value: float, digits: int | None = None) -> str:
+    """`value` as a person reads it in the current language: thousands grouped and, with
+    `digits`, that many decimals; Portuguese swaps the marks (1,234.5 -> 1.234,5)."""
+    text = f"{value:,}" if digits is None else f"{value:,.{digits}f}"
+    return text.translate(str.maketrans(",.", ".,")) if language() == "pt" else text
+
+
+def decimal(text: str) -> str:
+    """A number already formatted in English (no grouping: 0.0023, -1.5e-3) with the decimal mark
+    of the current language: Portuguese writes a decimal comma."""
+    return text.replace(".", ",") if language() == "pt" else text
+
+
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it yet (it is translated later)."""
     return message
@@ -142,3 +155,15 @@ def extract_python_and_docstring(fileobj, keywords, comment_tags, options):
         yield module.body[0].lineno, None, docstring.strip(), ["the script's --help description"]
     fileobj.seek(0)
     yield from extract_python(fileobj, keywords, comment_tags, options)
+
+
+def extract_preset_description(fileobj, keywords, comment_tags, options):
+    """Babel extraction method for agents/presets/*.yaml: the `description` line, which
+    `train.py --list` shows through `tr`. Named in lab/locale/babel.cfg."""
+    import yaml
+
+    text = fileobj.read().decode(options.get("encoding", "utf-8"))
+    description = str((yaml.safe_load(text) or {}).get("description", "")).strip()
+    if description:
+        line = next((number for number, row in enumerate(text.splitlines(), 1) if row.startswith("description:")), 1)
+        yield line, None, description, ["a preset's line in train.py --list"]

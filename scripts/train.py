@@ -35,9 +35,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.list:
         listed = presets.available()
-        width = max(map(len, listed))
-        for name, description in listed.items():
-            print(f"{name:{width}s}  {description}")
+        budgets = {name: presets.budget_line(name) for name in listed}
+        width, budget_width = max(map(len, listed)), max(map(len, budgets.values()))
+        for name, description in listed.items():  # the budget says which key --set must change
+            print(f"{name:{width}s}  {budgets[name]:>{budget_width}s}  {tr(description)}")
         return 0
     if args.algo and args.backend != "sb3":
         raise UsageError(tr("--algo only applies with --backend sb3"))
