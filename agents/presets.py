@@ -12,6 +12,11 @@ from lab.config import ConfigError, load_yaml
 from lab.i18n import number, tr
 
 PRESET_DIR = Path(__file__).with_name("presets")
+#: how a preset can be trained: this project's agents or Stable-Baselines3's (train.py --backend),
+#: and the algorithms `--backend sb3 --algo NAME` runs (agents.sb3: Stable-Baselines3 and
+#: sb3-contrib). Here, beside the presets, because train.py's --help names them without PyTorch.
+BACKENDS = ("native", "sb3")
+SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
 
 
 def available() -> dict[str, str]:
@@ -35,7 +40,7 @@ def load(name: str) -> dict:
     path = PRESET_DIR / f"{name}.yaml"
     if not path.is_file():
         names = ", ".join(available()) or "(none yet)"
-        raise ConfigError(f"unknown preset '{name}'; available: {names}")
+        raise ConfigError(tr("unknown preset '{name}'; available: {names}").format(name=name, names=names))
     data = load_yaml(path)
     data.setdefault("preset", name)
     return data

@@ -22,7 +22,8 @@ from lab.rundir import RunDir
 from lab.seeding import seed_everything
 
 from agents import presets
-from agents.config import BACKENDS, SB3_ALGOS, RunConfig
+from agents.presets import BACKENDS, SB3_ALGOS
+from agents.config import RunConfig
 from agents.contract import Learner
 from agents.engine import Engine, RunResult
 

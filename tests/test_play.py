@@ -64,7 +64,7 @@ def test_tictactoe_against_a_person_in_the_terminal(tictactoe_run):
     assert won_by_x or "O wins" in final or "a draw" in final
     expected = "(0 wins, 0 draws, 1 loss)" if won_by_x else "(1 win, 0 draws, 0 losses)" if "O wins" in final \
         else "(0 wins, 1 draw, 0 losses)"
-    assert summary.startswith("you played 1 games of tic-tac-toe") and expected in summary
+    assert summary.startswith("you played 1 game of tic-tac-toe") and expected in summary
 
 
 def test_blackjack_beside_a_person_in_the_terminal(shared_runs):
@@ -187,7 +187,7 @@ def test_a_real_window_under_xvfb(shared_runs, tictactoe_run, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "watched 1 of 1 episodes of rooms-q" in result.stdout
-    assert "you played 1 games of tic-tac-toe" in result.stdout
+    assert "you played 1 game of tic-tac-toe" in result.stdout
     import imageio.v3 as iio
 
     shot, last = iio.imread(tmp_path / "shot.png")[..., :3], np.load(tmp_path / "last.npy")

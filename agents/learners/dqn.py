@@ -24,6 +24,7 @@ from lab.checkpoint import load_checkpoint, save_checkpoint
 from lab.config import ConfigError
 from lab.device import available_memory_bytes
 from lab.rundir import RunDir
+from lab.i18n import tr
 
 from agents.algorithms.dqn import DQNAgent
 from agents.config import RunConfig
@@ -56,8 +57,9 @@ def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_
     needed = r.capacity * (int(np.prod(frame)) * np.dtype(observation_space.dtype).itemsize + 43)
     available = available_memory_bytes()
     if needed > available:
-        raise ConfigError(f"config: replay.capacity={r.capacity} needs {needed / 2**30:,.1f} GiB for the replay "
-                          f"memory but {available / 2**30:,.1f} GiB are available; lower replay.capacity")
+        raise ConfigError(tr("config: replay.capacity={capacity} needs {value:,.1f} GiB for the replay memory but "
+                             "{value2:,.1f} GiB are available; lower replay.capacity").format(
+            capacity=r.capacity, value=needed / 2**30, value2=available / 2**30))
     common = dict(n_envs=num_envs, gamma=config.agent.gamma, n_step=config.agent.n_step,
                   prioritized=r.prioritized, alpha=r.alpha, beta=r.beta_start, seed=config.seed,
                   autoreset_mode=autoreset_mode)

@@ -19,6 +19,7 @@ import torch
 import nets
 from lab.config import ConfigError
 from lab.device import available_memory_bytes
+from lab.i18n import tr
 
 from agents.algorithms.r2d2 import R2D2Agent
 from agents.config import RunConfig
@@ -46,8 +47,9 @@ def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, s
     step_bytes = int(np.prod(shape[1:] if frames else shape)) * np.dtype(observation_space.dtype).itemsize
     needed = r.capacity * (step_bytes + 45 + 8 * state_size / max(1, a.sequence_length))
     if needed > available_memory_bytes():
-        raise ConfigError(f"config: replay.capacity={r.capacity} needs {needed / 2**30:,.1f} GiB for the sequence "
-                          f"replay but {available_memory_bytes() / 2**30:,.1f} GiB are available; lower replay.capacity")
+        raise ConfigError(tr("config: replay.capacity={capacity} needs {value:,.1f} GiB for the sequence replay "
+                             "but {value2:,.1f} GiB are available; lower replay.capacity").format(
+            capacity=r.capacity, value=needed / 2**30, value2=available_memory_bytes() / 2**30))
     try:
         return SequenceReplay(r.capacity, obs_shape=shape, frame_shape=shape[1:] if frames else None,
                               stack=shape[0] if frames else 1, obs_dtype=observation_space.dtype,
@@ -55,7 +57,7 @@ def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, s
                               n_envs=num_envs, gamma=a.gamma, n_step=a.n_step, prioritized=r.prioritized,
                               alpha=r.alpha, beta=r.beta_start, seed=config.seed, autoreset_mode=autoreset_mode)
     except ValueError as err:
-        raise ConfigError(f"config: replay: {err}") from None
+        raise ConfigError(tr("config: replay: {err}").format(err=err)) from None
 
 
 def stored_state_size(config: RunConfig, network: torch.nn.Module) -> int:
