@@ -222,3 +222,11 @@ def test_bad_input_gets_one_line_exit_2_and_writes_nothing(argv, named, shared_r
     assert stopped.value.code == 2 and len(lines) == 1 and named in lines[0], lines
     assert {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
     assert not any(tmp_path.iterdir())
+
+
+def test_play_mode_on_a_blackjack_run_suggests_beside(shared_runs, capsys):
+    """--mode play is tic-tac-toe's; on a Blackjack run the line names the mode that game has."""
+    with pytest.raises(SystemExit) as stopped:
+        run_main(_script().main, [str(shared_runs / "blackjack"), "--mode", "play", "--terminal"])
+    line = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and "use --mode beside or --mode watch" in line, line

@@ -183,3 +183,23 @@ def test_the_walk_finds_an_english_label():
     assert _english(calls[0].args[0])
     title = next(n for n in ast.walk(sample) if isinstance(n, ast.Call) and getattr(n.func, "attr", "") == "set_title")
     assert not _english(title.args[0])
+
+
+# -- rough edges a reader met (issue 29) -----------------------------------------------------------------------
+def test_a_budget_overrun_by_other_lanes_is_said_apart():
+    from agents.engine import RunResult
+
+    result = RunResult("blackjack-dqn", "dqn", "native", 0, 140_000, 100_001, 30_000, 1.0, 1.0, 1.0,
+                       {}, Path("."), episode_budget=100_000)
+    assert result.episodes_said() == "100,000 (+1 finished by other lanes in the last step)"
+    assert RunResult("x", "dqn", "native", 0, 10, 5, 0, 1.0, 1.0, 1.0, {}, Path(".")).episodes_said() == "5"
+
+
+def test_terminal_prompts_offer_no_click_and_counts_agree_in_number():
+    from agents.watch.live import _against_summary, next_prompt
+
+    assert next_prompt(SimpleNamespace(shows_pictures=False), "next hand") == "Enter: next hand; q: quit"
+    assert "a click" in next_prompt(SimpleNamespace(shows_pictures=True), "next hand")
+    assert _against_summary([1.0]).startswith("you played 1 game of tic-tac-toe")
+    i18n.set_language("pt")
+    assert _against_summary([1.0, -1.0]).startswith("você jogou 2 partidas de jogo da velha")
