@@ -216,7 +216,8 @@ def hand_picture(moment) -> np.ndarray:
     word = tr("in play") if hand["reward"] is None else result_words(hand["reward"])
     who = tr("your hand: {state}") if moment.person else tr("the agent's hand: {state}")
     draw_hand(ax, hand, who.format(state=word), rows=5, footer="")
-    fig.text(0.02, 0.955, episode_heading(moment, "hand"), fontsize=8, weight="bold", va="center")
+    heading = episode_heading(moment, "hand")  # Portuguese says the tally in more letters: fit the width
+    fig.text(0.02, 0.955, heading, fontsize=8 if len(heading) <= 64 else 7, weight="bold", va="center")
     status = _status(moment, hand)
     fig.text(0.02, 0.05, tr("this hand: {result}").format(result=status) if moment.over else status, fontsize=7,
              va="center")
