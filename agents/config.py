@@ -20,6 +20,7 @@ import math
 from typing import Any, Literal, Optional
 
 from lab.config import ConfigError, from_dict
+from lab.i18n import tr
 
 from agents.algorithms.dqn import DQNConfig
 from agents.algorithms.r2d2 import R2D2Config
@@ -34,9 +35,6 @@ AGENT_SECTIONS: dict[str, type] = {
     "dqn": DQNConfig,
     "r2d2": R2D2Config,
 }
-BACKENDS = ("native", "sb3")
-#: the algorithms `--backend sb3 --algo NAME` runs (agents.sb3: Stable-Baselines3 and sb3-contrib)
-SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
 
 
 @dataclasses.dataclass
@@ -48,7 +46,7 @@ class EnvSection:
 
     def __post_init__(self) -> None:
         if self.num_envs < 1:
-            raise ValueError(f"env.num_envs must be >= 1, got {self.num_envs}")
+            raise ValueError(tr("env.num_envs must be >= 1, got {num_envs}").format(num_envs=self.num_envs))
 
 
 @dataclasses.dataclass
@@ -68,7 +66,8 @@ class ExplorationSection:
         for name in ("start", "end", "fraction"):
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
-                raise ValueError(f"exploration.{name} must be in [0, 1], got {value}")
+                raise ValueError(tr("exploration.{name} must be in [0, 1], got {value}").format(
+                    name=name, value=value))
 
     def over(self, budget: int) -> EpsilonSchedule:
         """The schedule stretched over `fraction` of a budget of `budget` units."""
@@ -84,11 +83,11 @@ class EvalSection:
 
     def __post_init__(self) -> None:
         if self.every < 0 or self.final_episodes < 0:
-            raise ValueError("evaluation.every and evaluation.final_episodes must be >= 0")
+            raise ValueError(tr('evaluation.every and evaluation.final_episodes must be >= 0'))
         if self.episodes < 1:
-            raise ValueError(f"evaluation.episodes must be >= 1, got {self.episodes}")
+            raise ValueError(tr("evaluation.episodes must be >= 1, got {episodes}").format(episodes=self.episodes))
         if not 0.0 <= self.epsilon <= 1.0:
-            raise ValueError(f"evaluation.epsilon must be in [0, 1], got {self.epsilon}")
+            raise ValueError(tr("evaluation.epsilon must be in [0, 1], got {epsilon}").format(epsilon=self.epsilon))
 
 
 @dataclasses.dataclass
@@ -117,14 +116,14 @@ class RunConfig:
 
     def __post_init__(self) -> None:
         if self.seed < 0:
-            raise ValueError(f"seed must be >= 0, got {self.seed}")
+            raise ValueError(tr("seed must be >= 0, got {seed}").format(seed=self.seed))
         if self.total_steps < 0 or self.total_episodes < 0 or self.total_steps + self.total_episodes == 0:
-            raise ValueError("set total_steps or total_episodes (> 0)")
+            raise ValueError(tr('set total_steps or total_episodes (> 0)'))
         for name in ("log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise ValueError(tr("{name} must be >= 1, got {value}").format(name=name, value=getattr(self, name)))
         if self.record_episodes < 0 or self.torch_threads < 0:
-            raise ValueError("record_episodes and torch_threads must be >= 0")
+            raise ValueError(tr('record_episodes and torch_threads must be >= 0'))
 
     @property
     def budget_in_episodes(self) -> bool:
@@ -143,17 +142,20 @@ class RunConfig:
     def parse(cls, raw: dict) -> "RunConfig":
         """Validate a whole raw mapping; one-line ConfigError naming the bad key or value."""
         if not isinstance(raw, dict):
-            raise ConfigError(f"config: must be a mapping, got {type(raw).__name__}")
+            raise ConfigError(tr("config: must be a mapping, got {name}").format(name=type(raw).__name__))
         algo = raw.get("algo")
         if algo not in AGENT_SECTIONS:
-            raise ConfigError(f"config: algo must be one of: {', '.join(AGENT_SECTIONS)}; got {algo!r}")
+            raise ConfigError(tr("config: algo must be one of: {choices}; got {algo}").format(
+                choices=', '.join(AGENT_SECTIONS), algo=repr(algo)))
         config = from_dict(cls, {k: v for k, v in raw.items() if k != "agent"})
         config.agent = from_dict(AGENT_SECTIONS[algo], raw.get("agent") or {}, "agent")
         if config.backend == "sb3" and algo not in ("dqn", "r2d2"):
-            raise ConfigError(f"config: --backend sb3 runs deep presets (algo dqn or r2d2); {config.preset} is {algo}")
+            raise ConfigError(tr("config: --backend sb3 runs deep presets (algo dqn or r2d2); {preset} is {algo}").format(
+                preset=config.preset, algo=algo))
         if config.backend == "sb3" and algo == "r2d2" and config.sb3_algo != "recurrent-ppo":
-            raise ConfigError(f"config: {config.preset} is an agent with memory (algo r2d2); with --backend sb3 "
-                              f"it runs as --algo recurrent-ppo, not {config.sb3_algo}")
+            raise ConfigError(tr("config: {preset} is an agent with memory (algo r2d2); with --backend sb3 it runs "
+                                 "as --algo recurrent-ppo, not {sb3_algo}").format(
+                preset=config.preset, sb3_algo=config.sb3_algo))
         _check_finite(raw)
         return config
 
@@ -161,7 +163,7 @@ class RunConfig:
 def _check_finite(raw: Any, where: str = "") -> None:
     """NaN or infinity anywhere in the config is a mistake (YAML reads '.nan' and '.inf')."""
     if isinstance(raw, float) and not math.isfinite(raw):
-        raise ConfigError(f"config: {where} must be a finite number, got {raw}")
+        raise ConfigError(tr("config: {where} must be a finite number, got {raw}").format(where=where, raw=raw))
     if isinstance(raw, dict):
         for key, value in raw.items():
             _check_finite(value, f"{where}.{key}" if where else str(key))

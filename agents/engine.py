@@ -29,7 +29,7 @@ import torch
 from lab.checkpoint import CheckpointError, library_version, load_checkpoint, save_checkpoint
 from lab.cli import RunFailed, UsageError
 from lab.config import to_dict
-from lab.i18n import tr
+from lab.i18n import decimal, number, tr
 from lab.logger import Logger
 from lab.progress import progress_bar
 from lab.rundir import RunDir
@@ -63,13 +63,24 @@ class RunResult:
     run_dir: Path
     report: list[str] = dataclasses.field(default_factory=list)
     backend_label: str = ""  # the learner's: who trained it, when not this library
+    episode_budget: int = 0  # total_episodes when the run counted episodes
+
+    def episodes_said(self) -> str:
+        """'100,000': the budget, not 100,001, when lanes stepped together finished more episodes
+        in the budget's last step than it had left (those are said apart)."""
+        extra = self.episodes - self.episode_budget if self.episode_budget else 0
+        if extra <= 0:
+            return number(self.episodes)
+        return tr("{budget} (+{extra} finished by other lanes in the last step)").format(
+            budget=number(self.episode_budget), extra=extra)
 
     def summary(self) -> str:
         by = f" ({self.backend_label})" if self.backend_label else ""
         e = self.evaluation
         head = tr("{preset}{by}: {steps} steps, {episodes} episodes, {updates} updates in {seconds:.1f} s "
                   "({sps:.0f} steps/s, seed {seed})").format(
-            preset=self.preset, by=by, steps=self.steps, episodes=self.episodes, updates=self.updates,
+            preset=self.preset, by=by, steps=number(self.steps), episodes=self.episodes_said(),
+            updates=number(self.updates),
             seconds=self.seconds, sps=self.steps_per_second, seed=self.seed)
         evaluation = tr("evaluation over {episodes} episodes (epsilon {epsilon}): "
                         "mean return {mean:.4f} +- {ci95:.4f} (95% CI)").format(
@@ -85,23 +96,26 @@ def check_state(state: dict, where: Path, config: RunConfig) -> None:
     belongs to another run, or one whose counters are out of range: one line naming the field."""
     if state.get("engine_format") != ENGINE_FORMAT:
         raise CheckpointError(
-            f"checkpoint {where}: written by dlbook-agents {state.get('library_version', '(unknown)')} "
-            f"in checkpoint format {state.get('engine_format', 1)}; this version "
-            f"({library_version()}) reads format {ENGINE_FORMAT}: train the run again")
+            tr("checkpoint {where}: written by dlbook-agents {value} in checkpoint format {value2}; this version "
+               "({value3}) reads format {ENGINE_FORMAT}: train the run again").format(
+                where=where, value=state.get('library_version', '(unknown)'), value2=state.get('engine_format', 1),
+                value3=library_version(), ENGINE_FORMAT=ENGINE_FORMAT))
     for key in ("steps", "episodes", "updates"):
         value = state.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise CheckpointError(f"checkpoint {where}: state.json field {key} must be a whole number >= 0, "
-                                  f"got {value!r}")
+            raise CheckpointError(tr("checkpoint {where}: state.json field {key} must be a whole number >= 0, got "
+                                     "{value}").format(where=where, key=key, value=repr(value)))
     if not isinstance(state.get("best_score"), (int, float)) or math.isnan(state["best_score"]):
-        raise CheckpointError(f"checkpoint {where}: state.json field best_score must be a number")
+        raise CheckpointError(tr("checkpoint {where}: state.json field best_score must be a number").format(
+            where=where))
     expected = {"preset": config.preset, "algo": config.algo, "backend": config.backend, "env": to_dict(config.env)}
     for key, value in expected.items():
         if state.get(key) != value:
-            raise CheckpointError(f"checkpoint {where}: state.json field {key} is {state.get(key)!r} but this "
-                                  f"run's config.yaml says {value!r}: the checkpoint belongs to another run")
+            raise CheckpointError(tr("checkpoint {where}: state.json field {key} is {value} but this run's "
+                                     "config.yaml says {value2}: the checkpoint belongs to another run").format(
+                where=where, key=key, value=repr(state.get(key)), value2=repr(value)))
     if not isinstance(state.get("agent"), dict):
-        raise CheckpointError(f"checkpoint {where}: state.json has no agent state")
+        raise CheckpointError(tr("checkpoint {where}: state.json has no agent state").format(where=where))
 
 
 def load_learner_state(learner, state: dict, where: Path, weights_only: bool) -> None:
@@ -111,8 +125,9 @@ def load_learner_state(learner, state: dict, where: Path, weights_only: bool) ->
     except CheckpointError as err:
         raise CheckpointError(f"{where}: {err}") from None
     except (KeyError, TypeError, ValueError, RuntimeError) as err:
-        raise CheckpointError(f"checkpoint {where}: the agent state does not fit this run's agent "
-                              f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
+        raise CheckpointError(tr("checkpoint {where}: the agent state does not fit this run's agent ({name}: "
+                                 "{value})").format(
+            where=where, name=type(err).__name__, value=str(err).splitlines()[0] if str(err) else '')) from None
 
 
 class Engine:
@@ -222,7 +237,7 @@ class Engine:
         CPU seconds it took. A non-finite loss stops the run (RunFailed) before it is saved."""
         c, learner = self.config, self.learner
         label = c.preset + (f" [{learner.backend_label}]" if learner.backend_label else "")
-        bar = progress_bar(c.budget, label, quiet=self.quiet, unit="ep" if c.budget_in_episodes else "step")
+        bar = progress_bar(c.budget, label, quiet=self.quiet, unit=tr("ep") if c.budget_in_episodes else tr("step"))
         bar.update(self.progress())
         window, marks = Window(), Marks(self.cadence(), c.log_every, c.checkpoint_every, c.evaluation.every)
         started, cpu_started, steps_at_start = time.perf_counter(), time.process_time(), self.steps
@@ -264,7 +279,7 @@ class Engine:
         sps = (self.steps - steps_at_start) / max(seconds, 1e-9)
         return RunResult(c.preset, c.sb3_algo or c.algo, c.backend, c.seed, self.steps, self.episodes,
                          learner.updates, seconds, cpu_seconds, sps, evaluation, self.run.path, report,
-                         learner.backend_label)
+                         learner.backend_label, c.total_episodes)
 
     def _non_finite(self, losses: dict) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in losses.items())
@@ -315,7 +330,8 @@ class Window:
         if self.returns:
             values |= {"charts/episodic_return": float(np.mean(self.returns)),
                        "charts/episodic_length": float(np.mean(self.lengths))}
-            bar.set_postfix(ret=f"{np.mean(self.returns):.3f}", eps=f"{self.epsilon:.3f}", sps=f"{sps:.0f}")
+            bar.set_postfix({tr("return"): decimal(f"{np.mean(self.returns):.3f}"),
+                             tr("epsilon"): decimal(f"{self.epsilon:.3f}"), tr("steps/s"): f"{sps:.0f}"})
         values |= {f"losses/{name}": float(np.mean(v)) for name, v in self.losses.items()}
         logger.scalars(steps, values)
         self.returns, self.lengths, self.losses = [], [], {}

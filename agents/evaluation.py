@@ -79,8 +79,9 @@ def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str =
         config = RunConfig.parse(run.read_config())
     except ConfigError as err:
         version = state.get("library_version", "(unknown)")
-        raise CheckpointError(f"run directory {run.path}: its config.yaml (written by dlbook-agents {version}) "
-                              f"is not one this version reads: {err}") from None
+        raise CheckpointError(tr("run directory {path}: its config.yaml (written by dlbook-agents {version}) is "
+                                 "not one this version reads: {err}").format(
+            path=run.path, version=version, err=err)) from None
     check_state(state, folder, config)
     learner = build_learner(config, torch_device, train=False)
     load_learner_state(learner, state, folder, weights_only=True)

@@ -12,6 +12,7 @@ from typing import Callable
 import numpy as np
 
 import envs
+from lab.i18n import tr
 from lab.progress import progress_bar
 
 
@@ -29,7 +30,7 @@ def play_vector_episodes(act: Callable[[np.ndarray], np.ndarray], env_name: str,
     returns: list[list[float]] = [[] for _ in range(k)]
     running = np.zeros(k)
     ended = np.zeros(k, dtype=bool)
-    bar = progress_bar(episodes, "evaluate", quiet=quiet, unit="ep")
+    bar = progress_bar(episodes, tr("evaluate"), quiet=quiet, unit=tr("ep"))
     try:
         while any(len(r) < s for r, s in zip(returns, shares)):
             obs, rewards, terminated, truncated, _ = env.step(act(obs))

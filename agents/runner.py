@@ -22,7 +22,8 @@ from lab.rundir import RunDir
 from lab.seeding import seed_everything
 
 from agents import presets
-from agents.config import BACKENDS, SB3_ALGOS, RunConfig
+from agents.presets import BACKENDS, SB3_ALGOS
+from agents.config import RunConfig
 from agents.contract import Learner
 from agents.engine import Engine, RunResult
 
@@ -53,7 +54,8 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
     if backend not in BACKENDS:
         raise UsageError(tr("--backend {value} is not valid; choose one of: {choices}").format(
             value=repr(backend), choices=", ".join(BACKENDS)))
-    raw = merge(presets.load(preset), parse_overrides(overrides)) | {"seed": seed}
+    base, changes = presets.load(preset), parse_overrides(overrides)
+    raw = merge(base, changes) | {"seed": seed}
     if backend == "sb3":
         algo = algo or "dqn"
         if algo not in SB3_ALGOS:
@@ -61,9 +63,32 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
                 value=repr(algo), choices=", ".join(SB3_ALGOS)))
         raw |= {"backend": "sb3", "sb3_algo": algo}
     config = RunConfig.parse(raw)
+    check_budget(base, changes, config)
     learner_class(config).configure(config)
     check_env(config)
     return config
+
+
+BUDGET_KEYS = ("total_steps", "total_episodes")
+
+
+def check_budget(base: dict, changes: dict, config: RunConfig) -> None:
+    """Refuse a budget that would give a silent, useless run: `--set` of the budget key the
+    preset (or the resumed run) does not count, which the other key would cut short or outlast,
+    and a step budget that ends before the agent's first update."""
+    for key in BUDGET_KEYS:
+        other = BUDGET_KEYS[1 - BUDGET_KEYS.index(key)]
+        counted = base.get(other) or 0
+        if key in changes and (changes.get(key) or 0) and counted and other not in changes:
+            raise ConfigError(tr("--set {key}={value}: {preset} counts its budget in {other} ({counted}), "
+                                 "not {key}; set {other} instead, or add --set {other}=0 to count "
+                                 "{key}").format(key=key, value=getattr(config, key), preset=config.preset,
+                                                 other=other, counted=counted))
+    starts = getattr(config.agent, "learning_starts", 0)
+    if config.backend == "native" and not config.budget_in_episodes and config.total_steps <= starts:
+        raise ConfigError(tr("total_steps={steps} ends before agent.learning_starts={starts}: the agent would "
+                             "never learn; raise total_steps or lower agent.learning_starts").format(
+            steps=config.total_steps, starts=starts))
 
 
 def check_env(config: RunConfig) -> None:
@@ -112,7 +137,8 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
             raise UsageError(tr("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
                                 "outside its pickled zips); start a new run"))
         try:
-            config = RunConfig.parse(merge(stored, parse_overrides(overrides)))
+            changes = parse_overrides(overrides)
+            config = RunConfig.parse(merge(stored, changes))
         except ConfigError as err:
             written_by = _writer_of(run)
             if written_by is not None:
@@ -120,6 +146,7 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
                                      "config layout this version does not read; train it again").format(
                     path=run.path, version=written_by)) from None
             raise
+        check_budget(stored, changes, config)
     else:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
     return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,

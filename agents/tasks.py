@@ -29,7 +29,7 @@ from envs import five_rooms
 from envs import tictactoe as ttt
 from envs.atari import protocol_summary
 from envs.blackjack import observation_of
-from lab.i18n import tr
+from lab.i18n import N_, tr
 
 BlackjackState = tuple[int, int, int]
 
@@ -40,6 +40,10 @@ class Task:
     references: dict[str, float] = {}  # score lines drawn on learning curves
     action_names: tuple[str, ...] = ()  # empty: numbered, or the env's own (Atari)
     record_env: str | None = None  # env name for recordings when not the training env
+
+    def action_labels(self) -> tuple[str, ...]:
+        """The action names as a person reads them, in the current language."""
+        return tuple(tr(name) for name in self.action_names)
 
     def eval_options(self, options: dict) -> dict:
         """The env options of the evaluation protocol (the training options by default)."""
@@ -57,7 +61,7 @@ class Task:
 class BlackjackTask(Task):
     """Chapters 71-75: the exact return and regret of the greedy policy (envs.blackjack_solver)."""
 
-    action_names = ("stick", "hit")
+    action_names = (N_("stick"), N_("hit"))
 
     def greedy(self, learner, config) -> tuple[Callable, Callable]:
         """state tuple -> greedy action, and state tuple -> max Q, through the env's encoding."""
@@ -101,11 +105,17 @@ class FiveRoomsTask(Task):
     def figures(self, learner, returns, infos, config, seed) -> dict:
         return {"score": float(np.mean(returns))} | five_rooms_figures(lambda s: learner.q_values([s])[0])
 
+    def action_labels(self) -> tuple[str, ...]:
+        return tuple(tr("to room {k}").format(k=k) for k in range(6))
+
 
 class TicTacToeTask(Task):
     """Chapter 66: win/draw/loss against the training opponent and a uniformly random one."""
 
     action_names = tuple(f"cell {k}" for k in range(9))
+
+    def action_labels(self) -> tuple[str, ...]:
+        return tuple(tr("cell {k}").format(k=k) for k in range(9))
 
     def result(self, env, total: float) -> float:
         """+1 win, 0 draw, -1 loss from the board (the book's rewards pay 0 for a loss too)."""
@@ -124,18 +134,18 @@ class TicTacToeTask(Task):
 
 
 class FrozenLakeTask(Task):
-    action_names = ("left", "down", "right", "up")
+    action_names = (N_("left"), N_("down"), N_("right"), N_("up"))
 
     def figures(self, learner, returns, infos, config, seed) -> dict:
         return {"score": float(np.mean(returns)), "success_rate": float(np.mean(np.array(returns) > 0))}
 
 
 class TaxiTask(Task):
-    action_names = ("south", "north", "east", "west", "pickup", "dropoff")
+    action_names = (N_("south"), N_("north"), N_("east"), N_("west"), N_("pickup"), N_("dropoff"))
 
 
 class CartPoleTask(Task):
-    action_names = ("push left", "push right")
+    action_names = (N_("push left"), N_("push right"))
 
 
 class PopGymTask(Task):

@@ -5,14 +5,23 @@ choice, progress bars, statistics and plots. Used alike by the RL agents (chapte
 the supervised chapter demos (chapters 6-61). Imports none of the project's other packages.
 """
 
-from lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from lab.config import ConfigError, from_dict, merge, parse_overrides, to_dict
-from lab.device import resolve_device
-from lab.logger import Logger
-from lab.progress import progress_bar
-from lab.rundir import RunDir
-from lab.seeding import seed_everything
-from lab.stats import summarize
+import importlib
+
+#: name -> the module that defines it; loaded on first use, so that `import lab.cli` (every
+#: script's --help) does not load PyTorch and TensorBoard through this package
+_HOMES = {
+    "CheckpointError": "lab.errors", "load_checkpoint": "lab.checkpoint", "save_checkpoint": "lab.checkpoint",
+    "ConfigError": "lab.config", "from_dict": "lab.config", "merge": "lab.config", "parse_overrides": "lab.config",
+    "to_dict": "lab.config", "resolve_device": "lab.device", "Logger": "lab.logger", "progress_bar": "lab.progress",
+    "RunDir": "lab.rundir", "seed_everything": "lab.seeding", "summarize": "lab.stats",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOMES:
+        return getattr(importlib.import_module(_HOMES[name]), name)
+    raise AttributeError(f"module 'lab' has no attribute {name!r}")
+
 
 __all__ = [
     "CheckpointError",

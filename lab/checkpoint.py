@@ -25,17 +25,12 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from lab.errors import CheckpointError, StorageError
+from lab.i18n import tr
+
 FORMAT = "dlbook-agents/checkpoint-v1"
 WEIGHTS = "model.safetensors"
 STATE = "state.json"
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint is missing, truncated, tampered with or of an unknown format."""
-
-
-class StorageError(CheckpointError):
-    """A checkpoint could not be written (disk full, no permission); the previous one is intact."""
 
 
 def check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], where: str) -> None:
@@ -43,17 +38,20 @@ def check_tensors(loaded: dict[str, torch.Tensor], expected: dict[str, torch.Ten
     finite values: the SHA-256 in state.json is a checksum, not a proof of what a file holds."""
     missing, extra = sorted(set(expected) - set(loaded)), sorted(set(loaded) - set(expected))
     if missing or extra:
-        raise CheckpointError(f"checkpoint {where}: tensors do not match the model "
-                              f"(missing {missing[:3]}, unexpected {extra[:3]})")
+        raise CheckpointError(tr("checkpoint {where}: tensors do not match the model (missing {value}, unexpected "
+                                 "{value2})").format(where=where, value=missing[:3], value2=extra[:3]))
     for name, reference in expected.items():
         value = loaded[name]
         if not isinstance(value, torch.Tensor):
-            raise CheckpointError(f"checkpoint {where}: {name} is not a tensor")
+            raise CheckpointError(tr("checkpoint {where}: {name} is not a tensor").format(where=where, name=name))
         if tuple(value.shape) != tuple(reference.shape) or value.dtype != reference.dtype:
-            raise CheckpointError(f"checkpoint {where}: {name} is {value.dtype} {tuple(value.shape)}, "
-                                  f"the model needs {reference.dtype} {tuple(reference.shape)}")
+            raise CheckpointError(tr("checkpoint {where}: {name} is {dtype} {value}, the model needs {dtype2} "
+                                     "{value2}").format(
+                where=where, name=name, dtype=value.dtype, value=tuple(value.shape), dtype2=reference.dtype,
+                value2=tuple(reference.shape)))
         if value.is_floating_point() and not bool(torch.isfinite(value).all()):
-            raise CheckpointError(f"checkpoint {where}: {name} holds NaN or infinite values")
+            raise CheckpointError(tr("checkpoint {where}: {name} holds NaN or infinite values").format(
+                where=where, name=name))
 
 
 def _split(obj: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
@@ -127,8 +125,8 @@ def save_checkpoint(directory: str | os.PathLike, state: dict) -> Path:
         tmp = directory.parent / f".{directory.name}.tmp-{uuid.uuid4().hex[:8]}"
         tmp.mkdir()
     except OSError as err:
-        raise StorageError(f"cannot write checkpoint {directory}: {err.strerror or err}; "
-                           "the last intact checkpoint is kept") from None
+        raise StorageError(tr("cannot write checkpoint {directory}: {value}; the last intact checkpoint is kept").format(
+            directory=directory, value=err.strerror or err)) from None
     try:
         save_file(tensors, str(tmp / WEIGHTS))
         document = {"format": FORMAT, "weights_sha256": _sha256(tmp / WEIGHTS), "state": skeleton}
@@ -144,8 +142,9 @@ def save_checkpoint(directory: str | os.PathLike, state: dict) -> Path:
     except (OSError, SafetensorError) as err:
         shutil.rmtree(tmp, ignore_errors=True)
         reason = getattr(err, "strerror", None) or str(err).splitlines()[0]
-        raise StorageError(f"cannot write checkpoint {directory} ({reason}): the last intact checkpoint "
-                           f"is kept; free some space and continue with --resume") from None
+        raise StorageError(tr("cannot write checkpoint {directory} ({reason}): the last intact checkpoint is kept; "
+                              "free some space and continue with --resume").format(
+            directory=directory, reason=reason)) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -200,22 +199,28 @@ def load_checkpoint(directory: str | os.PathLike) -> dict:
     weights, state_file = directory / WEIGHTS, directory / STATE
     for needed in (weights, state_file):
         if not needed.is_file():
-            raise CheckpointError(f"checkpoint {directory}: missing {needed.name}")
+            raise CheckpointError(tr("checkpoint {directory}: missing {name}").format(
+                directory=directory, name=needed.name))
     try:
         document = json.loads(state_file.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"checkpoint {state_file}: not valid JSON ({err})") from None
+        raise CheckpointError(tr("checkpoint {state_file}: not valid JSON ({err})").format(
+            state_file=state_file, err=err)) from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
-        raise CheckpointError(f"checkpoint {state_file}: unknown format, expected {FORMAT}")
+        raise CheckpointError(tr("checkpoint {state_file}: unknown format, expected {FORMAT}").format(
+            state_file=state_file, FORMAT=FORMAT))
     if _sha256(weights) != document.get("weights_sha256"):
         raise CheckpointError(
-            f"checkpoint {weights}: SHA-256 does not match state.json (truncated or modified)"
+            tr("checkpoint {weights}: SHA-256 does not match state.json (truncated or modified)").format(
+                weights=weights)
         )
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as err:
-        raise CheckpointError(f"checkpoint {weights}: unreadable ({err})") from None
+        raise CheckpointError(tr("checkpoint {weights}: unreadable ({err})").format(
+            weights=weights, err=err)) from None
     try:
         return _join(document["state"], tensors)
     except KeyError as err:
-        raise CheckpointError(f"checkpoint {directory}: state.json names a missing tensor {err}") from None
+        raise CheckpointError(tr("checkpoint {directory}: state.json names a missing tensor {err}").format(
+            directory=directory, err=err)) from None

@@ -16,7 +16,7 @@ import os
 import sys
 from typing import Callable
 
-from lab.checkpoint import CheckpointError, StorageError
+from lab.errors import CheckpointError, StorageError
 from lab.config import ConfigError
 from lab.i18n import LANGUAGES, ngettext, requested_language, set_language, tr
 

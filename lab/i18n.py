@@ -9,7 +9,10 @@ environment as gettext reads it: the first of LANGUAGE, LC_ALL, LC_MESSAGES and 
 set; a value starting with ``pt`` means Portuguese, anything else English.
 
 Placeholders are named (``tr("{steps} steps").format(steps=...)``) so a translation may put them
-in another order. Strings that must be defined before the language is known (argparse's own
+in another order. In Portuguese, a number given a display format there (``{mean:.4f}``,
+``{count:,}``) is written with a decimal comma and dots between thousands (0,0023; 100.000); a
+bare ``{value}`` stays as typed, because it may be part of a command to copy (``--set lr=0.001``).
+``number()`` and ``decimal()`` do the same for text built outside ``tr``. Strings that must be defined before the language is known (argparse's own
 texts, table headings) are marked with ``N_()`` and passed through ``tr`` where they are shown.
 
 Updating the catalogue (babel, in the dev extra) after changing a wrapped string::
@@ -29,7 +32,9 @@ or when the committed ``.mo`` is older than the ``.po``.
 from __future__ import annotations
 
 import gettext
+import numbers
 import os
+import string
 from pathlib import Path
 
 DOMAIN = "dlbook"
@@ -75,14 +80,46 @@ def _catalogue(name: str) -> gettext.NullTranslations:
     return _translations[name]
 
 
+class _Formatter(string.Formatter):
+    def format_field(self, value, format_spec: str) -> str:
+        text = super().format_field(value, format_spec)
+        if format_spec and isinstance(value, numbers.Number) and not isinstance(value, bool) and language() == "pt":
+            return text.translate(_PORTUGUESE_MARKS)
+        return text
+
+
+_PORTUGUESE_MARKS = str.maketrans(",.", ".,")
+_FORMATTER = _Formatter()
+
+
+class Message(str):
+    """A translated message whose `.format` writes formatted numbers as the language does."""
+
+    def format(self, *args, **kwargs) -> str:
+        return _FORMATTER.vformat(self, args, kwargs)
+
+
 def tr(message: str) -> str:
     """`message` (English) in the current language; English when no translation exists."""
-    return _catalogue(language()).gettext(message)
+    return Message(_catalogue(language()).gettext(message))
 
 
 def ngettext(singular: str, plural: str, n: int) -> str:
     """The singular or plural form of a message for count `n`, in the current language."""
-    return _catalogue(language()).ngettext(singular, plural, n)
+    return Message(_catalogue(language()).ngettext(singular, plural, n))
+
+
+def number(value: float, digits: int | None = None) -> str:
+    """`value` as a person reads it in the current language: thousands grouped and, with
+    `digits`, that many decimals; Portuguese swaps the marks (1,234.5 -> 1.234,5)."""
+    text = f"{value:,}" if digits is None else f"{value:,.{digits}f}"
+    return text.translate(_PORTUGUESE_MARKS) if language() == "pt" else text
+
+
+def decimal(text: str) -> str:
+    """A number already formatted in English (no grouping: 0.0023, -1.5e-3) with the decimal mark
+    of the current language: Portuguese writes a decimal comma."""
+    return text.replace(".", ",") if language() == "pt" else text
 
 
 def N_(message: str) -> str:
@@ -142,3 +179,15 @@ def extract_python_and_docstring(fileobj, keywords, comment_tags, options):
         yield module.body[0].lineno, None, docstring.strip(), ["the script's --help description"]
     fileobj.seek(0)
     yield from extract_python(fileobj, keywords, comment_tags, options)
+
+
+def extract_preset_description(fileobj, keywords, comment_tags, options):
+    """Babel extraction method for agents/presets/*.yaml: the `description` line, which
+    `train.py --list` shows through `tr`. Named in lab/locale/babel.cfg."""
+    import yaml
+
+    text = fileobj.read().decode(options.get("encoding", "utf-8"))
+    description = str((yaml.safe_load(text) or {}).get("description", "")).strip()
+    if description:
+        line = next((number for number, row in enumerate(text.splitlines(), 1) if row.startswith("description:")), 1)
+        yield line, None, description, ["a preset's line in train.py --list"]

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.i18n import decimal, tr
+
 TENSORBOARD_MAX_FRAMES = 300
 FORMATS = ("mp4", "gif")
 
@@ -56,7 +58,9 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
     """A strip to put under a frame: the step, the action and a bar chart of the values
     (`note`, e.g. what an agent's memory holds, follows the values' range).
 
-    The chosen action's bar is orange and every bar carries its action's name: written across
+    Bars are the signed values from a zero line (marked 0): with every value negative, as
+    Blackjack's often are, the best action has the shortest bar. The chosen action's bar is
+    orange with a triangle under it, and every bar carries its action's name: written across
     with its value when the bars are wide, written upwards when they are narrow (Atari's 18
     actions), where the text line gives the largest and smallest value instead.
     """
@@ -86,23 +90,25 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
             text = text.rotate(90, expand=True)
             image.paste(text, (int(i * slot), chart_top + chart_height + 3), text)
     if action is None:
-        draw.text((6, 3), f"step {step}: episode over", font=font, fill=(255, 255, 255))
+        draw.text((6, 3), tr("step {step}: episode over").format(step=step), font=font, fill=(255, 255, 255))
         return np.asarray(image)
     name = names[action] if action < len(names) else str(action)
-    draw.text((6, 3), f"step {step}  action: {name}" + ("  (random)" if explored else ""),
-              font=font, fill=(255, 255, 255))
+    said = tr("step {step}  action: {name} (random)") if explored else tr("step {step}  action: {name}")
+    draw.text((6, 3), said.format(step=step, name=name), font=font, fill=(255, 255, 255))
     if values is None:
         return np.asarray(image)
     values = np.asarray(values, dtype=float)
     shown = values[np.isfinite(values)]
     if shown.size:
-        draw.text((6, 3 + line), f"{value_label}: max {shown.max():+.3f}  min {shown.min():+.3f}"
-                  + (f"   {note}" if note else ""), font=small, fill=(200, 200, 210))
+        draw.text((6, 3 + line), tr("{label}: max {high:+.3f}  min {low:+.3f}; orange = chosen").format(
+            label=value_label, high=shown.max(), low=shown.min()) + (f"   {note}" if note else ""),
+            font=small, fill=(200, 200, 210))
     scale = max(float(np.abs(shown).max()) if shown.size else 0.0, 1e-6)
     has_negative = shown.size and shown.min() < 0
     zero = chart_top + (chart_height / 2 if has_negative else chart_height - 2)
     half = chart_height / 2 - 8 if has_negative else chart_height - 12
     draw.line([(0, zero), (width, zero)], fill=(110, 110, 120))
+    draw.text((2, zero), "0", font=small, fill=(150, 150, 160), anchor="lm")
     for i, value in enumerate(values):
         if not np.isfinite(value):
             continue
@@ -110,11 +116,16 @@ def overlay_strip(width: int, step: int, action: int | None, values: np.ndarray 
         top = zero - half * value / scale
         colour = (255, 150, 40) if i == action else (90, 150, 220)
         draw.rectangle([left, min(top, zero), right, max(top, zero)], fill=colour)
+        centre = (i + 0.5) * slot
+        if i == action:  # a mark that does not depend on the bar's length or sign
+            base = chart_top + chart_height
+            draw.polygon([(centre, base - 7), (centre - 5, base), (centre + 5, base)], fill=colour)
         if across:
-            centre = (i + 0.5) * slot
             draw.text((centre, chart_top + chart_height + 2), fit(names[i] if i < len(names) else str(i), slot, small),
-                      font=small, fill=(230, 230, 230), anchor="ma")
-            draw.text((centre, min(top, zero) - 1), f"{value:+.2f}", font=small, fill=(240, 240, 240), anchor="md")
+                      font=small, fill=(255, 190, 110) if i == action else (230, 230, 230), anchor="ma")
+            label_y = min(top, zero) - 1 if value >= 0 else max(top, zero) + 1
+            draw.text((centre, label_y), decimal(f"{value:+.2f}"), font=small, fill=(240, 240, 240),
+                      anchor="md" if value >= 0 else "ma")
     return np.asarray(image)
 
 

@@ -14,42 +14,44 @@ import os
 import sys
 
 from lab.cli import make_parser, run_main
+from lab.i18n import tr
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("sweep.py", __doc__)
-    parser.add_argument("preset", nargs="?", default=None, help="preset name (see train.py --list)")
-    parser.add_argument("--seeds", default="0", help="seeds of every configuration: 0-9, 0,3,7 or 0-4,9")
+    parser.add_argument("preset", nargs="?", default=None, help=tr("preset name (see train.py --list)"))
+    parser.add_argument("--seeds", default="0", help=tr("seeds of every configuration: 0-9, 0,3,7 or 0-4,9"))
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config value in every trial, e.g. --set total_episodes=20000 (repeatable)")
+                        help=tr("override a config value in every trial, e.g. --set total_episodes=20000 (repeatable)"))
     parser.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
-                        help="one configuration per value, every combination of every --grid (repeatable)")
+                        help=tr("one configuration per value, every combination of every --grid (repeatable)"))
     parser.add_argument("--search", choices=["optuna"], default=None,
-                        help="sample configurations with Optuna (one seed each) from the --range and --grid values")
+                        help=tr("sample configurations with Optuna (one seed each) from the --range and --grid values"))
     parser.add_argument("--range", dest="ranges", action="append", default=[], metavar="KEY=LOW:HIGH[:log]",
-                        help="with --search: an interval to sample, e.g. agent.lr=1e-4:1e-2:log (repeatable)")
-    parser.add_argument("--trials", type=int, default=None, help="with --search: configurations to sample")
+                        help=tr("with --search: an interval to sample, e.g. agent.lr=1e-4:1e-2:log (repeatable)"))
+    parser.add_argument("--trials", type=int, default=None, help=tr("with --search: configurations to sample"))
     parser.add_argument("--metric", default=None,
-                        help="what the search and ASHA compare: eval/mean_return, or for Blackjack eval/regret "
-                             "(its default) or eval/exact_return")
+                        help=tr("what the search and ASHA compare: eval/mean_return, or for Blackjack eval/regret "
+                             "(its default) or eval/exact_return"))
     parser.add_argument("--scheduler", choices=["asha", "none"], default=None,
-                        help="asha stops poor trials at their periodic evaluations (default: asha with --search, "
-                             "else none)")
+                        help=tr("asha stops poor trials at their periodic evaluations (default: asha with --search, "
+                             "else none)"))
     parser.add_argument("--cpus-per-trial", type=float, default=1.0,
-                        help="CPUs Ray gives each trial; its torch threads are the same number")
-    parser.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs Ray gives each trial")
+                        help=tr("CPUs Ray gives each trial; its torch threads are the same number"))
+    parser.add_argument("--gpus-per-trial", type=float, default=0.0, help=tr("GPUs Ray gives each trial"))
     parser.add_argument("--cpus", type=int, default=os.cpu_count() or 1,
-                        help="CPUs a local Ray may use (ignored with --address)")
+                        help=tr("CPUs a local Ray may use (ignored with --address)"))
     parser.add_argument("--address", default=None,
-                        help="join a running Ray cluster: auto (this machine's) or HOST:PORT of `ray start --head`")
-    parser.add_argument("--device", default="auto", help="device of every trial: auto | cpu | cuda")
+                        help=tr("join a running Ray cluster: auto (this machine's) or HOST:PORT of `ray start --head`"))
+    parser.add_argument("--device", default="auto", help=tr("device of every trial: auto | cpu | cuda"))
     parser.add_argument("--sweep-dir", default=None,
-                        help="write this sweep exactly into DIR instead of runs/<preset>/sweep-<time>")
+                        help=tr("write this sweep exactly into DIR instead of runs/<preset>/sweep-<time>"))
     parser.add_argument("--max-failures", type=int, default=2,
-                        help="times a trial whose process dies is started again (from its last checkpoint)")
+                        help=tr("times a trial whose process dies is started again (from its last checkpoint)"))
     parser.add_argument("--resume", metavar="SWEEP_DIR", default=None,
-                        help="continue an interrupted sweep with its own settings; finished trials are not run again")
-    parser.add_argument("--quiet", action="store_true", help="only the table, no line per trial")
+                        help=tr("continue an interrupted sweep with its own settings; finished trials are not "
+                                "run again"))
+    parser.add_argument("--quiet", action="store_true", help=tr("only the table, no line per trial"))
     args = parser.parse_args(argv)
 
     from lab.cli import UsageError
@@ -63,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
                                           ("--range", args.ranges), ("--trials", args.trials),
                                           ("--metric", args.metric), ("--scheduler", args.scheduler)) if value]
         if given:
-            raise UsageError(f"--resume continues a sweep with its own settings; leave out {', '.join(given)}")
+            raise UsageError(tr("--resume continues a sweep with its own settings; leave out {choices}").format(
+                choices=', '.join(given)))
     elif args.preset is None:
-        raise UsageError("give a PRESET (see scripts/train.py --list) or --resume SWEEP_DIR")
-    require("ray.tune", "sweep.py (trials run on Ray Tune)")
-    require("rliable.library", "sweep.py (seeds are aggregated with rliable)")
+        raise UsageError(tr('give a PRESET (see scripts/train.py --list) or --resume SWEEP_DIR'))
+    require("ray.tune", tr("sweep.py (trials run on Ray Tune)"))
+    require("rliable.library", tr("sweep.py (seeds are aggregated with rliable)"))
     from agents.sweeps.manifest import Manifest
 
     if args.resume is not None:

@@ -15,7 +15,7 @@ DEFAULT_PRESET = "blackjack-dqn"
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.config import BACKENDS, SB3_ALGOS
+    from agents.presets import BACKENDS, SB3_ALGOS
 
     parser = make_parser("train.py", __doc__)
     parser.add_argument("preset", nargs="?", default=DEFAULT_PRESET, help=tr("preset name (see --list)"))
@@ -31,16 +31,21 @@ def main(argv: list[str] | None = None) -> int:
     add_common_arguments(parser, resumable=True)
     args = parser.parse_args(argv)
 
-    from agents import presets, runner
+    from agents import presets
 
     if args.list:
         listed = presets.available()
-        width = max(map(len, listed))
-        for name, description in listed.items():
-            print(f"{name:{width}s}  {description}")
+        budgets = {name: presets.budget_line(name) for name in listed}
+        width, budget_width = max(map(len, listed)), max(map(len, budgets.values()))
+        for name, description in listed.items():  # the budget says which key --set must change
+            print(f"{name:{width}s}  {budgets[name]:>{budget_width}s}  {tr(description)}")
         return 0
     if args.algo and args.backend != "sb3":
         raise UsageError(tr("--algo only applies with --backend sb3"))
+    if not args.resume:
+        presets.load(args.preset)  # an unknown name is said before PyTorch is loaded
+    from agents import runner
+
     result = runner.train(
         preset=args.preset, overrides=args.overrides, seed=getattr(args, "seed", None), device=args.device,
         run_dir=args.run_dir, quiet=args.quiet, resume=args.resume, save_replay=args.save_replay,

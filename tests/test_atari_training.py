@@ -64,7 +64,7 @@ def _metrics(run_dir) -> list[dict]:
 def test_boxing_tiny_trains_end_to_end(tiny_run):
     run_dir, config, result = tiny_run["dir"], runner.resolve_config("boxing-tiny", []), tiny_run["result"]
     assert result.steps == config.total_steps and result.updates > 0
-    assert result.summary().startswith(f"boxing-tiny: {config.total_steps} steps")
+    assert result.summary().startswith(f"boxing-tiny: {config.total_steps:,} steps")
     assert list(run_dir.glob("events.out.tfevents.*")), "no TensorBoard event file"
     rows = _metrics(run_dir)
     assert any(row.get("losses/td_loss") for row in rows), "no gradient step was logged"

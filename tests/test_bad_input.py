@@ -75,6 +75,11 @@ CASES = [
     ("train", ["cartpole-dqn", "--set", "evaluation.epsilon=2"], "evaluation.epsilon"),
     ("train", ["cartpole-dqn", "--set", "evaluation.every=-5"], "evaluation.every"),
     ("train", ["cartpole-dqn", "--set", "total_steps=-5"], "total_steps"),
+    # a budget in the key the preset does not count, or one that ends before learning starts
+    ("train", ["blackjack-dqn", "--set", "total_steps=1e3"], "in total_episodes (100000), not total_steps"),
+    ("train", ["cartpole-dqn", "--set", "total_episodes=5"], "in total_steps (50000), not total_episodes"),
+    ("train", ["--resume", "{RUN}", "--set", "total_steps=50"], "in total_episodes (30), not total_steps"),
+    ("train", ["cartpole-dqn", "--set", "total_steps=500"], "total_steps=500 ends before agent.learning_starts=1000"),
     ("train", ["cartpole-dqn", "--set", "log_every=0"], "log_every"),
     ("train", ["cartpole-dqn", "--set", "checkpoint_every=0"], "checkpoint_every"),
     ("train", ["cartpole-dqn", "--set", "record_episodes=-1"], "record_episodes"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from agents.bench.memory import NAME_WIDTH, first_step_at, learning_table, replay_table
+from extras import needs
 
 
 def test_first_step_is_the_first_evaluation_at_the_threshold():
@@ -33,6 +34,7 @@ def test_learning_table_divides_by_recurrent_ppo_on_the_same_seed():
                for line in lines)
 
 
+@needs("memory", "popgym")  # the table builds each preset's replay, POPGym's too
 def test_replay_table_is_computed_from_the_memories():
     lines = replay_table()
     rows = {line[:NAME_WIDTH].strip(): [float(x.replace(",", "")) for x in line[NAME_WIDTH:].split()]
@@ -63,8 +65,8 @@ def test_popgym_table_puts_the_best_evaluation_beside_the_paper():
     assert row.split()[3:7] == ["0.900", "0.950", "0.930", "1.000"]  # final, best eval, its replay, paper
 
 
+@needs("memory", "popgym")
 def test_counting_cards_beats_the_shown_card_alone_at_higher_lower():
-    pytest.importorskip("popgym")
     from agents.bench.memory import higher_lower_line, higher_lower_references
 
     figures = higher_lower_references(episodes=200, seed=0)

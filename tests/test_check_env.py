@@ -8,13 +8,13 @@ both protocols covers one lane of it, and the spaces of the two are compared her
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 
 import pytest
 from stable_baselines3.common.env_checker import check_env
 
 import envs
+from extras import marks
 
 SINGLE_ENVS = [
     ("five-rooms", {"render_mode": "ansi"}),
@@ -25,8 +25,7 @@ SINGLE_ENVS = [
     ("boxing-colour", {"protocol": "nature", "max_episode_frames": 400}),
     ("cartpole-novel", {}),
     ("cartpole-novel", {"frame_stack": 4}),
-    *[pytest.param("popgym", {"task": task}, marks=pytest.mark.skipif(
-        importlib.util.find_spec("popgym") is None, reason="the memory extra (popgym) is not installed"))
+    *[pytest.param("popgym", {"task": task}, marks=marks("memory", "popgym"))
       for task in ("RepeatPrevious", "StatelessCartPole")],
 ]
 

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 import envs
+from extras import needs
+
+needs_popgym = needs("memory", "popgym")
 
 
 def test_cartpole_novel_shows_position_and_angle_of_the_full_state():
@@ -40,9 +43,7 @@ def test_cartpole_novel_refuses_a_bad_frame_stack(bad):
         envs.make("cartpole-novel", frame_stack=bad)
 
 
-popgym = pytest.importorskip("popgym")
-
-
+@needs_popgym
 def test_popgym_repeat_previous_is_one_hot_with_the_previous_action():
     env = envs.make("popgym", task="RepeatPrevious", level="easy")
     observation, _ = env.reset(seed=0)
@@ -52,6 +53,7 @@ def test_popgym_repeat_previous_is_one_hot_with_the_previous_action():
     assert observation[:4].sum() == 1 and observation[4:].tolist() == [0, 0, 1, 0]
 
 
+@needs_popgym
 @pytest.mark.parametrize("task", ["RepeatPrevious", "StatelessCartPole", "HigherLower"])
 def test_popgym_returns_are_normalised_and_observations_inside_their_bounds(task):
     env = envs.make("popgym", task=task, level="easy")
@@ -66,6 +68,7 @@ def test_popgym_returns_are_normalised_and_observations_inside_their_bounds(task
         assert -1.0 - 1e-9 <= total <= 1.0 + 1e-9
 
 
+@needs_popgym
 def test_popgym_stateless_cartpole_is_popgyms_position_only_cartpole():
     from popgym.envs.position_only_cartpole import PositionOnlyCartPoleEasy
 
@@ -73,6 +76,7 @@ def test_popgym_stateless_cartpole_is_popgyms_position_only_cartpole():
     np.testing.assert_array_equal(ours.reset(seed=5)[0], theirs.reset(seed=5)[0])
 
 
+@needs_popgym
 @pytest.mark.parametrize("options, message", [({"task": "Nope"}, "unknown POPGym task"),
                                               ({"level": "extreme"}, "unknown POPGym level"),
                                               ({"task": "MineSweeper"}, "Discrete action space")])

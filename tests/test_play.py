@@ -64,7 +64,7 @@ def test_tictactoe_against_a_person_in_the_terminal(tictactoe_run):
     assert won_by_x or "O wins" in final or "a draw" in final
     expected = "(0 wins, 0 draws, 1 loss)" if won_by_x else "(1 win, 0 draws, 0 losses)" if "O wins" in final \
         else "(0 wins, 1 draw, 0 losses)"
-    assert summary.startswith("you played 1 games of tic-tac-toe") and expected in summary
+    assert summary.startswith("you played 1 game of tic-tac-toe") and expected in summary
 
 
 def test_blackjack_beside_a_person_in_the_terminal(shared_runs):
@@ -187,7 +187,7 @@ def test_a_real_window_under_xvfb(shared_runs, tictactoe_run, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "watched 1 of 1 episodes of rooms-q" in result.stdout
-    assert "you played 1 games of tic-tac-toe" in result.stdout
+    assert "you played 1 game of tic-tac-toe" in result.stdout
     import imageio.v3 as iio
 
     shot, last = iio.imread(tmp_path / "shot.png")[..., :3], np.load(tmp_path / "last.npy")
@@ -222,3 +222,11 @@ def test_bad_input_gets_one_line_exit_2_and_writes_nothing(argv, named, shared_r
     assert stopped.value.code == 2 and len(lines) == 1 and named in lines[0], lines
     assert {p: p.read_bytes() for p in sorted(run.rglob("*")) if p.is_file()} == before
     assert not any(tmp_path.iterdir())
+
+
+def test_play_mode_on_a_blackjack_run_suggests_beside(shared_runs, capsys):
+    """--mode play is tic-tac-toe's; on a Blackjack run the line names the mode that game has."""
+    with pytest.raises(SystemExit) as stopped:
+        run_main(_script().main, [str(shared_runs / "blackjack"), "--mode", "play", "--terminal"])
+    line = capsys.readouterr().err.strip()
+    assert stopped.value.code == 2 and "use --mode beside or --mode watch" in line, line

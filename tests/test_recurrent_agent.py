@@ -16,6 +16,7 @@ from agents import runner
 from agents.config import RunConfig
 from agents.evaluation import load_run
 from agents.learners.recurrent import RecurrentLearner
+from extras import needs
 from lab.config import ConfigError
 
 TINY = ["total_steps=400", "agent.learning_starts=100", "agent.batch_size=4", "replay.capacity=2000",
@@ -156,8 +157,8 @@ def test_a_bad_net_kind_stops_before_anything_is_written(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@needs("memory", "sb3_contrib")
 def test_the_same_preset_runs_as_sb3_contrib_recurrent_ppo(tmp_path):
-    pytest.importorskip("sb3_contrib")
     overrides = ["total_steps=256", "sb3.total_steps=256", "sb3.n_envs=2", "sb3.n_steps=64", "sb3.batch_size=64",
                  "sb3.n_epochs=1", "sb3.policy={lstm_hidden_size: 16}", "evaluation.episodes=2",
                  "evaluation.final_episodes=2", "log_every=128", "checkpoint_every=128", "record_episodes=0"]

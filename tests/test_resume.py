@@ -79,7 +79,7 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(tmp_path):
     resumed = subprocess.run(_train_command("--resume", str(run_dir)), cwd=ROOT, env=environment,
                              capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stderr
-    assert f"cartpole-dqn: {TOTAL} steps" in resumed.stdout
+    assert f"cartpole-dqn: {TOTAL:,} steps" in resumed.stdout  # the summary groups thousands
     final = _latest_state(run_dir)
     assert final["steps"] == TOTAL
     assert json.loads((run_dir / "eval.json").read_text())["episodes"] == 2

@@ -19,17 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from extras import needs
 from lab.config import dump_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-SCALE = 'the sweep tests need the scale extra: pip install -e ".[scale]"'
-
-try:
-    import rliable  # noqa: F401
-    HAVE_RLIABLE = True
-except ImportError:
-    HAVE_RLIABLE = False
-needs_rliable = pytest.mark.skipif(not HAVE_RLIABLE, reason=SCALE)
+needs_rliable = needs("scale", "rliable")
 
 
 # -- aggregation against hand computations ------------------------------------------------------
@@ -128,12 +122,7 @@ def test_summarize_refuses_a_folder_that_is_not_a_sweep(tmp_path):
 
 
 # -- the sweep command ------------------------------------------------------------------------------
-try:
-    import ray  # noqa: F401
-    HAVE_RAY = HAVE_RLIABLE
-except ImportError:
-    HAVE_RAY = False
-needs_ray = pytest.mark.skipif(not HAVE_RAY, reason=SCALE)
+needs_ray = needs("scale", "ray", "rliable")
 SWEEP = str(ROOT / "scripts" / "sweep.py")
 #: a blackjack-q trial of a few seconds with a checkpoint every 1,000 episodes and an evaluation
 #: (reported to Tune) every 2,000

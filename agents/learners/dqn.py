@@ -25,6 +25,7 @@ from lab.checkpoint import load_checkpoint, save_checkpoint
 from lab.config import ConfigError
 from lab.device import available_memory_bytes
 from lab.rundir import RunDir
+from lab.i18n import tr
 
 from agents.algorithms.dqn import DQNAgent
 from agents.config import RunConfig
@@ -58,12 +59,12 @@ def stored_step(observation_space) -> tuple[bool, tuple[int, ...], int]:
     return frames, kept, int(np.prod(kept)) * np.dtype(observation_space.dtype).itemsize
 
 
-def check_replay_fits(capacity: int, bytes_per_step: float, what: str) -> None:
-    """Refuse a replay capacity that needs more memory than this machine has available."""
+def check_replay_fits(capacity: int, bytes_per_step: float, message: str) -> None:
+    """Refuse a replay capacity that needs more memory than this machine has available;
+    `message` (translated) names {capacity}, {value} (GiB needed) and {value2} (GiB available)."""
     needed, available = capacity * bytes_per_step, available_memory_bytes()
     if needed > available:
-        raise ConfigError(f"config: replay.capacity={capacity} needs {needed / 2**30:,.1f} GiB for the {what} "
-                          f"but {available / 2**30:,.1f} GiB are available; lower replay.capacity")
+        raise ConfigError(message.format(capacity=capacity, value=needed / 2**30, value2=available / 2**30))
 
 
 def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_mode: str):
@@ -71,7 +72,9 @@ def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_
     shape, r = observation_space.shape, config.replay
     frames, kept, step_bytes = stored_step(observation_space)
     # pixels (or the observation) + action, reward and flags (11 bytes) + sum tree (<= 32 bytes)
-    check_replay_fits(r.capacity, step_bytes + 43, "replay memory")
+    check_replay_fits(r.capacity, step_bytes + 43, tr(
+        "config: replay.capacity={capacity} needs {value:,.1f} GiB for the replay memory but "
+        "{value2:,.1f} GiB are available; lower replay.capacity"))
     common = dict(n_envs=num_envs, gamma=config.agent.gamma, n_step=config.agent.n_step,
                   prioritized=r.prioritized, alpha=r.alpha, beta=r.beta_start, seed=config.seed,
                   autoreset_mode=autoreset_mode)

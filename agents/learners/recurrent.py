@@ -18,6 +18,7 @@ import torch
 
 import nets
 from lab.config import ConfigError
+from lab.i18n import tr
 
 from agents.algorithms.r2d2 import R2D2Agent
 from agents.config import RunConfig
@@ -42,7 +43,9 @@ def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, s
     """Frames (uint8, stack x H x W) stored one per step; vectors whole; states as asked."""
     a, r, shape = config.agent, config.replay, observation_space.shape
     frames, kept, step_bytes = stored_step(observation_space)
-    check_replay_fits(r.capacity, step_bytes + 45 + 8 * state_size / max(1, a.sequence_length), "sequence replay")
+    check_replay_fits(r.capacity, step_bytes + 45 + 8 * state_size / max(1, a.sequence_length), tr(
+        "config: replay.capacity={capacity} needs {value:,.1f} GiB for the sequence replay but "
+        "{value2:,.1f} GiB are available; lower replay.capacity"))
     try:
         return SequenceReplay(r.capacity, obs_shape=shape, frame_shape=kept if frames else None,
                               stack=shape[0] if frames else 1, obs_dtype=observation_space.dtype,
@@ -50,7 +53,7 @@ def build_sequence_memory(config: RunConfig, observation_space, num_envs: int, s
                               n_envs=num_envs, gamma=a.gamma, n_step=a.n_step, prioritized=r.prioritized,
                               alpha=r.alpha, beta=r.beta_start, seed=config.seed, autoreset_mode=autoreset_mode)
     except ValueError as err:
-        raise ConfigError(f"config: replay: {err}") from None
+        raise ConfigError(tr("config: replay: {err}").format(err=err)) from None
 
 
 def stored_state_size(config: RunConfig, network: torch.nn.Module) -> int:

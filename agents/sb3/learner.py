@@ -37,6 +37,7 @@ import envs
 from lab.checkpoint import check_tensors
 from lab.config import ConfigError
 from lab.rundir import RunDir
+from lab.i18n import tr
 
 from agents.config import RunConfig
 from agents.contract import Experience, Learner
@@ -141,7 +142,7 @@ class SB3Learner(Learner):
             self.model = self._build_model(hyper, str(device))
         except ValueError as err:
             self.vec_env.close()
-            raise ConfigError(f"config: env: {err}") from None
+            raise ConfigError(tr("config: env: {err}").format(err=err)) from None
         self.agent = SB3Agent(self.model.policy, self.algo, int(self.vec_env.action_space.n), seed=config.seed)
         if self.algo == "recurrent-ppo":  # plays with LSTM states per lane (agents.sb3.recurrent)
             from agents.sb3.recurrent import RecurrentSB3Agent

@@ -24,6 +24,7 @@ from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy
 
 from lab.config import ConfigError, merge
+from lab.i18n import tr
 
 from agents.config import RunConfig
 from agents.sb3 import extractors
@@ -94,7 +95,7 @@ def default_hyperparameters(algo: str, config: RunConfig) -> dict:
                       n_steps=2048, batch_size=64, n_epochs=10, gamma=a.gamma, gae_lambda=0.95,
                       clip_range=0.2, clip_range_end=None, ent_coef=0.0, vf_coef=0.5,
                       max_grad_norm=0.5, normalize_advantage=True, **on_policy)
-    else:  # a2c (runner.resolve_config refuses any name outside config.SB3_ALGOS)
+    else:  # a2c (runner.resolve_config refuses any name outside presets.SB3_ALGOS)
         values = dict(n_envs=n_envs, total_steps=0, learning_rate=7e-4, learning_rate_end=None,
                       n_steps=5, gamma=a.gamma, gae_lambda=1.0, ent_coef=0.0, vf_coef=0.5,
                       max_grad_norm=0.5, use_rms_prop=True, rms_prop_eps=1e-5,
@@ -108,21 +109,21 @@ def resolve_hyperparameters(algo: str, config: RunConfig, overrides: dict | None
     overrides = dict(overrides or {})
     for key, value in overrides.items():
         if key not in defaults:
-            raise ConfigError(f"config: unknown key 'sb3.{key}' for SB3 {algo}; "
-                              f"allowed: {', '.join(defaults)}")
+            raise ConfigError(tr("config: unknown key 'sb3.{key}' for SB3 {algo}; allowed: {choices}").format(
+                key=key, algo=algo, choices=', '.join(defaults)))
         if key == "policy":
             if not isinstance(value, dict):
-                raise ConfigError(f"config: sb3.policy must be a mapping, got {value!r}")
+                raise ConfigError(tr("config: sb3.policy must be a mapping, got {value}").format(value=repr(value)))
             for sub in value:
                 if sub not in defaults["policy"]:
-                    raise ConfigError(f"config: unknown key 'sb3.policy.{sub}' for SB3 {algo}; "
-                                      f"allowed: {', '.join(defaults['policy'])}")
+                    raise ConfigError(tr("config: unknown key 'sb3.policy.{sub}' for SB3 {algo}; allowed: {choices}").format(
+                        sub=sub, algo=algo, choices=', '.join(defaults['policy'])))
     values = merge(defaults, overrides)
     if values["policy"]["activation_fn"] not in ACTIVATION_FNS:
-        raise ConfigError(f"config: sb3.policy.activation_fn must be one of: {', '.join(ACTIVATION_FNS)}; "
-                          f"got {values['policy']['activation_fn']!r}")
+        raise ConfigError(tr("config: sb3.policy.activation_fn must be one of: {choices}; got {activation_fn}").format(
+            choices=', '.join(ACTIVATION_FNS), activation_fn=repr(values['policy']['activation_fn'])))
     if int(values["n_envs"]) < 1:
-        raise ConfigError(f"config: sb3.n_envs must be >= 1, got {values['n_envs']!r}")
+        raise ConfigError(tr("config: sb3.n_envs must be >= 1, got {n_envs}").format(n_envs=repr(values['n_envs'])))
     return values
 
 

@@ -30,6 +30,7 @@ import numpy as np
 
 from lab.cli import UsageError
 from lab.config import load_yaml
+from lab.i18n import ngettext, tr
 from lab.logger import Logger
 from lab.plots import new_figure, save_figure
 
@@ -53,7 +54,7 @@ class Estimate(NamedTuple):
 
 
 def require_rliable() -> None:
-    require("rliable.library", "aggregating seeds")  # arch's bootstrap is behind it
+    require("rliable.library", tr("aggregating seeds"))  # arch's bootstrap is behind it
 
 
 @contextlib.contextmanager
@@ -237,8 +238,9 @@ def summarize_sweep(sweep_dir: str | Path, reps: int = TABLE_REPS, write: bool =
     manifest = Manifest.read(sweep_dir)
     trials = load_trials(sweep_dir, manifest)
     if not any(t.finished for t in trials):
-        raise UsageError(f"sweep directory {sweep_dir}: no trial has finished yet (no eval.json in its "
-                         f"{len(trials)} run directories); continue it with sweep.py --resume {sweep_dir}")
+        raise UsageError(tr("sweep directory {sweep_dir}: no trial has finished yet (no eval.json in its {value} "
+                            "run directories); continue it with sweep.py --resume {sweep_dir}").format(
+            sweep_dir=sweep_dir, value=len(trials)))
     configurations = group(trials, reps)
     figure = next(t.figure for t in trials if t.figure)
     for trial in trials:  # trials a scheduler stopped (or still running) show their last evaluation
@@ -331,12 +333,14 @@ def plot_learning_curves(summary: SweepSummary) -> Path | None:
             colour = f"C{k % 10}"
             for curve in curves:
                 ax.plot(grid, curve, color=colour, lw=0.5, alpha=0.3)
-            seeds = f"{len(curves)} seed" + ("s" if len(curves) > 1 else "")
-            ax.plot(grid, iqm, color=colour, lw=2, label=f"{config.label} (IQM of {seeds})")
+            label = ngettext("{config} (IQM of {count} seed)", "{config} (IQM of {count} seeds)", len(curves))
+            ax.plot(grid, iqm, color=colour, lw=2, label=label.format(config=config.label, count=len(curves)))
             ax.fill_between(grid, low, high, color=colour, alpha=0.25)
-        ax.set_xlabel("agent steps")
+        ax.set_xlabel(tr("agent steps"))
         ax.set_ylabel(tag)
-        ax.set_title(f"{summary.manifest.preset}: {tag}, IQM across seeds, 95% band", fontsize=10)
+        ax.set_title(tr("{preset}: {tag}, IQM across seeds, 95% band").format(
+            preset=summary.manifest.preset, tag=tag),
+                     fontsize=10)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="best")
     return save_figure(fig, summary.sweep_dir / "plots" / "learning_curves.png")

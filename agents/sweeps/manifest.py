@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cli import UsageError
+from lab.i18n import tr
 
 MANIFEST = "sweep.json"
 TUNE_FOLDER = "tune"
@@ -33,8 +34,9 @@ def require(module: str, purpose: str) -> None:
     try:
         importlib.import_module(module)
     except ImportError as err:
-        raise UsageError(f"{purpose} needs {module.split('.')[0]}, which is not installed ({err}); "
-                         f"install it with: {INSTALL_HINT}") from None
+        raise UsageError(tr("{purpose} needs {value}, which is not installed ({err}); install it with: "
+                            "{INSTALL_HINT}").format(
+            purpose=purpose, value=module.split('.')[0], err=err, INSTALL_HINT=INSTALL_HINT)) from None
 
 
 @dataclasses.dataclass
@@ -72,16 +74,17 @@ class Manifest:
         """The sweep directory's manifest, or a one-line UsageError if it is not a sweep directory."""
         path = Path(sweep_dir)
         if not path.is_dir():
-            raise UsageError(f"sweep directory {path}: no such folder; give a folder made by sweep.py "
-                             f"(e.g. runs/blackjack-q/sweep-<time>)")
+            raise UsageError(tr("sweep directory {path}: no such folder; give a folder made by sweep.py (e.g. "
+                                "runs/blackjack-q/sweep-<time>)").format(path=path))
         try:
             raw = json.loads((path / MANIFEST).read_text())
             return cls(**raw)
         except FileNotFoundError:
-            raise UsageError(f"sweep directory {path}: no {MANIFEST} here, so it is not a sweep made by "
-                             "sweep.py") from None
+            raise UsageError(tr("sweep directory {path}: no {MANIFEST} here, so it is not a sweep made by sweep.py").format(
+                path=path, MANIFEST=MANIFEST)) from None
         except (ValueError, TypeError) as err:
-            raise UsageError(f"sweep directory {path}: {MANIFEST} is damaged ({err})") from None
+            raise UsageError(tr("sweep directory {path}: {MANIFEST} is damaged ({err})").format(
+                path=path, MANIFEST=MANIFEST, err=err)) from None
 
 
 def is_sweep_dir(path: str | os.PathLike) -> bool:

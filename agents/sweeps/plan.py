@@ -19,6 +19,7 @@ from typing import Any
 
 from lab.cli import UsageError
 from lab.config import parse_overrides
+from lab.i18n import tr
 
 from agents.runner import resolve_config
 from agents.sweeps.manifest import Manifest, label_of
@@ -38,8 +39,9 @@ def parse_seeds(text: str) -> list[int]:
     for part in str(text).split(","):
         match = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not match or (match.group(2) is not None and int(match.group(2)) < int(match.group(1))):
-            raise UsageError(f"--seeds {text!r}: {part.strip()!r} is not a seed or a range; "
-                             "give e.g. 0-9, 0,3,7 or 0-4,9 (whole numbers >= 0, ranges low-high)")
+            raise UsageError(tr("--seeds {text}: {value} is not a seed or a range; give e.g. 0-9, 0,3,7 or 0-4,9 "
+                                "(whole numbers >= 0, ranges low-high)").format(
+                text=repr(text), value=repr(part.strip())))
         low = int(match.group(1))
         seeds.update(range(low, int(match.group(2) or low) + 1))
     return sorted(seeds)
@@ -62,9 +64,10 @@ def _key_and_text(item: str, flag: str, example: str) -> tuple[str, str]:
     key, sep, text = item.partition("=")
     key = key.strip()
     if not sep or not key or not text.strip() or any(not p for p in key.split(".")):
-        raise UsageError(f"{flag} {item!r}: expected {example}")
+        raise UsageError(tr("{flag} {item}: expected {example}").format(flag=flag, item=repr(item), example=example))
     if key == "seed":
-        raise UsageError(f"{flag} {item!r}: seeds are swept with --seeds, e.g. --seeds 0-9")
+        raise UsageError(tr("{flag} {item}: seeds are swept with --seeds, e.g. --seeds 0-9").format(
+            flag=flag, item=repr(item)))
     return key, text
 
 
@@ -81,10 +84,11 @@ def parse_grid(items: list[str]) -> dict[str, list]:
     for item in items:
         key, text = _key_and_text(item, "--grid", "key=v1,v2,... e.g. --grid agent.alpha=0.05,0.1")
         if key in grid:
-            raise UsageError(f"--grid {item!r}: {key} is given twice; list all its values in one --grid")
+            raise UsageError(tr("--grid {item}: {key} is given twice; list all its values in one --grid").format(
+                item=repr(item), key=key))
         values = [parse_value(key, v) for v in split_values(text) if v.strip()]
         if len({json.dumps(v) for v in values}) != len(values):
-            raise UsageError(f"--grid {item!r}: a value is repeated")
+            raise UsageError(tr("--grid {item}: a value is repeated").format(item=repr(item)))
         grid[key] = values
     return grid
 
@@ -100,8 +104,8 @@ def parse_ranges(items: list[str]) -> dict[str, list]:
         numbers = len(bounds) == 2 and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds)
         if scale not in ("log", "linear") or not numbers or not bounds[0] < bounds[1] or \
                 (scale == "log" and bounds[0] <= 0) or key in ranges:
-            raise UsageError(f"--range {item!r}: expected key=LOW:HIGH[:log] with numbers LOW < HIGH "
-                             "(LOW > 0 for log), each key once")
+            raise UsageError(tr("--range {item}: expected key=LOW:HIGH[:log] with numbers LOW < HIGH (LOW > 0 for "
+                                "log), each key once").format(item=repr(item)))
         ranges[key] = [*bounds, scale]
     return ranges
 
@@ -147,38 +151,42 @@ def make_manifest(preset: str, seeds: str, overrides: list[str], grid: list[str]
     seed_list = parse_seeds(seeds)
     grid_values, range_values = parse_grid(grid), parse_ranges(ranges)
     if search is not None and search not in SEARCHERS:
-        raise UsageError(f"--search {search!r} is not valid; choose one of: {', '.join(SEARCHERS)}")
+        raise UsageError(tr("--search {search} is not valid; choose one of: {choices}").format(
+            search=repr(search), choices=', '.join(SEARCHERS)))
     if search is None and (range_values or trials is not None):
-        raise UsageError("--range and --trials only apply with --search optuna")
+        raise UsageError(tr('--range and --trials only apply with --search optuna'))
     if search is not None:
         if not grid_values and not range_values:
-            raise UsageError("--search optuna needs a space to search: --range key=LOW:HIGH[:log] or --grid key=v1,v2")
+            raise UsageError(tr('--search optuna needs a space to search: --range key=LOW:HIGH[:log] or --grid key=v1,v2'))
         if len(seed_list) != 1:
-            raise UsageError(f"--search samples one configuration per trial at one seed; give one seed "
-                             f"(e.g. --seeds 0), then rerun the best at --seeds {seeds} --set ...")
+            raise UsageError(tr("--search samples one configuration per trial at one seed; give one seed (e.g. "
+                                "--seeds 0), then rerun the best at --seeds {seeds} --set ...").format(seeds=seeds))
         if trials is None or trials < 1:
-            raise UsageError(f"--trials must be a whole number >= 1 with --search, got {trials}")
+            raise UsageError(tr("--trials must be a whole number >= 1 with --search, got {trials}").format(
+                trials=trials))
     scheduler = scheduler or ("asha" if search else "none")
     if scheduler not in SCHEDULERS:
-        raise UsageError(f"--scheduler {scheduler!r} is not valid; choose one of: {', '.join(SCHEDULERS)}")
+        raise UsageError(tr("--scheduler {scheduler} is not valid; choose one of: {choices}").format(
+            scheduler=repr(scheduler), choices=', '.join(SCHEDULERS)))
     if not (cpus_per_trial > 0 and math.isfinite(cpus_per_trial)) or not gpus_per_trial >= 0:
-        raise UsageError(f"--cpus-per-trial must be > 0 and --gpus-per-trial >= 0, got {cpus_per_trial} "
-                         f"and {gpus_per_trial}")
+        raise UsageError(tr("--cpus-per-trial must be > 0 and --gpus-per-trial >= 0, got {cpus_per_trial} and "
+                            "{gpus_per_trial}").format(cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial))
     if address is None and not 1 <= cpus:
-        raise UsageError(f"--cpus must be >= 1, got {cpus}")
+        raise UsageError(tr("--cpus must be >= 1, got {cpus}").format(cpus=cpus))
     if address is None and cpus_per_trial > cpus:
-        raise UsageError(f"--cpus-per-trial {cpus_per_trial} is more than the {cpus} CPUs Ray may use "
-                         "(--cpus): no trial could start")
+        raise UsageError(tr("--cpus-per-trial {cpus_per_trial} is more than the {cpus} CPUs Ray may use (--cpus): "
+                            "no trial could start").format(cpus_per_trial=cpus_per_trial, cpus=cpus))
     if address is not None and not ADDRESS.match(address):
-        raise UsageError(f"--address {address!r} is not valid; give auto, HOST:PORT or ray://HOST:PORT")
+        raise UsageError(tr("--address {address} is not valid; give auto, HOST:PORT or ray://HOST:PORT").format(
+            address=repr(address)))
     if max_failures < 0:
-        raise UsageError(f"--max-failures must be >= 0, got {max_failures}")
+        raise UsageError(tr("--max-failures must be >= 0, got {max_failures}").format(max_failures=max_failures))
     swept = [*grid_values, *range_values]
     given = set(_dotted(parse_overrides(overrides)))
     for key in swept + ["torch_threads"]:
         if key in given:
             what = "--cpus-per-trial sets torch_threads" if key == "torch_threads" else f"{key} is swept"
-            raise UsageError(f"--set {key}=...: {what}; leave it out of --set")
+            raise UsageError(tr("--set {key}=...: {what}; leave it out of --set").format(key=key, what=what))
     manifest = Manifest(preset, seed_list, list(overrides), swept, grid=grid_values, ranges=range_values,
                         search=search, trials=trials or 0, scheduler=None if scheduler == "none" else scheduler,
                         cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, device=device,
@@ -189,12 +197,13 @@ def make_manifest(preset: str, seeds: str, overrides: list[str], grid: list[str]
     allowed = METRICS if isinstance(task_for(configs[0].env.name), BlackjackTask) else \
         tuple(m for m in METRICS if m not in BLACKJACK_METRICS)
     if manifest.metric not in allowed:
-        raise UsageError(f"--metric {manifest.metric!r} is not valid for {preset}; choose one of: {', '.join(allowed)}")
+        raise UsageError(tr("--metric {metric} is not valid for {preset}; choose one of: {choices}").format(
+            metric=repr(manifest.metric), preset=preset, choices=', '.join(allowed)))
     manifest.mode = "min" if manifest.metric in LOWER_IS_BETTER else "max"
     if manifest.scheduler == "asha" and any(c.evaluation.every == 0 for c in configs):
-        raise UsageError(f"--scheduler asha stops trials at their periodic evaluations, but {preset} evaluates "
-                         f"only at the end (evaluation.every=0); add e.g. --set evaluation.every="
-                         f"{max(1, configs[0].budget // 10)}")
+        raise UsageError(tr("--scheduler asha stops trials at their periodic evaluations, but {preset} evaluates "
+                            "only at the end (evaluation.every=0); add e.g. --set evaluation.every={value}").format(
+            preset=preset, value=max(1, configs[0].budget // 10)))
     return manifest
 
 

@@ -33,6 +33,7 @@ import ray
 from ray import tune
 
 from lab.cli import UsageError
+from lab.i18n import tr
 
 from agents import runner
 from agents.sweeps.manifest import TUNE_FOLDER, Manifest
@@ -136,9 +137,10 @@ def new_sweep_dir(preset: str, sweep_dir: str | None) -> Path:
     if sweep_dir is not None:
         path = Path(sweep_dir)
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            hint = (f"continue it with --resume {path}" if (path / "sweep.json").is_file()
-                    else "give a new or empty folder")
-            raise UsageError(f"--sweep-dir {path} is {'not empty' if path.is_dir() else 'a file'}; {hint}")
+            hint = (tr("continue it with --resume {path}").format(path=path) if (path / "sweep.json").is_file()
+                    else tr("give a new or empty folder"))
+            state = tr("not empty") if path.is_dir() else tr("a file")
+            raise UsageError(tr("--sweep-dir {path} is {state}; {hint}").format(path=path, state=state, hint=hint))
         return path.resolve()
     base = Path("runs") / preset / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}"
     path, n = base, 1
@@ -156,8 +158,9 @@ def connect(address: str | None, cpus: int, quiet: bool) -> None:
         try:
             socket.create_connection((host, int(port)), timeout=ADDRESS_TIMEOUT_S).close()
         except OSError as err:
-            raise UsageError(f"--address {address}: nothing answers there ({err.strerror or err}); start the "
-                             "cluster with `ray start --head` and give its address") from None
+            raise UsageError(tr("--address {address}: nothing answers there ({value}); start the cluster with `ray "
+                                "start --head` and give its address").format(
+                address=address, value=err.strerror or err)) from None
     try:
         if address is None:
             ray.init(num_cpus=cpus, object_store_memory=OBJECT_STORE_BYTES, **options)
@@ -165,8 +168,9 @@ def connect(address: str | None, cpus: int, quiet: bool) -> None:
             ray.init(address=address, **options)
     except (ConnectionError, RuntimeError) as err:
         where = "a local Ray" if address is None else f"--address {address}"
-        raise UsageError(f"{where}: Ray did not start or answer ({str(err).splitlines()[0]}); for a cluster "
-                         "run `ray start --head` on one machine and give its address") from None
+        raise UsageError(tr("{where}: Ray did not start or answer ({value}); for a cluster run `ray start --head` "
+                            "on one machine and give its address").format(
+            where=where, value=str(err).splitlines()[0])) from None
 
 
 def param_space(manifest: Manifest, sweep_dir: Path) -> dict:
@@ -233,13 +237,13 @@ def resume_sweep(sweep_dir: str, address: str | None = None, cpus: int | None = 
     manifest = Manifest.read(sweep_dir)
     path = Path(sweep_dir).resolve()
     if manifest.directory and Path(manifest.directory) != path:
-        raise UsageError(f"--resume {sweep_dir}: this sweep was made at {manifest.directory} and its trials "
-                         "write there; resume it in that place")
+        raise UsageError(tr("--resume {sweep_dir}: this sweep was made at {directory} and its trials write there; "
+                            "resume it in that place").format(sweep_dir=sweep_dir, directory=manifest.directory))
     state = path / TUNE_FOLDER
     restorable = tune.Tuner.can_restore(str(state))
     if not restorable and manifest.search:
-        raise UsageError(f"--resume {sweep_dir}: Ray Tune saved no state in {state}, so the search cannot "
-                         "continue; start a new sweep")
+        raise UsageError(tr("--resume {sweep_dir}: Ray Tune saved no state in {state}, so the search cannot "
+                            "continue; start a new sweep").format(sweep_dir=sweep_dir, state=state))
     connect(address or manifest.address, cpus or os.cpu_count() or 1, quiet)
     try:
         _announce(manifest, path, quiet)

@@ -16,11 +16,25 @@ import numpy as np
 
 import envs
 from envs.blackjack import card_name, hand_value, observation_of, outcome_word
+from lab.i18n import N_, decimal, tr
 from lab.logger import Logger
 from lab.plots import figure_pixels, new_figure, offscreen_figure, save_figure
 from lab.rundir import RunDir
 
 ACTIONS = ("stick", "hit")
+#: how a person reads the actions and outcomes (ACTIONS and outcome_word stay the keys)
+ACTION_WORDS = {"stick": N_("stick"), "hit": N_("hit")}
+OUTCOME_WORDS = {"win": N_("win"), "draw": N_("draw"), "loss": N_("loss")}
+
+
+def said(word: str) -> str:
+    """An action or an outcome word in the reader's language."""
+    return tr({**ACTION_WORDS, **OUTCOME_WORDS}.get(word, word))
+
+
+def result_words(reward: float) -> str:
+    """'loss -1', 'win +1.5': a finished hand's outcome and what it paid."""
+    return f"{said(outcome_word(reward))} {decimal(f'{reward:+g}')}"
 SHADES = {"win": "#dff3df", "draw": "#ececec", "loss": "#f6dede", None: "#e9eef5"}
 TITLE_COLOURS = {"win": "#1a7a1a", "draw": "#555555", "loss": "#a01818", None: "#222222"}
 
@@ -84,36 +98,35 @@ def draw_hand(ax, hand: dict, title: str, rows: int = 4, footer: str | None = No
     # made each video frame three times slower
     ax.text(5, 10.25, title, ha="center", va="bottom", fontsize=10, weight="bold", color=TITLE_COLOURS[word],
             clip_on=False)
-    ax.text(0.1, 8.5, "dealer", fontsize=8, va="center")
+    ax.text(0.1, 8.5, tr("dealer"), fontsize=8, va="center")
     if reward is None:  # the hole card stays face down until the player's turn is over
         end = _draw_cards(ax, 1.6, 7.85, hand["dealer"][:1], known=1, hidden=1)
-        ax.text(end + 0.1, 8.5, f"shows {card_name(hand['dealer'][0])}", fontsize=8, va="center")
+        ax.text(end + 0.1, 8.5, tr("shows {card}").format(card=card_name(hand["dealer"][0])), fontsize=8,
+                va="center")
     else:
         end = _draw_cards(ax, 1.6, 7.85, hand["dealer"], known=2)  # the hole card was dealt at the start
-        dealer_total = hand_value(hand["dealer"])
-        ax.text(end + 0.1, 8.5, f"= {dealer_total}" + (" bust" if dealer_total > 21 else ""), fontsize=8,
-                va="center")
-    ax.text(0.1, 6.6, "player", fontsize=8, va="center")
+        ax.text(end + 0.1, 8.5, total_words(hand["dealer"]), fontsize=8, va="center")
+    ax.text(0.1, 6.6, tr("player"), fontsize=8, va="center")
     end = _draw_cards(ax, 1.6, 5.95, hand["player"], known=len(hand["first_cards"]))
-    player_total = hand_value(hand["player"])
-    ax.text(end + 0.1, 6.6, f"= {player_total}" + (" bust" if player_total > 21 else ""), fontsize=8, va="center")
+    ax.text(end + 0.1, 6.6, total_words(hand["player"]), fontsize=8, va="center")
     decisions = hand["decisions"]
     shown = decisions[-rows:] if rows < len(decisions) and reward is None else decisions[:rows]
     for k, decision in enumerate(shown):
         total, shows, ace = decision["state"]
         y = 4.9 - (4.2 / max(rows, 4)) * k
-        ax.text(0.1, y, f"{total}{' A' if ace else ''} vs {card_name(shows)}:", fontsize=7.5, va="center")
+        ax.text(0.1, y, tr("{total}{ace} vs {card}:").format(total=total, ace=" A" if ace else "",
+                                                              card=card_name(shows)), fontsize=7.5, va="center")
         advice = decision.get("advice")
         for j, (label, value) in enumerate(zip(ACTIONS, decision["q"])):
             chosen = decision["action"] == j
             mark = "*" if advice == j else ""
-            ax.text(3.0 + 3.2 * j, y, f"Q({label}) {value:+.2f}{mark}", fontsize=7.5, va="center",
-                    weight="bold" if chosen else "normal", color="black" if chosen else "#666666")
+            ax.text(3.0 + 3.2 * j, y, f"Q({said(label)}) {decimal(f'{value:+.2f}')}{mark}", fontsize=7.5,
+                    va="center", weight="bold" if chosen else "normal", color="black" if chosen else "#666666")
     if len(decisions) > len(shown):
         ax.text(9.8, 4.9 - (4.2 / max(rows, 4)) * (len(shown) - 1), "...", fontsize=8, ha="right", va="center")
-    taken = [ACTIONS[d["action"]] for d in decisions if d["action"] is not None]
+    taken = [said(ACTIONS[d["action"]]) for d in decisions if d["action"] is not None]
     if footer is None:
-        footer = ("chose " + " -> ".join(taken)) if taken else ""
+        footer = tr("chose {actions}").format(actions=" -> ".join(taken)) if taken else ""
     ax.text(9.9, 0.3, footer, fontsize=7, ha="right", va="bottom", color="#333333")
 
 
@@ -127,7 +140,7 @@ def blackjack_plays_figure(run: RunDir, learner, config, logger: Logger | None =
     colour. Works for any learner (a DQN through the preset's observation encoding, a Q-table, SB3).
     """
     if hands < 1:
-        raise ValueError(f"hands must be >= 1, got {hands}")
+        raise ValueError(tr("hands must be >= 1, got {hands}").format(hands=hands))
     played = play_hands(learner, config, hands, seed)
     columns = min(4, hands)
     rows = math.ceil(hands / columns)
@@ -137,10 +150,11 @@ def blackjack_plays_figure(run: RunDir, learner, config, logger: Logger | None =
             ax.axis("off")
             continue
         hand = played[index]
-        draw_hand(ax, hand, f"hand {index + 1}: {outcome_word(hand['reward'])} {hand['reward']:+g}")
+        draw_hand(ax, hand, tr("hand {number}: {result}").format(number=index + 1, result=result_words(hand["reward"])))
     mean = float(np.mean([h["reward"] for h in played]))
-    fig.suptitle(f"The agent's plays (chapter 72): {hands} greedy hands, seed {seed}, mean outcome {mean:+.2f}. "
-                 f"Shaded cards were drawn later; bold = the action taken (the larger Q).", fontsize=10)
+    fig.suptitle(tr("The agent's plays (chapter 72): {hands} greedy hands, seed {seed}, mean outcome {mean:+.2f}. "
+                    "Shaded cards were drawn later; bold = the action taken (the larger Q).").format(
+        hands=hands, seed=seed, mean=mean), fontsize=10)
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=1 - 0.7 / fig.get_figheight(),
                         wspace=0.05, hspace=0.25)
     path = save_figure(fig, Path(run.plots) / "blackjack_plays.png")
@@ -163,22 +177,33 @@ def hand_of(moment) -> dict:
             "reward": moment.total if moment.over else None}
 
 
-def _status(moment, hand: dict) -> str:
-    if moment.over:
-        from agents.watch.scenes import tally
+def total_words(cards: list[int]) -> str:
+    """'= 19', or '= 24 bust' past 21."""
+    total = hand_value(cards)
+    return tr("= {total} bust").format(total=total) if total > 21 else f"= {total}"
 
-        whose = "your result" if moment.person else "running result"
-        return f"{outcome_word(moment.total)} {moment.total:+g}; {whose} {tally([*moment.results, moment.total])}"
+
+def _status(moment, hand: dict) -> str:
+    if moment.over:  # the running result, this hand included, is said once: the frame's heading
+        return result_words(moment.total)
     decision = moment.current
     q = dict(zip(ACTIONS, decision.values))
     if decision.by == "you":
-        advice = ACTIONS[decision.advice]
-        said = "" if decision.action is None else f"you {ACTIONS[decision.action]}; "
-        return f"{said}the agent advises {advice}: Q(stick) {q['stick']:+.3f}, Q(hit) {q['hit']:+.3f}"
+        advice = said(ACTIONS[decision.advice])
+        line = tr("the agent advises {advice}: Q(stick) {stick:+.3f}, Q(hit) {hit:+.3f}").format(
+            advice=advice, stick=q["stick"], hit=q["hit"])
+        if decision.action is None:
+            return line
+        return tr("you {action}; {advice}").format(action=said(ACTIONS[decision.action]), advice=line)
     name = ACTIONS[decision.action]
     other = "hit" if name == "stick" else "stick"
-    why = "a random move (epsilon)" if decision.explored else f"Q({name}) {q[name]:+.3f} > Q({other}) {q[other]:+.3f}"
-    return f"the agent {'sticks' if name == 'stick' else 'hits'}: {why}"
+    if decision.explored:
+        why = tr("a random move (epsilon)")
+    else:
+        why = tr("Q({name}) {value:+.3f} > Q({other}) {other_value:+.3f}").format(
+            name=said(name), value=q[name], other=said(other), other_value=q[other])
+    doing = tr("the agent sticks: {why}") if name == "stick" else tr("the agent hits: {why}")
+    return doing.format(why=why)
 
 
 def hand_picture(moment) -> np.ndarray:
@@ -189,15 +214,18 @@ def hand_picture(moment) -> np.ndarray:
     hand = hand_of(moment)
     fig = offscreen_figure(4.8, 3.6, dpi=400 / 3)  # 640 x 480 pixels, text large enough to read
     ax = fig.add_axes((0.02, 0.1, 0.96, 0.74))
-    word = "in play" if hand["reward"] is None else f"{outcome_word(hand['reward'])} {hand['reward']:+g}"
-    who = "your hand" if moment.person else "the agent's hand"
-    draw_hand(ax, hand, f"{who}: {word}", rows=5, footer="")
-    fig.text(0.02, 0.955, episode_heading(moment, "hand"), fontsize=8, weight="bold", va="center")
-    fig.text(0.02, 0.05, _status(moment, hand), fontsize=7, va="center")
+    word = tr("in play") if hand["reward"] is None else result_words(hand["reward"])
+    who = tr("your hand: {state}") if moment.person else tr("the agent's hand: {state}")
+    draw_hand(ax, hand, who.format(state=word), rows=5, footer="")
+    heading = episode_heading(moment, "hand")  # Portuguese says the tally in more letters: fit the width
+    fig.text(0.02, 0.955, heading, fontsize=8 if len(heading) <= 64 else 7, weight="bold", va="center")
+    status = _status(moment, hand)
+    fig.text(0.02, 0.05, tr("this hand: {result}").format(result=status) if moment.over else status, fontsize=7,
+             va="center")
     if moment.prompt:
         fig.text(0.02, 0.905, moment.prompt, fontsize=7, va="center", color="#a05000")
     if moment.person:
-        fig.text(0.98, 0.13, "* the agent's choice", fontsize=7, ha="right", va="center", color="#333333")
+        fig.text(0.98, 0.13, tr("* the agent's choice"), fontsize=7, ha="right", va="center", color="#333333")
     return figure_pixels(fig)
 
 
@@ -206,8 +234,14 @@ def hand_text(moment) -> str:
     hand = hand_of(moment)
     player = " ".join(map(card_name, hand["player"]))
     if hand["reward"] is None:
-        dealer = f"dealer shows {card_name(hand['dealer'][0])} [hole card face down]"
+        dealer = tr("dealer shows {card} [hole card face down]").format(card=card_name(hand["dealer"][0]))
     else:
-        dealer = f"dealer {' '.join(map(card_name, hand['dealer']))} = {hand_value(hand['dealer'])}"
-    who = "you" if moment.person else "agent"
-    return f"{dealer} | {who} {player} = {hand_value(hand['player'])} | {_status(moment, hand)}"
+        dealer = tr("dealer {cards} = {total}").format(cards=" ".join(map(card_name, hand["dealer"])),
+                                                       total=hand_value(hand["dealer"]))
+    who = tr("you {cards} = {total}") if moment.person else tr("agent {cards} = {total}")
+    status = _status(moment, hand)
+    if moment.over:  # the terminal has no heading: the running result follows the hand's
+        from agents.watch.scenes import running_result
+
+        status = f"{status}; {running_result(moment)}"
+    return f"{dealer} | {who.format(cards=player, total=hand_value(hand['player']))} | {status}"

@@ -27,6 +27,7 @@ import envs
 from envs import tictactoe as ttt
 from envs.blackjack import table_state
 from lab.cli import UsageError
+from lab.i18n import ngettext, tr
 from lab.screens import open_screen
 
 from agents.evaluation import LoadedRun, load_run
@@ -42,13 +43,14 @@ GO_ON = {"": True}
 def check_arguments(mode: str, episodes: int | None, delay: float | None, seed: int | None) -> None:
     """The options of `scripts/play.py`, checked before anything is loaded or opened."""
     if mode not in MODES:
-        raise UsageError(f"--mode {mode!r} is not valid; choose one of: {', '.join(MODES)}")
+        raise UsageError(tr("--mode {value} is not valid; choose one of: {choices}").format(
+            value=repr(mode), choices=", ".join(MODES)))
     if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
-        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
+        raise UsageError(tr("--episodes must be a positive integer, got {value}").format(value=repr(episodes)))
     if delay is not None and not (0.0 <= delay <= 60.0):
-        raise UsageError(f"--delay must be between 0 and 60 seconds, got {delay!r}")
+        raise UsageError(tr("--delay must be between 0 and 60 seconds, got {value}").format(value=repr(delay)))
     if seed is not None and seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {seed}")
+        raise UsageError(tr("--seed must be >= 0, got {value}").format(value=seed))
 
 
 def play_run(run_dir: str | os.PathLike, mode: str = "watch", terminal: bool = False, episodes: int | None = None,
@@ -67,18 +69,21 @@ def play_run(run_dir: str | os.PathLike, mode: str = "watch", terminal: bool = F
     env_name = loaded.config.env.name
     if mode in MODE_ENVS and env_name != MODE_ENVS[mode]:
         games = {"play": "tic-tac-toe (tictactoe-value)", "beside": "Blackjack (blackjack-q, blackjack-dqn)"}
-        raise UsageError(f"--mode {mode} needs a run of {games[mode]}; {loaded.run.path} plays {env_name}: "
-                         f"use --mode watch")
+        # every mode this run's game has: a Blackjack run is played beside, tic-tac-toe against
+        fitting = [m for m in MODES if MODE_ENVS.get(m) == env_name]
+        modes = (tr("--mode {mode} or --mode watch").format(mode=fitting[0]) if fitting else "--mode watch")
+        raise UsageError(tr("--mode {mode} needs a run of {game}; {path} plays {env}: use {modes}").format(
+            mode=mode, game=games[mode], path=loaded.run.path, env=env_name, modes=modes))
     seed = int(np.random.SeedSequence().entropy % 2**31) if seed is None else seed
     screen = screen or open_screen(terminal, f"dlbook-agents: {loaded.config.preset} ({mode})")
     session = {"watch": watch, "play": play_against, "beside": play_beside}[mode]
     try:
         summary = session(loaded, screen, episodes, delay, seed)
     except KeyboardInterrupt:
-        summary = "stopped"
+        summary = tr("stopped")
     finally:
         screen.close()
-    return f"{summary} (seed {seed}: --seed {seed} replays it)"
+    return tr("{summary} (seed {seed}: --seed {seed} replays it)").format(summary=summary, seed=seed)
 
 
 def _wait(delay: float | None, seconds: float, over: bool) -> float:
@@ -102,7 +107,8 @@ def watch(loaded: LoadedRun, screen, episodes: int | None, delay: float | None, 
                 break
     finally:
         player.env.close()
-    return f"watched {len(results)} of {episodes} episodes of {config.preset}: the agent's result {tally(results)}"
+    return tr("watched {count} of {episodes} episodes of {preset}: the agent's result {tally}").format(
+        count=len(results), episodes=episodes, preset=config.preset, tally=tally(results))
 
 
 def _show(screen, view, moment: Moment) -> None:
@@ -120,7 +126,8 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
         for game in itertools.count():
             board, decisions = (ttt.EMPTY,) * 9, []
             moment = lambda over=False, prompt="": Moment(env, decisions, over, 0.0, list(results), game, games,
-                                                          person="against", prompt=prompt)
+                                                          person="against", prompt=prompt,
+                                                          result=-view.task.result(env, 0.0) if over else None)
             while not ttt.is_terminal(board):
                 observation, info = env.reset(options={"board": board})
                 values, cell = loaded.learner.decide(observation, info, env)
@@ -133,7 +140,8 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
                 if ttt.is_terminal(board):
                     break
                 free = ttt.legal_moves(board)
-                prompt = "your move (O): click a free cell or type its number 1-9; q quits"
+                prompt = (tr("your move (O): click a free cell or type its number 1-9; q quits")
+                          if screen.shows_pictures else tr("your move (O): type a free cell's number 1-9; q quits"))
                 decisions.append(Decision(None, None, None, snapshot=board, by="you"))
                 _show(screen, view, moment(prompt=prompt))
                 boxes = cell_boxes()
@@ -144,7 +152,7 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
                 board = ttt.play(board, choice, ttt.O)
                 env.unwrapped.board = board
             last = games is not None and len(results) + 1 >= games
-            prompt = "" if last else "Enter (or a click): next game; q: quit"
+            prompt = "" if last else next_prompt(screen, tr("next game"))
             _show(screen, view, moment(over=True, prompt=prompt))
             results.append(-view.task.result(env, 0.0))
             if last:
@@ -157,8 +165,16 @@ def play_against(loaded: LoadedRun, screen, games: int | None, delay: float | No
     return _against_summary(results)
 
 
+def next_prompt(screen, what: str) -> str:
+    """'Enter (or a click): next hand; q: quit' in a window; a terminal takes no clicks."""
+    said = tr("Enter (or a click): {what}; q: quit") if screen.shows_pictures else tr("Enter: {what}; q: quit")
+    return said.format(what=what)
+
+
 def _against_summary(results: list[float]) -> str:
-    return f"you played {len(results)} games of tic-tac-toe against the agent: your result {tally(results)}"
+    return ngettext("you played {count} game of tic-tac-toe against the agent: your result {tally}",
+                    "you played {count} games of tic-tac-toe against the agent: your result {tally}",
+                    len(results)).format(count=len(results), tally=tally(results))
 
 
 def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | None, seed: int) -> str:
@@ -173,12 +189,13 @@ def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | Non
         for hand in itertools.count():
             decisions, total, done = [], 0.0, False
             moment = lambda over=False, prompt="": Moment(env, decisions, over, total, list(results), hand, hands,
-                                                          person="beside", prompt=prompt)
+                                                          person="beside", prompt=prompt,
+                                                          result=total if over else None)
             while not done:
                 values, advice = loaded.learner.decide(observation, info, env)
                 decisions.append(Decision(observation, values, None, snapshot=table_state(env), by="you",
                                           advice=int(advice)))
-                prompt = "your decision: h = hit, s = stick (q quits)"
+                prompt = tr("your decision: h = hit, s = stick (q quits)")
                 _show(screen, view, moment(prompt=prompt))
                 choice = screen.ask(prompt, {"h": 1, "s": 0})
                 if choice is None:
@@ -190,7 +207,7 @@ def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | Non
                 total += float(reward)
                 done = terminated or truncated
             last = hands is not None and len(results) + 1 >= hands
-            prompt = "" if last else "Enter (or a click): next hand; q: quit"
+            prompt = "" if last else next_prompt(screen, tr("next hand"))
             _show(screen, view, moment(over=True, prompt=prompt))
             results.append(total)
             if last:
@@ -205,10 +222,14 @@ def play_beside(loaded: LoadedRun, screen, hands: int | None, delay: float | Non
 
 
 def _beside_summary(results: list[float], followed: int, asked: int, loaded: LoadedRun) -> str:
-    line = (f"you played {len(results)} hands of Blackjack beside the agent: your result {tally(results)}; "
-            f"you followed its advice in {followed} of {asked} decisions")
+    line = ngettext("you played {count} hand of Blackjack beside the agent: your result {tally}; you followed "
+                    "its advice in {followed} of {asked} decisions",
+                    "you played {count} hands of Blackjack beside the agent: your result {tally}; you followed "
+                    "its advice in {followed} of {asked} decisions", len(results)).format(
+        count=len(results), tally=tally(results), followed=followed, asked=asked)
     if (loaded.run.path / "eval.json").is_file():
         exact = loaded.run.read_json("eval.json").get("exact_return")
         if exact is not None:
-            line += f"; the agent's own policy returns {exact:+.4f} per hand on average (exact, eval.json)"
+            line += tr("; the agent's own policy returns {exact:+.4f} per hand on average (exact, eval.json)").format(
+                exact=exact)
     return line

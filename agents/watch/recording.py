@@ -25,6 +25,7 @@ import numpy as np
 
 import envs
 from lab.cli import UsageError
+from lab.i18n import tr
 from lab.logger import Logger
 from lab.rundir import RunDir
 from lab.video import FORMATS, FrameSink, overlay_strip, text_image, upscale, with_banner
@@ -59,8 +60,9 @@ class Player:
             mode = self._render_mode(name, options, text)
             self.env = envs.make(name, render_mode=mode, **options)
         meanings = getattr(self.env.unwrapped, "get_action_meanings", None)
-        self.action_names = (task.action_names or tuple(m.lower() for m in meanings()) if meanings
-                             else task.action_names or tuple(str(k) for k in range(self.env.action_space.n)))
+        labels = task.action_labels()  # in the reader's language
+        self.action_names = (labels or tuple(m.lower() for m in meanings()) if meanings
+                             else labels or tuple(str(k) for k in range(self.env.action_space.n)))
         self.render = self.env.render if mode == "rgb_array" else (lambda: text_image(self.env.render()))
         fps = int(self.env.metadata.get("render_fps", 30) or 30)
         slow = mode == "ansi" or fps < 10
@@ -77,7 +79,8 @@ class Player:
         for mode in (("ansi", "rgb_array") if text else ("rgb_array", "ansi")):
             if mode in modes:
                 return mode
-        raise UsageError(f"environment {name!r} has neither rgb_array nor ansi rendering; it cannot be recorded")
+        raise UsageError(tr("environment {name} has neither rgb_array nor ansi rendering; it cannot be "
+                            "recorded").format(name=repr(name)))
 
     def choose(self, observation, info) -> tuple[int, np.ndarray, bool]:
         """(action, values shown, explored): the learner's greedy action, or a random allowed
@@ -100,7 +103,8 @@ class Player:
             decisions: list[Decision] = []
             total = 0.0
             moment = lambda over: Moment(self.env, decisions, over, total, list(results), episode, episodes,
-                                         action_names=self.action_names)
+                                         action_names=self.action_names,
+                                         result=self.view.task.result(self.env, total) if over else None)
             while True:
                 action, values, explored = self.choose(observation, info)
                 note = self.learner.memory_note()  # agents with memory
@@ -155,15 +159,16 @@ def _display_open() -> bool:
 def check_arguments(episodes: int, fmt: str, fps: int | None, epsilon: float | None, seed: int) -> None:
     """The recording's options, checked before anything is loaded or written."""
     if fmt not in FORMATS:
-        raise UsageError(f"--format {fmt!r} is not valid; choose one of: {', '.join(FORMATS)}")
+        raise UsageError(tr("--format {fmt} is not valid; choose one of: {choices}").format(
+            fmt=repr(fmt), choices=', '.join(FORMATS)))
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise UsageError(f"--episodes must be a positive integer, got {episodes!r}")
+        raise UsageError(tr("--episodes must be a positive integer, got {episodes}").format(episodes=repr(episodes)))
     if fps is not None and fps < 1:
-        raise UsageError(f"--fps must be a positive integer, got {fps!r}")
+        raise UsageError(tr("--fps must be a positive integer, got {fps}").format(fps=repr(fps)))
     if epsilon is not None and not 0.0 <= epsilon <= 1.0:
-        raise UsageError(f"--epsilon must be between 0 and 1, got {epsilon!r}")
+        raise UsageError(tr("--epsilon must be between 0 and 1, got {epsilon}").format(epsilon=repr(epsilon)))
     if seed < 0:
-        raise UsageError(f"--seed must be >= 0, got {seed}")
+        raise UsageError(tr("--seed must be >= 0, got {seed}").format(seed=seed))
 
 
 def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logger | None = None,

@@ -27,6 +27,7 @@ import numpy as np
 from envs import blackjack_solver as solver
 from envs import five_rooms
 from envs import tictactoe as ttt
+from lab.i18n import N_, decimal, tr
 from lab.plots import new_figure, save_figure
 from lab.rundir import RunDir
 
@@ -35,9 +36,19 @@ from agents.tasks import BlackjackState, blackjack_exact
 
 
 # -- Blackjack -------------------------------------------------------------------------------
+def player_sums(usable_ace: int) -> range:
+    """The player sums a hand can have, top row first: 4-21 without a usable ace, 12-21 with
+    one (an ace counted as 11 makes at least 12)."""
+    return range(21, 11, -1) if usable_ace else range(21, 3, -1)
+
+
 def _policy_grid(policy: dict, usable_ace: int) -> np.ndarray:
-    rows = range(21, 3, -1)
-    return np.array([[policy[(s, d, usable_ace)] for d in range(1, 11)] for s in rows], dtype=float)
+    return np.array([[policy[(s, d, usable_ace)] for d in range(1, 11)] for s in player_sums(usable_ace)],
+                    dtype=float)
+
+
+def ace_title(ace: int) -> str:
+    return tr("usable ace") if ace else tr("no usable ace")
 
 
 def blackjack_report(
@@ -54,27 +65,27 @@ def blackjack_report(
     solver.write_policy_csv(run.path / "policy.csv", policy)
     optimal = solver.optimal_policy()
 
-    fig, axes = new_figure(2, 2, figsize=(10, 10), sharey=True)
-    for col, (title, table) in enumerate((("learned", policy), ("optimal", optimal))):
+    fig, axes = new_figure(2, 2, figsize=(10, 10), sharey="row", gridspec_kw={"height_ratios": [18, 10]})
+    for col, (title, table) in enumerate(((tr("learned policy"), policy), (tr("optimal policy"), optimal))):
         for row, ace in enumerate((0, 1)):
             ax = axes[row, col]
+            sums = player_sums(ace)  # only sums a hand can have: no usable-ace row below 12
             grid = _policy_grid(table, ace)
             ax.imshow(grid, cmap="RdYlGn_r", vmin=0, vmax=1, aspect="auto")
             if col == 0:  # mark where the learned policy differs from the optimal one
                 other = _policy_grid(optimal, ace)
                 for i, j in zip(*np.nonzero(grid != other)):
-                    if solver.is_reachable((21 - i, j + 1, ace)):
+                    if solver.is_reachable((sums[i], j + 1, ace)):
                         ax.text(j, i, "x", ha="center", va="center", color="black", fontsize=9)
-            ax.set_title(f"{title} policy, {'usable ace' if ace else 'no usable ace'}")
+            ax.set_title(f"{title}, {ace_title(ace)}")
             ax.set_xticks(range(10), ["A"] + [str(d) for d in range(2, 11)])
-            ax.set_yticks(range(18), [str(s) for s in range(21, 3, -1)])
-            ax.set_xlabel("dealer shows")
-            ax.set_ylabel("player sum")
-    fig.suptitle(
-        f"red = hit, green = stick; x = differs from optimal. "
-        f"Exact return {exact['exact_return']:+.4f} vs optimal {exact['optimal_return']:+.4f} "
-        f"(regret {exact['regret']:.4f})"
-    )
+            ax.set_yticks(range(len(sums)), [str(s) for s in sums])
+            ax.set_xlabel(tr("dealer shows"))
+            ax.set_ylabel(tr("player sum"))
+    fig.suptitle(tr("red = hit, green = stick; x = differs from optimal. Exact return {exact} vs optimal "
+                    "{optimal} (regret {regret})").format(
+        exact=decimal(f"{exact['exact_return']:+.4f}"), optimal=decimal(f"{exact['optimal_return']:+.4f}"),
+        regret=decimal(f"{exact['regret']:.4f}")))
     if logger is not None:
         logger.figure("plots/policy", fig, step)
     save_figure(fig, run.plots / "policy.png")
@@ -83,22 +94,23 @@ def blackjack_report(
     optimal_values = solver.optimal_state_values()
     fig, axes = new_figure(2, 3 if state_value else 2, figsize=(14 if state_value else 10, 10.5),
                            gridspec_kw={"hspace": 0.38})
-    columns = [("exact value of learned policy", learned_values), ("optimal value", optimal_values)]
+    columns = [(tr("exact value of learned policy"), learned_values), (tr("optimal value"), optimal_values)]
     if state_value is not None:
-        columns.insert(0, ("agent's estimate max Q", {s: float(state_value(s)) for s in solver.reachable_states()}))
+        columns.insert(0, (tr("agent's estimate max Q"),
+                           {s: float(state_value(s)) for s in solver.reachable_states()}))
     for col, (title, values) in enumerate(columns):
         for row, ace in enumerate((0, 1)):
             ax = axes[row, col]
-            sums = range(21, 3, -1) if not ace else range(21, 11, -1)
+            sums = player_sums(ace)
             grid = np.array([[values.get((s, d, ace), np.nan) for d in range(1, 11)] for s in sums])
             image = ax.imshow(grid, cmap="viridis", vmin=-1, vmax=1, aspect="auto")
-            ax.set_title(f"{title}\n{'usable ace' if ace else 'no usable ace'}", fontsize=9)
+            ax.set_title(f"{title}\n{ace_title(ace)}", fontsize=9)
             ax.set_xticks(range(10), ["A"] + [str(d) for d in range(2, 11)])
             ax.set_yticks(range(len(sums)), [str(s) for s in sums])
-            ax.set_xlabel("dealer shows")
-            ax.set_ylabel("player sum")
-    fig.suptitle("State values: the expected return from each state")
-    fig.colorbar(image, ax=axes, shrink=0.6, label="expected return")
+            ax.set_xlabel(tr("dealer shows"))
+            ax.set_ylabel(tr("player sum"))
+    fig.suptitle(tr("State values: the expected return from each state"))
+    fig.colorbar(image, ax=axes, shrink=0.6, label=tr("expected return"))
     if logger is not None:
         logger.figure("plots/state_values", fig, step)
     save_figure(fig, run.plots / "state_values.png")
@@ -123,16 +135,18 @@ def five_rooms_report(run: RunDir, figures: dict, logger=None, step: int = 0) ->
     normalised = np.array(figures["q_normalised"], dtype=float)
     routes = {int(room): route for room, route in figures["routes"].items()}
     text = "\n\n".join([
-        format_matrix(reward, "R (reward matrix; -1 = no door)"),
-        format_matrix(normalised, "Q normalised to 100 (5 is terminal here, so its row stays 0)"),
-        "greedy routes: " + "; ".join(f"{r}: {' -> '.join(map(str, path))}" for r, path in routes.items()),
+        format_matrix(reward, tr("R (reward matrix; -1 = no door)")),
+        format_matrix(normalised, tr("Q normalised to 100 (5 is terminal here, so its row stays 0)")),
+        tr("greedy routes: {routes}").format(
+            routes="; ".join(f"{r}: {' -> '.join(map(str, path))}" for r, path in routes.items())),
     ])
     (run.path / "five_rooms.txt").write_text(text + "\n")
     np.savetxt(run.path / "q_normalised.csv", normalised, delimiter=",", fmt="%.2f")
     doors = np.where(reward >= 0, normalised, np.nan)
     doors[five_rooms.OUTSIDE] = np.nan  # the goal's row is never learned from (the episode ends)
-    _heat_map(run, doors, "Q normalised to 100 (chapter 67); grey: no door, or the goal's row",
-              "to room (action)", "from room (state)", [str(k) for k in range(6)], logger, step, "Q (max = 100)")
+    _heat_map(run, doors, tr("Q normalised to 100 (chapter 67); grey: no door, or the goal's row"),
+              tr("to room (action)"), tr("from room (state)"), [str(k) for k in range(6)], logger, step,
+              tr("Q (max = 100)"))
     from agents.watch.scenes import routes_image
 
     _save_picture(run, "routes", routes_image(routes), logger, step)
@@ -208,8 +222,9 @@ def q_table_figure(run: RunDir, learner, action_names: tuple[str, ...], title: s
     if q is None:
         return None
     names = list(action_names) if len(action_names) == q.shape[1] else [str(a) for a in range(q.shape[1])]
-    ringed = ": orange = the greedy action" if q.shape[0] <= 100 else ""
-    return _heat_map(run, q, f"Q-table of {title}{ringed}", "action", "state", names, logger, step, "Q(s, a)")
+    heading = (tr("Q-table of {title}: orange = the greedy action") if q.shape[0] <= 100
+               else tr("Q-table of {title}")).format(title=title)
+    return _heat_map(run, q, heading, tr("action"), tr("state"), names, logger, step, "Q(s, a)")
 
 
 def grid_policy_figure(run: RunDir, learner, logger=None, step: int = 0) -> Path | None:
@@ -238,10 +253,10 @@ def grid_policy_figure(run: RunDir, learner, logger=None, step: int = 0) -> Path
     ax.set_ylim(rows, 0)
     ax.set_xticks(np.arange(columns) + 0.5, range(columns))
     ax.set_yticks(np.arange(rows) + 0.5, range(rows))
-    ax.set_xlabel("column")
-    ax.set_ylabel("row")
+    ax.set_xlabel(tr("column"))
+    ax.set_ylabel(tr("row"))
     ax.set_aspect("equal")
-    ax.set_title("greedy action on each square (S start, H hole, G goal)", fontsize=9)
+    ax.set_title(tr("greedy action on each square (S start, H hole, G goal)"), fontsize=9)
     if logger is not None:
         logger.figure("plots/policy_map", fig, step)
     return save_figure(fig, run.plots / "policy_map.png")
@@ -261,17 +276,18 @@ def tictactoe_values_figure(run: RunDir, learner, logger=None, step: int = 0) ->
         for c in range(3):
             board_ax.text(c, r, f"{opening[r, c]:.2f}", ha="center", va="center",
                           color="white" if opening[r, c] < 0.5 else "black")
-    board_ax.set_xticks(range(3), ["left", "middle", "right"])
-    board_ax.set_yticks(range(3), ["top", "middle", "bottom"])
-    board_ax.set_xlabel("column of X's first move")
-    board_ax.set_ylabel("row of X's first move")
-    board_ax.set_title("V after the agent's first move", fontsize=10)
-    fig.colorbar(image, ax=board_ax, label="V (probability of winning)")
+    board_ax.set_xticks(range(3), [tr("left"), tr("middle"), tr("right")])
+    board_ax.set_yticks(range(3), [tr("top"), tr("middle"), tr("bottom")])
+    board_ax.set_xlabel(tr("column of X's first move"))
+    board_ax.set_ylabel(tr("row of X's first move"))
+    board_ax.set_title(tr("V after the agent's first move"), fontsize=10)
+    fig.colorbar(image, ax=board_ax, label=tr("V (probability of winning)"))
     values = np.array(list(agent.values.values()) or [0.5])
     spread_ax.hist(values, bins=20, range=(0, 1), color="C0")
-    spread_ax.set_xlabel("V of a position after the agent's move")
-    spread_ax.set_ylabel("positions in the table")
-    spread_ax.set_title(f"{len(agent.values)} positions learned (0.5 = never updated)", fontsize=10)
+    spread_ax.set_xlabel(tr("V of a position after the agent's move"))
+    spread_ax.set_ylabel(tr("positions in the table"))
+    spread_ax.set_title(tr("{count} positions learned (0.5 = never updated)").format(
+        count=len(agent.values)), fontsize=10)
     if logger is not None:
         logger.figure("plots/position_values", fig, step)
     return save_figure(fig, run.plots / "position_values.png")
@@ -288,6 +304,10 @@ def tictactoe_rates(play_greedy_game: Callable[[object], str], env, games: int, 
 
 
 # -- every deep run ----------------------------------------------------------------------------
+#: the names of a task's reference scores (agents.tasks: Task.references) as a legend says them
+REFERENCE_LABELS = {"human": N_("human"), "random": N_("random")}
+
+
 def learning_curve(run: RunDir, title: str, references: dict[str, float] | None = None,
                    logger=None, step: int = 0, final_episodes: int | None = None) -> Path | None:
     """Training returns and evaluation means (+- 95% CI) against steps, from metrics.csv;
@@ -308,22 +328,33 @@ def learning_curve(run: RunDir, title: str, references: dict[str, float] | None 
     if not len(train_steps) and not len(eval_steps):
         return None
     fig, ax = new_figure(figsize=(8, 4.5))
-    if len(train_steps):
-        ax.plot(train_steps, train_returns, color="0.6", lw=1, label="training episodes (mean per log interval)")
-    periodic = len(eval_steps) - (1 if final_episodes and len(eval_steps) else 0)
-    if periodic:
-        ax.errorbar(eval_steps[:periodic], eval_means[:periodic], yerr=eval_ci[:periodic], fmt="o-",
-                    color="C0", capsize=3, label="evaluation mean +- 95% CI")
-    if periodic < len(eval_steps):
-        ax.errorbar(eval_steps[-1:], eval_means[-1:], yerr=eval_ci[-1:], fmt="D", color="C1", capsize=3,
-                    markersize=7, label=f"final evaluation ({final_episodes} episodes) +- 95% CI")
-    for (name, score), colour in zip((references or {}).items(), ("C3", "C2", "C4")):
-        ax.axhline(score, ls="--", lw=1, color=colour, label=f"{name} ({score:g})")
-    ax.set_xlabel("agent steps")
-    ax.set_ylabel("episode return")
+    ax.set_xlabel(tr("agent steps"))
+    ax.set_ylabel(tr("episode return"))
     ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="best", fontsize=8)
+    if len(train_steps) < 2 and not len(eval_steps):
+        # one logged point is no curve: say so rather than draw an empty frame with a legend
+        ax.text(0.5, 0.5, tr("too short to draw: {rows} logged point(s), no evaluation; train longer or log "
+                             "more often (log_every)").format(rows=len(train_steps)),
+                ha="center", va="center", wrap=True, transform=ax.transAxes)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    else:
+        if len(train_steps):
+            ax.plot(train_steps, train_returns, "o-" if len(train_steps) < 2 else "-", color="0.6", lw=1,
+                    label=tr("training episodes (mean per log interval)"))
+        periodic = len(eval_steps) - (1 if final_episodes and len(eval_steps) else 0)
+        if periodic:
+            ax.errorbar(eval_steps[:periodic], eval_means[:periodic], yerr=eval_ci[:periodic], fmt="o-",
+                        color="C0", capsize=3, label=tr("evaluation mean +- 95% CI"))
+        if periodic < len(eval_steps):
+            ax.errorbar(eval_steps[-1:], eval_means[-1:], yerr=eval_ci[-1:], fmt="D", color="C1", capsize=3,
+                        markersize=7, label=tr("final evaluation ({episodes} episodes) +- 95% CI").format(
+                            episodes=final_episodes))
+        for (name, score), colour in zip((references or {}).items(), ("C3", "C2", "C4")):
+            label = tr(REFERENCE_LABELS[name]) if name in REFERENCE_LABELS else name
+            ax.axhline(score, ls="--", lw=1, color=colour, label=f"{label} ({decimal(f'{score:g}')})")
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize=8)
     if logger is not None:
         logger.figure("plots/learning_curve", fig, step)
     return save_figure(fig, run.plots / "learning_curve.png")

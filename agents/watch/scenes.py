@@ -18,6 +18,7 @@ import numpy as np
 
 from envs import five_rooms
 from envs import tictactoe as ttt
+from lab.i18n import N_, decimal, ngettext, tr
 from lab.video import fit, load_font
 
 BACKGROUND = (247, 246, 240)
@@ -56,6 +57,7 @@ class Moment:
     person: str | None = None  # None: the agent plays alone; "against" or "beside" a person
     prompt: str = ""  # what the live modes ask the person
     action_names: tuple[str, ...] = ()
+    result: float | None = None  # once over: this episode's result in the running tally
 
     @property
     def current(self) -> Decision | None:
@@ -67,19 +69,41 @@ def tally(results: Sequence[float]) -> str:
     wins = sum(r > 0 for r in results)
     losses = sum(r < 0 for r in results)
     draws = len(results) - wins - losses
-    return (f"{sum(results):+g} after {len(results)} ({_count(wins, 'win', 'wins')}, "
-            f"{_count(draws, 'draw', 'draws')}, {_count(losses, 'loss', 'losses')})")
+    return tr("{total} after {count} ({wins}, {draws}, {losses})").format(
+        total=decimal(f"{sum(results):+g}"), count=len(results),
+        wins=ngettext("{n} win", "{n} wins", wins).format(n=wins),
+        draws=ngettext("{n} draw", "{n} draws", draws).format(n=draws),
+        losses=ngettext("{n} loss", "{n} losses", losses).format(n=losses))
 
 
-def _count(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
+def moves(n: int) -> str:
+    return ngettext("{n} move", "{n} moves", n).format(n=n)
+
+
+#: the headings' words for one episode of each game
+EPISODE_WORDS = {"episode": (N_("episode {number}"), N_("episode {number} of {count}")),
+                 "hand": (N_("hand {number}"), N_("hand {number} of {count}")),
+                 "game": (N_("game {number}"), N_("game {number} of {count}"))}
 
 
 def episode_heading(moment: Moment, word: str = "episode") -> str:
-    of = f" of {moment.episodes}" if moment.episodes else ""
-    whose = "your result" if moment.person else "running result"
-    done = f"   {whose} {tally(moment.results)}" if moment.results else ""
-    return f"{word} {moment.episode + 1}{of}{done}"
+    """'hand 3 of 8   running result -1 after 3 (...)': the result counts this episode once it
+    is over, so a finished hand's frame shows one running result, the same everywhere on it."""
+    alone, of = EPISODE_WORDS[word]
+    heading = (tr(of) if moment.episodes else tr(alone)).format(number=moment.episode + 1, count=moment.episodes)
+    running = running_result(moment)
+    return f"{heading}   {running}" if running else heading
+
+
+def running_result(moment: Moment) -> str:
+    """'running result -1 after 3 (...)' ('your result' when a person plays), this episode
+    counted once it is over; empty before the first result."""
+    counted = moment.over and moment.result is not None
+    results = [*moment.results, moment.result] if counted else moment.results
+    if not results:
+        return ""
+    whose = tr("your result {tally}") if moment.person else tr("running result {tally}")
+    return whose.format(tally=tally(results))
 
 
 def _canvas(width: int, height: int):
@@ -156,7 +180,7 @@ def building_image(route: Sequence[int], door_values: dict[int, float] | None = 
     image, draw = _canvas(width, height)
     to_px = lambda x, y: (margin + x * scale, top + (2 - y) * scale)
     draw.rectangle([to_px(3, 2), (width, to_px(3, 0)[1])], fill=(214, 236, 206))
-    draw.text(to_px(3.62, 1.72), "5 outside", font=load_font(int(scale * 0.2)), fill=(40, 100, 40), anchor="mm",
+    draw.text(to_px(3.62, 1.72), tr("5 outside"), font=load_font(int(scale * 0.2)), fill=(40, 100, 40), anchor="mm",
               align="center")
     here = route[-1] if route else None
     visited = set(route)
@@ -188,7 +212,7 @@ def building_image(route: Sequence[int], door_values: dict[int, float] | None = 
             continue
         spot, anchor = _label_spot(here, target)
         colour = CHOSEN if target == chosen else INK
-        draw.text(to_px(*spot), f"{value:.1f}", font=small, fill=colour, anchor=anchor,
+        draw.text(to_px(*spot), decimal(f"{value:.1f}"), font=small, fill=colour, anchor=anchor,
                   stroke_width=3, stroke_fill=BACKGROUND)
     _write(draw, margin, 10, title, font, width - 2 * margin, most=3)
     _write(draw, margin, top + 2 * scale + 12, footer, font, width - 2 * margin)
@@ -199,34 +223,41 @@ def rooms_picture(moment: Moment) -> np.ndarray:
     route = [int(d.snapshot) for d in moment.decisions]  # the rooms each decision was taken in
     if moment.current is None:
         route.append(int(moment.env.unwrapped.state))
-        title = f"{episode_heading(moment)}\noutside after {_count(len(route) - 1, 'move', 'moves')}" \
-            if route[-1] == five_rooms.OUTSIDE else f"{episode_heading(moment)}\nstopped in room {route[-1]}"
-        return building_image(route, title=title, footer="route " + " -> ".join(map(str, route)) +
-                              f"   return {moment.total:+g}")
+        where = tr("outside after {moves}").format(moves=moves(len(route) - 1)) \
+            if route[-1] == five_rooms.OUTSIDE else tr("stopped in room {room}").format(room=route[-1])
+        return building_image(route, title=f"{episode_heading(moment)}\n{where}",
+                              footer=tr("route {route}   return {total}").format(
+                                  route=" -> ".join(map(str, route)), total=decimal(f"{moment.total:+g}")))
     decision = moment.current
     values = decision.values if decision.values is not None else np.full(five_rooms.N_ROOMS, np.nan)
     doors = {int(k): float(values[k]) for k in five_rooms.valid_actions(route[-1])}
-    move = "" if decision.action is None else f": room {route[-1]} -> {decision.action}" + \
-        (" (random)" if decision.explored else "")
-    return building_image(route, doors, decision.action, title=f"{episode_heading(moment)}\nmove {len(route)}{move}",
-                          footer="route " + " -> ".join(map(str, route)) + "; by each door its Q, orange: taken")
+    if decision.action is None:
+        move = tr("move {number}").format(number=len(route))
+    else:
+        move = (tr("move {number}: room {room} -> {target} (random)") if decision.explored
+                else tr("move {number}: room {room} -> {target}")).format(number=len(route), room=route[-1],
+                                                                           target=decision.action)
+    return building_image(route, doors, decision.action, title=f"{episode_heading(moment)}\n{move}",
+                          footer=tr("route {route}; by each door its Q, orange: taken").format(
+                              route=" -> ".join(map(str, route))))
 
 
 def rooms_text(moment: Moment) -> str:
     here = int(moment.env.unwrapped.state)
     decision = moment.current
     if decision is None:
-        return f"now in {'the outside (5)' if here == five_rooms.OUTSIDE else f'room {here}'}: return {moment.total:+g}"
+        where = tr("the outside (5)") if here == five_rooms.OUTSIDE else tr("room {room}").format(room=here)
+        return tr("now in {where}: return {total}").format(where=where, total=decimal(f"{moment.total:+g}"))
     values = decision.values if decision.values is not None else np.full(five_rooms.N_ROOMS, np.nan)
-    doors = "  ".join(f"Q(->{k}) {values[k]:.1f}" for k in five_rooms.valid_actions(here))
-    return f"in room {here}: {doors}  -> moves to {decision.action}"
+    doors = "  ".join(f"Q(->{k}) {decimal(f'{values[k]:.1f}')}" for k in five_rooms.valid_actions(here))
+    return tr("in room {room}: {doors}  -> moves to {target}").format(room=here, doors=doors, target=decision.action)
 
 
 def routes_image(routes: dict[int, list[int]]) -> np.ndarray:
     """The greedy route from every room, one small building each (plots/routes.png)."""
     from PIL import Image
 
-    tiles = [building_image(route, title=f"from room {room}: {_count(len(route) - 1, 'move', 'moves')}",
+    tiles = [building_image(route, title=tr("from room {room}: {moves}").format(room=room, moves=moves(len(route) - 1)),
                             footer=" -> ".join(map(str, route)), scale=80) for room, route in routes.items()]
     height, width = tiles[0].shape[:2]
     columns = 3
@@ -274,7 +305,7 @@ def board_image(board: Sequence[int], values: np.ndarray | None = None, chosen: 
             if index in fresh:
                 draw.line([(x0 + cell * 0.3, y0 + cell * 0.88), (x0 + cell * 0.7, y0 + cell * 0.88)], fill=colour, width=4)
         elif values is not None and np.isfinite(values[index]):
-            draw.text(centre, f"V {values[index]:.2f}", font=small, fill=CHOSEN if index == chosen else INK, anchor="mm")
+            draw.text(centre, f"V {decimal(f'{values[index]:.2f}')}", font=small, fill=CHOSEN if index == chosen else INK, anchor="mm")
     font = load_font(13)
     _write(draw, margin, 10, title, font, width - 2 * margin, most=3)
     _write(draw, margin, top + 3 * cell + 10, footer, font, width - 2 * margin)
@@ -291,22 +322,27 @@ def tictactoe_picture(moment: Moment) -> np.ndarray:
     decision = moment.current
     if decision is None:
         outcome = ttt.winner(board)
-        word = {ttt.X: "X (the agent) wins", ttt.O: "you win (O)" if moment.person else "O (the opponent) wins"
-                }.get(outcome, "a draw")
+        word = {ttt.X: tr("X (the agent) wins"),
+                ttt.O: tr("you win (O)") if moment.person else tr("O (the opponent) wins")}.get(outcome, tr("a draw"))
         before = _board_before(moment)
         fresh = [i for i in range(9) if board[i] != before[i]]
         return board_image(board, fresh=fresh, title=f"{episode_heading(moment, 'game')}\n{word}",
-                           footer=moment.prompt or f"the agent's return {moment.total:+g}", numbers=True)
+                           footer=moment.prompt or tr("the agent's return {total}").format(
+                               total=decimal(f"{moment.total:+g}")), numbers=True)
     previous = moment.decisions[-2].snapshot if len(moment.decisions) > 1 else (ttt.EMPTY,) * 9
     fresh = [i for i in range(9) if board[i] != previous[i]] if len(moment.decisions) > 1 else []
     if decision.by == "you":
         return board_image(board, chosen=decision.action, fresh=fresh, numbers=True,
-                           title=f"{episode_heading(moment, 'game')}\nyour move (O)",
+                           title=f"{episode_heading(moment, 'game')}\n{tr('your move (O)')}",
                            footer=moment.prompt or "")
-    move = "" if decision.action is None else f" X on {decision.action + 1}" + (" (random)" if decision.explored else "")
+    if decision.action is None:
+        move = tr("the agent (X) moves")
+    else:
+        move = (tr("the agent (X) moves X on {cell} (random)") if decision.explored
+                else tr("the agent (X) moves X on {cell}")).format(cell=decision.action + 1)
     return board_image(board, decision.values, decision.action, fresh, numbers=True,
-                       title=f"{episode_heading(moment, 'game')}\nthe agent (X) moves{move}",
-                       footer=moment.prompt or "V: the agent's chance of winning after that move")
+                       title=f"{episode_heading(moment, 'game')}\n{move}",
+                       footer=moment.prompt or tr("V: the agent's chance of winning after that move"))
 
 
 def tictactoe_text(moment: Moment) -> str:
@@ -322,11 +358,11 @@ def tictactoe_text(moment: Moment) -> str:
         rows.append("|".join(cells))
     text = "\n---+---+---\n".join(rows)
     if values is not None:
-        shown = "  ".join(f"{i + 1}: {v:.2f}" for i, v in enumerate(values) if np.isfinite(v))
-        text += f"\nthe agent's V of each move: {shown}"
+        shown = "  ".join(f"{i + 1}: {decimal(f'{v:.2f}')}" for i, v in enumerate(values) if np.isfinite(v))
+        text += "\n" + tr("the agent's V of each move: {values}").format(values=shown)
         if decision.action is not None:
-            text += f"\nthe agent (X) plays {decision.action + 1}"
+            text += "\n" + tr("the agent (X) plays {cell}").format(cell=decision.action + 1)
     if decision is None:
         won = ttt.winner(board)
-        text += "\n" + {ttt.X: "X (the agent) wins", ttt.O: "O wins"}.get(won, "a draw")
+        text += "\n" + {ttt.X: tr("X (the agent) wins"), ttt.O: tr("O wins")}.get(won, tr("a draw"))
     return text

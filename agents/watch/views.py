@@ -13,12 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from envs.blackjack import card_name, hand_value, outcome_word, table_state
-from lab.i18n import tr
+from envs.blackjack import card_name, table_state
+from lab.i18n import decimal, tr
 
 from agents.tasks import Task, exact_line, human_normalised_line, rates_line, task_for
 from agents.watch import reports
-from agents.watch.blackjack_plays import blackjack_plays_figure, hand_picture, hand_text
+from agents.watch.blackjack_plays import blackjack_plays_figure, hand_picture, hand_text, result_words, total_words
 from agents.watch.scenes import rooms_picture, rooms_text, tictactoe_picture, tictactoe_text
 
 
@@ -37,13 +37,13 @@ class TaskView:
     def report(self, run, learner, config, evaluation: dict, logger, step: int) -> list[str]:
         """Final report lines (and files) after the last evaluation; extends `evaluation`.
         A Q-table over numbered states is drawn as a heat-map (plots/q_table.png)."""
-        path = reports.q_table_figure(run, learner, self.task.action_names,
+        path = reports.q_table_figure(run, learner, self.task.action_labels(),
                                       f"{config.preset} (seed {config.seed})", logger=logger, step=step)
         return [] if path is None else [tr("Q-table heat-map: {path}").format(path=path)]
 
     def outcome_lines(self, env, total: float, steps: int) -> list[str]:
         """What a recording writes on the last frame of an episode."""
-        return [f"episode over after {steps} steps: return {total:+g}"]
+        return [tr("episode over after {steps} steps: return {total}").format(steps=steps, total=decimal(f"{total:+g}"))]
 
     def snapshot(self, env) -> Any:
         """The state before a decision, in the terms `picture` needs (None: nothing kept)."""
@@ -64,10 +64,11 @@ class TaskView:
             lines.append(self.outcome_lines(env, moment.total, len(moment.decisions))[0])
         elif decision.action is not None:
             name = lambda a: names[a] if a < len(names) else str(a)
-            values = "  ".join(f"{name(a)} {v:+.3f}" for a, v in enumerate(decision.values) if np.isfinite(v)) \
-                if decision.values is not None else ""
-            lines.append(f"step {len(moment.decisions)}: {name(decision.action)}"
-                         + (" (random)" if decision.explored else "") + (f" | {self.value_label}: {values}" if values else ""))
+            values = "  ".join(f"{name(a)} {decimal(f'{v:+.3f}')}" for a, v in enumerate(decision.values)
+                               if np.isfinite(v)) if decision.values is not None else ""
+            said = tr("step {step}: {action} (random)") if decision.explored else tr("step {step}: {action}")
+            lines.append(said.format(step=len(moment.decisions), action=name(decision.action))
+                         + (f" | {self.value_label}: {values}" if values else ""))
         return "\n".join(lines)
 
 
@@ -90,10 +91,9 @@ class BlackjackView(TaskView):
 
         table = env.unwrapped
         lines = []
-        for who, cards in (("dealer", list(table.dealer)), ("player", list(table.player))):
-            value = hand_value(cards)
-            lines.append(f"{who} {' '.join(map(card_name, cards))} = {value}" + (" bust" if value > 21 else ""))
-        lines[-1] += f" -> {outcome_word(total).upper()} {total:+g}"
+        for who, cards in ((tr("dealer"), list(table.dealer)), (tr("player"), list(table.player))):
+            lines.append(f"{who} {' '.join(map(card_name, cards))} {total_words(cards)}")
+        lines[-1] += f" -> {result_words(total).upper()}"
         return lines
 
     def snapshot(self, env) -> tuple[int, int, int]:

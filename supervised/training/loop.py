@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lab.i18n import N_, decimal, tr
 from lab.progress import progress_bar
 from supervised.training.costs import COSTS, as_tensors, evaluate, regularization_penalty, weight_parameters
 from supervised.training.errors import TrainerError, check_choice
@@ -114,7 +115,7 @@ def train(
         if cost != "log_likelihood" or isinstance(gradients, ManualBackprop) else None
 
     history, shuffler = History(), np.random.default_rng(seed)
-    bar = progress_bar(epochs, desc, quiet=quiet, unit="epoch")
+    bar = progress_bar(epochs, desc, quiet=quiet, unit=tr("epoch"))
     with _torch_threads(threads, batch_size, device), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)  # dropout masks
         for epoch in range(1, epochs + 1):
@@ -175,8 +176,8 @@ def _log(logger: Any, prefix: str, epoch: int, history: History, bar: Any) -> No
     if logger is not None:
         logger.scalars(epoch, {prefix + tag: v for tag, v in values.items() if not math.isnan(v)})
     bar.update(1)
-    bar.set_postfix({short: f"{values[tag]:.4f}" for short, tag in
-                     (("cost", "train/loss"), ("val", "val/accuracy"), ("test", "test/accuracy"))
+    bar.set_postfix({tr(short): decimal(f"{values[tag]:.4f}") for short, tag in
+                     ((N_("cost"), "train/loss"), (N_("val"), "val/accuracy"), (N_("test"), "test/accuracy"))
                      if not math.isnan(values[tag])})
 
 
