@@ -170,6 +170,7 @@ class NatureCNN(nn.Module):
         head: str | None = "q",
         features_only: bool = False,
         input_size: int = 84,
+        head_options: dict | None = None,
     ) -> None:
         super().__init__()
         if features_only or head in (None, "none"):
@@ -191,7 +192,7 @@ class NatureCNN(nn.Module):
         if size < 1:
             raise NetError(f"nature_cnn input_size must be at least 36, got {input_size}")
         self.fc = nn.Sequential(nn.Linear(64 * size * size, self.FEATURES), nn.ReLU())
-        self.head = make_head(head, self.FEATURES, n_outputs)
+        self.head = make_head(head, self.FEATURES, n_outputs, head_options)
         self.out_features = self.head.out_features if self.head is not None else self.FEATURES
 
     def features(self, observations: torch.Tensor) -> torch.Tensor:
