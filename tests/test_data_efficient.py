@@ -9,12 +9,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+import envs
 import nets
 from agents.algorithms.augment import random_shift
 from agents.algorithms.c51 import distributional_loss, project_distribution
 from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.algorithms.resets import fresh_network, is_head_parameter, reset_seed
 from agents.replay import Batch, ReplayMemory
+from agents.runner import resolve_config
 from agents.schedules import anneal_horizon_and_discount
 
 SUPPORT5 = torch.linspace(-2.0, 2.0, 5)  # atoms -2, -1, 0, 1, 2: spacing 1
@@ -216,3 +218,20 @@ def test_replay_ratio_and_adamw():
 def test_out_of_range_settings_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
         DQNConfig(**options)
+
+
+# -- the Atari 100k protocol and its preset ----------------------------------------------------
+def test_atari100k_protocol_is_deterministic_with_noop_starts_and_a_27k_step_cap():
+    env = envs.make_vector("boxing", num_envs=1, protocol="atari100k", seed=0)
+    try:
+        assert env.repeat_action_probability == 0.0 and env.noop_max == 30 and env.clip_rewards
+        assert env.max_episode_frames == 108_000 == 4 * 27_000
+        obs, _ = env.reset()
+        assert obs.shape == (1, 4, 84, 84) and obs.dtype == np.uint8
+    finally:
+        env.close()
+    config = resolve_config("boxing-100k", [])
+    a = config.agent
+    assert (config.total_steps, config.final_episodes, config.evaluation.epsilon) == (100_000, 100, 0.001)
+    assert (a.double, a.dueling, a.n_step, a.updates_per_step, a.augmentation, a.shift_pad, a.lr) == \
+        (True, True, 10, 1.0, "shift", 4, 1e-4)
