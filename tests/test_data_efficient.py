@@ -15,7 +15,7 @@ from agents.algorithms.augment import random_shift
 from agents.algorithms.c51 import distributional_loss, project_distribution
 from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.algorithms.resets import fresh_network, is_head_parameter, reset_seed
-from agents.replay import Batch, ReplayMemory
+from agents.replay import Batch, ReplayMemory, future_steps
 from agents.runner import resolve_config
 from agents.schedules import anneal_horizon_and_discount
 
@@ -235,3 +235,42 @@ def test_atari100k_protocol_is_deterministic_with_noop_starts_and_a_27k_step_cap
     assert (config.total_steps, config.final_episodes, config.evaluation.epsilon) == (100_000, 100, 0.001)
     assert (a.double, a.dueling, a.n_step, a.updates_per_step, a.augmentation, a.shift_pad, a.lr) == \
         (True, True, 10, 1.0, "shift", 4, 1e-4)
+
+
+# -- SPR ----------------------------------------------------------------------------------------
+def test_future_steps_mask_the_steps_after_the_episode_ends():
+    memory = ReplayMemory(200, (1,), n_step=5)
+    for t in range(8):  # an episode that terminates at its step 2 (0-based), then a new one
+        obs = np.array([[t]], np.float32)
+        memory.add(obs, [t], [0.0], obs + 1, [t == 2], [False])
+    future = future_steps(memory, np.array([0, 1]), 3)
+    assert future["future_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]  # from t=1: obs 2, 3 (final), then past the end
+    assert future["future_obs"][0, :, 0].tolist() == [1, 2, 3] and future["future_actions"][0].tolist() == [0, 1, 2]
+
+
+def test_spr_loss_trains_the_transition_model_and_takes_part_in_resets():
+    def build():
+        return nets.build("nature_cnn", head="q", n_outputs=3, in_channels=2)
+
+    torch.manual_seed(2)
+    agent = DQNAgent(build(), 3, DQNConfig(spr_weight=5.0, spr_steps=2, target_update="soft", lr=1e-3,
+                                           augmentation="shift"), seed=1, build_network=build)
+    rng = np.random.default_rng(0)
+    frames = lambda *shape: rng.integers(0, 255, (*shape, 2, 84, 84), dtype=np.uint8)  # noqa: E731
+    batch = Batch(frames(4), np.zeros(4, np.int64), np.ones(4, np.float32), frames(4), np.full(4, 0.9, np.float32),
+                  np.ones(4, np.float32), np.arange(4), future_obs=frames(4, 2),
+                  future_actions=np.ones((4, 2), np.int64), future_mask=np.ones((4, 2), np.float32))
+    before = [p.clone() for p in agent.spr.parameters()]
+    learned = agent.learn(batch)
+    assert -2.0 <= learned["spr_loss"] <= 2.0  # minus a sum of 2 cosine similarities
+    assert all(not torch.equal(b, p) for b, p in zip(before, agent.spr.parameters()))
+    assert "spr" in agent.state_dict() and len(agent.optimizer.param_groups[0]["params"]) == \
+        len(list(agent.online.parameters())) + len(list(agent.spr.parameters()))
+    old = {name: p.clone() for name, p in agent.spr.named_parameters()}
+    agent.reset()
+    fresh = dict(fresh_network(agent.build_spr, reset_seed(1, agent.updates)).named_parameters())
+    for name, new in agent.spr.named_parameters():
+        expected = fresh[name] if name.startswith("predictor.") else 0.5 * old[name] + 0.5 * fresh[name]
+        assert torch.allclose(new, expected, atol=1e-6)
+    with pytest.raises(ValueError, match="convolutional encoder"):
+        DQNAgent(nets.build("mlp", sizes=[2, 4], head="q", n_outputs=2), 2, DQNConfig(spr_weight=1.0))

@@ -27,7 +27,8 @@ of the `agent:` section, each off by default:
 - `target_update: soft` with `tau`: the EMA target network (0.005 in BBF);
 - `reset_every`, `shrink`: periodic resets with shrink-and-perturb (agents.algorithms.resets);
 - `replay_ratio`: gradient steps per agent step (instead of `train_every`); `optimizer: adamw`
-  with `weight_decay`.
+  with `weight_decay`;
+- `spr_weight` (+ `spr_steps`): SPR's loss of predicting future latents (agents.algorithms.spr).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from nets.heads import DistributionalHead
 from agents.algorithms.augment import random_shift
 from agents.algorithms.c51 import distributional_loss
 from agents.algorithms.resets import fresh_network, reset_seed, shrink_and_perturb
+from agents.algorithms.spr import SPRModel, spr_loss
 from agents.replay import Batch
 from agents.schedules import epsilon_greedy
 
@@ -90,6 +92,9 @@ class DQNConfig:
     # resets every reset_every gradient steps (0: never): encoder shrunk, head re-drawn
     reset_every: int = 0
     shrink: float = 0.5  # encoder = shrink * old + (1 - shrink) * fresh
+    # SPR: predict the target encoder's next spr_steps latents; its loss weighted spr_weight (0: off)
+    spr_weight: float = 0.0
+    spr_steps: int = 5
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_start"):
@@ -100,11 +105,12 @@ class DQNConfig:
             value = getattr(self, name)
             if value is not None and not (math.isfinite(value) and value > 0):
                 raise ValueError(f"agent.{name} must be a finite number > 0, got {value}")
-        for name in ("n_step", "target_period", "batch_size", "train_every", "n_step_start", "anneal_updates"):
+        for name in ("n_step", "target_period", "batch_size", "train_every", "n_step_start", "anneal_updates",
+                     "spr_steps"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"agent.{name} must be >= 1, got {value}")
-        for name in ("learning_starts", "reset_every", "shift_pad", "weight_decay"):
+        for name in ("learning_starts", "reset_every", "shift_pad", "weight_decay", "spr_weight"):
             if getattr(self, name) < 0:
                 raise ValueError(f"agent.{name} must be >= 0, got {getattr(self, name)}")
         if not 0.0 < self.tau <= 1.0:
@@ -130,8 +136,9 @@ class DQNConfig:
 
     @property
     def longest_n_step(self) -> int:
-        """The replay must keep this many steps ahead of a transition (n anneals from n_step_start)."""
-        return max(self.n_step, self.n_step_start or 1)
+        """The replay must keep this many steps ahead of a transition (n anneals from n_step_start;
+        SPR looks spr_steps ahead)."""
+        return max(self.n_step, self.n_step_start or 1, self.spr_steps if self.spr_weight else 1)
 
 
 class DQNAgent:
@@ -159,12 +166,27 @@ class DQNAgent:
             raise ValueError("agent.distributional needs a network with a distributional head "
                              "(nets.build(..., head='distributional'))")
         self.build_network = build_network or (lambda: _reinitialised(q_network))
+        self.spr = self._make_spr()
         self.optimizer = self._make_optimizer()
         self.rng = np.random.default_rng(seed)
         self.updates = 0
 
+    def _make_spr(self) -> SPRModel | None:
+        if not self.config.spr_weight:
+            return None
+        if not (hasattr(self.online, "encode") and hasattr(self.online, "fc")):
+            raise ValueError("agent.spr_weight needs a Q-network with a convolutional encoder (net.kind nature_cnn)")
+        self.build_spr = lambda: SPRModel(self.online.convs[-2].out_channels, self.n_actions,  # noqa: E731
+                                          self.online.fc[0].out_features)
+        return self.build_spr().to(self.device, memory_format=self.memory_format)
+
+    @property
+    def trained_parameters(self) -> list[torch.nn.Parameter]:
+        """The online network's parameters and SPR's models'."""
+        return [*self.online.parameters(), *(self.spr.parameters() if self.spr is not None else ())]
+
     def _make_optimizer(self) -> torch.optim.Optimizer:
-        config, parameters = self.config, self.online.parameters()
+        config, parameters = self.config, self.trained_parameters
         # One fused kernel for all parameters instead of a loop over them: measured 3 ms
         # instead of 24 ms per Adam step for the Nature CNN on one CPU thread.
         fused = self.device.type in ("cpu", "cuda")
@@ -209,8 +231,14 @@ class DQNAgent:
         discounts = torch.as_tensor(batch.discounts, device=self.device, dtype=torch.float32)
         weights = torch.as_tensor(batch.weights, device=self.device, dtype=torch.float32)
 
+        head, latent = getattr(self.online, "head", None), None
+        if self.spr is not None:  # the encoder's maps once, for the Q head and SPR's rollout
+            latent = self.online.encode(obs)
+            features = self.online.fc(torch.flatten(latent, start_dim=1))
         if self.config.distributional:
-            per_sample, q_taken = self._distributional_terms(obs, next_obs, actions, returns, discounts)
+            features = features if latent is not None else self.online.features(obs)
+            per_sample, q_taken = self._distributional_terms(head.log_probs(features), next_obs, actions, returns,
+                                                             discounts)
             td_error = per_sample.detach()
         else:
             with torch.no_grad():
@@ -223,26 +251,33 @@ class DQNAgent:
                 # discounts = gamma^n, or 0 when the episode terminated within the n steps
                 target = returns + discounts * next_value
 
-            q_taken = self.online(obs).float().gather(1, actions.unsqueeze(1)).squeeze(1)
+            q_all = head(features) if latent is not None else self.online(obs)
+            q_taken = q_all.float().gather(1, actions.unsqueeze(1)).squeeze(1)
             td_error = target - q_taken
             if self.loss == "huber":
                 per_sample = F.smooth_l1_loss(q_taken, target, reduction="none")
             else:
                 per_sample = 0.5 * td_error.pow(2)
-        loss = (weights * per_sample).mean()  # weights = 1 unless prioritized
+        loss = td_loss = (weights * per_sample).mean()  # weights = 1 unless prioritized
+        extra = {}
+        if self.spr is not None:
+            future = [torch.as_tensor(getattr(batch, name), device=self.device)
+                      for name in ("future_obs", "future_actions", "future_mask")]
+            predictive = spr_loss(self.online, self.target, self.spr, latent, *future, self._augmented).mean()
+            loss = loss + self.config.spr_weight * predictive
+            extra["spr_loss"] = float(predictive.detach())
 
         self.step_on(loss)
         return {
-            "td_loss": float(loss.detach()),
+            "td_loss": float(td_loss.detach()),
             "q_values": float(q_taken.detach().mean()),
             "td_errors": td_error.detach().abs().cpu().numpy(),
-        }
+        } | extra
 
-    def _distributional_terms(self, obs, next_obs, actions, returns, discounts):
+    def _distributional_terms(self, log_probs, next_obs, actions, returns, discounts):
         with torch.no_grad():
             target_probs = self.target.head.log_probs(self.target.features(next_obs)).exp()
             next_online_q = self.online(next_obs).float() if self.double else None
-        log_probs = self.online.head.log_probs(self.online.features(obs))
         return distributional_loss(log_probs, target_probs, actions, next_online_q, returns, discounts,
                                    self.online.head.support)
 
@@ -254,7 +289,7 @@ class DQNAgent:
         if self.max_grad_norm:
             # clip_grad_norm_ scales every gradient even by 1.0 (measured 1.3 ms of a 20 ms
             # update); scaling only when the factor max/(norm + 1e-6) is below 1 is the same math.
-            parameters = [p for p in self.online.parameters() if p.grad is not None]
+            parameters = [p for p in self.trained_parameters if p.grad is not None]
             norm = torch.nn.utils.get_total_norm([p.grad for p in parameters])
             if float(norm) + 1e-6 > self.max_grad_norm:
                 torch.nn.utils.clip_grads_with_norm_(parameters, self.max_grad_norm, norm)
@@ -272,9 +307,12 @@ class DQNAgent:
     def reset(self) -> None:
         """Shrink-and-perturb the encoder, re-draw the head, forget the optimiser's moments; the
         target network takes the same treatment with the same fresh draw (as in BBF)."""
-        fresh = fresh_network(self.build_network, reset_seed(self.seed, self.updates))
+        seed = reset_seed(self.seed, self.updates)
+        fresh = fresh_network(self.build_network, seed)
         for network in (self.online, self.target):
             shrink_and_perturb(network, fresh, self.config.shrink)
+        if self.spr is not None:  # its transition model shrinks like the encoder, its predictor is re-drawn
+            shrink_and_perturb(self.spr, fresh_network(self.build_spr, seed), self.config.shrink)
         self.optimizer.state.clear()
 
     # -- 2. the target network -----------------------------------------------------------------
@@ -295,12 +333,15 @@ class DQNAgent:
             "optimizer": self.optimizer.state_dict(),
             "updates": self.updates,
             "rng": self.rng.bit_generator.state,
-        }
+        } | ({"spr": self.spr.state_dict()} if self.spr is not None else {})
 
     def load_state_dict(self, state: dict, weights_only: bool = False) -> None:
         check_tensors(state["online"], self.online.state_dict(), "online network")
         check_tensors(state["target"], self.target.state_dict(), "target network")
         self.online.load_state_dict(state["online"])
+        if self.spr is not None:
+            check_tensors(state["spr"], self.spr.state_dict(), "SPR models")
+            self.spr.load_state_dict(state["spr"])
         self.target.load_state_dict(state["target"])
         if not weights_only:
             self.optimizer.load_state_dict(state["optimizer"])

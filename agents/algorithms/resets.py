@@ -23,8 +23,9 @@ import numpy as np
 import torch
 from torch import nn
 
-#: top-level submodules of a Q-network that a reset replaces entirely (the rest is the encoder)
-HEAD_PARTS = ("fc", "head")
+#: top-level submodules that a reset replaces entirely (the rest, e.g. the convolutions and SPR's
+#: transition model, is shrunk and perturbed): a Q-network's dense layer and head, SPR's predictor
+HEAD_PARTS = ("fc", "head", "predictor")
 
 
 def is_head_parameter(name: str) -> bool:

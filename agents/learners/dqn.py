@@ -30,7 +30,7 @@ from agents.algorithms.dqn import DQNAgent
 from agents.config import RunConfig
 from agents.contract import Experience, Learner
 from agents.playing import play_agent
-from agents.replay import FrameReplayMemory, ReplayMemory
+from agents.replay import FrameReplayMemory, ReplayMemory, future_steps
 from agents.schedules import anneal_horizon_and_discount
 
 EVAL_LANES = 8  # at most this many parallel envs play an evaluation
@@ -168,15 +168,18 @@ class DQNLearner(Learner):
         if replay.prioritized:  # anneal beta to 1 over the budget
             memory.beta = replay.beta_start + (1 - replay.beta_start) * self.budget_fraction()
         if a.n_step_start is not None or a.gamma_start is not None:  # BBF, after each reset
-            n, gamma = anneal_horizon_and_discount(
+            memory.horizon, memory.gamma = anneal_horizon_and_discount(
                 self.agent.updates_since_reset, a.anneal_updates, a.n_step_start or a.n_step, a.n_step,
                 a.gamma if a.gamma_start is None else a.gamma_start, a.gamma)
-            memory.horizon, memory.gamma = n, gamma
+        elif a.longest_n_step > a.n_step:  # the memory keeps more steps than n, for SPR
+            memory.horizon = a.n_step
         batch = memory.sample(a.batch_size)
+        if a.spr_weight:
+            batch = batch._replace(**future_steps(memory, batch.indices, a.spr_steps))
         learned = self.agent.learn(batch)
         if replay.prioritized:
             memory.update_priorities(batch.indices, learned["td_errors"])
-        return {"td_loss": learned["td_loss"], "q_values": learned["q_values"]}
+        return {name: learned[name] for name in ("td_loss", "q_values", "spr_loss") if name in learned}
 
     # -- playing with the trained network ----------------------------------------------------------
     def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,
