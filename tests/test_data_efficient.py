@@ -15,6 +15,7 @@ from agents.algorithms.augment import random_shift
 from agents.algorithms.c51 import distributional_loss, project_distribution
 from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.algorithms.resets import fresh_network, is_head_parameter, reset_seed
+from agents.bench.ingredients import INGREDIENTS, measure_ingredients
 from agents.replay import Batch, ReplayMemory, future_steps
 from agents.runner import resolve_config
 from agents.schedules import anneal_horizon_and_discount
@@ -274,3 +275,9 @@ def test_spr_loss_trains_the_transition_model_and_takes_part_in_resets():
         assert torch.allclose(new, expected, atol=1e-6)
     with pytest.raises(ValueError, match="convolutional encoder"):
         DQNAgent(nets.build("mlp", sizes=[2, 4], head="q", n_outputs=2), 2, DQNConfig(spr_weight=1.0))
+
+
+def test_the_ingredients_bench_times_every_ingredient_against_the_plain_update():
+    cost = measure_ingredients(rounds=1, updates_per_round=1)
+    assert set(cost) == {"plain", "reset", *INGREDIENTS}
+    assert all(value > 0 for value in cost.values())

