@@ -176,9 +176,11 @@ class DQNAgent:
             return None
         if not (hasattr(self.online, "encode") and hasattr(self.online, "fc")):
             raise ValueError("agent.spr_weight needs a Q-network with a convolutional encoder (net.kind nature_cnn)")
-        self.build_spr = lambda: SPRModel(self.online.convs[-2].out_channels, self.n_actions,  # noqa: E731
-                                          self.online.fc[0].out_features)
         return self.build_spr().to(self.device, memory_format=self.memory_format)
+
+    def build_spr(self) -> SPRModel:
+        """SPR's models sized for the online network (fresh ones for a reset, too)."""
+        return SPRModel(self.online.convs[-2].out_channels, self.n_actions, self.online.fc[0].out_features)
 
     @property
     def trained_parameters(self) -> list[torch.nn.Parameter]:
@@ -216,8 +218,8 @@ class DQNAgent:
                               lambda rows: self.q_values(rows).argmax(axis=1))
 
     # -- learning (1. from replayed batches) ---------------------------------------------------
-    def _augmented(self, observations: np.ndarray) -> torch.Tensor:
-        x = torch.as_tensor(np.asarray(observations), device=self.device)
+    def _augmented(self, observations: np.ndarray | torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(observations, device=self.device)
         if self.config.augmentation == "shift":
             x = random_shift(x, self.config.shift_pad, self.rng)
         return x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
