@@ -2,6 +2,8 @@
 exploring to exploiting (chapter 68's explore/exploit trade-off; chapter 70's epsilon-greedy DQN).
 
 A schedule maps progress t (steps or episodes, whichever the caller counts) to epsilon.
+:func:`anneal_horizon_and_discount` is the other schedule of a learning agent here: BBF's
+(Schwarzer et al. 2023) n-step horizon and discount, annealed after each network reset.
 """
 
 from __future__ import annotations
@@ -49,6 +51,25 @@ class EpsilonSchedule:
         if self.kind == "linear":
             return self.start + fraction * (self.end - self.start)
         return self.start * math.exp(fraction * math.log(self.end / self.start))
+
+
+def geometric_anneal(t: int, duration: int, start: float, end: float) -> float:
+    """From `start` at t = 0 to `end` at t >= duration, straight in log space (a constant ratio
+    per step): BBF's schedule, the one of Dopamine's exponential_decay_scheduler."""
+    if duration < 1 or t >= duration:
+        return end
+    fraction = max(t, 0) / duration
+    return math.exp((1.0 - fraction) * math.log(start) + fraction * math.log(end))
+
+
+def anneal_horizon_and_discount(t: int, duration: int, n_start: int, n_end: int, gamma_start: float,
+                                gamma_end: float) -> tuple[int, float]:
+    """BBF's (n, gamma) t updates after a reset: n falls geometrically from `n_start` to `n_end`
+    (rounded to a whole step) while 1 - gamma falls geometrically from 1 - `gamma_start` to
+    1 - `gamma_end` (so gamma rises: 0.97 -> 0.997 multiplies the horizon 1/(1 - gamma) by 10)."""
+    n = int(round(geometric_anneal(t, duration, n_start, n_end)))
+    gamma = 1.0 - geometric_anneal(t, duration, 1.0 - gamma_start, 1.0 - gamma_end)
+    return n, gamma
 
 
 def epsilon_greedy(observations: np.ndarray, epsilon: float, rng: np.random.Generator, n_actions: int,

@@ -19,7 +19,7 @@ module builds the environment side of that pipeline in two flavours that give th
   ``env.render()`` returns the full-resolution colour screen ``(210, 160, 3) uint8`` for
   recordings.
 
-Two documented evaluation protocols, chosen with ``protocol=``:
+Three documented evaluation protocols, chosen with ``protocol=``:
 
 ``"machado"`` (default) -- Machado et al. 2018, "Revisiting the Arcade Learning Environment":
     sticky actions (``repeat_action_probability=0.25``: on every emulator frame the previous
@@ -33,6 +33,14 @@ Two documented evaluation protocols, chosen with ``protocol=``:
     action set, and rewards clipped to {-1, 0, +1} *during training*.  Clipping is a separate
     flag (``clip_rewards``, default ``True`` for this protocol) so that evaluation can build the
     same environment with ``clip_rewards=False`` and report raw game scores.
+
+``"atari100k"`` -- the Atari 100k benchmark (Kaiser et al. 2020, "Model-Based Reinforcement
+    Learning for Atari"; the protocol of DER, DrQ(eps), SPR and BBF): the Nature settings
+    (deterministic emulator, up to 30 no-op starts, frame skip 4 with a max over the last two
+    frames, 84x84 grey, a stack of 4, rewards clipped in training, the 108,000-frame = 27,000-step
+    episode cap) with a budget of 100k agent steps (400k frames); the final agent is scored in
+    raw points over 100 episodes at evaluation epsilon 0.001 (Dopamine's and BBF's setting).
+    The budget and the evaluation are the preset's (``agents/presets/boxing-100k.yaml``).
 
 Boxing specifics: the game has no lives, so "end the episode on life loss" (Nature) and
 "no life-loss signal" (Machado) coincide; its minimal action set already holds all 18
@@ -100,6 +108,14 @@ PROTOCOLS: dict[str, AtariProtocol] = {
         clip_rewards=True,
         full_action_space=False,
         reference="Mnih et al. 2015: deterministic, 30 no-op starts, rewards clipped in training",
+    ),
+    "atari100k": AtariProtocol(
+        name="atari100k",
+        repeat_action_probability=0.0,
+        clip_rewards=True,
+        full_action_space=False,
+        reference="Kaiser et al. 2020 (Atari 100k): deterministic, 30 no-op starts, 27k-step episode cap, "
+                  "100k agent steps, final agent over 100 episodes at epsilon 0.001, raw points",
     ),
 }
 
@@ -224,7 +240,8 @@ def make_boxing_vector(
 
     Args:
         num_envs: emulators stepped together.
-        protocol: ``"machado"`` (sticky actions 0.25) or ``"nature"`` (deterministic).
+        protocol: ``"machado"`` (sticky actions 0.25), ``"nature"`` or ``"atari100k"``
+            (deterministic; see the module docstring).
         seed: seed of the first reset (sub-env ``i`` gets ``seed + i``).
         clip_rewards: clip rewards to {-1, 0, 1}; ``None`` takes the protocol's training
             default (nature: True, machado: False).  Use False to evaluate raw scores.
@@ -332,7 +349,7 @@ def _register() -> None:
         "boxing",
         make_boxing_vector,
         "Atari Boxing, N native-threaded emulators, 4x84x84 grey stacks, "
-        "protocol machado|nature (ch. 69-70).",
+        "protocol machado|nature|atari100k (ch. 69-70).",
     )
     register(
         "boxing-colour",

@@ -3,7 +3,7 @@
 ``nets.build(kind, **options)`` makes any registered network; ``nets.available()`` lists the
 kinds: ``mlp`` (chapters 11-25), ``lenet`` and ``nature_cnn`` (40-43, 69-70), ``recurrent``
 (48-53), ``liquid`` (83), ``transformer`` (76-90) and ``memory_q`` (the agents with memory: torso -> LSTM, GRU
-or windowed transformer -> Q head).  Heads (Q, dueling, classifier) live in
+or windowed transformer -> Q head).  Heads (Q, dueling, C51 distributional, classifier) live in
 :mod:`nets.heads`.
 """
 
@@ -18,7 +18,7 @@ from nets.registry import (
     register,
 )
 from nets.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_activation
-from nets.heads import HEAD_CHOICES, ClassifierHead, DuelingHead, QHead, make_head
+from nets.heads import HEAD_CHOICES, ClassifierHead, DistributionalHead, DuelingHead, QHead, make_head
 from nets.mlp import INIT_CHOICES, MLP, init_linear_
 from nets.cnn import L2Pool2d, LeNet, NatureCNN
 from nets.recurrent import RecurrentNet
@@ -45,7 +45,8 @@ from nets.transformer import (
 __all__ = [
     "VAE", "Autoencoder", "ConvAutoencoder", "DCGANDiscriminator", "DCGANGenerator", "gaussian_kl",
     "ACTIVATIONS", "HEAD_CHOICES", "INIT_CHOICES", "OUTPUT_ACTIVATIONS",
-    "ClassifierHead", "DecoderBlock", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet", "LiquidTimeConstantNet",
+    "ClassifierHead", "DecoderBlock", "DistributionalHead", "DuelingHead", "EncoderBlock", "L2Pool2d", "LeNet",
+    "LiquidTimeConstantNet",
     "MLP", "MemoryQNetwork", "MultiHeadAttention", "NatureCNN", "NetError", "QHead", "RecurrentNet",
     "TiedOutput", "TransformerDecoder", "TransformerEncoder", "TransformerSeq2Seq",
     "attention_maps", "available", "build", "causal_mask", "check_choice", "count_parameters", "describe",

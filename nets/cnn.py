@@ -170,6 +170,7 @@ class NatureCNN(nn.Module):
         head: str | None = "q",
         features_only: bool = False,
         input_size: int = 84,
+        head_options: dict | None = None,
     ) -> None:
         super().__init__()
         if features_only or head in (None, "none"):
@@ -191,18 +192,21 @@ class NatureCNN(nn.Module):
         if size < 1:
             raise NetError(f"nature_cnn input_size must be at least 36, got {input_size}")
         self.fc = nn.Sequential(nn.Linear(64 * size * size, self.FEATURES), nn.ReLU())
-        self.head = make_head(head, self.FEATURES, n_outputs)
+        self.head = make_head(head, self.FEATURES, n_outputs, head_options)
         self.out_features = self.head.out_features if self.head is not None else self.FEATURES
 
-    def features(self, observations: torch.Tensor) -> torch.Tensor:
-        """The 512 ReLU features of a batch of frame stacks."""
+    def encode(self, observations: torch.Tensor) -> torch.Tensor:
+        """The last convolution's maps, (B, 64, 7, 7) at 84x84: the encoder's output."""
         if observations.dtype == torch.uint8:
             x = observations.float().div_(255.0)  # in place: one fewer 32x4x84x84 float buffer
         else:
             x = observations.float()
-        x = self.convs(x)
+        return self.convs(x)
+
+    def features(self, observations: torch.Tensor) -> torch.Tensor:
+        """The 512 ReLU features of a batch of frame stacks."""
         # flatten reshapes (copying if channels_last), so it works in either memory format.
-        return self.fc(torch.flatten(x, start_dim=1))
+        return self.fc(torch.flatten(self.encode(observations), start_dim=1))
 
     def forward(self, observations: torch.Tensor) -> torch.Tensor:
         features = self.features(observations)

@@ -6,9 +6,13 @@ features into what the task needs:
 * :class:`QHead` - one action value per action, the DQN output (chapters 69-75);
 * :class:`DuelingHead` - the dueling architecture of Wang et al. (2016): a state value V(s)
   plus action advantages A(s, a) with their mean removed, so Q = V + A - mean(A);
+* :class:`DistributionalHead` - C51 (Bellemare et al. 2017): for each action a probability over
+  ``atoms`` fixed returns between ``v_min`` and ``v_max``; its Q-values are the means, so an agent
+  acts on it as on a Q head (optionally dueling over the atoms' logits, as in Rainbow);
 * :class:`ClassifierHead` - class scores (logits) for softmax / cross-entropy (chapters 17-18).
 
-Bodies take a ``head`` option with one of :data:`HEAD_CHOICES`; :func:`make_head` builds it.
+Bodies take a ``head`` option with one of :data:`HEAD_CHOICES` and the head's own keywords as
+``head_options`` (e.g. ``{"atoms": 51, "v_min": -10, "v_max": 10}``); :func:`make_head` builds it.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from torch import nn
 
 from nets.registry import NetError, check_choice
 
-HEAD_CHOICES: tuple[str | None, ...] = ("q", "dueling", "classifier", None)
+HEAD_CHOICES: tuple[str | None, ...] = ("q", "dueling", "distributional", "classifier", None)
 
 
 class QHead(nn.Module):
@@ -66,6 +70,41 @@ def _stream(in_features: int, out_features: int, hidden: int) -> nn.Module:
     )
 
 
+class DistributionalHead(nn.Module):
+    """C51 (Bellemare et al. 2017): a softmax over ``atoms`` returns z_i evenly spaced in
+    [v_min, v_max] for every action; ``forward`` gives Q(s, a) = sum_i p_i(s, a) z_i.
+
+    With ``dueling`` the logits are V(s, i) + A(s, a, i) - mean_a' A(s, a', i) (Rainbow's
+    dueling distributional head).  :meth:`log_probs` is what a distributional loss needs.
+    """
+
+    def __init__(self, in_features: int, n_actions: int, atoms: int = 51, v_min: float = -10.0,
+                 v_max: float = 10.0, dueling: bool = False) -> None:
+        super().__init__()
+        if int(atoms) < 2 or not float(v_min) < float(v_max):
+            raise NetError(f"distributional head needs atoms >= 2 and v_min < v_max, "
+                           f"got atoms={atoms!r}, v_min={v_min!r}, v_max={v_max!r}")
+        self.n_actions, self.atoms = int(n_actions), int(atoms)
+        self.register_buffer("support", torch.linspace(float(v_min), float(v_max), self.atoms))
+        self.advantage = nn.Linear(in_features, self.n_actions * self.atoms)
+        self.value = nn.Linear(in_features, self.atoms) if dueling else None
+        self.out_features = self.n_actions
+
+    def logits(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, n_actions, atoms) unnormalised log-probabilities."""
+        logits = self.advantage(features).view(-1, self.n_actions, self.atoms)
+        if self.value is None:
+            return logits
+        return self.value(features).unsqueeze(1) + logits - logits.mean(dim=1, keepdim=True)
+
+    def log_probs(self, features: torch.Tensor) -> torch.Tensor:
+        """(B, n_actions, atoms) log p_i(s, a), normalised over the atoms."""
+        return torch.log_softmax(self.logits(features).float(), dim=-1)
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return (self.log_probs(features).exp() * self.support).sum(dim=-1)
+
+
 class ClassifierHead(nn.Module):
     """Linear map from features to class logits (softmax is left to the loss)."""
 
@@ -78,8 +117,10 @@ class ClassifierHead(nn.Module):
         return self.linear(features)
 
 
-def make_head(name: str | None, in_features: int, n_outputs: int | None) -> nn.Module | None:
-    """Build the head called ``name`` (one of :data:`HEAD_CHOICES`); None means no head."""
+def make_head(name: str | None, in_features: int, n_outputs: int | None,
+              options: dict | None = None) -> nn.Module | None:
+    """Build the head called ``name`` (one of :data:`HEAD_CHOICES`) with its keyword ``options``
+    (only the distributional head takes any); None means no head."""
     if name == "none":
         name = None
     check_choice("head", name, HEAD_CHOICES)
@@ -88,6 +129,13 @@ def make_head(name: str | None, in_features: int, n_outputs: int | None) -> nn.M
     if n_outputs is None or int(n_outputs) < 1:
         raise NetError(f"head {name!r} needs n_outputs >= 1 (number of actions or classes), "
                        f"got {n_outputs!r}")
+    if options and name != "distributional":
+        raise NetError(f"head {name!r} takes no head_options, got {sorted(options)}")
+    if name == "distributional":
+        allowed = {"atoms", "v_min", "v_max", "dueling"}
+        if set(options or {}) - allowed:
+            raise NetError(f"distributional head options are {sorted(allowed)}, got {sorted(options)}")
+        return DistributionalHead(in_features, int(n_outputs), **(options or {}))
     if name == "q":
         return QHead(in_features, int(n_outputs))
     if name == "dueling":

@@ -86,6 +86,7 @@ class MLP(nn.Module):
         init: str = "default",
         head: str | None = None,
         n_outputs: int | None = None,
+        head_options: dict | None = None,
     ) -> None:
         super().__init__()
         sizes = _check_sizes(sizes, minimum=1 if head not in (None, "none") else 2)
@@ -102,7 +103,7 @@ class MLP(nn.Module):
         )
         self.activation = make_activation(activation, ACTIVATIONS)
         self.dropout = nn.Dropout(float(dropout))
-        self.head = make_head(head, sizes[-1], n_outputs)
+        self.head = make_head(head, sizes[-1], n_outputs, head_options)
         self.output_activation = make_activation(output_activation, OUTPUT_ACTIVATIONS)
         # Layers followed by the hidden activation: all of them when a head follows.
         self.n_hidden_layers = len(self.layers) if self.head is not None else len(self.layers) - 1
@@ -112,7 +113,8 @@ class MLP(nn.Module):
             if isinstance(module, nn.Linear):
                 init_linear_(module, init, activation)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """What the head sees (the output layer's values when there is no head)."""
         if x.dim() > 2:
             x = x.flatten(start_dim=1)
         if not x.is_floating_point():
@@ -121,6 +123,10 @@ class MLP(nn.Module):
             x = layer(x)
             if index < self.n_hidden_layers:
                 x = self.dropout(self.activation(x))
+        return x
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
         if self.head is not None:
             x = self.head(x)
         return self.output_activation(x)

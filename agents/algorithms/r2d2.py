@@ -51,6 +51,10 @@ class R2D2Config(DQNConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_sequence_options(self.sequence_length, self.burn_in, self.priority_eta)
+        defaults = DQNConfig()  # the data-efficient ingredients are the feed-forward DQN's only
+        for name in ("distributional", "augmentation", "n_step_start", "gamma_start", "reset_every", "spr_weight"):
+            if getattr(self, name) != getattr(defaults, name):
+                raise ValueError(f"agent.{name} is an option of algo dqn; algo r2d2 does not take it")
 
 
 RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)

@@ -20,6 +20,9 @@ in time, each with the ratio ours / reference:
             `ReplayBuffer` (obs and next_obs) and its `optimize_memory_usage=True` (obs only),
             computed from the arrays each allocates (unwritten numpy zeros take no RAM, so this
             touches nothing).
+(d) ingredients  milliseconds per update of the DQN with each data-efficient ingredient (C51,
+            shifts, EMA target, AdamW, SPR) against the plain DQN update in the same run
+            (agents/bench/ingredients.py).
 
 `scripts/bench.py blackjack` trains blackjack-dqn (chapters 71-75) with our DQN and with SB3's
 DQN (`--backend sb3`: the same preset through the one preset -> SB3 mapping) on the same number
@@ -44,12 +47,13 @@ from lab.device import resolve_device
 
 from agents import runner
 from agents.config import RunConfig
+from agents.bench.ingredients import measure_ingredients
 from agents.replay import FrameReplayMemory
 from agents.runner import resolve_config, train_config
 from agents.sb3.mapping import unmapped_options
 
 SUITES = ("atari", "blackjack", "memory")
-ATARI_PARTS = ("env", "train", "replay")
+ATARI_PARTS = ("env", "train", "replay", "ingredients")
 ATARI_DEFAULT_STEPS = 20_000
 ENV_BENCH_NUM_ENVS = 8
 REPLAY_BENCH_CAPACITY = 1_000_000
@@ -275,6 +279,18 @@ def run_atari(steps: int, seed: int, device: str, quiet: bool, parts: list[str],
                      f"{memory['ours'] * REPLAY_BENCH_CAPACITY / 1e9:.2f} GB in all; "
                      f"SB3 would need {memory['sb3'] * REPLAY_BENCH_CAPACITY / 1e9:.1f} GB "
                      f"({memory['sb3_optimized'] * REPLAY_BENCH_CAPACITY / 1e9:.1f} GB optimized)")
+    if "ingredients" in parts:
+        log("(d) timing one update of the DQN with each data-efficient ingredient ...")
+        cost = measure_ingredients(seed)
+        for name in cost:
+            if name not in ("plain", "reset"):
+                rows.append(_row(f"(d) update + {name}", cost[name], cost["plain"], "ms per update",
+                                 "plain DQN update", "(cost)"))
+        rows.append(_row("(d) one reset (shrink-perturb)", cost["reset"], cost["plain"], "ms per reset",
+                         "plain DQN update", "(cost)"))
+        notes.append(f"(d) batch 32, Nature CNN, 18 actions, {threads} torch thread(s), device cpu: plain DQN "
+                     f"update {cost['plain']:.1f} ms (Adam, hard target). Medians of 5 alternating rounds of 4 "
+                     "updates; a shared, loaded machine moves them.")
     return format_table(f"bench atari (Boxing, seed {seed}): ratio = ours / reference", rows, notes)
 
 

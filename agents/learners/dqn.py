@@ -2,9 +2,10 @@
 act, step, store, learn.
 
 One `advance` is one step of N environments stepping together (Atari's in native threads):
-every transition goes to the replay memory and one gradient step is taken per `train_every`
-agent steps once the memory is warm. The Q-network is `nets.build(net.kind, ...)` (an MLP for
-vectors, the Nature CNN for frames) with a Q or dueling head.
+every transition goes to the replay memory and `agent.updates_per_step` gradient steps are
+taken per agent step (1 / `train_every`, or `replay_ratio`) once the memory is warm. The
+Q-network is `nets.build(net.kind, ...)` (an MLP for vectors, the Nature CNN for frames) with a
+Q, dueling or C51 distributional head.
 
 Resume: networks, optimizer, counters and the agent's RNG come back from checkpoints/latest;
 the replay memory too when the run was started with --save-replay, otherwise it is refilled
@@ -31,7 +32,8 @@ from agents.algorithms.dqn import DQNAgent
 from agents.config import RunConfig
 from agents.contract import Experience, Learner
 from agents.playing import play_agent
-from agents.replay import FrameReplayMemory, ReplayMemory
+from agents.replay import FrameReplayMemory, ReplayMemory, future_steps
+from agents.schedules import anneal_horizon_and_discount
 
 EVAL_LANES = 8  # at most this many parallel envs play an evaluation
 
@@ -46,8 +48,11 @@ def build_q_network(config: RunConfig, observation_space, n_actions: int) -> tor
         options.setdefault("init", "default")
     elif config.net.kind == "nature_cnn":
         options.setdefault("in_channels", int(observation_space.shape[0]))
-    head = "dueling" if config.agent.dueling else "q"
-    return nets.build(config.net.kind, head=head, n_outputs=n_actions, **options)
+    a = config.agent
+    if a.distributional:  # C51, dueling over the atoms' logits when asked
+        options["head_options"] = {"atoms": a.atoms, "v_min": a.v_min, "v_max": a.v_max, "dueling": a.dueling}
+        return nets.build(config.net.kind, head="distributional", n_outputs=n_actions, **options)
+    return nets.build(config.net.kind, head="dueling" if a.dueling else "q", n_outputs=n_actions, **options)
 
 
 def stored_step(observation_space) -> tuple[bool, tuple[int, ...], int]:
@@ -75,7 +80,7 @@ def build_memory(config: RunConfig, observation_space, num_envs: int, autoreset_
     check_replay_fits(r.capacity, step_bytes + 43, tr(
         "config: replay.capacity={capacity} needs {value:,.1f} GiB for the replay memory but "
         "{value2:,.1f} GiB are available; lower replay.capacity"))
-    common = dict(n_envs=num_envs, gamma=config.agent.gamma, n_step=config.agent.n_step,
+    common = dict(n_envs=num_envs, gamma=config.agent.gamma, n_step=config.agent.longest_n_step,
                   prioritized=r.prioritized, alpha=r.alpha, beta=r.beta_start, seed=config.seed,
                   autoreset_mode=autoreset_mode)
     if frames:
@@ -110,8 +115,14 @@ class DQNLearner(Learner):
 
     # -- what a subclass (agents.learners.recurrent) changes -----------------------------------------
     def make_agent(self, space, device: torch.device) -> DQNAgent:
-        network = build_q_network(self.config, space, self.n_actions)
-        return DQNAgent(network, self.n_actions, self.cfg, device=device, seed=self.config.seed)
+        if self.cfg.augmentation != "none" and len(space.shape) != 3:
+            raise ConfigError(f"config: agent.augmentation={self.cfg.augmentation} shifts images (channels, height, "
+                              f"width); {self.config.env.name} gives observations of shape {space.shape}")
+        def build() -> torch.nn.Module:
+            return build_q_network(self.config, space, self.n_actions)
+
+        return DQNAgent(build(), self.n_actions, self.cfg, device=device, seed=self.config.seed,
+                        build_network=build)
 
     def make_memory(self, space, lanes: int, autoreset_mode: str):
         return build_memory(self.config, space, lanes, autoreset_mode)
@@ -158,9 +169,9 @@ class DQNLearner(Learner):
         self.episodes += len(returns)
         self.obs = next_obs
         losses = {}
-        # learn: one gradient step per `train_every` agent steps once the memory is warm
+        # learn: `updates_per_step` gradient steps per agent step once the memory is warm
         if self.steps >= max(a.learning_starts, self.learn_from) and self.ready_to_learn():
-            self.update_credit += new_steps / a.train_every
+            self.update_credit += new_steps * a.updates_per_step
             while self.update_credit >= 1.0:
                 self.update_credit -= 1.0
                 losses = self.learn_once()
@@ -173,11 +184,19 @@ class DQNLearner(Learner):
                 group["lr"] = a.lr + self.budget_fraction() * (a.lr_end - a.lr)
         if replay.prioritized:  # anneal beta to 1 over the budget
             memory.beta = replay.beta_start + (1 - replay.beta_start) * self.budget_fraction()
+        if a.n_step_start is not None or a.gamma_start is not None:  # BBF, after each reset
+            memory.horizon, memory.gamma = anneal_horizon_and_discount(
+                self.agent.updates_since_reset, a.anneal_updates, a.n_step_start or a.n_step, a.n_step,
+                a.gamma if a.gamma_start is None else a.gamma_start, a.gamma)
+        elif a.longest_n_step > a.n_step:  # the memory keeps more steps than n, for SPR
+            memory.horizon = a.n_step
         batch = memory.sample(a.batch_size)
+        if a.spr_weight:
+            batch = batch._replace(**future_steps(memory, batch.indices, a.spr_steps))
         learned = self.agent.learn(batch)
         if replay.prioritized:
             memory.update_priorities(batch.indices, learned["td_errors"])
-        return {"td_loss": learned["td_loss"], "q_values": learned["q_values"]}
+        return {name: learned[name] for name in ("td_loss", "q_values", "spr_loss") if name in learned}
 
     # -- playing with the trained network ----------------------------------------------------------
     def play(self, episodes: int, epsilon: float, seed: int, env_options: dict | None = None,

@@ -79,6 +79,7 @@ importance-sampling weights ``(N * P(i)) ** -beta`` are divided by the batch's l
 """
 
 
+from agents.replay.futures import future_steps
 from agents.replay.interface import Batch
 from agents.replay.lanes import LaneReplay
 from agents.replay.memories import FrameReplayMemory, ReplayConfig, ReplayMemory
@@ -86,4 +87,4 @@ from agents.replay.sequences import SequenceBatch, SequenceReplay, sequence_prio
 from agents.replay.sum_tree import SumTree
 
 __all__ = ["Batch", "FrameReplayMemory", "LaneReplay", "ReplayConfig", "ReplayMemory", "SequenceBatch",
-           "SequenceReplay", "SumTree", "sequence_priority"]
+           "SequenceReplay", "SumTree", "future_steps", "sequence_priority"]

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
@@ -21,6 +21,10 @@ class Batch(NamedTuple):
     discounts: np.ndarray
     weights: np.ndarray
     indices: np.ndarray
+    # only for a loss over the steps that follow (SPR; agents.replay.futures)
+    future_obs: Optional[np.ndarray] = None
+    future_actions: Optional[np.ndarray] = None
+    future_mask: Optional[np.ndarray] = None
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:

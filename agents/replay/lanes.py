@@ -51,6 +51,9 @@ class LaneReplay:
         self.stack = check_int("stack", stack, 1)
         self.n_step = check_int("n_step", n_step, 1)
         self.gamma = check_float("gamma", gamma, 0.0, 1.0)
+        # Steps summed into a sampled return, <= n_step; public (like gamma and beta) so that an
+        # agent can anneal it (BBF's n 10 -> 3): the memory keeps n_step steps ahead regardless.
+        self.horizon = self.n_step
         self.alpha = check_float("alpha", alpha, 0.0)
         self.beta = check_float("beta", beta, 0.0)
         self.eps = check_float("eps", eps, 0.0)
@@ -263,8 +266,10 @@ class LaneReplay:
             raise ValueError(
                 f"indices must lie in [0, {self.capacity}), got {flat.min()}..{flat.max()}"
             )
+        if not 1 <= self.horizon <= self.n_step:
+            raise ValueError(f"horizon must be in [1, n_step={self.n_step}], got {self.horizon}")
         base = flat - flat % self.lane_capacity
-        steps = np.arange(self.n_step)
+        steps = np.arange(self.horizon)
         window = base[:, None] + (flat[:, None] % self.lane_capacity + steps) % self.lane_capacity
         rewards = self._rewards[window]
         terminated = self._terminated[window]

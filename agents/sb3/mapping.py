@@ -67,11 +67,12 @@ def default_hyperparameters(algo: str, config: RunConfig) -> dict:
     a = config.agent
     n_envs = config.env.num_envs
     if algo == "dqn":
-        # ours: one gradient step per `train_every` agent steps, n_envs agent steps per env.step
-        if n_envs >= a.train_every:
-            train_freq, gradient_steps = 1, max(1, round(n_envs / a.train_every))
+        # ours: `updates_per_step` gradient steps per agent step, n_envs agent steps per env.step
+        steps_per_update = 1.0 / a.updates_per_step
+        if n_envs >= steps_per_update:
+            train_freq, gradient_steps = 1, max(1, round(n_envs / steps_per_update))
         else:
-            train_freq, gradient_steps = max(1, round(a.train_every / n_envs)), 1
+            train_freq, gradient_steps = max(1, round(steps_per_update / n_envs)), 1
         hard = a.target_update == "hard"
         return dict(
             n_envs=n_envs, total_steps=0, learning_rate=a.lr, learning_rate_end=a.lr_end,
@@ -79,10 +80,10 @@ def default_hyperparameters(algo: str, config: RunConfig) -> dict:
             learning_starts=a.learning_starts, train_freq=train_freq, gradient_steps=gradient_steps,
             n_steps=a.n_step,
             # SB3 counts the target period in agent steps; ours in gradient steps
-            target_update_interval=a.target_period * a.train_every if hard else a.train_every,
+            target_update_interval=max(1, round(a.target_period * steps_per_update if hard else steps_per_update)),
             tau=1.0 if hard else a.tau,
             max_grad_norm=a.max_grad_norm if a.max_grad_norm else 1e9,  # SB3 always clips
-            optimizer=a.optimizer, adam_eps=a.adam_eps, clip_rewards=a.clip_rewards,
+            optimizer=a.optimizer, adam_eps=a.adam_eps, weight_decay=a.weight_decay, clip_rewards=a.clip_rewards,
             policy=dict(net_arch=[], activation_fn="relu"),
         )
     on_policy = dict(policy=dict(net_arch=[], activation_fn="tanh", share_features_extractor=False,
@@ -140,6 +141,10 @@ def unmapped_options(algo: str, config: RunConfig) -> list[str]:
         missing.append(f"loss={a.loss} (SB3 DQN uses the Huber loss)")
     if config.replay.prioritized:
         missing.append("replay.prioritized=true (SB3 has no prioritized replay)")
+    defaults = type(a)()
+    missing += [f"{name}={getattr(a, name)} (not in SB3 DQN)"
+                for name in ("distributional", "augmentation", "n_step_start", "gamma_start", "reset_every", "spr_weight")
+                if getattr(a, name) != getattr(defaults, name)]
     return missing
 
 
@@ -163,6 +168,9 @@ def policy_kwargs(algo: str, hyper: dict, config: RunConfig) -> dict:
         if hyper["optimizer"] == "rmsprop":  # the Nature paper's, as agents.algorithms.dqn builds it
             kwargs |= dict(optimizer_class=torch.optim.RMSprop,
                            optimizer_kwargs=dict(alpha=0.95, eps=0.01, centered=True))
+        elif hyper["optimizer"] == "adamw":
+            kwargs |= dict(optimizer_class=torch.optim.AdamW,
+                           optimizer_kwargs=dict(eps=hyper["adam_eps"], weight_decay=hyper["weight_decay"]))
         else:
             kwargs["optimizer_kwargs"] = dict(eps=hyper["adam_eps"])
     else:
