@@ -116,8 +116,10 @@ class DQNLearner(Learner):
     # -- what a subclass (agents.learners.recurrent) changes -----------------------------------------
     def make_agent(self, space, device: torch.device) -> DQNAgent:
         if self.cfg.augmentation != "none" and len(space.shape) != 3:
-            raise ConfigError(f"config: agent.augmentation={self.cfg.augmentation} shifts images (channels, height, "
-                              f"width); {self.config.env.name} gives observations of shape {space.shape}")
+            raise ConfigError(tr("config: agent.augmentation={value} shifts images (channels, height, width); "
+                                 "{env} gives observations of shape {shape}").format(
+                value=self.cfg.augmentation, env=self.config.env.name, shape=space.shape))
+
         def build() -> torch.nn.Module:
             return build_q_network(self.config, space, self.n_actions)
 
