@@ -16,6 +16,7 @@ import nets
 from nets.transformer import parameter_count
 from supervised import demos
 from supervised import toy_translation as toy
+from supervised.corpora import CharText
 from supervised.demos import ch77_bert as bert
 from supervised.demos import ch79_gpt as gpt
 
@@ -152,11 +153,11 @@ def test_sentence_pairs_have_cls_sep_segments_and_half_true_next_sentences():
 
 # -- ch79-80: the character GPT's pieces ----------------------------------------------------------
 
-def test_char_corpus_round_trips_and_splits_90_10():
-    corpus = gpt.CharCorpus("hello world, the transformer reads text. " * 20)
+def test_char_text_round_trips_and_splits_90_10():
+    corpus = CharText("hello world, the transformer reads text. " * 20)
     assert corpus.decode(corpus.encode("the world")) == "the world"
     assert len(corpus.train) == int(0.9 * len(corpus.text))
-    x, y = corpus.batch(corpus.train, 4, 8, torch.Generator().manual_seed(0))
+    x, y = corpus.windows(corpus.train, 4, 8, torch.Generator().manual_seed(0))
     assert x.shape == y.shape == (4, 8) and torch.equal(x[:, 1:], y[:, :-1])
 
 
@@ -184,7 +185,7 @@ def test_pooling_ignores_the_left_padding():
 
 def test_temperature_sampling_is_seeded_and_low_temperature_repeats_the_likeliest():
     torch.manual_seed(0)
-    corpus = gpt.CharCorpus("abcabcabcabc" * 10)
+    corpus = CharText("abcabcabcabc" * 10)
     model = gpt.build_gpt(len(corpus.chars), 1, 2, 16, 16)
     first = gpt.sample(model, corpus, "ab", 20, 1.0, seed=3, context=16)
     assert first == gpt.sample(model, corpus, "ab", 20, 1.0, seed=3, context=16)
