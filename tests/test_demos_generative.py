@@ -108,11 +108,32 @@ def test_inverse_cdf_turns_uniform_draws_into_a_gaussian_and_a_die():
     assert abs((loaded == 1).mean() - 0.5) < 0.01
 
 
+def test_rejection_sampling_keeps_draws_of_the_mixture_at_the_rate_1_over_m():
+    draws, proposed = ch55.rejection_sample(20_000, np.random.default_rng(1))
+    assert len(draws) == 20_000
+    assert stats.kstest(draws, ch55.mixture_cdf).pvalue > 0.01
+    assert stats.kstest(draws, "norm", args=(0, ch55.PROPOSAL_STD)).pvalue < 1e-6  # not the proposal
+    assert 20_000 / proposed == pytest.approx(1 / ch55.rejection_bound(), abs=0.01)
+    grid = np.linspace(-20, 20, 10_001)
+    assert (ch55.mixture_pdf(grid) <= ch55.rejection_bound() * stats.norm.pdf(grid, 0, ch55.PROPOSAL_STD)).all()
+
+
+def test_metropolis_chains_reach_the_mixture_only_when_run_long_enough():
+    rng = np.random.default_rng(2)
+    late, acceptance = ch55.metropolis_hastings(5000, 300, rng)
+    early, _ = ch55.metropolis_hastings(5000, ch55.EARLY_STEPS, rng)
+    assert stats.kstest(late, ch55.mixture_cdf).pvalue > 0.01
+    assert stats.kstest(early, ch55.mixture_cdf).pvalue < 1e-6
+    assert 0.3 < acceptance < 0.9
+
+
 def test_ch55_runs_and_plots(tmp_path):
     figures = _run("ch55", tmp_path)
     assert one_figure(figures, "die from the generalised inverse CDF")["verdict"] == "by construction"
     assert all(f["verdict"] == "match" for label, f in figures.items() if not label.startswith("die from"))
     assert (tmp_path / "plots" / "inverse_transform_gaussian.png").stat().st_size > 0
+    assert (tmp_path / "plots" / "rejection_and_metropolis.png").stat().st_size > 0
+    assert "after 3: KS" in one_figure(figures, "Metropolis-Hastings")["measured"]
     with pytest.raises(ConfigError, match="samples"):
         _run("ch55", tmp_path / "bad", ["samples=3"])
 
