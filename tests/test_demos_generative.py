@@ -156,6 +156,24 @@ def test_direct_training_moves_the_generator_onto_the_target():
     assert training.losses[-1] < training.losses[0]
 
 
+def test_the_saturating_loss_is_ascent_on_ds_error_and_its_gradient_is_d_of_g():
+    from supervised.demos._training import generator_loss
+
+    logits = torch.tensor([-4.0, 0.0, 3.0], requires_grad=True)
+    d = torch.sigmoid(logits.detach())
+    assert float(generator_loss(logits, saturating=True)) == pytest.approx(float(torch.log(1 - d).mean()), rel=1e-6)
+    (saturating,) = torch.autograd.grad(generator_loss(logits, saturating=True), logits)
+    (non_saturating,) = torch.autograd.grad(generator_loss(logits), logits)
+    assert torch.allclose(saturating, -d / 3) and torch.allclose(non_saturating, -(1 - d) / 3)
+
+
+def test_the_saturating_gradient_vanishes_once_d_rejects_the_samples():
+    unsure = ch56.gradients_once_d_is_sure(seed=0, batch=128, d_steps=0)
+    sure = ch56.gradients_once_d_is_sure(seed=0, batch=128, d_steps=ch56.D_STEPS_BEFORE_GRADIENT)
+    assert unsure["D(G(z))"] > 0.3 and unsure["saturating"] / unsure["non-saturating"] > 0.5
+    assert sure["D(G(z))"] < 0.05 and sure["saturating"] / sure["non-saturating"] < ch56.VANISHED_RATIO
+
+
 def test_optimal_discriminator_formula_and_a_trained_d_agree():
     x = np.linspace(-3, 3, 7)
     same = stats.norm.pdf
