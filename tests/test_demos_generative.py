@@ -254,6 +254,8 @@ def test_ch58_runs_judges_and_plots(tmp_path):
         assert figure["verdict"] == "not comparable" and 0 < figure["measured"] < 0.05
     assert figures["share of the held-out variance left unexplained: digits vs independent random pixels"][
         "verdict"] == "match"
+    copies = one_figure(figures, "100-100-100 linear autoencoder")
+    assert all(0 <= float(v) < 0.1 for v in copies["measured"].split(" vs "))
     for figure in figures.values():
         assert figure["verdict"] == "match" or figure["reason"]
     for name in ("autoencoder_reconstructions", "noisy_four", "code_sparsity"):
