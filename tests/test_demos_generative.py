@@ -12,6 +12,7 @@ import torch
 from demo_checks import one_figure, run_quick
 from scipy import stats
 
+import nets
 from lab.config import ConfigError
 from supervised import demos
 from supervised.demos import ch54_dcgan as ch54
@@ -283,6 +284,20 @@ def _data_with_three_strong_directions(n: int = 600, dims: int = 20) -> tuple[to
     return data, basis[:, :3].T
 
 
+def test_importance_sampled_evidence_matches_the_integral_and_bounds_the_elbo():
+    torch.manual_seed(0)
+    vae = nets.build("vae", input_size=16, hidden_sizes=[8], latent_size=1).eval()
+    images, C = torch.rand(5, 16), 1.0
+    elbo, evidence = ch60.evidence_and_bound(vae, images, C, seed=0, draws=(20, 20_000))
+    z = torch.linspace(-9, 9, 6001).unsqueeze(1)  # p(x) = integral of p(x | z) p(z) dz, on a grid
+    with torch.no_grad():
+        log_joint = (-C * ((images[:, None] - vae.decode(z)[None]) ** 2).sum(-1) - 8 * math.log(math.pi / C)
+                     + torch.distributions.Normal(0.0, 1.0).log_prob(z).squeeze(1))
+    exact = torch.logsumexp(log_joint, 1) + math.log(float(z[1] - z[0]))
+    assert torch.allclose(evidence[20_000], exact, atol=0.02)
+    assert (elbo < exact).all()
+
+
 def test_pca_and_a_trained_linear_autoencoder_span_the_same_subspace():
     data, strong = _data_with_three_strong_directions()
     mean, directions, eigenvalues = ch60.pca(data, 3)
@@ -313,6 +328,7 @@ def test_ch60_runs_reports_the_trade_and_plots(tmp_path):
     errors = figures["held-out reconstruction error for C = 0.1, 100"]["measured"]
     kls = figures["KL term for the same C values"]["measured"]
     assert errors[0] > errors[1] and kls[0] < kls[1]  # C = 1/(2c) trades sharpness for regularity
+    assert "gap" in one_figure(figures, "ELBO vs ln p(x)")["measured"]
     for figure in figures.values():
         assert figure["verdict"] == "match" or figure["reason"]
     for name in ("pca_vs_linear_autoencoder", "vae_C_sweep", "vae_latent_scatter", "vae_latent_grid",
