@@ -19,6 +19,7 @@ from supervised import toy_translation as toy
 from supervised.corpora import CharText
 from supervised.demos import ch77_bert as bert
 from supervised.demos import ch79_gpt as gpt
+from supervised.demos import ch85_transformer as tr
 
 TRANSFORMER_DEMOS = ("ch77", "ch78", "ch79", "ch80", "ch81", "ch82", "ch86", "ch87", "ch88", "ch89", "ch90")
 
@@ -284,4 +285,15 @@ def test_ch90_translates_the_books_sentence(tmp_path):
     assert one_figure(figures, "greedy translation of 'Hello, I love you'")["measured"] == "Bonjour, je t'aime"
     assert one_figure(figures, "decoder self-attention on later words")["verdict"] == "match"
     assert one_figure(figures, "parameters of the base model")["verdict"] == "match"
+    assert one_figure(figures, "share of attention placed differently by two heads")["verdict"] == "match"
+    assert one_figure(figures, "share of attention placed differently for two different")["verdict"] == "match"
     assert {"ch90_loss.png", "ch90_attention_maps.png", "ch90_encoder_heads.png"} <= _plots(tmp_path, "ch90")
+
+
+def test_total_variation_and_head_disagreement():
+    uniform, peaked = torch.full((3, 4), 0.25), torch.eye(4)[:3]
+    assert float(tr.total_variation(uniform, uniform)) == 0.0
+    assert float(tr.total_variation(uniform, peaked)) == pytest.approx(0.75)
+    assert float(tr.total_variation(peaked, torch.eye(4)[1:])) == pytest.approx(1.0)  # disjoint rows
+    assert tr.head_disagreement(torch.stack([uniform, uniform])) == 0.0
+    assert tr.head_disagreement(torch.stack([uniform, peaked, peaked])) == pytest.approx(0.5)
