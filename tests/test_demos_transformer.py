@@ -276,7 +276,8 @@ def test_ch79_and_ch80_gpt_quick(tmp_path):
     assert {"ch79_learning_curve.png", "ch79_samples.png"} <= _plots(tmp_path, "ch79")
     figures = _run("ch80", tmp_path)  # re-uses the language model trained just above
     assert one_figure(figures, "GPT-1 parameters")["verdict"] == "match"
-    assert len(figures) == 3 and "ch80_fine_tuning.png" in _plots(tmp_path, "ch80")
+    assert len(figures) == 4 and "ch80_fine_tuning.png" in _plots(tmp_path, "ch80")
+    assert one_figure(figures, "the pre-trained language model alone")["verdict"] == "not comparable"
 
 
 @pytest.mark.slow

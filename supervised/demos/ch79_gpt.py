@@ -397,6 +397,18 @@ def gpt1_fine_tuning(ctx) -> None:
     # Two standard errors of the difference of two accuracies on this test set: smaller
     # gaps are not evidence either way.
     noise = 2 * math.sqrt(2 * 0.25 / len(test_examples))
+    # What pre-training alone knows of spelling, no label used: a snippet counts as written as is
+    # when its log-probability per character is above the median of the test snippets (half are).
+    per_char = np.array([log_probability(pretrained_model, corpus, s) / (len(s) - 1) for s, _ in test_examples])
+    labels = np.array([label for _, label in test_examples])
+    unsupervised = float(((per_char > np.median(per_char)) == labels).mean())
+    knows = unsupervised - 0.5 > 2 * math.sqrt(0.25 / len(test_examples))
+    ctx.report("the pre-trained language model alone, no label: snippets above the median log-probability per "
+               "character called 'as written'", "not given", f"{100 * unsupervised:.1f}% right (a guess: 50%)",
+               data=data, matches=None,
+               reason="a diagnostic of the lines below: what pre-training knows of spelling before any fine-tuning")
+    why = (f"; the pre-trained model alone tells them apart {100 * unsupervised:.1f}%, so fine-tuning "
+           + ("loses what pre-training knew" if knows else "has nothing to inherit: pre-training too short"))
     for label, book, first, second in (
             ("test accuracy after fine-tuning: pre-trained vs from scratch",
              "pre-training then minimal fine-tuning generalises better (ch080.md:89-92)", best_pre, scratch),
@@ -404,9 +416,9 @@ def gpt1_fine_tuning(ctx) -> None:
              "the auxiliary objective improves generalisation (ch080.md:47)", best_pre, without)):
         better = first - second > noise
         ctx.report(label, book, f"{100 * first:.1f}% vs {100 * second:.1f}%", data=data, matches=better,
-                   reason="" if better else f"the gap is under two standard errors ({100 * noise:.1f} points)"
+                   reason="" if better else f"the gap is under two standard errors ({100 * noise:.1f} points)" + why
                    + ("; reduced size under --quick" if ctx.quick else ""))
-    ctx.logger.scalars(steps, {f"ch80/final/{k}": v for k, v in results.items()})
+    ctx.logger.scalars(steps, {f"ch80/final/{k}": v for k, v in results.items()} | {"ch80/lm_alone": unsupervised})
 
     fig, ax = new_figure(figsize=(6.5, 4))
     for name, curve in curves.items():
