@@ -12,7 +12,9 @@ corpora come from CPython's standard library, present wherever Python is:
 * ``"zen"`` - "The Zen of Python" (module ``this``, stored ROT13-encoded), 19 aphorisms,
   public domain; too small to train on, handy for tests.
 
-``load_corpus(name)`` returns the text; ``CORPORA`` describes each one.
+``load_corpus(name)`` returns the text; ``CORPORA`` describes each one; ``CharText`` turns a
+text into character ids split for training and held out, as the character models of chapters
+48-51 (recurrent nets) and 79-80 (GPT) read it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import collections
 import contextlib
 import importlib
 import io
+
+import torch
 
 from lab.config import ConfigError
 
@@ -50,3 +54,29 @@ def load_corpus(name: str = "python-docs") -> str:
 def next_char_counts(text: str, char: str) -> collections.Counter:
     """How often each character follows `char` in `text` (e.g. what follows "q")."""
     return collections.Counter(text[i + 1] for i in range(len(text) - 1) if text[i] == char)
+
+
+class CharText:
+    """Characters <-> ids, the text split 90% / 10% into train and held-out parts."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.chars = sorted(set(text))
+        self.index = {c: i for i, c in enumerate(self.chars)}
+        ids = self.encode(text)
+        split = int(0.9 * len(ids))
+        self.train, self.held_out = ids[:split], ids[split:]
+
+    def encode(self, text: str) -> torch.Tensor:
+        return torch.tensor([self.index[c] for c in text], dtype=torch.long)
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[int(i)] for i in ids)
+
+    def windows(self, part: torch.Tensor, count: int, length: int, generator: torch.Generator
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`count` random windows of `length` characters from `part` and, for each, the same
+        window one character on: (inputs, next characters), both (count, length)."""
+        starts = torch.randint(len(part) - length - 1, (count,), generator=generator)
+        steps = torch.arange(length)
+        return part[starts[:, None] + steps], part[starts[:, None] + steps + 1]

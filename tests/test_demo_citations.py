@@ -33,7 +33,8 @@ GLOSSARY = {"noise": "ruido", "cosine": "cossen", "zero": "zeros", "hidden": "oc
             "word": "palavr", "senten": "frase", "equati": "equaco", "adapt": "adapta", "french": "frances",
             "englis": "ingles", "halfwa": "meio", "letter": "letra", "target": "alvo", "losses": "perda",
             "loss": "perda", "left": "esquer", "direct": "direci", "initia": "inicia", "accura": "precis",
-            "orthog": "ortogo", "figure": "figura", "noisy": "ruido", "right": "direit", "genera": "gerado"}
+            "orthog": "ortogo", "figure": "figura", "noisy": "ruido", "right": "direit", "genera": "gerado",
+            "approx": "aproxi", "intrac": "intrat", "dynami": "dinami", "differ": "difere"}
 
 
 def normalise(text: str) -> str:

@@ -70,6 +70,24 @@ def test_captions_fit_the_text_encoder_and_stray_characters_are_refused():
         clip.encode_text(["Seven!"])
 
 
+def test_unseen_digits_captions_are_new_combinations_of_words_seen_with_other_digits():
+    seen_words = {w for d, strokes in enumerate(clip.STROKES) if d not in clip.UNSEEN for w in strokes.split()}
+    for d in clip.UNSEEN:
+        assert set(clip.STROKES[d].split()) <= seen_words  # every word known from text about other digits
+        assert clip.STROKES[d] not in {clip.STROKES[o] for o in range(10) if o != d}
+    ids = clip.encode_text([t.format(s) for s in clip.STROKES for t in clip.STROKE_TEMPLATES], clip.STROKE_CHARS)
+    assert ids.shape[1] == clip.STROKE_CHARS and int((ids[:, -1] > 0).sum()) >= 1  # the longest fills the width
+
+
+def test_nearest_caption_answers_among_the_given_digits_only():
+    torch.manual_seed(0)
+    model = clip.ContrastivePair(4, max_chars=clip.STROKE_CHARS)
+    images = np.random.default_rng(0).random((6, 4)).astype(np.float32)
+    predicted = clip.nearest_caption(model, images, clip.UNSEEN, [clip.STROKES[d] for d in clip.UNSEEN],
+                                     clip.STROKE_CHARS)
+    assert set(predicted.tolist()) <= set(clip.UNSEEN) and len(predicted) == 6
+
+
 def test_linear_probe_separates_separable_features_and_confusion_counts_every_image():
     rng = np.random.default_rng(0)
     labels = np.arange(200) % 10
@@ -80,13 +98,15 @@ def test_linear_probe_separates_separable_features_and_confusion_counts_every_im
 
 
 def test_ch84_short_run_learns_a_zero_shot_classifier(tmp_path):
-    figures = _run("ch84", tmp_path, ["steps=60"])
+    figures = _run("ch84", tmp_path, ["steps=60", "unseen_steps=30"])
     assert one_figure(figures, "temperature exp(-s)")["verdict"] == "by construction"  # set, then read back
     first, last = (float(v) for v in one_figure(figures, "symmetric cross-entropy")["measured"].split(" / "))
     assert last < first / 2
     english, portuguese, both = _percentages(one_figure(figures, "zero-shot test accuracy")["measured"])
     assert min(english, portuguese, both) > 40  # chance is 10%
     assert {"ch84_training.png", "ch84_zero_shot.png"} <= {p.name for p in (tmp_path / "ch84" / "plots").glob("*.png")}
+    unseen = one_figure(figures, "test digits 3 and 7, never seen in training")
+    assert unseen["verdict"] in ("match", "differs") and "balanced" in unseen["measured"]
 
 
 @pytest.mark.slow

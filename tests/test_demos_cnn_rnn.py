@@ -12,7 +12,7 @@ import nets
 from lab.config import ConfigError
 from nets.cnn import conv_output_size
 from supervised import demos
-from supervised.corpora import load_corpus, next_char_counts
+from supervised.corpora import CharText, load_corpus, next_char_counts
 from supervised.demo_context import VERDICTS
 from supervised.data import folders
 from supervised.demos import ch40_convolutions as ch40
@@ -120,7 +120,7 @@ def test_cnn_demos_judge_every_figure_and_match_the_exact_counts(key, tmp_path):
 
 @pytest.fixture(scope="module")
 def char_text():
-    return ch48.CharText(load_corpus("python-docs"))
+    return CharText(load_corpus("python-docs"))
 
 
 def _tiny_rnn(vocab: int, seed: int = 0) -> torch.nn.Module:

@@ -12,6 +12,7 @@ import torch
 from demo_checks import one_figure, run_quick
 from scipy import stats
 
+import nets
 from lab.config import ConfigError
 from supervised import demos
 from supervised.demos import ch54_dcgan as ch54
@@ -108,11 +109,32 @@ def test_inverse_cdf_turns_uniform_draws_into_a_gaussian_and_a_die():
     assert abs((loaded == 1).mean() - 0.5) < 0.01
 
 
+def test_rejection_sampling_keeps_draws_of_the_mixture_at_the_rate_1_over_m():
+    draws, proposed = ch55.rejection_sample(20_000, np.random.default_rng(1))
+    assert len(draws) == 20_000
+    assert stats.kstest(draws, ch55.mixture_cdf).pvalue > 0.01
+    assert stats.kstest(draws, "norm", args=(0, ch55.PROPOSAL_STD)).pvalue < 1e-6  # not the proposal
+    assert 20_000 / proposed == pytest.approx(1 / ch55.rejection_bound(), abs=0.01)
+    grid = np.linspace(-20, 20, 10_001)
+    assert (ch55.mixture_pdf(grid) <= ch55.rejection_bound() * stats.norm.pdf(grid, 0, ch55.PROPOSAL_STD)).all()
+
+
+def test_metropolis_chains_reach_the_mixture_only_when_run_long_enough():
+    rng = np.random.default_rng(2)
+    late, acceptance = ch55.metropolis_hastings(5000, 300, rng)
+    early, _ = ch55.metropolis_hastings(5000, ch55.EARLY_STEPS, rng)
+    assert stats.kstest(late, ch55.mixture_cdf).pvalue > 0.01
+    assert stats.kstest(early, ch55.mixture_cdf).pvalue < 1e-6
+    assert 0.3 < acceptance < 0.9
+
+
 def test_ch55_runs_and_plots(tmp_path):
     figures = _run("ch55", tmp_path)
     assert one_figure(figures, "die from the generalised inverse CDF")["verdict"] == "by construction"
     assert all(f["verdict"] == "match" for label, f in figures.items() if not label.startswith("die from"))
     assert (tmp_path / "plots" / "inverse_transform_gaussian.png").stat().st_size > 0
+    assert (tmp_path / "plots" / "rejection_and_metropolis.png").stat().st_size > 0
+    assert "after 3: KS" in one_figure(figures, "Metropolis-Hastings")["measured"]
     with pytest.raises(ConfigError, match="samples"):
         _run("ch55", tmp_path / "bad", ["samples=3"])
 
@@ -133,6 +155,24 @@ def test_direct_training_moves_the_generator_onto_the_target():
     assert ch56.ks_to_target(training.snapshots[0]) > 0.5
     assert ch56.ks_to_target(training.snapshots[300]) < 0.1
     assert training.losses[-1] < training.losses[0]
+
+
+def test_the_saturating_loss_is_ascent_on_ds_error_and_its_gradient_is_d_of_g():
+    from supervised.demos._training import generator_loss
+
+    logits = torch.tensor([-4.0, 0.0, 3.0], requires_grad=True)
+    d = torch.sigmoid(logits.detach())
+    assert float(generator_loss(logits, saturating=True)) == pytest.approx(float(torch.log(1 - d).mean()), rel=1e-6)
+    (saturating,) = torch.autograd.grad(generator_loss(logits, saturating=True), logits)
+    (non_saturating,) = torch.autograd.grad(generator_loss(logits), logits)
+    assert torch.allclose(saturating, -d / 3) and torch.allclose(non_saturating, -(1 - d) / 3)
+
+
+def test_the_saturating_gradient_vanishes_once_d_rejects_the_samples():
+    unsure = ch56.gradients_once_d_is_sure(seed=0, batch=128, d_steps=0)
+    sure = ch56.gradients_once_d_is_sure(seed=0, batch=128, d_steps=ch56.D_STEPS_BEFORE_GRADIENT)
+    assert unsure["D(G(z))"] > 0.3 and unsure["saturating"] / unsure["non-saturating"] > 0.5
+    assert sure["D(G(z))"] < 0.05 and sure["saturating"] / sure["non-saturating"] < ch56.VANISHED_RATIO
 
 
 def test_optimal_discriminator_formula_and_a_trained_d_agree():
@@ -215,6 +255,8 @@ def test_ch58_runs_judges_and_plots(tmp_path):
         assert figure["verdict"] == "not comparable" and 0 < figure["measured"] < 0.05
     assert figures["share of the held-out variance left unexplained: digits vs independent random pixels"][
         "verdict"] == "match"
+    copies = one_figure(figures, "100-100-100 linear autoencoder")
+    assert all(0 <= float(v) < 0.1 for v in copies["measured"].split(" vs "))
     for figure in figures.values():
         assert figure["verdict"] == "match" or figure["reason"]
     for name in ("autoencoder_reconstructions", "noisy_four", "code_sparsity"):
@@ -240,6 +282,20 @@ def _data_with_three_strong_directions(n: int = 600, dims: int = 20) -> tuple[to
     scales = torch.tensor([3.0, 2.0, 1.5] + [0.1] * (dims - 3))
     data = 0.5 + (torch.randn(n, dims, generator=generator) * scales) @ basis.T
     return data, basis[:, :3].T
+
+
+def test_importance_sampled_evidence_matches_the_integral_and_bounds_the_elbo():
+    torch.manual_seed(0)
+    vae = nets.build("vae", input_size=16, hidden_sizes=[8], latent_size=1).eval()
+    images, C = torch.rand(5, 16), 1.0
+    elbo, evidence = ch60.evidence_and_bound(vae, images, C, seed=0, draws=(20, 20_000))
+    z = torch.linspace(-9, 9, 6001).unsqueeze(1)  # p(x) = integral of p(x | z) p(z) dz, on a grid
+    with torch.no_grad():
+        log_joint = (-C * ((images[:, None] - vae.decode(z)[None]) ** 2).sum(-1) - 8 * math.log(math.pi / C)
+                     + torch.distributions.Normal(0.0, 1.0).log_prob(z).squeeze(1))
+    exact = torch.logsumexp(log_joint, 1) + math.log(float(z[1] - z[0]))
+    assert torch.allclose(evidence[20_000], exact, atol=0.02)
+    assert (elbo < exact).all()
 
 
 def test_pca_and_a_trained_linear_autoencoder_span_the_same_subspace():
@@ -272,6 +328,7 @@ def test_ch60_runs_reports_the_trade_and_plots(tmp_path):
     errors = figures["held-out reconstruction error for C = 0.1, 100"]["measured"]
     kls = figures["KL term for the same C values"]["measured"]
     assert errors[0] > errors[1] and kls[0] < kls[1]  # C = 1/(2c) trades sharpness for regularity
+    assert "gap" in one_figure(figures, "ELBO vs ln p(x)")["measured"]
     for figure in figures.values():
         assert figure["verdict"] == "match" or figure["reason"]
     for name in ("pca_vs_linear_autoencoder", "vae_C_sweep", "vae_latent_scatter", "vae_latent_grid",

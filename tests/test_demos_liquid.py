@@ -81,6 +81,10 @@ def test_irregular_series_targets_are_the_next_clean_value_and_the_lstm_matches_
     assert np.allclose(raw["times"][:, 1:] - raw["times"][:, :-1], elapsed.numpy(), atol=1e-6)
     assert np.allclose(targets.numpy(), raw["clean"][:, 1:], atol=1e-6)
     assert torch.equal(liquid_demo.irregular_oscillations(50, seed=3)[0], inputs)  # same seed, same data
+    noisy_inputs, noisy_elapsed, noisy_targets, _ = liquid_demo.irregular_oscillations(50, seed=3, noise=0.15)
+    assert torch.equal(noisy_elapsed, elapsed) and torch.equal(noisy_targets, targets)  # same signals and times
+    clean = torch.from_numpy(raw["clean"][:, :-1]).float()
+    assert torch.allclose(noisy_inputs[..., 0] - clean, 5 * (inputs[..., 0] - clean), atol=1e-5)  # same draws, x5
     pair = liquid_demo.build_pair(0)
     counts = [nets.count_parameters(m) for m in pair.values()]
     assert abs(counts[1] / counts[0] - 1) < 0.02
@@ -92,6 +96,8 @@ def test_ch83_short_run_judges_both_models(tmp_path):
                                                           one_figure(figures, "test MSE at the next")["measured"])[0])
     assert 0 < liquid_mse < 0.183 and 0 < lstm_mse < 0.183  # below the target's variance: both learnt something
     assert one_figure(figures, "parameters: liquid network vs LSTM")["measured"].startswith("1,321 (33 neurons) vs 1,297")
+    noisy = one_figure(figures, "rise of the test MSE when the same sequences are observed with noise")
+    assert noisy["verdict"] in ("match", "differs") and "LSTM - liquid" in noisy["measured"]
     assert {"ch83_predictions.png", "ch83_time_constants.png"} <= {p.name for p in (tmp_path / "ch83" / "plots").glob("*.png")}
 
 

@@ -16,8 +16,10 @@ import nets
 from nets.transformer import parameter_count
 from supervised import demos
 from supervised import toy_translation as toy
+from supervised.corpora import CharText
 from supervised.demos import ch77_bert as bert
 from supervised.demos import ch79_gpt as gpt
+from supervised.demos import ch85_transformer as tr
 
 TRANSFORMER_DEMOS = ("ch77", "ch78", "ch79", "ch80", "ch81", "ch82", "ch86", "ch87", "ch88", "ch89", "ch90")
 
@@ -152,11 +154,11 @@ def test_sentence_pairs_have_cls_sep_segments_and_half_true_next_sentences():
 
 # -- ch79-80: the character GPT's pieces ----------------------------------------------------------
 
-def test_char_corpus_round_trips_and_splits_90_10():
-    corpus = gpt.CharCorpus("hello world, the transformer reads text. " * 20)
+def test_char_text_round_trips_and_splits_90_10():
+    corpus = CharText("hello world, the transformer reads text. " * 20)
     assert corpus.decode(corpus.encode("the world")) == "the world"
     assert len(corpus.train) == int(0.9 * len(corpus.text))
-    x, y = corpus.batch(corpus.train, 4, 8, torch.Generator().manual_seed(0))
+    x, y = corpus.windows(corpus.train, 4, 8, torch.Generator().manual_seed(0))
     assert x.shape == y.shape == (4, 8) and torch.equal(x[:, 1:], y[:, :-1])
 
 
@@ -184,7 +186,7 @@ def test_pooling_ignores_the_left_padding():
 
 def test_temperature_sampling_is_seeded_and_low_temperature_repeats_the_likeliest():
     torch.manual_seed(0)
-    corpus = gpt.CharCorpus("abcabcabcabc" * 10)
+    corpus = CharText("abcabcabcabc" * 10)
     model = gpt.build_gpt(len(corpus.chars), 1, 2, 16, 16)
     first = gpt.sample(model, corpus, "ab", 20, 1.0, seed=3, context=16)
     assert first == gpt.sample(model, corpus, "ab", 20, 1.0, seed=3, context=16)
@@ -274,7 +276,8 @@ def test_ch79_and_ch80_gpt_quick(tmp_path):
     assert {"ch79_learning_curve.png", "ch79_samples.png"} <= _plots(tmp_path, "ch79")
     figures = _run("ch80", tmp_path)  # re-uses the language model trained just above
     assert one_figure(figures, "GPT-1 parameters")["verdict"] == "match"
-    assert len(figures) == 3 and "ch80_fine_tuning.png" in _plots(tmp_path, "ch80")
+    assert len(figures) == 4 and "ch80_fine_tuning.png" in _plots(tmp_path, "ch80")
+    assert one_figure(figures, "the pre-trained language model alone")["verdict"] == "not comparable"
 
 
 @pytest.mark.slow
@@ -283,4 +286,15 @@ def test_ch90_translates_the_books_sentence(tmp_path):
     assert one_figure(figures, "greedy translation of 'Hello, I love you'")["measured"] == "Bonjour, je t'aime"
     assert one_figure(figures, "decoder self-attention on later words")["verdict"] == "match"
     assert one_figure(figures, "parameters of the base model")["verdict"] == "match"
+    assert one_figure(figures, "share of attention placed differently by two heads")["verdict"] == "match"
+    assert one_figure(figures, "share of attention placed differently for two different")["verdict"] == "match"
     assert {"ch90_loss.png", "ch90_attention_maps.png", "ch90_encoder_heads.png"} <= _plots(tmp_path, "ch90")
+
+
+def test_total_variation_and_head_disagreement():
+    uniform, peaked = torch.full((3, 4), 0.25), torch.eye(4)[:3]
+    assert float(tr.total_variation(uniform, uniform)) == 0.0
+    assert float(tr.total_variation(uniform, peaked)) == pytest.approx(0.75)
+    assert float(tr.total_variation(peaked, torch.eye(4)[1:])) == pytest.approx(1.0)  # disjoint rows
+    assert tr.head_disagreement(torch.stack([uniform, uniform])) == 0.0
+    assert tr.head_disagreement(torch.stack([uniform, peaked, peaked])) == pytest.approx(0.5)

@@ -38,19 +38,37 @@ def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]
     return float(difference.mean()), float(2 * difference.std() / math.sqrt(len(difference)))
 
 
-def adversarial_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
-                     opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor) -> dict:
-    """One round of chapter 56's game: D takes a step to tell `real` (label 1) from the detached
-    `fake` (label 0) by binary cross-entropy, then G takes one to make D call `fake` real (the
-    non-saturating -log D(G(z)) of Goodfellow et al. 2014). The losses and D's logits, as tensors."""
+def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch.Tensor:
+    """What G minimises, from D's logits on generated samples. Non-saturating (the default):
+    -log D(G(z)), make D call them real. Saturating: log(1 - D(G(z))), i.e. ascent on D's own
+    cross-entropy on them (the book's "maximise the classification error", ch056.md:158), whose
+    gradient D(G(z)) vanishes once D rejects them confidently (Goodfellow et al. 2014, section 3)."""
+    if saturating:
+        return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def discriminator_step(discriminator: nn.Module, opt_d: torch.optim.Optimizer, real: torch.Tensor,
+                       fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """D's step to tell `real` (label 1) from the detached `fake` (label 0) by binary
+    cross-entropy; (its loss, its logits on real, on fake)."""
     real_logits, fake_logits = discriminator(real), discriminator(fake.detach())
-    ones, zeros = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
-    d_loss = F.binary_cross_entropy_with_logits(real_logits, ones) \
-        + F.binary_cross_entropy_with_logits(fake_logits, zeros)
+    d_loss = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits)) \
+        + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    g_loss = F.binary_cross_entropy_with_logits(discriminator(fake), torch.ones_like(fake_logits))
+    return d_loss, real_logits, fake_logits
+
+
+def adversarial_step(generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Optimizer,
+                     opt_d: torch.optim.Optimizer, real: torch.Tensor, fake: torch.Tensor,
+                     saturating: bool = False) -> dict:
+    """One round of chapter 56's game: D takes its `discriminator_step`, then G takes one on
+    `generator_loss` (the non-saturating -log D(G(z)) of Goodfellow et al. 2014 unless
+    `saturating`). The losses and D's logits, as tensors."""
+    d_loss, real_logits, fake_logits = discriminator_step(discriminator, opt_d, real, fake)
+    g_loss = generator_loss(discriminator(fake), saturating)
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()

@@ -28,7 +28,7 @@ from torch import nn
 
 import nets
 from lab.plots import new_figure
-from supervised.corpora import CORPORA, load_corpus, next_char_counts
+from supervised.corpora import CORPORA, CharText, load_corpus, next_char_counts
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
@@ -49,24 +49,6 @@ OPEN_GATE_BIAS = 3.0
 
 
 # --- ch48: the character model ---------------------------------------------------------------
-
-class CharText:
-    """Characters <-> ids, the text split 90% / 10% into train and held-out parts."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.chars = sorted(set(text))
-        self.index = {c: i for i, c in enumerate(self.chars)}
-        ids = torch.tensor([self.index[c] for c in text], dtype=torch.long)
-        split = int(0.9 * len(ids))
-        self.train, self.held_out = ids[:split], ids[split:]
-
-    def windows(self, part: torch.Tensor, count: int, length: int, generator: torch.Generator):
-        """`count` random (input, next character) windows of `length` characters from `part`."""
-        starts = torch.randint(len(part) - length - 1, (count,), generator=generator)
-        steps = torch.arange(length)
-        return part[starts[:, None] + steps], part[starts[:, None] + steps + 1]
-
 
 def char_model(cell: str, vocab: int, hidden: int = 128, embedding: int = 32) -> nn.Module:
     return nets.build("recurrent", cell=cell, input_size=embedding, hidden_size=hidden, vocab_size=vocab,

@@ -30,10 +30,10 @@ from torch import nn
 
 import nets
 from lab.plots import new_figure
-from supervised.corpora import load_corpus
+from supervised.corpora import CharText, load_corpus
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
-from supervised.demos.ch48_char_rnn import CORPUS, CharText, exploding_run, first_nan_step
+from supervised.demos.ch48_char_rnn import CORPUS, exploding_run, first_nan_step
 
 BOOK_SHORT_GAP = 10  # ch051.md:48 "após 1.000 intervalos em vez de 10"
 BOOK_LONG_GAP = 1000  # ch051.md:48

@@ -233,7 +233,8 @@ def demo(ctx) -> None:
                reason=(f"reduced size under --quick ({steps} steps)" if ctx.quick else
                        "" if closer else f"the last distance is not below {CLOSER_SHARE:.0%} of the first"))
     ctx.report("the classifier's mean confidence on generated digits (on real ones)", BOOK_CLOSER,
-               f"{confidences[first]:.3f} -> {confidences[last]:.3f} ({real_confidence:.3f})", data=judge_data,
+               f"generated: {confidences[first]:.3f} at step {first} -> {confidences[last]:.3f} at step {last}; "
+               f"held-out real digits: {real_confidence:.3f}", data=judge_data,
                matches=None, source="measured",
                reason="the book gives no number; a description of the samples, judged by the distance above")
     ctx.plot("dcgan_samples_over_training", _snapshots_figure(gan, distances))

@@ -8,10 +8,23 @@ that gives any number from 1 to 6 (ch055.md:13). The die's CDF is a staircase wi
 so the generalised inverse F^{-1}(u) = min{k : F(k) >= u} is used (the extension the chapter
 mentions in passing).
 
+The chapter names two other methods (ch055.md:25) and describes each in a sentence; both are run
+here on a target the inverse CDF does not give in closed form, a mixture of two Gaussians:
+
+* rejection sampling (ch055.md:28): draw x from a simple proposal q (a wide Gaussian) and keep it
+  with probability p(x) / (M q(x)), M >= sup p/q; the kept draws follow p, and a fraction 1/M of
+  the proposals is kept (von Neumann 1951);
+* Metropolis-Hastings (ch055.md:31): a Markov chain whose stationary distribution is p (a
+  Gaussian random walk, accepted with probability min(1, p(x') / p(x))), run long enough and
+  its last value taken; many chains run side by side, so the last values are independent draws.
+  The same chains stopped after a few steps, still near where they started, are the control
+  that shows the test can fail.
+
 Goodness of fit: the Kolmogorov-Smirnov distance sup_x |F_n(x) - F(x)| between the empirical
 CDF of the draws and the target CDF, judged against its 5% critical value 1.36 / sqrt(n)
 (asymptotic, for a continuous target; for the die the same sup over the six steps, plus a
-chi-square test of the six counts).
+chi-square test of the six counts). For the rejection and Metropolis-Hastings draws,
+scipy.stats.kstest gives the distance and its p-value against the mixture's exact CDF.
 """
 
 from __future__ import annotations
@@ -29,6 +42,19 @@ BOOK_UNIFORM = "U uniform on [0, 1]"  # ch055.md:19
 BOOK_SAME_CDF = "Y = F^-1(U) has the target's CDF"  # ch055.md:103
 BOOK_DIE = "any number from 1 to 6"  # ch055.md:13
 KS_CRITICAL_5_PERCENT = 1.36  # times 1/sqrt(n): Kolmogorov's asymptotic 5% quantile
+BOOK_REJECTION = "accept or reject draws of a simple distribution: the accepted ones follow the target"  # ch055.md:28
+BOOK_METROPOLIS = "a Markov chain whose stationary distribution is the target, run long enough"  # ch055.md:31
+#: The target of both methods (made for the demo): weights, means and standard deviations of a
+#: mixture of two Gaussians, lopsided so that a wrong sampler shows.
+MIXTURE = ((0.3, -2.0, 0.5), (0.7, 1.5, 1.0))
+#: Rejection sampling's proposal N(0, PROPOSAL_STD^2): wider than either component, so p/q is bounded.
+PROPOSAL_STD = 3.0
+#: Metropolis-Hastings: the random walk's step std and where every chain starts (far in the left tail).
+WALK_STD, CHAIN_START = 1.0, -6.0
+#: Steps after which the chains are stopped too early, the control that the KS test must reject.
+EARLY_STEPS = 3
+#: p-value under which a KS test rejects "these draws follow the target".
+KS_LEVEL = 0.01
 
 
 def gaussian_inverse_cdf(u: np.ndarray) -> np.ndarray:
@@ -57,11 +83,61 @@ def ks_distance_discrete(samples: np.ndarray, values: np.ndarray, probabilities:
     return float(np.abs(empirical - np.cumsum(probabilities)).max())
 
 
+def mixture_pdf(x: np.ndarray) -> np.ndarray:
+    return sum(w * stats.norm.pdf(x, m, s) for w, m, s in MIXTURE)
+
+
+def mixture_cdf(x: np.ndarray) -> np.ndarray:
+    return sum(w * stats.norm.cdf(x, m, s) for w, m, s in MIXTURE)
+
+
+def rejection_bound() -> float:
+    """M = sup p(x) / q(x), found on a fine grid (the ratio is smooth and falls off past +-10),
+    raised by 1% so that no point of the grid's gaps exceeds it."""
+    grid = np.linspace(-15.0, 15.0, 300_001)
+    return 1.01 * float((mixture_pdf(grid) / stats.norm.pdf(grid, 0.0, PROPOSAL_STD)).max())
+
+
+def rejection_sample(n: int, rng: np.random.Generator) -> tuple[np.ndarray, int]:
+    """n draws of the mixture by rejection from N(0, PROPOSAL_STD^2), and how many proposals
+    were made up to the n-th kept one."""
+    bound = rejection_bound()
+    kept: list[np.ndarray] = []
+    proposed = have = 0
+    while have < n:
+        x = rng.normal(0.0, PROPOSAL_STD, size=2 * n)
+        keep = np.flatnonzero(rng.uniform(size=2 * n) * bound * stats.norm.pdf(x, 0.0, PROPOSAL_STD)
+                              < mixture_pdf(x))[:n - have]
+        proposed += int(keep[-1]) + 1 if have + len(keep) == n else len(x)
+        kept.append(x[keep])
+        have += len(keep)
+    return np.concatenate(kept), proposed
+
+
+def metropolis_hastings(chains: int, steps: int, rng: np.random.Generator) -> tuple[np.ndarray, float]:
+    """The last value of each of `chains` random-walk Metropolis chains after `steps` steps, all
+    started at CHAIN_START; and the share of proposed moves accepted."""
+    x = np.full(chains, CHAIN_START)
+    density = mixture_pdf(x)
+    accepted = 0
+    for _ in range(steps):
+        proposal = x + rng.normal(0.0, WALK_STD, size=chains)
+        proposal_density = mixture_pdf(proposal)
+        # The walk is symmetric, so the Hastings ratio q(x | x') / q(x' | x) is 1.
+        move = rng.uniform(size=chains) * density < proposal_density
+        x = np.where(move, proposal, x)
+        density = np.where(move, proposal_density, density)
+        accepted += int(move.sum())
+    return x, accepted / max(1, chains * steps)
+
+
 @register("ch55", "Geração de Variáveis Aleatórias – Uma das Bases dos Modelos Generativos em GANs",
           "Generating random variables: the inverse-transform method behind generative models",
-          settings=(Setting("samples", 100_000, 20_000, low=10),))
+          settings=(Setting("samples", 100_000, 20_000, low=10),
+                    Setting("chain_steps", 500, 200, low=1)))
 def demo(ctx) -> None:
     n = setting(ctx, "samples")
+    chain_steps = setting(ctx, "chain_steps")
     rng = np.random.default_rng(ctx.seed)
     u = rng.uniform(0.0, 1.0, size=n)
     critical = KS_CRITICAL_5_PERCENT / math.sqrt(n)
@@ -88,16 +164,78 @@ def demo(ctx) -> None:
                f"faces {sorted(set(die.tolist()))}, counts {counts.tolist()}", data=data,
                by_construction=True, reason="the inverse CDF can return only the six faces it is given; "
                "the line below tests their frequencies")
+    fair = bool(ks_die < critical and chi2.pvalue > KS_LEVEL)
     ctx.report("die: KS distance to the fair die's CDF and chi-square p-value", "P(k) = 1/6 for k = 1..6",
                f"KS {ks_die:.4f} (5% critical {critical:.4f}); chi-square {chi2.statistic:.2f}, "
-               f"p = {chi2.pvalue:.3f}", data=data, matches=bool(ks_die < critical and chi2.pvalue > 0.01), source="a fair die")
+               f"p = {chi2.pvalue:.3f}", data=data, matches=fair, source="a fair die",
+               reason="" if fair else f"the KS distance is over its 5% critical value or the chi-square p-value "
+                                      f"under {KS_LEVEL} (a fair die's draws land there about 1 run in 20 or 1 in 100)")
 
+    _other_methods(ctx, n, chain_steps)
     ctx.logger.scalars(0, {"ch55/ks_uniform": ks_uniform, "ch55/ks_gaussian": ks_gauss,
                            "ch55/ks_die": ks_die, "ch55/chi2_die": float(chi2.statistic),
                            "ch55/ks_critical_5pct": critical})
     ctx.logger.text("ch55/die_counts", " | ".join(f"{f}: {c}" for f, c in zip(DIE_FACES, counts)))
     ctx.plot("inverse_transform_gaussian", _gaussian_figure(u, gaussian, ks_gauss))
     ctx.plot("inverse_transform_die", _die_figure(u, die, counts, ks_die, chi2.pvalue))
+
+
+def _other_methods(ctx, n: int, chain_steps: int) -> None:
+    """Rejection sampling and Metropolis-Hastings on the mixture, each judged by a KS test."""
+    rng = np.random.default_rng(ctx.seed + 1)
+    target = " + ".join(f"{w:g} N({m:g}, {sd:g}^2)" for w, m, sd in MIXTURE)
+
+    draws, proposed = rejection_sample(n, rng)
+    test = stats.kstest(draws, mixture_cdf)
+    ok = bool(test.pvalue > KS_LEVEL)
+    data = f"target {target}; proposal N(0, {PROPOSAL_STD:g}^2); {n:,} kept of {proposed:,} proposals"
+    ctx.report("rejection sampling: KS test of the kept draws against the target's CDF", BOOK_REJECTION,
+               f"KS {test.statistic:.4f}, p = {test.pvalue:.3f}", data=data, matches=ok,
+               reason="" if ok else f"p = {test.pvalue:.2g} < {KS_LEVEL}: the kept draws do not follow the target")
+    bound = rejection_bound()
+    rate = n / proposed
+    # The number of proposals up to the n-th kept one is negative binomial: rate's standard error.
+    error = math.sqrt(rate * (1 - rate) / proposed)
+    ok = bool(abs(rate - 1 / bound) < 3 * error)
+    ctx.report("rejection sampling: share of proposals kept vs 1/M (M = sup p/q, here 1% above it)",
+               f"1/M = {1 / bound:.4f}", f"{rate:.4f} (3 standard errors: {3 * error:.4f})", data=data, matches=ok,
+               source="von Neumann 1951 (rejection sampling)",
+               reason="" if ok else "the kept share is more than 3 standard errors from 1/M")
+
+    chains, accepted = metropolis_hastings(n, chain_steps, rng)
+    early, _ = metropolis_hastings(n, EARLY_STEPS, rng)
+    test, early_test = stats.kstest(chains, mixture_cdf), stats.kstest(early, mixture_cdf)
+    ok = bool(test.pvalue > KS_LEVEL and early_test.pvalue < KS_LEVEL)
+    data = (f"target {target}; {n:,} chains from x = {CHAIN_START:g}, random-walk steps N(0, {WALK_STD:g}^2), "
+            f"{100 * accepted:.0f}% of the moves accepted; the last value of each chain")
+    ctx.report(f"Metropolis-Hastings: KS test of the last values after {chain_steps} steps (after "
+               f"{EARLY_STEPS}, not yet stationary)", BOOK_METROPOLIS,
+               f"KS {test.statistic:.4f}, p = {test.pvalue:.3f} (after {EARLY_STEPS}: KS {early_test.statistic:.3f}, "
+               f"p = {early_test.pvalue:.1g})", data=data, matches=ok,
+               reason="" if ok else (f"p = {test.pvalue:.2g} < {KS_LEVEL} after {chain_steps} steps: not yet the target"
+                                     if test.pvalue <= KS_LEVEL else
+                                     f"the test does not reject the chains stopped after {EARLY_STEPS} steps"))
+    ctx.logger.scalars(0, {"ch55/rejection_ks": float(stats.kstest(draws, mixture_cdf).statistic),
+                           "ch55/rejection_kept_share": rate, "ch55/metropolis_ks": float(test.statistic),
+                           "ch55/metropolis_acceptance": accepted})
+    ctx.plot("rejection_and_metropolis", _mixture_figure(draws, chains, early, chain_steps))
+
+
+def _mixture_figure(draws: np.ndarray, chains: np.ndarray, early: np.ndarray, chain_steps: int):
+    from lab.plots import new_figure
+
+    fig, axes = new_figure(1, 2, figsize=(11, 3.8), sharey=True)
+    xs = np.linspace(-7, 6, 400)
+    for ax, sample, title in ((axes[0], draws, "rejection sampling: kept draws"),
+                              (axes[1], chains, f"Metropolis-Hastings: last values after {chain_steps} steps")):
+        ax.hist(sample, bins=80, range=(-7, 6), density=True, color="tab:orange", alpha=0.7)
+        ax.plot(xs, mixture_pdf(xs), "k", lw=1.5, label="target density")
+        ax.set(title=title, xlabel="x")
+    axes[1].hist(early, bins=80, range=(-7, 6), density=True, histtype="step", color="tab:blue",
+                 label=f"after {EARLY_STEPS} steps")
+    axes[1].legend(fontsize=8)
+    axes[0].set_ylabel("density")
+    return fig
 
 
 def _gaussian_figure(u: np.ndarray, gaussian: np.ndarray, ks: float):

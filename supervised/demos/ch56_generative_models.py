@@ -15,6 +15,12 @@ target is a Gaussian, and the generator gets a uniform number u (ch056.md:34). T
   (binary cross-entropy) while the generator learns to make D say "true" (the non-saturating
   loss -log D(G(u)) of Goodfellow et al. 2014, which has the same fixed point as maximising D's
   error).
+* the book's own wording of the generator's step (ch056.md:158): gradient *ascent* on D's
+  classification error, i.e. minimising log(1 - D(G(u))) - the "saturating" loss. Goodfellow
+  et al. 2014 (section 3) replaced it because its gradient with respect to D's logit is D(G(u)),
+  which vanishes when D rejects the generated samples confidently, as it does early on. Measured:
+  the generator's gradient norm under both losses once D has been trained against the untrained
+  generator, and a GAN trained on the saturating loss beside the non-saturating one.
 
 Both generators are the same `nets` MLP (1 -> 32 -> 32 -> 1) and start from the same weights.
 """
@@ -30,7 +36,7 @@ from torch import nn
 
 import nets
 from supervised.demos import Setting, register
-from supervised.demos._training import adversarial_step, setting
+from supervised.demos._training import adversarial_step, discriminator_step, generator_loss, setting
 
 TARGET_MEAN, TARGET_STD = 4.0, 1.25   # the 1-D Gaussian to learn (the book does not give one)
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
@@ -38,6 +44,15 @@ MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 KS_MATCH = 0.05
 BOOK_N_IS_N_SQUARED = "N = n x n"  # ch056.md:7 "vetor dimensional N = n x n"
 BOOK_DIRECT = "generated distribution ends equal to the true one"  # ch056.md:115
+BOOK_EQUILIBRIUM = "at equilibrium the generator produces the exact distribution"  # ch056.md:161
+GOODFELLOW_SATURATES = ("early on D rejects the samples confidently and log(1 - D(G(z))) saturates; "
+                        "-log D(G(z)) gives much stronger gradients")
+GOODFELLOW = "Goodfellow et al. 2014, section 3"
+#: D's steps against the untrained generator before the gradients are compared: enough for D to
+#: reject its samples confidently (mean D(G(u)) about 0.01 at seed 0), as early in a GAN.
+D_STEPS_BEFORE_GRADIENT = 200
+#: Saturating / non-saturating gradient norm under which the saturating one counts as vanished.
+VANISHED_RATIO = 0.1
 
 
 def make_generator(seed: int) -> nn.Module:
@@ -108,8 +123,10 @@ def train_direct(steps: int, batch: int, seed: int, lr: float = 3e-3, logger=Non
     return Training(generator, snapshots, losses)
 
 
-def train_gan(steps: int, batch: int, seed: int, lr: float = 1e-3, logger=None, prefix: str = "gan") -> Training:
-    """A GAN on the 1-D problem: one discriminator step, then one generator step, per batch."""
+def train_gan(steps: int, batch: int, seed: int, lr: float = 1e-3, logger=None, prefix: str = "gan",
+              saturating: bool = False) -> Training:
+    """A GAN on the 1-D problem: one discriminator step, then one generator step, per batch
+    (the generator on the saturating loss, ascent on D's error, when `saturating`)."""
     rng = torch.Generator().manual_seed(seed)
     generator, discriminator = make_generator(seed), make_discriminator(seed)
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=(0.5, 0.999))
@@ -124,7 +141,7 @@ def train_gan(steps: int, batch: int, seed: int, lr: float = 1e-3, logger=None, 
         if step == steps:
             break
         real, fake = target_sample(batch, rng), generator(uniform_noise(batch, rng))
-        played = adversarial_step(generator, discriminator, opt_g, opt_d, real, fake)
+        played = adversarial_step(generator, discriminator, opt_g, opt_d, real, fake, saturating)
         d_loss, g_loss = played["d_loss"], played["g_loss"]
         real_logits, fake_logits = played["real_logits"], played["fake_logits"]
         result.losses.append(d_loss.item())
@@ -134,6 +151,28 @@ def train_gan(steps: int, batch: int, seed: int, lr: float = 1e-3, logger=None, 
             logger.scalars(step, {f"{prefix}/d_loss": d_loss.item(), f"{prefix}/g_loss": g_loss.item(),
                                   f"{prefix}/D_real": result.d_real[-1], f"{prefix}/D_fake": result.d_fake[-1]})
     return result
+
+
+def gradients_once_d_is_sure(seed: int, batch: int, d_steps: int, lr: float = 1e-3) -> dict[str, float]:
+    """D trained `d_steps` against the untrained generator (held fixed), as it is early in a
+    GAN's training; then, on one batch, the norm of the generator's gradient under the saturating
+    and the non-saturating loss, and D's mean output on the generated samples."""
+    rng = torch.Generator().manual_seed(seed)
+    generator, discriminator = make_generator(seed), make_discriminator(seed)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=lr, betas=(0.5, 0.999))
+    for _ in range(d_steps):
+        with torch.no_grad():
+            fake = generator(uniform_noise(batch, rng))
+        discriminator_step(discriminator, opt_d, target_sample(batch, rng), fake)
+    noise = uniform_noise(batch, rng)
+    norms = {}
+    for name, saturating in (("saturating", True), ("non-saturating", False)):
+        generator.zero_grad()
+        generator_loss(discriminator(generator(noise)), saturating).backward()
+        norms[name] = float(torch.sqrt(sum((p.grad ** 2).sum() for p in generator.parameters())))
+    with torch.no_grad():
+        norms["D(G(z))"] = float(torch.sigmoid(discriminator(generator(noise))).mean())
+    return norms
 
 
 def ks_to_target(sample: np.ndarray) -> float:
@@ -166,6 +205,27 @@ def demo(ctx) -> None:
                    f"std {final.std():.2f} (target {TARGET_STD})", data=data, matches=ks < KS_MATCH,
                    reason="" if ks < KS_MATCH else f"KS {ks:.3f} >= {KS_MATCH} after {steps} steps")
         ctx.logger.scalars(steps, {f"{name.split()[0]}/ks_final": ks})
+    # The book's generator step, ascent on D's error: its gradient once D is sure, then its training.
+    start = gradients_once_d_is_sure(ctx.seed, batch, 0)
+    sure = gradients_once_d_is_sure(ctx.seed, batch, D_STEPS_BEFORE_GRADIENT)
+    ratio, start_ratio = sure["saturating"] / sure["non-saturating"], start["saturating"] / start["non-saturating"]
+    vanished = ratio < VANISHED_RATIO
+    ctx.report(f"generator's gradient norm, saturating vs non-saturating loss, after {D_STEPS_BEFORE_GRADIENT} "
+               "steps of D against the untrained generator (before any: the same ratio)", GOODFELLOW_SATURATES,
+               f"{sure['saturating']:.3g} vs {sure['non-saturating']:.3g} (ratio {ratio:.3f}) with mean D(G(u)) "
+               f"{sure['D(G(z))']:.3f}; before: ratio {start_ratio:.2f} with D(G(u)) {start['D(G(z))']:.2f}",
+               data=f"1-D target N({TARGET_MEAN}, {TARGET_STD}^2), one batch of {batch}", source=GOODFELLOW,
+               matches=vanished, reason="" if vanished else f"ratio {ratio:.3f} >= {VANISHED_RATIO}: the saturating "
+                                                            "gradient has not vanished")
+    ctx.logger.scalars(0, {"ch56/gradient_ratio_saturating_over_non_saturating": ratio,
+                           "ch56/gradient_ratio_before_d_trains": start_ratio})
+    ascent = train_gan(steps, batch, ctx.seed, logger=ctx.logger, prefix="gan_saturating", saturating=True)
+    final = ascent.snapshots[steps]
+    ks, gan_ks = ks_to_target(final), ks_to_target(gan.snapshots[steps])
+    ctx.report("GAN with the generator by ascent on D's error (saturating): KS distance of 4,000 generated points "
+               "(the non-saturating GAN's)", BOOK_EQUILIBRIUM,
+               f"KS {ks:.3f} ({gan_ks:.3f}); mean {final.mean():.2f}, std {final.std():.2f}", data=data,
+               matches=ks < KS_MATCH, reason="" if ks < KS_MATCH else f"KS {ks:.3f} >= {KS_MATCH} after {steps} steps")
     ctx.plot("generated_histograms", _histograms(direct, gan))
     ctx.plot("learnt_transforms", _transforms(direct, gan))
 

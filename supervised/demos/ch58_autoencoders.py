@@ -15,6 +15,10 @@ the same 100 inputs and a 50-unit code (`nets.build("autoencoder")` / `"conv_aut
   noisy "4" coming out "much smoother" (ch058.md:67);
 * contractive: the squared Frobenius norm of the Jacobian dh/dx added to the loss (ch059.md:85).
 
+And the counter-example the chapter gives (ch058.md:52-55): a code as wide as the input lets
+even a linear encoder and decoder copy the input without learning anything about the data -
+a 100-100-100 autoencoder with no nonlinearity, which reconstructs random pixels as well as digits.
+
 Measured: each one's held-out reconstruction error, the compression of digits against random
 inputs of the same mean and variance, the sparse code's zeros against the standard one's, the
 noisy "4" and all noisy held-out digits restored, and the contractive code's Jacobian.
@@ -44,7 +48,11 @@ BOOK_SPARSE = "an L1 activity penalty: a sparser representation than the standar
 BOOK_DENOISING = "noise added to the input, the autoencoder learns to remove it"  # ch059.md:64
 BOOK_SMOOTHER_FOUR = "the noisy 4 comes out much smoother"  # ch058.md:67
 BOOK_CONTRACTIVE = "Frobenius norm of the Jacobian penalised: less sensitive to small variations"  # ch059.md:85
+BOOK_LINEAR_COPIES = "code as large as the input: even a linear encoder and decoder copy the input, " \
+                     "learning nothing about the data"  # ch058.md:52-55
 BOOK_GIVES_NO_ERROR = "the book gives no reconstruction error"
+#: Share of the held-out variance left unexplained under which an autoencoder counts as copying.
+COPIES = 0.02
 #: Adam's step size for every variant (the book names Adam, not its settings).
 LEARNING_RATE = 3e-3
 
@@ -81,6 +89,14 @@ def build_variant(name: str, side: int, code: int, seed: int) -> torch.nn.Module
     if name == "convolutional":
         return nets.build("conv_autoencoder", channels=[32], code_size=code, image_size=side)
     return nets.build("autoencoder", input_size=inputs, hidden_sizes=[code])
+
+
+def equal_size_linear(side: int, seed: int) -> torch.nn.Module:
+    """side^2 -> side^2 -> side^2 with no nonlinearity: the code as wide as the input."""
+    torch.manual_seed(seed)
+    inputs = side * side
+    return nets.build("autoencoder", input_size=inputs, hidden_sizes=[inputs], activation="identity",
+                      output_activation="identity")
 
 
 def add_noise(images: torch.Tensor, std: float, generator: torch.Generator) -> torch.Tensor:
@@ -204,6 +220,19 @@ def demo(ctx) -> None:
                BOOK_RANDOM_IS_HARD, f"{fvu_digits:.3f} vs {fvu_random:.3f}",
                data=f"{data}; random pixels: Gaussian, each with its digit pixel's mean and std", matches=ok,
                reason="" if ok else "the digits' reconstruction is not better than the random inputs'")
+
+    # The code as wide as the input: a linear autoencoder copies digits and random pixels alike.
+    copies = {}
+    for name, (inputs, held_out) in {"digits": (train, test), "random": (random_train, random_test)}.items():
+        model = equal_size_linear(side, ctx.seed)
+        train_variant(model, inputs, Penalties(), epochs=epochs, seed=ctx.seed, tag=f"autoencoder_copy_{name}")
+        copies[name] = unexplained_variance(model, held_out)
+    ok = max(copies.values()) < COPIES
+    ctx.report(f"{side * side}-{side * side}-{side * side} linear autoencoder: share of the held-out variance left "
+               "unexplained, digits vs random pixels (the 50-unit one's above)", BOOK_LINEAR_COPIES,
+               f"{copies['digits']:.4f} vs {copies['random']:.4f}", data=f"{data}; random pixels as above",
+               matches=ok, reason="" if ok else f"more than {COPIES:.0%} of the variance is left: it does not copy")
+    ctx.logger.scalars(0, {f"ch58/equal_size_linear/unexplained_{name}": v for name, v in copies.items()})
 
     # Sparse: zeros in the code (ReLU units that are off) and mean |h|.
     codes = {name: code_of(models[name], test) for name in ("standard", "sparse")}

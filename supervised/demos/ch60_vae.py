@@ -17,6 +17,12 @@ autoencoder, then the VAE, its loss C * ||x - f(z)||^2 + KL and the trade C cont
    at the price of blurred reconstructions. Regularity is measured as KL(N(m, S) || N(0, I)) for
    the moments m, S of the aggregate of the encodings over the held-out digits (0 when the codes
    fill the prior as the decoder will be asked to read them).
+   The objective is a lower bound (the ELBO): log p(x) = ELBO + KL(q_x || p(z | x)), and the
+   book's q_x only approximates the intractable posterior (ch061.md:35, :53). p(x) itself is
+   estimated by importance sampling with q_x as the proposal, log (1/K) sum_k p(x | z_k) p(z_k)
+   / q_x(z_k) (Burda et al. 2016; itself below log p(x) for finite K, so the gap it shows is
+   the least the true one can be), for p(x | z) = N(f(z), c I) with c = 1/(2C), beside an ELBO
+   estimated from other draws.
 3. A 2-D latent space (ch060.md:147): the codes of held-out digits coloured by digit, the decoder
    read on a grid of the prior's quantiles, and straight paths between two codes; a point halfway
    between two codes should decode to something between the two decoded images.
@@ -25,6 +31,7 @@ autoencoder, then the VAE, its loss C * ||x - f(z)||^2 + KL and the trade C cont
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import scipy.linalg
@@ -44,7 +51,12 @@ BOOK_C = "C = 1 / (2c)"  # ch061.md:134
 BOOK_TRADE = "larger c (smaller C) favours the regularisation term over the reconstruction term"  # ch061.md:92
 BOOK_POINT_LIKE = "without regularisation: small variances or far-apart means"  # ch060.md:138
 BOOK_NEAR_PRIOR = "regularised encodings close to a standard normal"  # ch060.md:141
+BOOK_APPROXIMATE_POSTERIOR = "q_x(z) approximates the intractable p(z | x): the objective is a lower " \
+                             "bound of log p(x)"  # ch061.md:35, ch061.md:53
 BOOK_BETWEEN = "a point halfway between two codes decodes to something between them"  # ch060.md:147
+#: Held-out images and draws of z per image for the importance-sampling estimate of log p(x)
+#: (the smaller count shows how far the estimate still moves with more draws).
+EVIDENCE_IMAGES, EVIDENCE_DRAWS = 100, (100, 1000)
 #: Largest principal angle (degrees) at which two subspaces count as "the same" here.
 ANGLE_MATCH_DEGREES = 5.0
 #: Relative gap of held-out errors under which the autoencoder counts as reaching PCA's.
@@ -148,6 +160,40 @@ def latent_report(model: torch.nn.Module, images: torch.Tensor) -> LatentReport:
         mean_sigma=float(torch.exp(0.5 * logvar).mean()),
         mean_spread=float(mu.std(0).mean()),
         aggregate_kl=aggregate_kl(mu, logvar))
+
+
+def log_weights(model: torch.nn.Module, images: torch.Tensor, C: float, draws: int, generator: torch.Generator
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+    """For `draws` z_k ~ q_x per image, (ln p(x | z_k), ln p(x | z_k) + ln p(z_k) - ln q_x(z_k)),
+    each (draws, images), with p(x | z) = N(f(z), c I), c = 1/(2C): ln p(x | z) = -C ||x - f(z)||^2
+    - (D/2) ln(pi / C)."""
+    model.eval()
+    with torch.no_grad():
+        mu, logvar = model.encode(images)
+        std = (0.5 * logvar).exp()
+        z = mu + std * torch.randn((draws, *mu.shape), generator=generator)
+        log_likelihood = -C * ((images - model.decode(z)) ** 2).sum(-1) \
+            - 0.5 * images.shape[1] * math.log(math.pi / C)
+        log_prior = torch.distributions.Normal(0.0, 1.0).log_prob(z).sum(-1)
+        log_q = torch.distributions.Normal(mu, std).log_prob(z).sum(-1)
+    return log_likelihood, log_likelihood + log_prior - log_q
+
+
+def evidence_and_bound(model: torch.nn.Module, images: torch.Tensor, C: float, seed: int,
+                       draws: tuple[int, ...] = EVIDENCE_DRAWS) -> tuple[torch.Tensor, dict[int, torch.Tensor]]:
+    """Per image, the ELBO E_q[ln p(x | z)] - KL(q_x || N(0, I)) (closed-form KL, draws[-1]
+    draws) and, from fresh draws, the importance-sampling estimate of ln p(x) for each count in
+    `draws`."""
+    generator = torch.Generator().manual_seed(seed)
+    log_likelihood, _ = log_weights(model, images, C, draws[-1], generator)
+    with torch.no_grad():
+        mu, logvar = model.encode(images)
+        elbo = log_likelihood.mean(0) - gaussian_kl(mu, logvar)
+    evidence = {}
+    for count in draws:
+        _, weights = log_weights(model, images, C, count, generator)
+        evidence[count] = torch.logsumexp(weights, 0) - math.log(count)
+    return elbo, evidence
 
 
 def strictly_monotone(values: list[float], increasing: bool) -> bool:
@@ -259,8 +305,8 @@ def demo(ctx) -> None:
     cosine = largest_cosine(columns)
     pca_cosine = largest_cosine(directions.T.numpy())
     ok = cosine > 0.05 > pca_cosine
-    ctx.report("largest |cos| between two of the autoencoder's feature directions (PCA's)", BOOK_NOT_ORTHOGONAL,
-               f"{cosine:.3f} ({pca_cosine:.1e})", data=linear_data, matches=ok,
+    ctx.report("largest |cos| between two feature directions: the linear autoencoder's, PCA's", BOOK_NOT_ORTHOGONAL,
+               f"autoencoder {cosine:.3f}, PCA {pca_cosine:.1e}", data=linear_data, matches=ok,
                reason="" if ok else "this autoencoder's directions came out nearly orthogonal")
     ctx.logger.scalars(0, {"ch60/largest_principal_angle": largest, "ch60/linear_ae_error": error_linear,
                            "ch60/pca_error": error_pca})
@@ -303,6 +349,19 @@ def demo(ctx) -> None:
                f"{closed:.3f} vs {monte_carlo:.3f}", data=sweep_data, matches=close,
                source="Kingma & Welling 2014, Appendix B",
                reason="" if close else "the closed form and the sampled KL differ by 2% or more")
+    bound_c = sweep[-1]
+    elbo, evidence = evidence_and_bound(models[bound_c], test[:EVIDENCE_IMAGES], bound_c, ctx.seed + 6)
+    few, many = EVIDENCE_DRAWS[0], EVIDENCE_DRAWS[-1]
+    gap = evidence[many] - elbo
+    gap_mean, gap_noise = float(gap.mean()), float(2 * gap.std() / math.sqrt(len(gap)))
+    below = gap_mean > gap_noise
+    ctx.report(f"ELBO vs ln p(x) by importance sampling ({few:,} / {many:,} draws), mean over {len(gap)} held-out "
+               f"digits, C = {bound_c:g}", BOOK_APPROXIMATE_POSTERIOR,
+               f"ELBO {float(elbo.mean()):.1f}, ln p(x) {float(evidence[few].mean()):.1f} / "
+               f"{float(evidence[many].mean()):.1f}: gap {gap_mean:.1f} +- {gap_noise:.1f} nats, ELBO below on "
+               f"{100 * float((gap > 0).float().mean()):.0f}% of the digits", data=sweep_data, matches=below,
+               reason="" if below else "the importance-sampled ln p(x) is not above the ELBO by two standard errors")
+    ctx.logger.scalars(0, {"ch61/elbo": float(elbo.mean()), "ch61/log_evidence": float(evidence[many].mean())})
     kls = [reports[C].kl for C in sweep]
     ok = strictly_monotone(kls, increasing=True)
     ctx.report("KL term for the same C values", BOOK_TRADE, tuple(round(v, 2) for v in kls), data=sweep_data,

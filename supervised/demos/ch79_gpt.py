@@ -30,7 +30,7 @@ from torch import nn
 import nets
 from lab.plots import new_figure
 from nets.transformer import parameter_count
-from supervised.corpora import CORPORA, load_corpus
+from supervised.corpora import CORPORA, CharText, load_corpus
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
@@ -67,30 +67,6 @@ CONFIGS = {
 
 # --- the character-level language model ------------------------------------------------------
 
-class CharCorpus:
-    """Characters <-> ids, and the text split 90% / 10% into train and validation."""
-
-    def __init__(self, text: str) -> None:
-        self.chars = sorted(set(text))
-        self.index = {c: i for i, c in enumerate(self.chars)}
-        data = torch.tensor([self.index[c] for c in text], dtype=torch.long)
-        split = int(0.9 * len(data))
-        self.train, self.validation = data[:split], data[split:]
-        self.text = text
-
-    def encode(self, text: str) -> torch.Tensor:
-        return torch.tensor([self.index[c] for c in text], dtype=torch.long)
-
-    def decode(self, ids) -> str:
-        return "".join(self.chars[int(i)] for i in ids)
-
-    def batch(self, part: torch.Tensor, batch_size: int, context: int, generator: torch.Generator):
-        starts = torch.randint(len(part) - context - 1, (batch_size,), generator=generator)
-        x = torch.stack([part[s:s + context] for s in starts])
-        y = torch.stack([part[s + 1:s + context + 1] for s in starts])
-        return x, y
-
-
 def build_gpt(vocab_size: int, layers: int, heads: int, width: int, context: int) -> nn.Module:
     return nets.build("transformer", mode="decoder", vocab_size=vocab_size, d_model=width, n_heads=heads,
                       n_layers=layers, max_len=context, norm="pre", positions="learned",
@@ -98,19 +74,19 @@ def build_gpt(vocab_size: int, layers: int, heads: int, width: int, context: int
 
 
 @torch.no_grad()
-def evaluate_loss(model, corpus: CharCorpus, part: torch.Tensor, context: int, batches: int = 40,
+def evaluate_loss(model, corpus: CharText, part: torch.Tensor, context: int, batches: int = 40,
                   batch_size: int = 12, seed: int = 1234) -> float:
     model.eval()
     generator = torch.Generator().manual_seed(seed)
     total = 0.0
     for _ in range(batches):
-        x, y = corpus.batch(part, batch_size, context, generator)
+        x, y = corpus.windows(part, batch_size, context, generator)
         logits = model(x)
         total += float(nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1)))
     return total / batches
 
 
-def train_language_model(ctx, corpus: CharCorpus, iterations: int, layers=4, heads=4, width=128,
+def train_language_model(ctx, corpus: CharText, iterations: int, layers=4, heads=4, width=128,
                          context=64, batch_size=12, lr=1e-3, tag="ch79"):
     """nanoGPT's loop: AdamW, linear warm-up, cosine decay to lr/10, clip 1.0."""
     torch.manual_seed(ctx.seed)
@@ -130,7 +106,7 @@ def train_language_model(ctx, corpus: CharCorpus, iterations: int, layers=4, hea
     every = max(1, iterations // 10)
     for step in range(iterations):
         model.train()
-        x, y = corpus.batch(corpus.train, batch_size, context, generator)
+        x, y = corpus.windows(corpus.train, batch_size, context, generator)
         logits = model(x)
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
         optimizer.zero_grad(set_to_none=True)
@@ -139,7 +115,7 @@ def train_language_model(ctx, corpus: CharCorpus, iterations: int, layers=4, hea
         optimizer.step()
         schedule.step()
         if step % every == 0 or step == iterations - 1:
-            validation = evaluate_loss(model, corpus, corpus.validation, context, batches=10)
+            validation = evaluate_loss(model, corpus, corpus.held_out, context, batches=10)
             curve.append((step, loss.item(), validation))
             ctx.logger.scalars(step, {f"{tag}/train_loss": loss.item(), f"{tag}/val_loss": validation})
     return model, curve
@@ -153,7 +129,7 @@ _CACHE: dict[tuple, tuple] = {}
 def pretrained(ctx, iterations: int):
     key = (ctx.seed, iterations)
     if key not in _CACHE:
-        corpus = CharCorpus(load_corpus(CORPUS))
+        corpus = CharText(load_corpus(CORPUS))
         started = time.perf_counter()
         model, curve = train_language_model(ctx, corpus, iterations)
         _CACHE[key] = (corpus, model, curve, time.perf_counter() - started)
@@ -163,7 +139,7 @@ def pretrained(ctx, iterations: int):
 
 
 @torch.no_grad()
-def sample(model, corpus: CharCorpus, prompt: str, length: int, temperature: float, seed: int,
+def sample(model, corpus: CharText, prompt: str, length: int, temperature: float, seed: int,
            context: int = 64) -> str:
     """Draw characters from softmax(logits / T): T < 1 sharpens, T > 1 flattens."""
     model.eval()
@@ -177,7 +153,7 @@ def sample(model, corpus: CharCorpus, prompt: str, length: int, temperature: flo
 
 
 @torch.no_grad()
-def log_probability(model, corpus: CharCorpus, text: str) -> float:
+def log_probability(model, corpus: CharText, text: str) -> float:
     """log P(text[1:] | text[0]) in nats, summed over characters."""
     model.eval()
     ids = corpus.encode(text)[None]
@@ -200,12 +176,12 @@ PRETRAINING = Setting("iterations", 2000, 300, low=1)
 def language_model(ctx) -> None:
     iterations = setting(ctx, "iterations")
     corpus, model, curve, seconds = pretrained(ctx, iterations)
-    data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(corpus.train):,} train / {len(corpus.validation):,} "
+    data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(corpus.train):,} train / {len(corpus.held_out):,} "
             f"validation characters, {len(corpus.chars)} symbols")
     ctx.say(f"data: {data}")
     ctx.say(f"baby GPT: 4 layers, 4 heads, width 128, context 64, batch 12, {iterations} iterations, "
             f"{nets.count_parameters(model):,} parameters, trained in {seconds:.0f} s")
-    validation = evaluate_loss(model, corpus, corpus.validation, 64, batches=100)
+    validation = evaluate_loss(model, corpus, corpus.held_out, 64, batches=100)
     ctx.report(f"validation loss after {iterations} iterations (nats per character)",
                f"{NANOGPT_BABY_VAL_LOSS} on Tiny Shakespeare", f"{validation:.3f}", data=data, matches=None,
                source="nanoGPT README (baby GPT)",
@@ -302,7 +278,7 @@ def spelling_task(text: str, n_examples: int, words: int, seed: int) -> list[tup
     return examples
 
 
-def _task_tensors(corpus: CharCorpus, examples):
+def _task_tensors(corpus: CharText, examples):
     width = max(len(s) for s, _ in examples)
     rows = torch.zeros(len(examples), width, dtype=torch.long)
     lengths = torch.tensor([len(s) for s, _ in examples])
@@ -421,6 +397,18 @@ def gpt1_fine_tuning(ctx) -> None:
     # Two standard errors of the difference of two accuracies on this test set: smaller
     # gaps are not evidence either way.
     noise = 2 * math.sqrt(2 * 0.25 / len(test_examples))
+    # What pre-training alone knows of spelling, no label used: a snippet counts as written as is
+    # when its log-probability per character is above the median of the test snippets (half are).
+    per_char = np.array([log_probability(pretrained_model, corpus, s) / (len(s) - 1) for s, _ in test_examples])
+    labels = np.array([label for _, label in test_examples])
+    unsupervised = float(((per_char > np.median(per_char)) == labels).mean())
+    knows = unsupervised - 0.5 > 2 * math.sqrt(0.25 / len(test_examples))
+    ctx.report("the pre-trained language model alone, no label: snippets above the median log-probability per "
+               "character called 'as written'", "not given", f"{100 * unsupervised:.1f}% right (a guess: 50%)",
+               data=data, matches=None,
+               reason="a diagnostic of the lines below: what pre-training knows of spelling before any fine-tuning")
+    why = (f"; the pre-trained model alone tells them apart {100 * unsupervised:.1f}%, so fine-tuning "
+           + ("loses what pre-training knew" if knows else "has nothing to inherit: pre-training too short"))
     for label, book, first, second in (
             ("test accuracy after fine-tuning: pre-trained vs from scratch",
              "pre-training then minimal fine-tuning generalises better (ch080.md:89-92)", best_pre, scratch),
@@ -428,9 +416,9 @@ def gpt1_fine_tuning(ctx) -> None:
              "the auxiliary objective improves generalisation (ch080.md:47)", best_pre, without)):
         better = first - second > noise
         ctx.report(label, book, f"{100 * first:.1f}% vs {100 * second:.1f}%", data=data, matches=better,
-                   reason="" if better else f"the gap is under two standard errors ({100 * noise:.1f} points)"
+                   reason="" if better else f"the gap is under two standard errors ({100 * noise:.1f} points)" + why
                    + ("; reduced size under --quick" if ctx.quick else ""))
-    ctx.logger.scalars(steps, {f"ch80/final/{k}": v for k, v in results.items()})
+    ctx.logger.scalars(steps, {f"ch80/final/{k}": v for k, v in results.items()} | {"ch80/lm_alone": unsupervised})
 
     fig, ax = new_figure(figsize=(6.5, 4))
     for name, curve in curves.items():

@@ -14,7 +14,9 @@ nets/transformer.py.
   deep stack with and without the residual paths.
 * ch90 - the whole encoder-decoder with 8 heads, the causal mask and cross-attention, trained
   on a toy English -> French set made for this demo (supervised/toy_translation.py), greedy
-  decoding of the book's "Hello, I love you", and the attention maps the book describes.
+  decoding of the book's "Hello, I love you", and the attention maps the book describes; with a
+  trained model at hand, also chapter 89's claim that the heads attend differently (against the
+  same model untrained) and chapter 90's that the weights change with the input.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 BOOK_HEADS = 8  # ch090.md:124 "Cada bloco transformador tem 8 representações contextualizadas"
+BOOK_HEADS_DIFFER = "each head attends to different parts of the input in its own way"  # ch089.md:64-70
+BOOK_DYNAMIC_WEIGHTS = "attention weights are computed on the fly: they change with the data"  # ch090.md:145
+#: Share of attention weight that must move between two inputs for the maps to count as differing.
+DYNAMIC_SHARE = 0.05
 BOOK_BLOCKS = 6  # ch090.md:30 (encoder) and ch090.md:61 (decoder) "6 vezes"
 BOOK_TRANSLATION = "Bonjour, je t'aime"  # ch090.md:148
 BOOK_SOURCE = "Hello, I love you"  # ch086.md:29, ch088.md:20
@@ -269,8 +275,9 @@ def residual_and_norm(ctx) -> None:
         ax.imshow(heads[0, head].numpy(), cmap="viridis", vmin=0)
         ax.set_title(f"head {head}", fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
-    fig.suptitle("8 heads of an untrained block: each looks at the sentence its own way", fontsize=10)
+    fig.suptitle("8 heads of an untrained block (trained heads: demo ch90)", fontsize=10)
     ctx.plot("ch89_heads_untrained", fig)
+    ctx.say("  whether training makes the heads attend differently is measured by demo ch90, which trains a model")
 
 
 # --- ch90: the encoder-decoder on a toy translation task ----------------------------------
@@ -303,13 +310,17 @@ def greedy_translate(model, source: torch.Tensor, max_len: int = 12) -> torch.Te
     return output[:, 1:]
 
 
+def build_translator(seed: int, source_vocab, target_vocab, d_model: int, n_layers: int) -> nn.Module:
+    """The encoder-decoder with BOOK_HEADS heads, as initialised from `seed` (before training)."""
+    torch.manual_seed(seed)
+    return nets.build("transformer", mode="encoder_decoder", vocab_size=len(source_vocab),
+                      target_vocab_size=len(target_vocab), d_model=d_model, n_heads=BOOK_HEADS,
+                      n_layers=n_layers, d_ff=2 * d_model, dropout=0.1, max_len=16, pad_id=toy.PAD)
+
+
 def train_translator(ctx, train_pairs, source_vocab, target_vocab, steps: int, d_model: int,
                      n_layers: int, batch_size: int = 64, lr: float = 2e-3):
-    torch.manual_seed(ctx.seed)
-    model = nets.build("transformer", mode="encoder_decoder", vocab_size=len(source_vocab),
-                       target_vocab_size=len(target_vocab), d_model=d_model, n_heads=BOOK_HEADS,
-                       n_layers=n_layers, d_ff=2 * d_model, dropout=0.1, max_len=16,
-                       pad_id=toy.PAD)
+    model = build_translator(ctx.seed, source_vocab, target_vocab, d_model, n_layers)
     source, target = _tensors(train_pairs, source_vocab, target_vocab)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.98))
     # Warm-up then inverse square root decay, the schedule of Vaswani et al. (scaled down).
@@ -334,6 +345,32 @@ def train_translator(ctx, train_pairs, source_vocab, target_vocab, steps: int, d
         if step % 25 == 0 or step == steps - 1:
             ctx.logger.scalars(step, {"ch90/train_loss": losses[-1], "ch90/lr": schedule.get_last_lr()[0]})
     return model, losses
+
+
+def total_variation(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Half the L1 distance between attention rows (the share of the weight placed differently),
+    averaged over the rows of the last two axes."""
+    return 0.5 * (p - q).abs().sum(-1).mean(-1)
+
+
+@torch.no_grad()
+def last_encoder_maps(model: nn.Module, sentences: list[list[int]]) -> list[torch.Tensor]:
+    """The (heads, T, T) self-attention weights of the last encoder layer for each sentence,
+    encoded one at a time (no padding)."""
+    model.eval()
+    maps = []
+    for sentence in sentences:
+        model.encode(torch.tensor([sentence]))
+        layers = [name for name in attention_maps(model) if name.startswith("encoder_blocks.")]
+        maps.append(attention_maps(model)[layers[-1]][0])
+    return maps
+
+
+def head_disagreement(weights: torch.Tensor) -> float:
+    """Mean total variation between the attention of two different heads, (heads, T, T) weights."""
+    heads = len(weights)
+    return float(np.mean([float(total_variation(weights[a], weights[b]))
+                          for a in range(heads) for b in range(a + 1, heads)]))
 
 
 def _whole_heads(d_model: int) -> None:
@@ -419,6 +456,35 @@ def translation(ctx) -> None:
     ctx.report("heads per attention layer (from the weights' shape)", BOOK_HEADS,
                int(encoder_last.shape[0]), by_construction=True,
                reason=f"the model is built with n_heads={BOOK_HEADS}; read back, not measured")
+
+    # Multi-head attention: after training, do the heads look at the sentence differently (ch089.md:64-70)?
+    sentences = [source_vocab.encode(english) for english, _ in test_pairs]
+    trained_maps = last_encoder_maps(model, sentences)
+    untrained = build_translator(ctx.seed, source_vocab, target_vocab, d_model, n_layers)
+    before = torch.tensor([head_disagreement(m) for m in last_encoder_maps(untrained, sentences)])
+    after = torch.tensor([head_disagreement(m) for m in trained_maps])
+    gap, noise = float((after - before).mean()), float(2 * (after - before).std() / math.sqrt(len(after)))
+    differ = gap > noise
+    ctx.report(f"share of attention placed differently by two heads of the last encoder layer, mean over head pairs "
+               f"and {len(sentences)} held-out sentences: trained vs the same model untrained", BOOK_HEADS_DIFFER,
+               f"{float(after.mean()):.3f} vs {float(before.mean()):.3f} (difference {gap:+.3f} +- {noise:.3f})",
+               data=data, matches=differ, reason="" if differ else "training did not make the heads differ more "
+                                                                    "than two standard errors")
+    # Weights computed from the data, dynamic (ch090.md:145): two different sentences of one length, one model.
+    by_length: dict[int, list[torch.Tensor]] = {}
+    for sentence, weights in zip(sentences, trained_maps):
+        by_length.setdefault(len(sentence), []).append(weights)
+    between = torch.stack([total_variation(group[i], group[i + 1]).mean()
+                           for group in by_length.values() for i in range(0, len(group) - 1, 2)])
+    spread, spread_noise = float(between.mean()), float(2 * between.std() / math.sqrt(len(between)))
+    dynamic = spread - spread_noise > DYNAMIC_SHARE
+    ctx.report(f"share of attention placed differently for two different held-out sentences of the same length "
+               f"(last encoder layer, averaged over its heads; {len(between)} pairs)", BOOK_DYNAMIC_WEIGHTS,
+               f"{spread:.3f} +- {spread_noise:.3f} (fixed weights: 0)", data=data, matches=dynamic,
+               reason="" if dynamic else f"under {DYNAMIC_SHARE} once two standard errors are taken off")
+    ctx.logger.scalars(steps, {"ch90/head_disagreement_trained": float(after.mean()),
+                               "ch90/head_disagreement_untrained": float(before.mean()),
+                               "ch90/attention_change_between_sentences": spread})
 
     base = parameter_count(mode="encoder_decoder", vocab_size=VASWANI_VOCAB, d_model=512, n_heads=BOOK_HEADS,
                            n_layers=BOOK_BLOCKS, d_ff=2048, tie_embeddings=True)
