@@ -99,31 +99,38 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
     `on_evaluation` is called after each evaluation; `drawings=False` leaves out what people
     see of the run (plots, learning curve, recording: FINISH), keeping eval.json and checkpoints."""
     device_of(device)  # a bad --device stops before anything else
-    if resume:
-        run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
-        if run is None:
-            raise UsageError(tr("--resume {path}: no config.yaml there; give a run directory made by train.py").format(
-                path=resume))
-        stored = run.read_config()
-        if seed is not None and seed != stored.get("seed"):
-            raise UsageError(tr("--seed {seed} differs from the run's seed {stored}; leave --seed out when "
-                                "resuming").format(seed=seed, stored=stored.get("seed")))
-        if stored.get("backend") == "sb3":
-            raise UsageError(tr("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
-                                "outside its pickled zips); start a new run"))
-        try:
-            config = RunConfig.parse(merge(stored, parse_overrides(overrides)))
-        except ConfigError as err:
-            written_by = _writer_of(run)
-            if written_by is not None:
-                raise ConfigError(tr("--resume {path}: this run was written by dlbook-agents {version}, whose "
-                                     "config layout this version does not read; train it again").format(
-                    path=run.path, version=written_by)) from None
-            raise
-    else:
+    if not resume:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
-    return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
-                        resume=run if resume else None, on_evaluation=on_evaluation, drawings=drawings)
+        return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
+                            on_evaluation=on_evaluation, drawings=drawings)
+    run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
+    if run is None:
+        raise UsageError(tr("--resume {path}: no config.yaml there; give a run directory made by train.py").format(
+            path=resume))
+    with run.locked():  # before reading anything: a second --resume of the same run stops here
+        config = resumed_config(run, overrides, seed)
+        return train_config(config, device=device, quiet=quiet, save_replay=save_replay, resume=run,
+                            on_evaluation=on_evaluation, drawings=drawings)
+
+
+def resumed_config(run: RunDir, overrides: list[str] | None, seed: int | None) -> RunConfig:
+    """The stored config of a run to continue, with `--set` overrides (e.g. a raised budget)."""
+    stored = run.read_config()
+    if seed is not None and seed != stored.get("seed"):
+        raise UsageError(tr("--seed {seed} differs from the run's seed {stored}; leave --seed out when "
+                            "resuming").format(seed=seed, stored=stored.get("seed")))
+    if stored.get("backend") == "sb3":
+        raise UsageError(tr("--resume is not supported with --backend sb3 (SB3 keeps no resumable state "
+                            "outside its pickled zips); start a new run"))
+    try:
+        return RunConfig.parse(merge(stored, parse_overrides(overrides)))
+    except ConfigError:
+        written_by = _writer_of(run)
+        if written_by is not None:
+            raise ConfigError(tr("--resume {path}: this run was written by dlbook-agents {version}, whose "
+                                 "config layout this version does not read; train it again").format(
+                path=run.path, version=written_by)) from None
+        raise
 
 
 def _writer_of(run: RunDir) -> str | None:
@@ -133,6 +140,8 @@ def _writer_of(run: RunDir) -> str | None:
     try:
         state = json.loads((run.checkpoints / "latest" / "state.json").read_text())["state"]
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(state, dict):
         return None
     return None if state.get("engine_format") else str(state.get("library_version", "(unknown)"))
 
@@ -157,7 +166,9 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
     if run is None:
         name = config.preset + (f"-sb3-{config.sb3_algo}" if config.backend == "sb3" else "")
         run = RunDir.create(name, config.seed, path=run_dir)
-        run.write_config(to_dict(config))
-    engine = Engine(config, learner, run, quiet=quiet, on_evaluation=on_evaluation,
-                    finish=named(FINISH) if drawings else None)
-    return engine.run_to_end(resume=resume is not None)
+    with run.locked(new=resume is None):  # one process trains into a run directory (lab.rundir)
+        if resume is None:
+            run.write_config(to_dict(config))
+        engine = Engine(config, learner, run, quiet=quiet, on_evaluation=on_evaluation,
+                        finish=named(FINISH) if drawings else None)
+        return engine.run_to_end(resume=resume is not None)
