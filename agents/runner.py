@@ -46,6 +46,20 @@ def named(reference: str):
     return getattr(importlib.import_module(module), name)
 
 
+#: config keys that --set does not take, each chosen by its own part of the command line
+FLAG_KEYS = {"seed": "--seed N", "preset": "the PRESET argument", "backend": "--backend",
+             "sb3_algo": "--algo"}
+BUDGET_KEYS = ("total_steps", "total_episodes")
+
+
+def check_flag_keys(overrides: dict, seed_flag: str = "--seed N") -> None:
+    """Refuse a --set of a key that a flag sets (it would be replaced by the flag's value)."""
+    for key, flag in FLAG_KEYS.items():
+        if key in overrides:
+            raise UsageError(tr("--set {key}=...: {key} is not a setting of --set; give it with {flag}").format(
+                key=key, flag=seed_flag if key == "seed" else flag))
+
+
 def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 0,
                    backend: str = "native", algo: str | None = None) -> RunConfig:
     """The preset's YAML merged with --set overrides, validated, and completed by its learner's
@@ -53,13 +67,23 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
     if backend not in BACKENDS:
         raise UsageError(tr("--backend {value} is not valid; choose one of: {choices}").format(
             value=repr(backend), choices=", ".join(BACKENDS)))
-    raw = merge(presets.load(preset), parse_overrides(overrides)) | {"seed": seed}
+    given = parse_overrides(overrides)
+    check_flag_keys(given)
+    raw = merge(presets.load(preset), given) | {"seed": seed}
     if backend == "sb3":
         algo = algo or "dqn"
         if algo not in SB3_ALGOS:
             raise UsageError(tr("--algo {value} is not valid; choose one of: {choices}").format(
                 value=repr(algo), choices=", ".join(SB3_ALGOS)))
         raw |= {"backend": "sb3", "sb3_algo": algo}
+        sb3_budget = given["sb3"].get("total_steps") if isinstance(given.get("sb3"), dict) else None
+        if sb3_budget is not None and any(key in given for key in BUDGET_KEYS):
+            if "total_episodes" in given or given.get("total_steps") != sb3_budget:
+                raise UsageError(tr("--set total_steps/total_episodes and --set sb3.total_steps give two "
+                                    "budgets; give one of them"))
+        elif any(key in given for key in BUDGET_KEYS) and isinstance(raw.get("sb3", {}), dict):
+            # the user's budget wins over a tuned one: sb3.total_steps 0 keeps the config's (agents.sb3)
+            raw["sb3"] = dict(raw.get("sb3") or {}, total_steps=0)
     config = RunConfig.parse(raw)
     learner_class(config).configure(config)
     check_env(config)
@@ -116,6 +140,7 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
 def resumed_config(run: RunDir, overrides: list[str] | None, seed: int | None) -> RunConfig:
     """The stored config of a run to continue, with `--set` overrides (e.g. a raised budget)."""
     stored = run.read_config()
+    check_flag_keys(parse_overrides(overrides))
     if seed is not None and seed != stored.get("seed"):
         raise UsageError(tr("--seed {seed} differs from the run's seed {stored}; leave --seed out when "
                             "resuming").format(seed=seed, stored=stored.get("seed")))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from lab.cli import make_parser, run_main
+from lab.cli import flags_given, make_parser, run_main
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> int:
                                           ("--sweep-dir", args.sweep_dir), ("--search", args.search),
                                           ("--range", args.ranges), ("--trials", args.trials),
                                           ("--metric", args.metric), ("--scheduler", args.scheduler)) if value]
+        # flags with a default: given only if typed (the sweep's own value is in sweep.json)
+        given += [f"--{dest.replace('_', '-')}" for dest in flags_given(
+            parser, argv, ("seeds", "device", "cpus_per_trial", "gpus_per_trial", "max_failures"))]
         if given:
             raise UsageError(f"--resume continues a sweep with its own settings; leave out {', '.join(given)}")
     elif args.preset is None:

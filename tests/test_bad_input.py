@@ -102,6 +102,13 @@ CASES = [
     ("train", ["--resume", "{RUN}"], "already finished"),
     ("train", ["--resume", "{RUN}", "--seed", "5"], "--seed 5"),
     ("train", ["--resume", "{RUN}", "--set", "agent.alpha=7"], "agent.alpha"),
+    # settings a flag gives are not --set keys (issue 28: --set seed=3 trained seed 0)
+    ("train", ["cartpole-dqn", "--set", "seed=3"], "--seed N"),
+    ("train", ["cartpole-dqn", "--set", "preset=rooms-q"], "PRESET"),
+    ("train", ["cartpole-dqn", "--set", "backend=sb3"], "--backend"),
+    ("train", ["--resume", "{RUN}", "--set", "seed=3"], "--seed N"),
+    ("train", ["cartpole-dqn", "--backend", "sb3", "--algo", "ppo", "--set", "total_steps=500",
+               "--set", "sb3.total_steps=600"], "two budgets"),
     # evaluate.py
     ("evaluate", ["{MISSING}"], "missing"),
     ("evaluate", ["{NOTARUN}"], "not-a-run"),

@@ -366,6 +366,12 @@ BAD = [
     (["blackjack-q", "--search", "grid"], "grid"),
     (["blackjack-q", "--scheduler", "asha"], "evaluation.every"),
     (["cartpole-dqn", "--metric", "eval/regret"], "eval/regret"),
+    (["blackjack-q", "--set", "seed=3"], "--seeds"),
+    (["blackjack-q", "--set", "preset=rooms-q"], "PRESET"),
+    # --resume uses the sweep's own settings: a flag it would not use is refused, not ignored
+    (["--resume", "FILE", "--seeds", "0-3"], "--seeds"),
+    (["--resume", "FILE", "--device", "cpu"], "--device"),
+    (["--resume", "FILE", "--max-failures", "2", "--gpus-per-trial", "0"], "--gpus-per-trial, --max-failures"),
 ]
 
 

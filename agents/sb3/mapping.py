@@ -13,8 +13,10 @@ How a preset maps to SB3:
 - RecurrentPPO (sb3-contrib, agents.sb3.recurrent): PPO's settings with sb3-contrib's own
   LSTM policy (the preset's memory net is ours, not SB3's), RL-Zoo's tuned values for
   CartPole without velocities (its CartPoleNoVel-v1).
-The budget is the preset's (`total_steps` or `total_episodes`) unless `sb3.total_steps` sets
-one (the tuned PPO/A2C entries do, as RL-Zoo's n_timesteps).
+The budget is RL-Zoo's tuned one (its n_timesteps, as `sb3.total_steps`) where it has one,
+else the preset's (`total_steps` or `total_episodes`); a budget the user gives with
+`--set total_steps=...` or `--set total_episodes=...` wins over the tuned one (the runner then
+sets `sb3.total_steps` to 0: the config's own budget), and the summary says which was used.
 """
 
 from __future__ import annotations
@@ -124,6 +126,23 @@ def resolve_hyperparameters(algo: str, config: RunConfig, overrides: dict | None
     if int(values["n_envs"]) < 1:
         raise ConfigError(f"config: sb3.n_envs must be >= 1, got {values['n_envs']!r}")
     return values
+
+
+def budget_line(algo: str, config: RunConfig) -> str:
+    """Which budget the run used and why (a tuned budget replaces the preset's silently otherwise)."""
+    tuned = TUNED.get((algo, config.env.name), {}).get("total_steps")
+    used = int(config.sb3["total_steps"])
+    if used and used == tuned:
+        return (f"budget: {used:,} steps, RL-Zoo's tuned budget for {algo} on {config.env.name} "
+                "(--set total_steps=N or total_episodes=N gives yours)")
+    if used:
+        return f"budget: {used:,} steps, from sb3.total_steps"
+    own = " or ".join(f"{value:,} {unit}" for value, unit in ((config.total_episodes, "episodes"),
+                                                              (config.total_steps, "steps")) if value)
+    own += ", whichever ends first" if config.total_episodes and config.total_steps else ""
+    if tuned:
+        return f"budget: {own}, as set (instead of RL-Zoo's tuned {tuned:,} steps for {algo} on {config.env.name})"
+    return f"budget: {own}, the config's (RL-Zoo has no tuned budget for {algo} on {config.env.name})"
 
 
 def unmapped_options(algo: str, config: RunConfig) -> list[str]:

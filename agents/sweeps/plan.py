@@ -20,7 +20,7 @@ from typing import Any
 from lab.cli import UsageError
 from lab.config import parse_overrides
 
-from agents.runner import resolve_config
+from agents.runner import check_flag_keys, resolve_config
 from agents.sweeps.manifest import Manifest, label_of
 from agents.tasks import BlackjackTask, task_for
 
@@ -174,6 +174,7 @@ def make_manifest(preset: str, seeds: str, overrides: list[str], grid: list[str]
     if max_failures < 0:
         raise UsageError(f"--max-failures must be >= 0, got {max_failures}")
     swept = [*grid_values, *range_values]
+    check_flag_keys(parse_overrides(overrides), seed_flag="--seeds (e.g. --seeds 0-9)")
     given = set(_dotted(parse_overrides(overrides)))
     for key in swept + ["torch_threads"]:
         if key in given:
