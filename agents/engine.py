@@ -41,6 +41,9 @@ from agents.tasks import Task, task_for
 #: Checkpoints of this engine carry ``engine_format: 2``; earlier ones (library 0.1.0's three
 #: loops) are refused with a line naming the version that wrote them.
 ENGINE_FORMAT = 2
+#: the largest counter a checkpoint may hold: every whole number up to it is exact as a float
+#: (metrics.csv) and fits TensorBoard's 64-bit steps
+MAX_COUNTER = 2**53
 EVAL_SEED_OFFSET = 10_000  # evaluations never share seeds with training episodes
 
 
@@ -89,9 +92,9 @@ def check_state(state: dict, where: Path, config: RunConfig) -> None:
             f"({library_version()}) reads format {ENGINE_FORMAT}: train the run again")
     for key in ("steps", "episodes", "updates"):
         value = state.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise CheckpointError(f"checkpoint {where}: state.json field {key} must be a whole number >= 0, "
-                                  f"got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
+            raise CheckpointError(f"checkpoint {where}: state.json field {key} must be a whole number in "
+                                  f"[0, 2**53], got {value!r}")
     if not isinstance(state.get("best_score"), (int, float)) or math.isnan(state["best_score"]):
         raise CheckpointError(f"checkpoint {where}: state.json field best_score must be a number")
     expected = {"preset": config.preset, "algo": config.algo, "backend": config.backend, "env": to_dict(config.env)}
@@ -101,6 +104,9 @@ def check_state(state: dict, where: Path, config: RunConfig) -> None:
                                   f"run's config.yaml says {value!r}: the checkpoint belongs to another run")
     if not isinstance(state.get("agent"), dict):
         raise CheckpointError(f"checkpoint {where}: state.json has no agent state")
+    rng = state.get("torch_rng")
+    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+        raise CheckpointError(f"checkpoint {where}: its torch_rng is not torch's random state")
 
 
 def load_learner_state(learner, state: dict, where: Path, weights_only: bool) -> None:

@@ -64,6 +64,22 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
                    backend: str = "native", algo: str | None = None) -> RunConfig:
     """The preset's YAML merged with --set overrides, validated, and completed by its learner's
     `configure` (with backend sb3: the SB3 hyperparameters in `config.sb3`)."""
+    return complete_config(raw_config(preset, overrides, seed, backend, algo))
+
+
+def complete_config(raw: dict, environment: bool = True) -> RunConfig:
+    """A raw config (raw_config's) validated and completed by its learner's `configure`; with
+    `environment`, its environment's name and options checked too."""
+    config = RunConfig.parse(raw)
+    learner_class(config).configure(config)
+    if environment:
+        check_env(config)
+    return config
+
+
+def raw_config(preset: str, overrides: list[str] | None = None, seed: int = 0,
+               backend: str = "native", algo: str | None = None) -> dict:
+    """The preset's YAML merged with --set overrides, the seed and the backend, not yet validated."""
     if backend not in BACKENDS:
         raise UsageError(tr("--backend {value} is not valid; choose one of: {choices}").format(
             value=repr(backend), choices=", ".join(BACKENDS)))
@@ -84,10 +100,7 @@ def resolve_config(preset: str, overrides: list[str] | None = None, seed: int = 
         elif any(key in given for key in BUDGET_KEYS) and isinstance(raw.get("sb3", {}), dict):
             # the user's budget wins over a tuned one: sb3.total_steps 0 keeps the config's (agents.sb3)
             raw["sb3"] = dict(raw.get("sb3") or {}, total_steps=0)
-    config = RunConfig.parse(raw)
-    learner_class(config).configure(config)
-    check_env(config)
-    return config
+    return raw
 
 
 def check_env(config: RunConfig) -> None:

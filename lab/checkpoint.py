@@ -207,6 +207,8 @@ def load_checkpoint(directory: str | os.PathLike) -> dict:
         raise CheckpointError(f"checkpoint {state_file}: not valid JSON ({err})") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CheckpointError(f"checkpoint {state_file}: unknown format, expected {FORMAT}")
+    if not isinstance(document.get("state"), dict):
+        raise CheckpointError(f"checkpoint {state_file}: its state must be a mapping, got {document.get('state')!r}")
     if _sha256(weights) != document.get("weights_sha256"):
         raise CheckpointError(
             f"checkpoint {weights}: SHA-256 does not match state.json (truncated or modified)"

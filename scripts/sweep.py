@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     from lab.cli import UsageError
 
     from agents.sweeps.manifest import require
-    from agents.sweeps.plan import make_manifest
+    from agents.sweeps.plan import check_resumable, make_manifest
 
     if args.resume is not None:
         given = [flag for flag, value in (("PRESET", args.preset), ("--set", args.overrides), ("--grid", args.grid),
@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     from agents.sweeps.manifest import Manifest
 
     if args.resume is not None:
-        Manifest.read(args.resume)  # a folder that is no sweep stops here, before Ray starts
+        # a folder that is no sweep, a damaged sweep.json or a trial config this version refuses
+        # stops here, before Ray starts
+        check_resumable(Manifest.read(args.resume))
         from agents.sweeps import aggregate, tuning
 
         outcome = tuning.resume_sweep(args.resume, args.address, args.cpus, quiet=args.quiet)

@@ -21,6 +21,8 @@ sets `sb3.total_steps` to 0: the config's own budget), and the summary says whic
 
 from __future__ import annotations
 
+import math
+
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.dqn.policies import DQNPolicy
@@ -123,9 +125,65 @@ def resolve_hyperparameters(algo: str, config: RunConfig, overrides: dict | None
     if values["policy"]["activation_fn"] not in ACTIVATION_FNS:
         raise ConfigError(f"config: sb3.policy.activation_fn must be one of: {', '.join(ACTIVATION_FNS)}; "
                           f"got {values['policy']['activation_fn']!r}")
-    if int(values["n_envs"]) < 1:
-        raise ConfigError(f"config: sb3.n_envs must be >= 1, got {values['n_envs']!r}")
+    values = {key: check_hyperparameter(key, value) for key, value in values.items()}
+    values["policy"] = {key: check_hyperparameter(f"policy.{key}", value) for key, value in values["policy"].items()}
+    if algo in ("ppo", "recurrent-ppo") and values["n_steps"] * values["n_envs"] < 2:
+        raise ConfigError("config: sb3.n_steps * sb3.n_envs must be >= 2 (PPO normalises advantages over a rollout)")
+    if algo in ("ppo", "recurrent-ppo") and values["batch_size"] < 2:
+        raise ConfigError(f"config: sb3.batch_size must be >= 2 for PPO, got {values['batch_size']}")
+    if algo == "dqn" and values["optimizer"] not in ("adam", "rmsprop"):
+        raise ConfigError(f"config: sb3.optimizer must be one of: adam, rmsprop; got {values['optimizer']!r}")
+    if algo == "dqn" and values["buffer_size"] < values["batch_size"]:
+        raise ConfigError(f"config: sb3.buffer_size ({values['buffer_size']}) must hold at least a batch "
+                          f"(sb3.batch_size {values['batch_size']})")
     return values
+
+
+#: what each SB3 hyperparameter may be: (kind, least, most, least included); kinds: "count"
+#: (a whole number), "real" (a finite number), "flag" (true or false)
+LIMITS = {
+    "n_envs": ("count", 1, 1024), "total_steps": ("count", 0, 10**10), "n_steps": ("count", 1, 10**7),
+    "batch_size": ("count", 1, 10**7), "n_epochs": ("count", 1, 10**4), "buffer_size": ("count", 1, 10**9),
+    "learning_starts": ("count", 0, 10**10), "train_freq": ("count", 1, 10**7), "gradient_steps": ("count", 1, 10**4),
+    "target_update_interval": ("count", 1, 10**10), "lstm_hidden_size": ("count", 1, 2**16),
+    "n_lstm_layers": ("count", 1, 64), "learning_rate": ("real", 0.0, 10.0, False), "gamma": ("real", 0.0, 1.0),
+    "gae_lambda": ("real", 0.0, 1.0), "clip_range": ("real", 0.0, 10.0, False), "ent_coef": ("real", 0.0, 10.0),
+    "vf_coef": ("real", 0.0, 10.0), "max_grad_norm": ("real", 0.0, 1e10, False), "tau": ("real", 0.0, 1.0, False),
+    "rms_prop_eps": ("real", 0.0, 1.0, False), "adam_eps": ("real", 0.0, 1.0, False),
+    "learning_rate_end": ("real", 0.0, 10.0), "clip_range_end": ("real", 0.0, 10.0),
+    "normalize_advantage": ("flag",), "use_rms_prop": ("flag",), "clip_rewards": ("flag",),
+    "enable_critic_lstm": ("flag",), "share_features_extractor": ("flag",), "ortho_init": ("flag",),
+}
+
+
+def check_hyperparameter(key: str, value):
+    """`value` (whole numbers as int), or one line naming `sb3.KEY` when it is a value SB3 or
+    sb3-contrib would crash on."""
+    if key == "policy.net_arch":
+        layers = [size for sizes in value.values() for size in (sizes if isinstance(sizes, list) else [None])] \
+            if isinstance(value, dict) else value
+        if not isinstance(layers, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1
+                                                   for s in layers):
+            raise ConfigError(f"config: sb3.policy.net_arch must be a list of positive integers (or pi:/vf: "
+                              f"lists of them), got {value!r}")
+        return value
+    limits = LIMITS.get(key.split(".")[-1])
+    if limits is None or (value is None and key.endswith("_end")):
+        return value
+    kind = limits[0]
+    if kind == "flag":
+        if not isinstance(value, bool):
+            raise ConfigError(f"config: sb3.{key} must be true or false, got {value!r}")
+        return value
+    least, most = limits[1], limits[2]
+    strict = len(limits) > 3 and not limits[3]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "count" and not (number and float(value).is_integer()):
+        raise ConfigError(f"config: sb3.{key} must be a whole number, got {value!r}")
+    if not number or value > most or value < least or (strict and value == least):
+        bound = f"> {least}" if strict else f">= {least}"
+        raise ConfigError(f"config: sb3.{key} must be a number {bound} and <= {most:g}, got {value!r}")
+    return int(value) if kind == "count" else value
 
 
 def budget_line(algo: str, config: RunConfig) -> str:
