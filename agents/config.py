@@ -37,6 +37,9 @@ AGENT_SECTIONS: dict[str, type] = {
 BACKENDS = ("native", "sb3")
 #: the algorithms `--backend sb3 --algo NAME` runs (agents.sb3: Stable-Baselines3 and sb3-contrib)
 SB3_ALGOS = ("dqn", "ppo", "a2c", "recurrent-ppo")
+#: the largest budget a run may have (ten billion steps or episodes: 100 times the longest
+#: Atari runs of the literature)
+MAX_BUDGET = 10**10
 
 
 @dataclasses.dataclass
@@ -120,6 +123,9 @@ class RunConfig:
             raise ValueError(f"seed must be >= 0, got {self.seed}")
         if self.total_steps < 0 or self.total_episodes < 0 or self.total_steps + self.total_episodes == 0:
             raise ValueError("set total_steps or total_episodes (> 0)")
+        for name in ("total_steps", "total_episodes"):
+            if getattr(self, name) > MAX_BUDGET:
+                raise ValueError(f"{name} must be <= {MAX_BUDGET:.0e}, got {getattr(self, name):.3g}")
         for name in ("log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -155,7 +161,25 @@ class RunConfig:
             raise ConfigError(f"config: {config.preset} is an agent with memory (algo r2d2); with --backend sb3 "
                               f"it runs as --algo recurrent-ppo, not {config.sb3_algo}")
         _check_finite(raw)
+        _check_replay(config)
         return config
+
+
+def _check_replay(config: RunConfig) -> None:
+    """The replay memory must be able to start learning: hold `learning_starts` transitions and
+    a batch beyond every lane's n-step tail (for sequences: every lane a whole burn-in + sequence)."""
+    a, capacity = config.agent, config.replay.capacity
+    if config.algo == "dqn":
+        needed = a.batch_size + config.env.num_envs * (a.n_step + 1)
+        why = "agent.batch_size + env.num_envs x (n_step + 1)"
+    elif config.algo == "r2d2":
+        needed = config.env.num_envs * (a.burn_in + a.sequence_length + a.n_step + 1)
+        why = "env.num_envs x (burn_in + sequence_length + n_step + 1)"
+    else:
+        return
+    if capacity < max(needed, a.learning_starts):
+        raise ConfigError(f"config: replay.capacity={capacity} is too small: it must be >= agent.learning_starts "
+                          f"({a.learning_starts}) and >= {why} = {needed}")
 
 
 def _check_finite(raw: Any, where: str = "") -> None:
