@@ -115,7 +115,7 @@ def load_learner_state(learner, state: dict, where: Path, weights_only: bool) ->
         learner.load_state_dict(state["agent"], weights_only=weights_only)
     except CheckpointError as err:
         raise CheckpointError(f"{where}: {err}") from None
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as err:  # (e.g. an RNG state out of range)
         raise CheckpointError(f"checkpoint {where}: the agent state does not fit this run's agent "
                               f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from None
 

@@ -107,7 +107,7 @@ def check_env(config: RunConfig) -> None:
     """A bad environment name or option is a config mistake: one line, before anything runs."""
     try:
         envs.check(config.env.name, **config.env.options)
-    except ValueError as err:
+    except (ValueError, TypeError) as err:  # a TypeError: an option of the wrong type (e.g. null)
         raise ConfigError(tr("config: env: {problem}").format(problem=err)) from None
 
 
@@ -117,8 +117,17 @@ def learner_class(config: RunConfig) -> type[Learner]:
 
 
 def build_learner(config: RunConfig, device: torch.device, train: bool = True) -> Learner:
-    """The learner that runs `config` (train=False: built to load weights and play)."""
-    return learner_class(config)(config, device, train=train)
+    """The learner that runs `config` (train=False: built to load weights and play); a net the
+    config asks for that cannot be built, or does not fit in memory, is a ConfigError."""
+    try:
+        return learner_class(config)(config, device, train=train)
+    except NetError as err:  # an unknown net kind or option in the preset or --set
+        raise ConfigError(tr("config: net: {problem}").format(problem=err)) from None
+    except RuntimeError as err:
+        if not isinstance(err, torch.OutOfMemoryError) and "allocate" not in str(err):
+            raise
+        raise ConfigError(f"config: net: the network this config asks for does not fit in memory on {device} "
+                          f"({str(err).splitlines()[0][:120]}); lower its sizes") from None
 
 
 def device_of(name: str) -> torch.device:
@@ -195,10 +204,7 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
     seed_everything(config.seed)
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
-    try:
-        learner = build_learner(config, torch_device)
-    except NetError as err:  # an unknown net kind or option in the preset or --set
-        raise ConfigError(tr("config: net: {problem}").format(problem=err)) from None
+    learner = build_learner(config, torch_device)
     learner.save_replay = save_replay
     run = resume
     if run is None:

@@ -221,3 +221,5 @@ def load_checkpoint(directory: str | os.PathLike) -> dict:
         return _join(document["state"], tensors)
     except KeyError as err:
         raise CheckpointError(f"checkpoint {directory}: state.json names a missing tensor {err}") from None
+    except (TypeError, ValueError) as err:  # e.g. a hand-edited __int_keys__
+        raise CheckpointError(f"checkpoint {directory}: state.json is damaged ({err})") from None

@@ -21,6 +21,10 @@ from torch import nn
 Builder = Callable[..., nn.Module]
 #: whole-number options that may be 0; every other one counts something (a size, heads, layers): >= 1
 MAY_BE_ZERO = {"padding", "n_segments", "pad_id"}
+#: the most any whole-number option may count (a vocabulary of a million words still fits), and
+#: the most layers, heads or solver steps (each is built or run one by one)
+MOST = 2**20
+MOST_REPEATS = {"n_layers": 1024, "num_layers": 1024, "n_heads": 1024, "ode_unfolds": 1024}
 B = TypeVar("B", bound=Builder)
 
 
@@ -110,14 +114,16 @@ def _checked_values(kind: str, builder: Builder, options: dict[str, Any]) -> dic
             continue
         base = annotation.removesuffix(" | None")
         least = 0 if name in MAY_BE_ZERO else 1
+        most = MOST_REPEATS.get(name, MOST)
         if base == "int":
-            if not _whole(value) or value < least:
+            if not _whole(value) or not least <= value <= most:
                 wanted = "a positive integer" if least else "an integer >= 0"
-                raise NetError(f"net {kind!r}: option {name} must be {wanted}, got {value!r}")
+                raise NetError(f"net {kind!r}: option {name} must be {wanted} <= {most}, got {value!r}")
             checked[name] = int(value)
         elif base == "Sequence[int]":
-            if not isinstance(value, (list, tuple)) or not all(_whole(v) and v >= 1 for v in value):
-                raise NetError(f"net {kind!r}: option {name} must be a list of positive integers, got {value!r}")
+            if not isinstance(value, (list, tuple)) or not all(_whole(v) and 1 <= v <= most for v in value):
+                raise NetError(f"net {kind!r}: option {name} must be a list of positive integers <= {most}, "
+                               f"got {value!r}")
             checked[name] = [int(v) for v in value]
         elif base in ("float", "Sequence[float]"):
             values = value if base != "float" and isinstance(value, (list, tuple)) else [value]
