@@ -166,8 +166,10 @@ class RunConfig:
 
 
 def _check_replay(config: RunConfig) -> None:
-    """The replay memory must be able to start learning: hold `learning_starts` transitions and
-    a batch beyond every lane's n-step tail (for sequences: every lane a whole burn-in + sequence)."""
+    """The replay memory must be able to feed learning: hold a batch beyond every lane's n-step
+    tail (for sequences: every lane a whole burn-in + sequence + n-step window). A memory smaller
+    than `learning_starts` is no mistake: learning then starts from a full memory of the latest
+    steps (tests use it to act without learning)."""
     a, capacity = config.agent, config.replay.capacity
     if config.algo == "dqn":
         needed = a.batch_size + config.env.num_envs * (a.n_step + 1)
@@ -177,9 +179,9 @@ def _check_replay(config: RunConfig) -> None:
         why = "env.num_envs x (burn_in + sequence_length + n_step + 1)"
     else:
         return
-    if capacity < max(needed, a.learning_starts):
-        raise ConfigError(f"config: replay.capacity={capacity} is too small: it must be >= agent.learning_starts "
-                          f"({a.learning_starts}) and >= {why} = {needed}")
+    if capacity < needed:
+        raise ConfigError(f"config: replay.capacity={capacity} is too small to feed learning: it must be "
+                          f">= {why} = {needed}")
 
 
 def _check_finite(raw: Any, where: str = "") -> None:
