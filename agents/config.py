@@ -35,6 +35,9 @@ AGENT_SECTIONS: dict[str, type] = {
     "dqn": DQNConfig,
     "r2d2": R2D2Config,
 }
+#: the largest budget a run may have (ten billion steps or episodes: 100 times the longest
+#: Atari runs of the literature)
+MAX_BUDGET = 10**10
 
 
 @dataclasses.dataclass
@@ -119,6 +122,10 @@ class RunConfig:
             raise ValueError(tr("seed must be >= 0, got {seed}").format(seed=self.seed))
         if self.total_steps < 0 or self.total_episodes < 0 or self.total_steps + self.total_episodes == 0:
             raise ValueError(tr('set total_steps or total_episodes (> 0)'))
+        for name in ("total_steps", "total_episodes"):
+            if getattr(self, name) > MAX_BUDGET:
+                raise ValueError(tr("{name} must be <= {limit:.0e}, got {value:.3g}").format(
+                    name=name, limit=MAX_BUDGET, value=getattr(self, name)))
         for name in ("log_every", "checkpoint_every"):
             if getattr(self, name) < 1:
                 raise ValueError(tr("{name} must be >= 1, got {value}").format(name=name, value=getattr(self, name)))
@@ -157,7 +164,27 @@ class RunConfig:
                                  "as --algo recurrent-ppo, not {sb3_algo}").format(
                 preset=config.preset, sb3_algo=config.sb3_algo))
         _check_finite(raw)
+        _check_replay(config)
         return config
+
+
+def _check_replay(config: RunConfig) -> None:
+    """The replay memory must be able to feed learning: hold a batch beyond every lane's n-step
+    tail (for sequences: every lane a whole burn-in + sequence + n-step window). A memory smaller
+    than `learning_starts` is no mistake: learning then starts from a full memory of the latest
+    steps (tests use it to act without learning)."""
+    a, capacity = config.agent, config.replay.capacity
+    if config.algo == "dqn":
+        needed = a.batch_size + config.env.num_envs * (a.n_step + 1)
+        why = "agent.batch_size + env.num_envs x (n_step + 1)"
+    elif config.algo == "r2d2":
+        needed = config.env.num_envs * (a.burn_in + a.sequence_length + a.n_step + 1)
+        why = "env.num_envs x (burn_in + sequence_length + n_step + 1)"
+    else:
+        return
+    if capacity < needed:
+        raise ConfigError(tr("config: replay.capacity={capacity} is too small to feed learning: it must be "
+                             ">= {why} = {needed}").format(capacity=capacity, why=why, needed=needed))
 
 
 def _check_finite(raw: Any, where: str = "") -> None:

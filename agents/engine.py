@@ -42,6 +42,9 @@ from agents.tasks import Task, task_for
 #: Checkpoints of this engine carry ``engine_format: 2``; earlier ones (library 0.1.0's three
 #: loops) are refused with a line naming the version that wrote them.
 ENGINE_FORMAT = 2
+#: the largest counter a checkpoint may hold: every whole number up to it is exact as a float
+#: (metrics.csv) and fits TensorBoard's 64-bit steps
+MAX_COUNTER = 2**53
 EVAL_SEED_OFFSET = 10_000  # evaluations never share seeds with training episodes
 
 
@@ -102,9 +105,9 @@ def check_state(state: dict, where: Path, config: RunConfig) -> None:
                 value3=library_version(), ENGINE_FORMAT=ENGINE_FORMAT))
     for key in ("steps", "episodes", "updates"):
         value = state.get(key)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise CheckpointError(tr("checkpoint {where}: state.json field {key} must be a whole number >= 0, got "
-                                     "{value}").format(where=where, key=key, value=repr(value)))
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNTER:
+            raise CheckpointError(tr("checkpoint {where}: state.json field {key} must be a whole number in "
+                                     "[0, 2**53], got {value}").format(where=where, key=key, value=repr(value)))
     if not isinstance(state.get("best_score"), (int, float)) or math.isnan(state["best_score"]):
         raise CheckpointError(tr("checkpoint {where}: state.json field best_score must be a number").format(
             where=where))
@@ -116,6 +119,9 @@ def check_state(state: dict, where: Path, config: RunConfig) -> None:
                 where=where, key=key, value=repr(state.get(key)), value2=repr(value)))
     if not isinstance(state.get("agent"), dict):
         raise CheckpointError(tr("checkpoint {where}: state.json has no agent state").format(where=where))
+    rng = state.get("torch_rng")
+    if not isinstance(rng, torch.Tensor) or rng.dtype != torch.uint8 or rng.shape != torch.get_rng_state().shape:
+        raise CheckpointError(tr("checkpoint {where}: its torch_rng is not torch's random state").format(where=where))
 
 
 def load_learner_state(learner, state: dict, where: Path, weights_only: bool) -> None:
@@ -124,7 +130,7 @@ def load_learner_state(learner, state: dict, where: Path, weights_only: bool) ->
         learner.load_state_dict(state["agent"], weights_only=weights_only)
     except CheckpointError as err:
         raise CheckpointError(f"{where}: {err}") from None
-    except (KeyError, TypeError, ValueError, RuntimeError) as err:
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as err:  # (e.g. an RNG state out of range)
         raise CheckpointError(tr("checkpoint {where}: the agent state does not fit this run's agent ({name}: "
                                  "{value})").format(
             where=where, name=type(err).__name__, value=str(err).splitlines()[0] if str(err) else '')) from None

@@ -75,8 +75,9 @@ def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str =
             path=run.path, checkpoint=checkpoint, hint=hint))
     torch_device = device_of(device)
     state = load_checkpoint(folder)
+    raw = run.read_config()  # a config.yaml that is no YAML is named as such (exit 2)
     try:
-        config = RunConfig.parse(run.read_config())
+        config = RunConfig.parse(raw)
     except ConfigError as err:
         version = state.get("library_version", "(unknown)")
         raise CheckpointError(tr("run directory {path}: its config.yaml (written by dlbook-agents {version}) is "

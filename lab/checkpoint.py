@@ -209,6 +209,9 @@ def load_checkpoint(directory: str | os.PathLike) -> dict:
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise CheckpointError(tr("checkpoint {state_file}: unknown format, expected {FORMAT}").format(
             state_file=state_file, FORMAT=FORMAT))
+    if not isinstance(document.get("state"), dict):
+        raise CheckpointError(tr("checkpoint {state_file}: its state must be a mapping, got {value}").format(
+            state_file=state_file, value=repr(document.get("state"))))
     if _sha256(weights) != document.get("weights_sha256"):
         raise CheckpointError(
             tr("checkpoint {weights}: SHA-256 does not match state.json (truncated or modified)").format(
@@ -223,4 +226,7 @@ def load_checkpoint(directory: str | os.PathLike) -> dict:
         return _join(document["state"], tensors)
     except KeyError as err:
         raise CheckpointError(tr("checkpoint {directory}: state.json names a missing tensor {err}").format(
+            directory=directory, err=err)) from None
+    except (TypeError, ValueError) as err:  # e.g. a hand-edited __int_keys__
+        raise CheckpointError(tr("checkpoint {directory}: state.json is damaged ({err})").format(
             directory=directory, err=err)) from None

@@ -85,6 +85,14 @@ def add_common_arguments(parser: argparse.ArgumentParser, run_dir_help: str | No
     parser.add_argument("--quiet", action="store_true", help=tr("no progress bar, only the summary"))
 
 
+def flags_given(parser: argparse.ArgumentParser, argv: list[str] | None, dests: tuple[str, ...]) -> list[str]:
+    """Which of the options `dests` the command line typed (a default is not typed, even when
+    the value typed equals it): argparse fills in a default only where the namespace has none."""
+    unset = object()
+    typed = parser.parse_args(argv, namespace=argparse.Namespace(**{dest: unset for dest in dests}))
+    return [dest for dest in dests if getattr(typed, dest) is not unset]
+
+
 def run_main(main: Callable[[list[str] | None], int | None], argv: list[str] | None = None) -> None:
     """Run a script's main in the language `--lang` asks for (else the environment's), turning
     known errors into the one-line, exit-code convention."""

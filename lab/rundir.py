@@ -3,13 +3,23 @@
     runs/<preset>/<YYYYmmdd-HHMMSS>-s<seed>/
         config.yaml  events.out.tfevents.*  metrics.csv  eval.json
         checkpoints/latest/  checkpoints/best/  plots/  videos/
+        .lock        who trains into it now (an OS lock, see RunDir.locked)
+
+One process at a time trains into a run directory: train.py (a new run or --resume) and each
+sweep trial hold an OS file lock on `.lock` while they write, so a second one is refused with
+the holder's process id instead of doubling metrics rows and event files. The operating system
+frees the lock when its holder's process ends, however it ends (SIGKILL included), so a killed
+run never leaves a stale lock behind. Reading a run (evaluate.py, record.py) takes no lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +30,23 @@ from lab.config import ConfigError, dump_yaml, load_yaml
 
 class RunDirError(ConfigError):
     """A --run-dir that cannot hold a new run: one line naming it and what to do."""
+
+
+class RunDirInUse(RunDirError):
+    """Another process holds the run directory's lock (it is training into it)."""
+
+
+LOCK_FILE = ".lock"
+#: the locks this process holds: resolved run path -> [file descriptor, times taken]
+_held: dict[Path, list[int]] = {}
+
+
+def _holder(lock_file: Path) -> str:
+    """Who holds a lock, as its holder wrote it ("process 1234 on host h since 12:00:01")."""
+    try:
+        return lock_file.read_text().strip() or "another process"
+    except OSError:
+        return "another process"
 
 
 def check_new_run_dir(path: str | os.PathLike) -> Path:
@@ -35,7 +62,7 @@ def check_new_run_dir(path: str | os.PathLike) -> Path:
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
             raise RunDirError(f"--run-dir {path}: {parent} is a file, so nothing can be made below it")
-    if path.is_dir() and any(path.iterdir()):
+    if path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir()):
         hint = (f"continue that run with --resume {path}" if (path / "config.yaml").is_file()
                 else "choose an empty or new folder")
         raise RunDirError(f"--run-dir {path} is not empty; {hint}")
@@ -56,17 +83,28 @@ class RunDir:
         cls, preset: str, seed: int, root: str | os.PathLike = "runs", path: str | os.PathLike | None = None
     ) -> "RunDir":
         """Make a new run folder: exactly `path` when given (--run-dir), else a fresh
-        runs/<preset>/<timestamp>-s<seed>/ (suffixed -2, -3... if that second is taken)."""
+        runs/<preset>/<timestamp>-s<seed>/ (suffixed -2, -3... if that second is taken, even
+        by a run started at the same moment: the folder is claimed by making it)."""
+        def first_existing(folder: Path) -> Path | None:
+            return next((p for p in (folder, *folder.parents) if p.exists()), None)
+
         if path is None:
             stamp = time.strftime("%Y%m%d-%H%M%S")
             base = Path(root) / preset / f"{stamp}-s{seed}"
-            candidate, n = base, 1
-            while candidate.exists():
-                n += 1
-                candidate = base.with_name(f"{base.name}-{n}")
-            path = candidate
-        run = cls(check_new_run_dir(path))
-        existing = next((p for p in (run.path, *run.path.parents) if p.exists()), None)
+            existing, candidate, n = first_existing(base), base, 1
+            while True:
+                try:
+                    candidate.mkdir(parents=True)
+                    break
+                except OSError:
+                    if not candidate.exists():  # a parent cannot be made: reported below
+                        break
+                    n += 1
+                    candidate = base.with_name(f"{base.name}-{n}")
+            run = cls(candidate)
+        else:
+            run = cls(check_new_run_dir(path))
+            existing = first_existing(run.path)
         try:
             for folder in (run.path, run.checkpoints, run.plots, run.videos):
                 folder.mkdir(parents=True, exist_ok=True)
@@ -86,6 +124,63 @@ class RunDir:
         if not (run.path / "config.yaml").is_file():
             raise ValueError(f"run directory {run.path}: no config.yaml here (is it a run directory?)")
         return run
+
+    @contextlib.contextmanager
+    def locked(self, wait: float = 0.0, new: bool = False):
+        """Hold this run directory's lock for the block (within one process it may be taken
+        again, e.g. a sweep trial around the run it starts). Another holder: RunDirInUse naming
+        its process, after waiting up to `wait` seconds for it to end. `new`: the run is being
+        made, so once the lock is held the folder must hold no config.yaml (a run started at the
+        same moment on the same --run-dir took it first)."""
+        key = self.path.resolve()
+        if key in _held:
+            _held[key][1] += 1
+        else:
+            _held[key] = [self._take_lock(wait), 1]
+        try:
+            if new and (self.path / "config.yaml").exists():
+                raise RunDirError(f"--run-dir {self.path} is not empty: another run took it first; "
+                                  "choose an empty or new folder")
+            yield self
+        finally:
+            _held[key][1] -= 1
+            if _held[key][1] == 0:
+                descriptor = _held.pop(key)[0]
+                os.ftruncate(descriptor, 0)  # an idle lock file is empty: a refused command changes nothing
+                os.close(descriptor)  # closing the last descriptor frees the OS lock
+
+    def _take_lock(self, wait: float) -> int:
+        lock_file = self.path / LOCK_FILE
+        try:
+            descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as err:
+            raise RunDirError(f"run directory {self.path}: cannot open its lock file ({err.strerror or err})") from None
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(descriptor)
+                    raise RunDirInUse(f"run directory {self.path} is in use: {_holder(lock_file)} is training "
+                                      "into it; wait for it to end (or stop it), then try again") from None
+                time.sleep(0.2)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, (f"process {os.getpid()} on host {socket.gethostname()} since "
+                              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n").encode())
+        return descriptor
+
+    def clear(self) -> None:
+        """Remove everything in the folder but its lock file (a run to start again from nothing;
+        call it while holding the lock)."""
+        for child in self.path.iterdir():
+            if child.name == LOCK_FILE:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child, ignore_errors=True)
+            else:
+                child.unlink(missing_ok=True)
 
     def write_config(self, config: dict) -> Path:
         """Write the full resolved config (enough to rerun the run exactly)."""

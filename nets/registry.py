@@ -10,6 +10,8 @@ message naming the bad option and the allowed ones instead of a TypeError deep i
 from __future__ import annotations
 
 import inspect
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -17,6 +19,12 @@ from typing import Any, TypeVar
 from torch import nn
 
 Builder = Callable[..., nn.Module]
+#: whole-number options that may be 0; every other one counts something (a size, heads, layers): >= 1
+MAY_BE_ZERO = {"padding", "n_segments", "pad_id"}
+#: the most any whole-number option may count (a vocabulary of a million words still fits), and
+#: the most layers, heads or solver steps (each is built or run one by one)
+MOST = 2**20
+MOST_REPEATS = {"n_layers": 1024, "num_layers": 1024, "n_heads": 1024, "ode_unfolds": 1024}
 B = TypeVar("B", bound=Builder)
 
 
@@ -85,7 +93,53 @@ def build(kind: str, **options: Any) -> nn.Module:
     for name, default in accepted.items():
         if default is inspect.Parameter.empty and name not in options:
             raise NetError(f"net {kind!r} needs option {name!r}; allowed: {allowed}")
-    return entry.builder(**options)
+    return entry.builder(**_checked_values(kind, entry.builder, options))
+
+
+def _whole(value: Any) -> bool:
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)) or \
+        (isinstance(value, float) and value.is_integer())
+
+
+def _checked_values(kind: str, builder: Builder, options: dict[str, Any]) -> dict[str, Any]:
+    """`options` with each value checked against its annotation (whole numbers that count
+    something >= 1, real numbers finite, dropout in [0, 1), flags true or false) and whole
+    floats made ints, so a bad value is a NetError naming it, not an error deep inside torch."""
+    parameters = inspect.signature(builder).parameters
+    checked = dict(options)
+    for name, value in options.items():
+        annotation = parameters[name].annotation
+        annotation = annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+        if value is None and annotation.endswith("| None"):
+            continue
+        base = annotation.removesuffix(" | None")
+        least = 0 if name in MAY_BE_ZERO else 1
+        most = MOST_REPEATS.get(name, MOST)
+        if base == "int":
+            if not _whole(value) or not least <= value <= most:
+                wanted = "a positive integer" if least else "an integer >= 0"
+                raise NetError(f"net {kind!r}: option {name} must be {wanted} <= {most}, got {value!r}")
+            checked[name] = int(value)
+        elif base == "Sequence[int]":
+            if not isinstance(value, (list, tuple)) or not all(_whole(v) and 1 <= v <= most for v in value):
+                raise NetError(f"net {kind!r}: option {name} must be a list of positive integers <= {most}, "
+                               f"got {value!r}")
+            checked[name] = [int(v) for v in value]
+        elif base in ("float", "Sequence[float]"):
+            values = value if base != "float" and isinstance(value, (list, tuple)) else [value]
+            if (base != "float" and not isinstance(value, (list, tuple))) or not all(
+                    isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values):
+                wanted = "a finite number" if base == "float" else "a list of finite numbers"
+                raise NetError(f"net {kind!r}: option {name} must be {wanted}, got {value!r}")
+            if name == "dropout" and not 0 <= value < 1:
+                raise NetError(f"net {kind!r}: option dropout must be in [0, 1), got {value!r}")
+        elif base in ("bool", "str") and not isinstance(value, bool if base == "bool" else str):
+            raise NetError(f"net {kind!r}: option {name} must be {'true or false' if base == 'bool' else 'a name'}, "
+                           f"got {value!r}")
+    heads = {name: checked.get(name, parameters[name].default) for name in ("d_model", "n_heads") if name in parameters}
+    if len(heads) == 2 and _whole(heads["d_model"]) and _whole(heads["n_heads"]) and heads["d_model"] % heads["n_heads"]:
+        raise NetError(f"net {kind!r}: d_model ({heads['d_model']}) must be divisible by n_heads ({heads['n_heads']})")
+    return checked
 
 
 def check_choice(what: str, value: Any, choices: Iterable[Any]) -> Any:

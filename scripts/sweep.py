@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import sys
 
-from lab.cli import make_parser, run_main
+from lab.cli import flags_given, make_parser, run_main
 from lab.i18n import tr
 
 
@@ -57,13 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     from lab.cli import UsageError
 
     from agents.sweeps.manifest import require
-    from agents.sweeps.plan import make_manifest
+    from agents.sweeps.plan import check_resumable, make_manifest
 
     if args.resume is not None:
         given = [flag for flag, value in (("PRESET", args.preset), ("--set", args.overrides), ("--grid", args.grid),
                                           ("--sweep-dir", args.sweep_dir), ("--search", args.search),
                                           ("--range", args.ranges), ("--trials", args.trials),
                                           ("--metric", args.metric), ("--scheduler", args.scheduler)) if value]
+        # flags with a default: given only if typed (the sweep's own value is in sweep.json)
+        given += [f"--{dest.replace('_', '-')}" for dest in flags_given(
+            parser, argv, ("seeds", "device", "cpus_per_trial", "gpus_per_trial", "max_failures"))]
         if given:
             raise UsageError(tr("--resume continues a sweep with its own settings; leave out {choices}").format(
                 choices=', '.join(given)))
@@ -74,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     from agents.sweeps.manifest import Manifest
 
     if args.resume is not None:
-        Manifest.read(args.resume)  # a folder that is no sweep stops here, before Ray starts
+        # a folder that is no sweep, a damaged sweep.json or a trial config this version refuses
+        # stops here, before Ray starts
+        check_resumable(Manifest.read(args.resume))
         from agents.sweeps import aggregate, tuning
 
         outcome = tuning.resume_sweep(args.resume, args.address, args.cpus, quiet=args.quiet)

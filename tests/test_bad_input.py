@@ -108,6 +108,22 @@ CASES = [
     ("train", ["--resume", "{RUN}"], "already finished"),
     ("train", ["--resume", "{RUN}", "--seed", "5"], "--seed 5"),
     ("train", ["--resume", "{RUN}", "--set", "agent.alpha=7"], "agent.alpha"),
+    # issue 28: each refused before a run folder is made, where torch or sb3-contrib crashed or
+    # nonsense trained
+    ("train", ["cartpole-novel-gru", "--set", "net.options.hidden_size=0"], "hidden_size"),
+    ("train", ["cartpole-novel-transformer", "--set", "net.options.d_model=0"], "d_model"),
+    ("train", ["cartpole-novel-transformer", "--set", "net.options.d_model=66"], "divisible by n_heads"),
+    ("train", ["cartpole-novel-lstm", "--backend", "sb3", "--algo", "recurrent-ppo", "--set", "sb3.n_steps=0"],
+     "sb3.n_steps"),
+    ("train", ["cartpole-dqn", "--set", "replay.capacity=10"], "replay.capacity"),
+    ("train", ["cartpole-dqn", "--set", "total_steps=1e18"], "total_steps"),
+    # settings a flag gives are not --set keys (issue 28: --set seed=3 trained seed 0)
+    ("train", ["cartpole-dqn", "--set", "seed=3"], "--seed N"),
+    ("train", ["cartpole-dqn", "--set", "preset=rooms-q"], "PRESET"),
+    ("train", ["cartpole-dqn", "--set", "backend=sb3"], "--backend"),
+    ("train", ["--resume", "{RUN}", "--set", "seed=3"], "--seed N"),
+    ("train", ["cartpole-dqn", "--backend", "sb3", "--algo", "ppo", "--set", "total_steps=500",
+               "--set", "sb3.total_steps=600"], "two budgets"),
     # evaluate.py
     ("evaluate", ["{MISSING}"], "missing"),
     ("evaluate", ["{NOTARUN}"], "not-a-run"),

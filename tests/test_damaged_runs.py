@@ -5,6 +5,7 @@ whose hash was forged to match wrong contents are refused with one line naming t
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from agents import runner
 from agents.evaluation import load_run
 from lab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lab.cli import RunFailed, UsageError
+from lab.config import ConfigError
 
 
 
@@ -108,7 +110,10 @@ def _nan_weight(state):
     (lambda s: s.update(agent="junk"), "agent state"),
     (lambda s: s["agent"].update(dqn={"junk": 1}), "does not fit"),
     (lambda s: s.update(engine_format=1), "format 1"),
-], ids=["float64", "int8", "nan", "negative-steps", "junk-episodes", "preset", "agent-junk", "dqn-junk", "old-format"])
+    (lambda s: s.update(steps=10**30), "steps"),
+    (lambda s: s.update(torch_rng=None), "torch_rng"),
+], ids=["float64", "int8", "nan", "negative-steps", "junk-episodes", "preset", "agent-junk", "dqn-junk", "old-format",
+        "huge-steps", "no-rng"])
 def test_a_forged_deep_checkpoint_is_refused_naming_the_field(runs, tmp_path, change, named):
     run = tmp_path / "cartpole"
     shutil.copytree(runs / "cartpole", run)
@@ -137,4 +142,37 @@ def test_a_forged_q_table_is_refused(runs, tmp_path):
 
     _forge(run, "best", wrong_shape)
     with pytest.raises(CheckpointError, match="table q"):
+        load_run(run, "best")
+
+
+def _edit_state_json(run: Path, change) -> None:
+    """Rewrite checkpoints/latest/state.json's document by hand (the weights' hash still holds)."""
+    path = run / "checkpoints" / "latest" / "state.json"
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize("change, named", [
+    (lambda d: d.update(state=None), "state must be a mapping"),
+    (lambda d: d["state"].update(steps=10**30), "steps"),
+], ids=["null-state", "huge-steps"])
+def test_a_hand_edited_state_json_is_refused_by_evaluate_and_resume(runs, tmp_path, change, named):
+    run = tmp_path / "cartpole"
+    shutil.copytree(runs / "cartpole", run)
+    (run / "eval.json").unlink()  # resumable again: killed before its final report
+    _edit_state_json(run, change)
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    with pytest.raises(CheckpointError, match=named):
+        load_run(run, "latest", device="cpu")
+    with pytest.raises(CheckpointError, match=named):
+        runner.train("", resume=str(run), quiet=True)
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+
+
+def test_evaluate_names_the_yaml_error_of_a_broken_config_yaml(runs, tmp_path):
+    run = tmp_path / "rooms"
+    shutil.copytree(runs / "rooms", run)
+    (run / "config.yaml").write_text("preset: rooms-q\nagent: {alpha: [\n")
+    with pytest.raises(ConfigError, match="config.yaml is not valid YAML"):
         load_run(run, "best")

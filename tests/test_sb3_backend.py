@@ -165,6 +165,21 @@ def test_ppo_cartpole_takes_rl_zoo_values_and_overrides_are_checked():
         sb3_mapping.resolve_hyperparameters("ppo", config, {"policy": {"activation_fn": "swish"}})
 
 
+@pytest.mark.parametrize("preset,algo", [("cartpole-dqn", "ppo"), ("cartpole-novel-lstm", "recurrent-ppo")])
+def test_the_users_budget_wins_over_rl_zoos_tuned_one_and_the_summary_says_which(preset, algo):
+    from lab.cli import UsageError
+
+    tuned = runner.resolve_config(preset, [], backend="sb3", algo=algo)
+    assert tuned.total_steps == 100_000 and tuned.sb3["total_steps"] == 100_000
+    assert sb3_mapping.budget_line(algo, tuned).startswith("budget: 100,000 steps, RL-Zoo's tuned budget")
+    mine = runner.resolve_config(preset, ["total_steps=2000"], backend="sb3", algo=algo)
+    assert mine.total_steps == 2000 and mine.sb3["total_steps"] == 0
+    assert sb3_mapping.budget_line(algo, mine).startswith("budget: 2,000 steps, as set (instead of RL-Zoo's "
+                                                          "tuned 100,000 steps")
+    with pytest.raises(UsageError, match="two budgets"):
+        runner.resolve_config(preset, ["total_steps=2000", "sb3.total_steps=3000"], backend="sb3", algo=algo)
+
+
 def test_bad_algo_tuple_blackjack_and_tabular_presets_are_one_line_errors(tmp_path):
     from lab.cli import UsageError
 

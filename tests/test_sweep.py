@@ -355,6 +355,16 @@ BAD = [
     (["blackjack-q", "--search", "grid"], "grid"),
     (["blackjack-q", "--scheduler", "asha"], "evaluation.every"),
     (["cartpole-dqn", "--metric", "eval/regret"], "eval/regret"),
+    (["blackjack-q", "--grid", "agent.alpha=,"], "no values"),
+    # every value Optuna may sample is checked (burn_in must be a multiple of sequence_length / 2)
+    (["cartpole-novel-lstm", "--search", "optuna", "--trials", "2", "--range", "agent.burn_in=0:20", "--set",
+      "evaluation.every=1000"], "agent.burn_in=0:20: the value 1"),
+    (["blackjack-q", "--set", "seed=3"], "--seeds"),
+    (["blackjack-q", "--set", "preset=rooms-q"], "PRESET"),
+    # --resume uses the sweep's own settings: a flag it would not use is refused, not ignored
+    (["--resume", "FILE", "--seeds", "0-3"], "--seeds"),
+    (["--resume", "FILE", "--device", "cpu"], "--device"),
+    (["--resume", "FILE", "--max-failures", "2", "--gpus-per-trial", "0"], "--gpus-per-trial, --max-failures"),
 ]
 
 
@@ -372,6 +382,41 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(argv, named, tmp_path, 
     err = capsys.readouterr().err.strip().splitlines()
     assert stop.value.code == 2 and len(err) == 1 and named in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+@needs_ray
+def test_sweep_device_is_checked_before_ray_starts_or_sweep_json_is_written(tmp_path, monkeypatch, capsys):
+    import torch
+
+    from lab.cli import run_main
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        run_main(_load_script("sweep").main, ["blackjack-q", "--device", "cuda", "--sweep-dir", "s"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and "--device cuda" in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_ray
+@pytest.mark.parametrize("field, value, named", [("seeds", "abc", "seeds must be a list"),
+                                                 ("ranges", {"agent.alpha": 5}, "ranges.agent.alpha"),
+                                                 ("overrides", ["agent.alpha=abc"], "agent.alpha"),
+                                                 ("device", "tpu", "tpu")])
+def test_a_damaged_sweep_json_is_refused_on_resume_before_ray_starts(tmp_path, capsys, field, value, named):
+    import dataclasses
+
+    from agents.sweeps.manifest import Manifest
+    from lab.cli import run_main
+
+    manifest = dataclasses.asdict(Manifest("blackjack-q", [0], ["total_episodes=100"], [], directory=str(tmp_path)))
+    (tmp_path / "sweep.json").write_text(json.dumps(manifest | {field: value}))
+    with pytest.raises(SystemExit) as stop:
+        run_main(_load_script("sweep").main, ["--resume", str(tmp_path)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and named in err[0], err
+    assert [p.name for p in tmp_path.iterdir()] == ["sweep.json"]  # no tune/ state: Ray never started
 
 
 SEARCH_BUDGET = ["--set", "total_episodes=12000", "--set", "evaluation.every=1000", "--set", "evaluation.episodes=100",

@@ -42,7 +42,9 @@ def build_q_network(config: RunConfig, observation_space, n_actions: int) -> tor
     """nets.build(kind, ...) with a Q (or dueling) head of `n_actions` outputs."""
     options = dict(config.net.options)
     if config.net.kind == "mlp":
-        sizes = list(options.pop("hidden", [64, 64]))
+        sizes = options.pop("hidden", [64, 64])
+        if not isinstance(sizes, (list, tuple)):
+            raise nets.NetError(f"net 'mlp': option hidden must be a list of layer sizes, e.g. [64, 64]; got {sizes!r}")
         options.setdefault("sizes", [int(np.prod(observation_space.shape)), *sizes])
         options.setdefault("activation", "relu")
         options.setdefault("init", "default")

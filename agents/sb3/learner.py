@@ -44,7 +44,8 @@ from agents.contract import Experience, Learner
 from agents.learners.dqn import EVAL_LANES
 from agents.playing import play_agent
 from agents.sb3 import extractors
-from agents.sb3.mapping import LOSS_TAGS, policy_class, policy_kwargs, resolve_hyperparameters, unmapped_options
+from agents.sb3.mapping import (LOSS_TAGS, budget_line, policy_class, policy_kwargs, resolve_hyperparameters,
+                                unmapped_options)
 from agents.schedules import epsilon_greedy
 from agents.tasks import task_for
 
@@ -152,7 +153,8 @@ class SB3Learner(Learner):
 
     def report_lines(self) -> list[str]:
         missing = unmapped_options(self.algo, self.config)
-        return ["preset options SB3 has no counterpart for (ignored): " + "; ".join(missing)] if missing else []
+        return [budget_line(self.algo, self.config)] + (
+            ["preset options SB3 has no counterpart for (ignored): " + "; ".join(missing)] if missing else [])
 
     @property
     def updates(self) -> int:

@@ -13,11 +13,15 @@ How a preset maps to SB3:
 - RecurrentPPO (sb3-contrib, agents.sb3.recurrent): PPO's settings with sb3-contrib's own
   LSTM policy (the preset's memory net is ours, not SB3's), RL-Zoo's tuned values for
   CartPole without velocities (its CartPoleNoVel-v1).
-The budget is the preset's (`total_steps` or `total_episodes`) unless `sb3.total_steps` sets
-one (the tuned PPO/A2C entries do, as RL-Zoo's n_timesteps).
+The budget is RL-Zoo's tuned one (its n_timesteps, as `sb3.total_steps`) where it has one,
+else the preset's (`total_steps` or `total_episodes`); a budget the user gives with
+`--set total_steps=...` or `--set total_episodes=...` wins over the tuned one (the runner then
+sets `sb3.total_steps` to 0: the config's own budget), and the summary says which was used.
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from stable_baselines3.common.policies import ActorCriticPolicy
@@ -123,9 +127,87 @@ def resolve_hyperparameters(algo: str, config: RunConfig, overrides: dict | None
     if values["policy"]["activation_fn"] not in ACTIVATION_FNS:
         raise ConfigError(tr("config: sb3.policy.activation_fn must be one of: {choices}; got {activation_fn}").format(
             choices=', '.join(ACTIVATION_FNS), activation_fn=repr(values['policy']['activation_fn'])))
-    if int(values["n_envs"]) < 1:
-        raise ConfigError(tr("config: sb3.n_envs must be >= 1, got {n_envs}").format(n_envs=repr(values['n_envs'])))
+    values = {key: check_hyperparameter(key, value) for key, value in values.items()}
+    values["policy"] = {key: check_hyperparameter(f"policy.{key}", value) for key, value in values["policy"].items()}
+    if algo in ("ppo", "recurrent-ppo") and values["n_steps"] * values["n_envs"] < 2:
+        raise ConfigError(tr("config: sb3.n_steps * sb3.n_envs must be >= 2 (PPO normalises advantages over a "
+                             "rollout)"))
+    if algo in ("ppo", "recurrent-ppo") and values["batch_size"] < 2:
+        raise ConfigError(tr("config: sb3.batch_size must be >= 2 for PPO, got {value}").format(
+            value=values["batch_size"]))
+    if algo == "dqn" and values["optimizer"] not in ("adam", "rmsprop"):
+        raise ConfigError(tr("config: sb3.optimizer must be one of: adam, rmsprop; got {value}").format(
+            value=repr(values["optimizer"])))
+    if algo == "dqn" and values["buffer_size"] < values["batch_size"]:
+        raise ConfigError(tr("config: sb3.buffer_size ({size}) must hold at least a batch (sb3.batch_size "
+                             "{batch})").format(size=values["buffer_size"], batch=values["batch_size"]))
     return values
+
+
+#: what each SB3 hyperparameter may be: (kind, least, most, least included); kinds: "count"
+#: (a whole number), "real" (a finite number), "flag" (true or false)
+LIMITS = {
+    "n_envs": ("count", 1, 1024), "total_steps": ("count", 0, 10**10), "n_steps": ("count", 1, 10**7),
+    "batch_size": ("count", 1, 10**7), "n_epochs": ("count", 1, 10**4), "buffer_size": ("count", 1, 10**9),
+    "learning_starts": ("count", 0, 10**10), "train_freq": ("count", 1, 10**7), "gradient_steps": ("count", 1, 10**4),
+    "target_update_interval": ("count", 1, 10**10), "lstm_hidden_size": ("count", 1, 2**16),
+    "n_lstm_layers": ("count", 1, 64), "learning_rate": ("real", 0.0, 10.0, False), "gamma": ("real", 0.0, 1.0),
+    "gae_lambda": ("real", 0.0, 1.0), "clip_range": ("real", 0.0, 10.0, False), "ent_coef": ("real", 0.0, 10.0),
+    "vf_coef": ("real", 0.0, 10.0), "max_grad_norm": ("real", 0.0, 1e10, False), "tau": ("real", 0.0, 1.0, False),
+    "rms_prop_eps": ("real", 0.0, 1.0, False), "adam_eps": ("real", 0.0, 1.0, False),
+    "learning_rate_end": ("real", 0.0, 10.0), "clip_range_end": ("real", 0.0, 10.0),
+    "normalize_advantage": ("flag",), "use_rms_prop": ("flag",), "clip_rewards": ("flag",),
+    "enable_critic_lstm": ("flag",), "share_features_extractor": ("flag",), "ortho_init": ("flag",),
+}
+
+
+def check_hyperparameter(key: str, value):
+    """`value` (whole numbers as int), or one line naming `sb3.KEY` when it is a value SB3 or
+    sb3-contrib would crash on."""
+    if key == "policy.net_arch":
+        layers = [size for sizes in value.values() for size in (sizes if isinstance(sizes, list) else [None])] \
+            if isinstance(value, dict) else value
+        if not isinstance(layers, list) or not all(isinstance(s, int) and not isinstance(s, bool) and s >= 1
+                                                   for s in layers):
+            raise ConfigError(tr("config: sb3.policy.net_arch must be a list of positive integers (or pi:/vf: "
+                                 "lists of them), got {value}").format(value=repr(value)))
+        return value
+    limits = LIMITS.get(key.split(".")[-1])
+    if limits is None or (value is None and key.endswith("_end")):
+        return value
+    kind = limits[0]
+    if kind == "flag":
+        if not isinstance(value, bool):
+            raise ConfigError(tr("config: sb3.{key} must be true or false, got {value}").format(
+                key=key, value=repr(value)))
+        return value
+    least, most = limits[1], limits[2]
+    strict = len(limits) > 3 and not limits[3]
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if kind == "count" and not (number and float(value).is_integer()):
+        raise ConfigError(tr("config: sb3.{key} must be a whole number, got {value}").format(key=key, value=repr(value)))
+    if not number or value > most or value < least or (strict and value == least):
+        bound = f"> {least}" if strict else f">= {least}"
+        raise ConfigError(tr("config: sb3.{key} must be a number {bound} and <= {most:g}, got {value}").format(
+            key=key, bound=bound, most=most, value=repr(value)))
+    return int(value) if kind == "count" else value
+
+
+def budget_line(algo: str, config: RunConfig) -> str:
+    """Which budget the run used and why (a tuned budget replaces the preset's silently otherwise)."""
+    tuned = TUNED.get((algo, config.env.name), {}).get("total_steps")
+    used = int(config.sb3["total_steps"])
+    if used and used == tuned:
+        return (f"budget: {used:,} steps, RL-Zoo's tuned budget for {algo} on {config.env.name} "
+                "(--set total_steps=N or total_episodes=N gives yours)")
+    if used:
+        return f"budget: {used:,} steps, from sb3.total_steps"
+    own = " or ".join(f"{value:,} {unit}" for value, unit in ((config.total_episodes, "episodes"),
+                                                              (config.total_steps, "steps")) if value)
+    own += ", whichever ends first" if config.total_episodes and config.total_steps else ""
+    if tuned:
+        return f"budget: {own}, as set (instead of RL-Zoo's tuned {tuned:,} steps for {algo} on {config.env.name})"
+    return f"budget: {own}, the config's (RL-Zoo has no tuned budget for {algo} on {config.env.name})"
 
 
 def unmapped_options(algo: str, config: RunConfig) -> list[str]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.cli import UsageError
+from lab.config import from_dict
 from lab.i18n import tr
 
 MANIFEST = "sweep.json"
@@ -77,14 +78,33 @@ class Manifest:
             raise UsageError(tr("sweep directory {path}: no such folder; give a folder made by sweep.py (e.g. "
                                 "runs/blackjack-q/sweep-<time>)").format(path=path))
         try:
-            raw = json.loads((path / MANIFEST).read_text())
-            return cls(**raw)
+            manifest = from_dict(cls, json.loads((path / MANIFEST).read_text()), "sweep.json")
+            manifest.check()
+            return manifest
         except FileNotFoundError:
             raise UsageError(tr("sweep directory {path}: no {MANIFEST} here, so it is not a sweep made by sweep.py").format(
                 path=path, MANIFEST=MANIFEST)) from None
         except (ValueError, TypeError) as err:
             raise UsageError(tr("sweep directory {path}: {MANIFEST} is damaged ({err})").format(
                 path=path, MANIFEST=MANIFEST, err=err)) from None
+
+    def check(self) -> None:
+        """Values a sweep.json written by sweep.py always has (ValueError naming the field)."""
+        if not self.seeds or any(seed < 0 for seed in self.seeds):
+            raise ValueError(f"seeds must be a list of whole numbers >= 0, got {self.seeds!r}")
+        if not self.cpus_per_trial > 0 or not self.gpus_per_trial >= 0 or self.max_failures < 0 or self.trials < 0:
+            raise ValueError("cpus_per_trial must be > 0, and gpus_per_trial, max_failures and trials >= 0")
+        for name, value, choices in (("search", self.search, (None, "optuna")), ("scheduler", self.scheduler,
+                                     (None, "asha")), ("mode", self.mode, ("min", "max"))):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {choices}, got {value!r}")
+        for key, bounds in self.ranges.items():
+            if not (isinstance(bounds, list) and len(bounds) == 3 and bounds[2] in ("log", "linear")
+                    and all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds[:2])
+                    and bounds[0] < bounds[1] and (bounds[2] == "linear" or bounds[0] > 0)):
+                raise ValueError(f"ranges.{key} must be [low, high, 'log' or 'linear'], got {bounds!r}")
+        if any(not isinstance(values, list) or not values for values in self.grid.values()):
+            raise ValueError("every grid key must list its values")
 
 
 def is_sweep_dir(path: str | os.PathLike) -> bool:

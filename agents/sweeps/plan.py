@@ -18,10 +18,11 @@ import re
 from typing import Any
 
 from lab.cli import UsageError
-from lab.config import parse_overrides
+from lab.config import ConfigError, merge, parse_overrides
 from lab.i18n import tr
 
-from agents.runner import resolve_config
+from agents.config import RunConfig
+from agents.runner import check_flag_keys, complete_config, device_of, raw_config, resolve_config
 from agents.sweeps.manifest import Manifest, label_of
 from agents.tasks import BlackjackTask, task_for
 
@@ -30,6 +31,7 @@ SCHEDULERS = ("asha", "none")
 METRICS = ("eval/mean_return", "eval/exact_return", "eval/regret")
 BLACKJACK_METRICS = ("eval/exact_return", "eval/regret")  # the exact figures only Blackjack's task has
 LOWER_IS_BETTER = ("eval/regret",)
+RANGE_CHECKS = 1000  # values of a --range checked against the other settings before the search
 ADDRESS = re.compile(r"^(auto|(ray://)?[A-Za-z0-9_.-]+:\d{1,5})$")
 
 
@@ -87,6 +89,9 @@ def parse_grid(items: list[str]) -> dict[str, list]:
             raise UsageError(tr("--grid {item}: {key} is given twice; list all its values in one --grid").format(
                 item=repr(item), key=key))
         values = [parse_value(key, v) for v in split_values(text) if v.strip()]
+        if not values:
+            raise UsageError(tr("--grid {item}: no values; expected key=v1,v2,... e.g. --grid "
+                                "agent.alpha=0.05,0.1").format(item=repr(item)))
         if len({json.dumps(v) for v in values}) != len(values):
             raise UsageError(tr("--grid {item}: a value is repeated").format(item=repr(item)))
         grid[key] = values
@@ -181,7 +186,9 @@ def make_manifest(preset: str, seeds: str, overrides: list[str], grid: list[str]
             address=repr(address)))
     if max_failures < 0:
         raise UsageError(tr("--max-failures must be >= 0, got {max_failures}").format(max_failures=max_failures))
+    device_of(device)  # e.g. --device cuda on a machine without CUDA: before Ray starts
     swept = [*grid_values, *range_values]
+    check_flag_keys(parse_overrides(overrides), seed_flag="--seeds (e.g. --seeds 0-9)")
     given = set(_dotted(parse_overrides(overrides)))
     for key in swept + ["torch_threads"]:
         if key in given:
@@ -191,8 +198,7 @@ def make_manifest(preset: str, seeds: str, overrides: list[str], grid: list[str]
                         search=search, trials=trials or 0, scheduler=None if scheduler == "none" else scheduler,
                         cpus_per_trial=cpus_per_trial, gpus_per_trial=gpus_per_trial, device=device,
                         max_failures=max_failures, address=address)
-    configs = [resolve_config(preset, trial_overrides(manifest, params), seed_list[0])
-               for params in _corners(grid_values, range_values)]
+    configs = trial_configs(manifest)
     manifest.metric = metric or default_metric(configs[0])
     allowed = METRICS if isinstance(task_for(configs[0].env.name), BlackjackTask) else \
         tuple(m for m in METRICS if m not in BLACKJACK_METRICS)
@@ -207,11 +213,50 @@ def make_manifest(preset: str, seeds: str, overrides: list[str], grid: list[str]
     return manifest
 
 
-def _corners(grid: dict[str, list], ranges: dict[str, list]) -> list[dict]:
-    """Configurations that cover every value to validate: each grid point with each range's
-    low and high (ranges are checked at their ends; values between them are of the same type)."""
-    ends = {key: [low, high] for key, (low, high, _) in ranges.items()}
-    return grid_points(grid | ends)
+def check_resumable(manifest: Manifest) -> None:
+    """A sweep.json read back for --resume, checked as make_manifest checked it (its device on
+    this machine, every trial's config) before Ray starts."""
+    device_of(manifest.device)
+    try:
+        trial_configs(manifest)
+    except (UsageError, ConfigError) as err:
+        raise UsageError(tr("sweep {sweep}: its sweep.json gives a trial config this version refuses: "
+                            "{err}").format(sweep=manifest.directory or manifest.preset, err=err)) from None
+
+
+def trial_configs(manifest: Manifest) -> list[RunConfig]:
+    """The resolved config of each grid point with each range's ends; then every value a range
+    can give is checked against those (UsageError or ConfigError, one line, naming the value)."""
+    corners = grid_points(manifest.grid | {key: [low, high] for key, (low, high, _) in manifest.ranges.items()})
+    configs = [resolve_config(manifest.preset, trial_overrides(manifest, params), manifest.seeds[0])
+               for params in corners]
+    base = raw_config(manifest.preset, trial_overrides(manifest, {}), manifest.seeds[0])
+    for key, (low, high, scale) in manifest.ranges.items():
+        for value in range_values(low, high, scale)[1:-1]:  # the ends were resolved above
+            for params in corners:
+                point = params | {key: value}
+                try:
+                    complete_config(merge(base, parse_overrides([override(k, v) for k, v in point.items()])),
+                                    environment=key.startswith("env."))
+                except (UsageError, ConfigError) as err:
+                    raise UsageError(tr("--range {key}={low}:{high}: the value {value} it may sample is refused "
+                                        "({err}); narrow the range or use --grid with valid values").format(
+                        key=key, low=low, high=high, value=value, err=err)) from None
+    return configs
+
+
+def range_values(low, high, scale: str) -> list:
+    """The values of a range checked before a search samples it: every whole number of a whole
+    range up to RANGE_CHECKS of them (else that many spread evenly), or RANGE_CHECKS real
+    numbers spread evenly (on a log scale for log ranges), ends included."""
+    whole = isinstance(low, int) and isinstance(high, int)
+    if whole and high - low < RANGE_CHECKS:
+        return list(range(low, high + 1))
+    if scale == "log":
+        points = [low * (high / low) ** (i / (RANGE_CHECKS - 1)) for i in range(RANGE_CHECKS)]
+    else:
+        points = [low + (high - low) * i / (RANGE_CHECKS - 1) for i in range(RANGE_CHECKS)]
+    return sorted({int(round(p)) for p in points} | {low, high}) if whole else [low, *points[1:-1], high]
 
 
 def _dotted(tree: dict, prefix: str = "") -> list[str]:

@@ -24,7 +24,6 @@ import dataclasses
 import json
 import logging
 import os
-import shutil
 import socket
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ from ray import tune
 
 from lab.cli import UsageError
 from lab.i18n import tr
+from lab.rundir import RunDir
 
 from agents import runner
 from agents.sweeps.manifest import TUNE_FOLDER, Manifest
@@ -41,6 +41,7 @@ from agents.sweeps.plan import grid_points, override, trial_name, trial_override
 
 OBJECT_STORE_BYTES = 128 * 1024**2  # trials pass no data through Ray's object store; keep it small
 ADDRESS_TIMEOUT_S = 5
+TRIAL_LOCK_WAIT_S = 60  # how long a restarted trial waits for its old worker to let go of the run
 ASHA_GRACE, ASHA_REDUCTION = 2, 3  # first cut after two evaluations; a third goes on at each rung
 #: eval.json key -> the TensorBoard tag the engine logs it under (what Tune's metric names)
 EVAL_TAGS = {"mean": "eval/mean_return", "ci95": "eval/ci95", "exact_return": "eval/exact_return",
@@ -52,6 +53,14 @@ def run_trial(config: dict) -> None:
     """One trial: an ordinary run of the preset at one seed and one configuration."""
     sweep, seed, params = config["sweep"], int(config["seed"]), dict(config.get("params") or {})
     run_dir = Path(sweep["dir"]) / trial_name(params, seed, _trial_id(sweep))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    # a trial Tune starts again while its old worker still runs waits for that worker's lock,
+    # and decides what to do only once it holds it (lab.rundir)
+    with RunDir(run_dir).locked(wait=TRIAL_LOCK_WAIT_S):
+        _run_trial_locked(sweep, seed, params, run_dir)
+
+
+def _run_trial_locked(sweep: dict, seed: int, params: dict, run_dir: Path) -> None:
     if (run_dir / "eval.json").is_file():  # finished before its process died or the sweep stopped
         state = json.loads((run_dir / "checkpoints" / "latest" / "state.json").read_text())["state"]
         evaluation = json.loads((run_dir / "eval.json").read_text())
@@ -68,7 +77,7 @@ def run_trial(config: dict) -> None:
         result = runner.train(sweep["preset"], resume=str(run_dir), device=sweep["device"], quiet=True,
                               on_evaluation=report_periodic)
     else:
-        shutil.rmtree(run_dir, ignore_errors=True)  # died before its first checkpoint: nothing to resume
+        RunDir(run_dir).clear()  # died before its first checkpoint: nothing to resume
         overrides = [*sweep["overrides"], *(override(key, value) for key, value in params.items())]
         result = runner.train(sweep["preset"], overrides=overrides, seed=seed, run_dir=str(run_dir),
                               device=sweep["device"], quiet=True, on_evaluation=report_periodic)
