@@ -175,8 +175,8 @@ def _check_replay(config: RunConfig) -> None:
     steps (tests use it to act without learning)."""
     a, capacity = config.agent, config.replay.capacity
     if config.algo == "dqn":
-        needed = a.batch_size + config.env.num_envs * (a.n_step + 1)
-        why = "agent.batch_size + env.num_envs x (n_step + 1)"
+        needed = a.batch_size + config.env.num_envs * (a.longest_n_step + 1)
+        why = "agent.batch_size + env.num_envs x (the longest of n_step, n_step_start, spr_steps + 1)"
     elif config.algo == "r2d2":
         needed = config.env.num_envs * (a.burn_in + a.sequence_length + a.n_step + 1)
         why = "env.num_envs x (burn_in + sequence_length + n_step + 1)"

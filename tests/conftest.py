@@ -12,6 +12,18 @@ import pytest
 os.environ["LANGUAGE"] = "en"
 
 from agents import runner
+from lab import i18n
+
+
+
+@pytest.fixture(autouse=True)
+def language_follows_the_environment():
+    """Each test starts following the environment (English under LANGUAGE=en above), whatever
+    language the test before it chose."""
+    i18n.set_language(None)
+    yield
+    i18n.set_language(None)
+
 
 TINY_ROOMS = ["total_episodes=30", "evaluation.episodes=5", "record_episodes=0"]
 TINY_CARTPOLE = ["total_steps=600", "agent.learning_starts=100", "checkpoint_every=200", "log_every=100",

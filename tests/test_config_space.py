@@ -67,14 +67,14 @@ def test_every_key_of_the_sampled_presets_is_tried():
     assert len(KEYS) > 100
 
 
-@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(place=st.sampled_from(KEYS), text=st.sampled_from(BAD_TEXTS))
 def test_a_bad_value_for_any_key_is_refused_in_one_line_or_builds_the_learner(place, text):
     preset, key = place
     refused_or_built(preset, f"{key}={text}")
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(place=st.sampled_from(KEYS),
        value=st.one_of(st.integers(-10**20, 10**20), st.floats(allow_nan=True, allow_infinity=True),
                        st.text(max_size=8), st.lists(st.integers(-3, 300), max_size=3), st.booleans(), st.none()))
@@ -117,7 +117,7 @@ def _fields(kind: str, runs: Path) -> list[str]:
     return _json_fields(json.loads((runs / kind / "checkpoints" / "latest" / "state.json").read_text())["state"])
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow,
                                                                   HealthCheck.function_scoped_fixture])
 @given(data=st.data(), kind=st.sampled_from(["cartpole", "rooms"]), value=st.sampled_from(BAD_JSON))
 def test_a_bad_state_json_field_is_refused_with_a_checkpoint_error_or_loads(finished, tmp_path_factory, data,

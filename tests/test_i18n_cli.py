@@ -12,18 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from lab import i18n
 from lab.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(autouse=True)
-def environment_language():
-    """Each test starts following the environment (English under conftest's LANGUAGE=en)."""
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
 
 
 def _load_script(name: str):

@@ -19,13 +19,6 @@ from lab import i18n
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def environment_language():
-    i18n.set_language(None)
-    yield
-    i18n.set_language(None)
-
-
 def _figure_texts(fig) -> list[str]:
     """Every string a matplotlib figure shows: titles, labels, tick labels, legends, free text."""
     from matplotlib.text import Text

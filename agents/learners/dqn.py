@@ -121,6 +121,9 @@ class DQNLearner(Learner):
             raise ConfigError(tr("config: agent.augmentation={value} shifts images (channels, height, width); "
                                  "{env} gives observations of shape {shape}").format(
                 value=self.cfg.augmentation, env=self.config.env.name, shape=space.shape))
+        if self.cfg.spr_weight and self.config.net.kind != "nature_cnn":
+            raise ConfigError(tr("config: agent.spr_weight needs a Q-network with a convolutional encoder "
+                                 "(net.kind nature_cnn), not {kind}").format(kind=self.config.net.kind))
 
         def build() -> torch.nn.Module:
             return build_q_network(self.config, space, self.n_actions)
