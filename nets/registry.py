@@ -20,7 +20,8 @@ from torch import nn
 
 Builder = Callable[..., nn.Module]
 #: whole-number options that may be 0; every other one counts something (a size, heads, layers): >= 1
-MAY_BE_ZERO = {"padding", "n_segments", "pad_id"}
+#: (LeNet's `hidden=0` drops its fully connected hidden layer, the book's worked net of chapter 43)
+MAY_BE_ZERO = {"padding", "n_segments", "pad_id", "hidden"}
 #: the most any whole-number option may count (a vocabulary of a million words still fits), and
 #: the most layers, heads or solver steps (each is built or run one by one)
 MOST = 2**20

@@ -62,7 +62,7 @@ def test_the_gru_preset_is_the_lstm_preset_with_net_kind_changed():
 def test_each_lane_remembers_exactly_its_own_episode(kind):
     """After every step, a lane's state equals the network unrolled from zeros over what that
     lane has seen of its current episode, across many episode ends (zeros right after one)."""
-    learner = learner_for(kind, ["env.num_envs=3", "agent.learning_starts=100000"])
+    learner = learner_for(kind, ["env.num_envs=3", "agent.learning_starts=100000", "total_steps=200000"])
     network, seen = learner.agent.online, [[] for _ in range(3)]
     ends = 0
     for _ in range(70):
@@ -85,7 +85,7 @@ def test_each_lane_remembers_exactly_its_own_episode(kind):
 def test_burn_in_refreshes_a_stale_stored_state():
     """Windows unrolled from the stored state give the acting Q-values; from a stale (zero) state
     they start wrong, and the burn-in brings them back before the loss steps."""
-    learner = learner_for("lstm", ["agent.learning_starts=100000", "env.num_envs=1"])
+    learner = learner_for("lstm", ["agent.learning_starts=100000", "total_steps=200000", "env.num_envs=1"])
     while learner.steps < 400:
         learner.advance(0.0)
     memory, agent = learner.memory, learner.agent

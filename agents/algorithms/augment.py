@@ -1,5 +1,6 @@
-"""Random shifts of image observations (DrQ, Kostrikov, Yarats & Fergus 2021), an option of
-chapter 70's DQN for learning from few frames.
+"""Random shifts of images, DrQ (docs/design.md: data-efficient Atari; chapter 70).
+
+Kostrikov, Yarats & Fergus 2021: an option of chapter 70's DQN for learning from few frames.
 
 Each frame stack of a batch is padded by `pad` pixels repeating its border and cropped back to
 its size at a random offset, i.e. shifted by up to `pad` pixels in each direction, the same

@@ -1,4 +1,6 @@
-"""The distributional target of C51 (Bellemare et al. 2017), an option of chapter 70's DQN.
+"""The distributional target of C51 (docs/design.md: data-efficient Atari; chapter 70).
+
+Bellemare et al. 2017, an option of chapter 70's DQN.
 
 Instead of one number Q(s, a), the network predicts a probability p_i for each of N fixed
 returns z_1 < ... < z_N (nets.heads.DistributionalHead). The Bellman target of a transition is

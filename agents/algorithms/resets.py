@@ -1,5 +1,7 @@
-"""Periodic resets with shrink-and-perturb (Ash & Adams 2020; Nikishin et al. 2022; SR-SPR,
-D'Oro et al. 2023; BBF, Schwarzer et al. 2023), an option of chapter 70's DQN.
+"""Periodic resets with shrink-and-perturb (docs/design.md: data-efficient Atari; chapter 70).
+
+Ash & Adams 2020; Nikishin et al. 2022; SR-SPR, D'Oro et al. 2023; BBF, Schwarzer et al. 2023:
+an option of chapter 70's DQN.
 
 A network trained many steps on little data loses its ability to keep learning ("plasticity").
 Every `reset_every` gradient steps the agent therefore re-draws part of its weights:

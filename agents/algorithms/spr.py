@@ -1,4 +1,6 @@
-"""Self-predictive representations (SPR, Schwarzer et al. 2021), an option of chapter 70's DQN.
+"""Self-predictive representations, SPR (docs/design.md: data-efficient Atari; chapter 70).
+
+Schwarzer et al. 2021, an option of chapter 70's DQN.
 
 Besides the TD loss the encoder learns to predict its own future: from the latent of the
 observation at t (the Nature CNN's last convolution maps), a transition model rolled K steps

@@ -1,4 +1,4 @@
-"""What each data-efficient ingredient of the DQN costs per update (issue 25; chapters 69-70).
+"""The cost per update of each data-efficient ingredient (docs/design.md: data-efficient Atari).
 
 `scripts/bench.py atari --only ingredients` times one gradient step of the DQN agent on a
 replayed-looking batch (32 random 4x84x84 uint8 stacks, the Nature CNN with 18 actions) for the

@@ -1,6 +1,7 @@
-"""The K steps after sampled transitions, for a loss that predicts the future (SPR, Schwarzer et
-al. 2021; an option of chapter 70's DQN): observations t+1..t+K, actions t..t+K-1, and which of
-them still belong to the transition's episode."""
+"""The K steps after sampled transitions (docs/design.md: data-efficient Atari; chapter 70).
+
+For a loss that predicts the future (SPR, Schwarzer et al. 2021; an option of chapter 70's DQN):
+observations t+1..t+K, actions t..t+K-1, and which of them still belong to the episode."""
 
 from __future__ import annotations
 
