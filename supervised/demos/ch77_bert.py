@@ -33,7 +33,7 @@ import nets
 from lab.plots import new_figure
 from nets.transformer import parameter_count
 from supervised.demos import Setting, register
-from supervised.demos._training import setting
+from supervised.demos._training import linear_probe, setting
 
 BOOK_CHOSEN = 0.15  # ch078.md:105 "prevendo 15% dos tokens"
 BOOK_SPLIT = (0.8, 0.1, 0.1)  # ch078.md:105 "80% ... [MASK], 10% por uma palavra aleatória e 10% ..."
@@ -233,6 +233,18 @@ def _accuracy(model, classifier, data) -> float:
     return float((classifier(hidden[:, 0]).argmax(-1) == y).float().mean())
 
 
+@torch.no_grad()
+def frozen_features(model: BertForPretraining, data) -> dict[str, np.ndarray]:
+    """The encoder's outputs with no weight changed: at [CLS] (what the classifier of ch078.md:66
+    reads) and averaged over the sentence's words (what the masked-LM task trains)."""
+    model.eval()
+    x, seg = data
+    _, _, hidden = model(x, seg)
+    words = ((x != PAD) & (x != CLS) & (x != SEP)).unsqueeze(-1).float()
+    return {"[CLS]": hidden[:, 0].numpy(),
+            "mean of the words": ((hidden * words).sum(1) / words.sum(1).clamp(min=1)).numpy()}
+
+
 def _count(ctx, name: str, book: float, line: str) -> None:
     count = parameter_count(**BERT_CONFIGS[name])
     ctx.report(f"{name} parameters ({BERT_CONFIGS[name]['n_layers']} layers, d={BERT_CONFIGS[name]['d_model']}, "
@@ -339,19 +351,49 @@ def bert(ctx) -> None:
         torch.tensor([label for _, label in labelled_test])
     train_x, train_y = _classification_batch([vocab.encode(s) for s, _ in labelled_train]), \
         torch.tensor([label for _, label in labelled_train])
-    pretrained_accuracy, pretrained_curve = fine_tune(ctx, model, (train_x, train_y), (test_x, test_y),
-                                                      fine_steps, "pretrained", eval_every=eval_every)
+    # What pre-training alone gives the task, before fine-tuning changes any weight: a linear probe
+    # on the frozen outputs of the pre-trained encoder and of the same encoder at its initial
+    # weights (the scratch model below starts from them: same seed).
     torch.manual_seed(ctx.seed)
     scratch = BertForPretraining(len(vocab), 128, 4, layers)
+    train_labels, test_labels = train_y.numpy(), test_y.numpy()
+    probes = {}
+    for encoder_name, encoder in (("pre-trained", model), ("random", scratch)):
+        train_features, test_features = frozen_features(encoder, train_x), frozen_features(encoder, test_x)
+        for place in train_features:
+            predicted = linear_probe(train_features[place], train_labels, test_features[place], ctx.seed,
+                                     len(CLASSES))
+            probes[encoder_name, place] = float((predicted == test_labels).mean())
+    # Two standard errors of the difference of two accuracies near 1/2 on this test set.
+    noise = 2 * math.sqrt(2 * 0.25 / len(labelled_test))
+    probe_gain = {place: probes["pre-trained", place] - probes["random", place] for place in ("[CLS]", "mean of the words")}
+    encoder_knows = {place: gain > noise for place, gain in probe_gain.items()}
+    ctx.report("linear probe on frozen encoder outputs, pre-trained vs random encoder: at [CLS] / mean of the words",
+               "not given",
+               " / ".join(f"{100 * probes['pre-trained', p]:.1f}% vs {100 * probes['random', p]:.1f}%"
+                          for p in ("[CLS]", "mean of the words")),
+               data=data, matches=None,
+               reason="a diagnostic of the next line: what pre-training gives the task before fine-tuning "
+                      f"(chance {100 / len(CLASSES):.1f}%, two standard errors {100 * noise:.1f} points)")
+    ctx.logger.scalars(steps, {f"ch78/probe_{e}_{p.replace(' ', '_')}": v for (e, p), v in probes.items()})
+
+    pretrained_accuracy, pretrained_curve = fine_tune(ctx, model, (train_x, train_y), (test_x, test_y),
+                                                      fine_steps, "pretrained", eval_every=eval_every)
     scratch_accuracy, scratch_curve = fine_tune(ctx, scratch, (train_x, train_y), (test_x, test_y),
                                                 fine_steps, "scratch", eval_every=eval_every)
-    noise = 2 * math.sqrt(2 * 0.25 / len(labelled_test))
     better = pretrained_accuracy - scratch_accuracy > noise
+    if encoder_knows["[CLS]"]:
+        why = "; the frozen pre-trained [CLS] knew more than a random one, so fine-tuning lost it"
+    elif encoder_knows["mean of the words"]:
+        why = ("; the pre-trained encoder knows the topics in its word outputs but not at [CLS] (only the "
+               "next-sentence task trains [CLS]), so the classifier on [CLS] starts from nothing it can use")
+    else:
+        why = "; the frozen pre-trained encoder knows no more of the topics than a random one: pre-training too short"
     ctx.report(f"topic classifier on [CLS] from {len(labelled_train)} labelled sentences: pre-trained vs scratch",
                "a pre-trained BERT fine-tunes to the task with a small added layer (ch078.md:63-66)",
                f"{100 * pretrained_accuracy:.1f}% vs {100 * scratch_accuracy:.1f}% test accuracy", data=data,
                matches=better, reason="" if better else f"gap under two standard errors ({100 * noise:.1f} points)"
-               + ("; reduced size under --quick" if ctx.quick else ""))
+               + why + ("; reduced size under --quick" if ctx.quick else ""))
 
     fig, (ax_pre, ax_fine) = new_figure(1, 2, figsize=(12, 4))
     steps_, mlm, nsp = zip(*curve)
