@@ -366,12 +366,12 @@ def bert(ctx) -> None:
             probes[encoder_name, place] = float((predicted == test_labels).mean())
     # Two standard errors of the difference of two accuracies near 1/2 on this test set.
     noise = 2 * math.sqrt(2 * 0.25 / len(labelled_test))
-    probe_gain = {place: probes["pre-trained", place] - probes["random", place] for place in ("[CLS]", "mean of the words")}
-    encoder_knows = {place: gain > noise for place, gain in probe_gain.items()}
+    places = ("[CLS]", "mean of the words")
+    encoder_knows = {place: probes["pre-trained", place] - probes["random", place] > noise for place in places}
     ctx.report("linear probe on frozen encoder outputs, pre-trained vs random encoder: at [CLS] / mean of the words",
                "not given",
                " / ".join(f"{100 * probes['pre-trained', p]:.1f}% vs {100 * probes['random', p]:.1f}%"
-                          for p in ("[CLS]", "mean of the words")),
+                          for p in places),
                data=data, matches=None,
                reason="a diagnostic of the next line: what pre-training gives the task before fine-tuning "
                       f"(chance {100 / len(CLASSES):.1f}%, two standard errors {100 * noise:.1f} points)")
@@ -389,6 +389,11 @@ def bert(ctx) -> None:
                "next-sentence task trains [CLS]), so the classifier on [CLS] starts from nothing it can use")
     else:
         why = "; the frozen pre-trained encoder knows no more of the topics than a random one: pre-training too short"
+    best_probe = max(probes, key=probes.get)
+    if probes[best_probe] - max(pretrained_accuracy, scratch_accuracy) > noise:
+        why += (f"; and a linear probe on the {best_probe[0]} encoder's {best_probe[1]} ({100 * probes[best_probe]:.1f}%)"
+                f" beats both fine-tuned classifiers: {fine_steps} steps on {len(labelled_train)} labels leave the"
+                " [CLS] classifier short of what the frozen features already give")
     ctx.report(f"topic classifier on [CLS] from {len(labelled_train)} labelled sentences: pre-trained vs scratch",
                "a pre-trained BERT fine-tunes to the task with a small added layer (ch078.md:63-66)",
                f"{100 * pretrained_accuracy:.1f}% vs {100 * scratch_accuracy:.1f}% test accuracy", data=data,
