@@ -286,6 +286,8 @@ def bidirectional(ctx) -> None:
                     Setting("eval_every", 10, 20, low=1),
                     Setting("labelled_per_class", 40, low=1)))
 def bert(ctx) -> None:
+    # Full size (seed 0): masked-LM 34.4%, next sentence 72.9%; linear probes pre-trained vs random
+    # [CLS] 50.0% vs 49.3%, mean of the words 54.9% vs 55.8%; fine-tuned 65.1% vs 61.6% (2 s.e. 6.7).
     # Quick: 120 pre-training steps reach nearly the masked-LM accuracy of 250 (25.7% vs
     # 27.3% at seed 0) for half the time; the test set is scored every 20 steps, not 10.
     steps = setting(ctx, "steps")
@@ -388,7 +390,9 @@ def bert(ctx) -> None:
         why = ("; the pre-trained encoder knows the topics in its word outputs but not at [CLS] (only the "
                "next-sentence task trains [CLS]), so the classifier on [CLS] starts from nothing it can use")
     else:
-        why = "; the frozen pre-trained encoder knows no more of the topics than a random one: pre-training too short"
+        why = ("; a linear probe tells the topics apart no better on the frozen pre-trained encoder than on a random"
+               " one, so fine-tuning has nothing to inherit: what this pre-training learns (masked words, next"
+               " sentence) does not separate these topics")
     best_probe = max(probes, key=probes.get)
     if probes[best_probe] - max(pretrained_accuracy, scratch_accuracy) > noise:
         why += (f"; and a linear probe on the {best_probe[0]} encoder's {best_probe[1]} ({100 * probes[best_probe]:.1f}%)"
