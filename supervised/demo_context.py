@@ -28,6 +28,8 @@ VERDICTS = (N_("match"), N_("differs"), N_("not comparable"), N_("by constructio
 
 #: Said instead of a verdict for a figure that a --quick run measures but is too short to judge.
 NOT_JUDGED_AT_QUICK = N_("not judged at --quick")
+#: The data of a figure computed from the book's own numbers, not measured on a data set.
+EXACT = N_("exact")
 
 #: A citation of the book as the code keeps it, 'chNNN.md:LINE' or 'chNNN.md:L1-L2, :L3': shown to a
 #: reader, who has the book and not its files, as 'cap. N'.
@@ -87,7 +89,7 @@ class Figure:
         source = tr("book") if self.source == "book" else self.source
         line = tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
             label=self.label, source=source, reference=_fmt(self.book), measured=_fmt(self.measured),
-            data=self.data, verdict=judged)
+            data=tr(EXACT) if self.data == EXACT else self.data, verdict=judged)
         return _CITATION.sub(lambda found: tr("cap. {number}").format(number=found.group(1)), line)
 
 
@@ -166,7 +168,7 @@ class DemoContext:
     def say(self, text: str) -> None:
         print(text, flush=True)
 
-    def report(self, label: str, book: Any, measured: Any, data: str = "exact",
+    def report(self, label: str, book: Any, measured: Any, data: str = EXACT,
                matches: bool | None = None, reason: str = "", source: str = "book",
                by_construction: bool = False, quick_cannot_judge: str = "") -> Figure:
         """Print and keep `label: book: X | measured: Y | data: D  [verdict: reason]`.

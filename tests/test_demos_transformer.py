@@ -152,6 +152,19 @@ def test_sentence_pairs_have_cls_sep_segments_and_half_true_next_sentences():
             assert second == docs[doc][sentence + 1]
 
 
+def test_frozen_features_average_only_the_words_and_change_no_weight():
+    torch.manual_seed(0)
+    model = bert.BertForPretraining(vocab_size=30, d_model=16, n_heads=2, n_layers=1)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x, seg = bert._classification_batch([[7, 8, 9], [7, 8, 9, 10, 11]])
+    features = bert.frozen_features(model, (x, seg))
+    _, _, hidden = model(x, seg)
+    assert torch.allclose(torch.from_numpy(features["[CLS]"]), hidden[:, 0])
+    # Row 0: [CLS] 7 8 9 [SEP] then padding; its mean is over positions 1-3 only.
+    assert torch.allclose(torch.from_numpy(features["mean of the words"][0]), hidden[0, 1:4].mean(0), atol=1e-6)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
 # -- ch79-80: the character GPT's pieces ----------------------------------------------------------
 
 def test_char_text_round_trips_and_splits_90_10():

@@ -196,3 +196,26 @@ def test_terminal_prompts_offer_no_click_and_counts_agree_in_number():
     assert _against_summary([1.0]).startswith("you played 1 game of tic-tac-toe")
     i18n.set_language("pt")
     assert _against_summary([1.0, -1.0]).startswith("você jogou 2 partidas de jogo da velha")
+
+
+#: English words of ch06's lines and plot as they were before issue 29 (lower case: the gate
+#: names AND, NAND stay as they are in both languages).
+CH06_ENGLISH = re.compile(r"\b(the|and|with|weather|company|learnable|learned|never|inputs?|threshold|right|after|"
+                          r"epochs?|best|most|outputs?|lines?|rule|separat\w*|exact|book|measured|data|figures|plot)\b")
+
+
+def test_chapter_6_prints_and_draws_no_english_in_portuguese(tmp_path, capsys, monkeypatch):
+    from supervised import demos
+    from supervised.demo_context import DemoContext
+
+    drawn = []
+    original = DemoContext.plot
+    monkeypatch.setattr(DemoContext, "plot", lambda self, name, fig, step=0: (drawn.extend(_figure_texts(fig)),
+                                                                               original(self, name, fig, step)))
+    i18n.set_language("pt")
+    demos.run("ch06", quick=True, run_dir=str(tmp_path / "ch06"), device="cpu")
+    printed = capsys.readouterr().out
+    assert "livro: vai se, e somente se, faz tempo bom (cap. 6)" in printed and "dados: exato" in printed
+    assert "nunca separada" in " ".join(drawn)
+    english = [text for text in printed.splitlines() + drawn if CH06_ENGLISH.search(text.replace(str(tmp_path), ""))]
+    assert not english, english

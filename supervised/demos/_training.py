@@ -1,6 +1,7 @@
 """Small helpers shared by the training demos of chapters 13-39: build the book's MLP, train it
 through `supervised.trainer.train` with the demo's seed, logger and quiet flag, and describe
-the data a figure was measured on (the full MNIST of the book, Fashion-MNIST, or a stand-in).
+the data a figure was measured on (the full MNIST of the book, Fashion-MNIST, or a stand-in);
+and for the later chapters a linear probe of frozen features (ch78, ch84).
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,6 +38,30 @@ def paired_gap(first: torch.Tensor, second: torch.Tensor) -> tuple[float, float]
     models) and two standard errors of that mean."""
     difference = (first - second).double()
     return float(difference.mean()), float(2 * difference.std() / math.sqrt(len(difference)))
+
+
+def linear_probe(train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray,
+                 seed: int, n_classes: int | None = None, iterations: int = 100,
+                 weight_decay: float = 1e-3) -> np.ndarray:
+    """Logistic regression (full-batch L-BFGS) on standardised frozen features; test predictions.
+    What a representation knows of a task, with nothing of it trained but one linear layer
+    (`n_classes`: default the largest training label + 1)."""
+    torch.manual_seed(seed)
+    mean, std = train_features.mean(0), train_features.std(0) + 1e-6
+    x = torch.from_numpy((train_features - mean) / std).float()
+    y = torch.from_numpy(train_labels)
+    layer = nn.Linear(x.shape[1], int(train_labels.max()) + 1 if n_classes is None else n_classes)
+    optimizer = torch.optim.LBFGS(layer.parameters(), max_iter=iterations, line_search_fn="strong_wolfe")
+
+    def closure():
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(layer(x), y) + weight_decay * layer.weight.pow(2).sum()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    with torch.no_grad():
+        return layer(torch.from_numpy((test_features - mean) / std).float()).argmax(-1).numpy()
 
 
 def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch.Tensor:

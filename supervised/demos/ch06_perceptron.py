@@ -21,7 +21,7 @@ import itertools
 
 import numpy as np
 
-from lab.i18n import tr
+from lab.i18n import N_, tr
 from supervised.demos import register
 
 FESTIVAL_WEIGHTS = (6.0, 2.0, 2.0)  # ch006.md:60 (thresholds 5 and 3: ch006.md:60, :63)
@@ -88,30 +88,39 @@ def best_line_score(targets: tuple[int, ...], steps: int = 41, limit: float = 4.
     return int((outputs == np.asarray(targets)[:, None]).sum(axis=0).max())
 
 
+#: The book's claims, in the project's words (the `livro:` side of the figure lines).
+SEPARABLE_CLAIM = N_("learnable: linearly separable, one line parts its 1s from its 0s (ch007.md:64)")
+XOR_CLAIM = N_("not learnable: XOR is not linearly separable, no line parts its 1s from its 0s (ch007.md:85)")
+#: Why a figure of this chapter would be judged differs: each compares a computed value with the book's.
+DISAGREES = N_("the computed value disagrees with the book's")
+
+
 @register("ch06", "O Perceptron – Parte 1 e Parte 2", "The perceptron (parts 1 and 2)",
           covers=("ch07",))
 def demo(ctx) -> None:
-    ctx.say("Cheese festival, weights (6, 2, 2); inputs (weather, companion, transport):")
+    ctx.say(tr("Cheese festival, weights (6, 2, 2); inputs (good weather, company, public transport):"))
     for threshold, rule_name, rule in (
-        (5, "go iff the weather is good", lambda x: x[0]),
-        (3, "go iff good weather, or companion and transport", lambda x: int(x[0] or (x[1] and x[2]))),
+        (5, tr("goes exactly when the weather is good (ch006.md:60)"), lambda x: x[0]),  # threshold 5
+        (3, tr("goes in good weather, or else with company and public transport (ch006.md:63)"),  # threshold 3
+         lambda x: int(x[0] or (x[1] and x[2]))),
     ):
         decisions = festival_decisions(threshold)
         expected = {x: rule(x) for x in decisions}
-        ctx.say(f"  threshold {threshold}: " + ", ".join(
-            f"{''.join(map(str, x))}->{d}" for x, d in decisions.items()))
-        ctx.table(f"festival_threshold_{threshold}", ["weather", "companion", "transport", "weighted sum", "goes"],
+        ctx.say(tr("  threshold {threshold}: {decisions}").format(threshold=threshold, decisions=", ".join(
+            f"{''.join(map(str, x))}->{d}" for x, d in decisions.items())))
+        ctx.table(f"festival_threshold_{threshold}",
+                  [tr("weather"), tr("company"), tr("transport"), tr("weighted sum"), tr("goes")],
                   [[*x, 6 * x[0] + 2 * x[1] + 2 * x[2], d] for x, d in decisions.items()])
+        followed = sum(d == expected[x] for x, d in decisions.items())
         ctx.report(tr("threshold {threshold} decisions").format(threshold=threshold), rule_name,
-                   f"{sum(d == expected[x] for x, d in decisions.items())}/8 inputs follow that rule",
-                   matches=decisions == expected, reason="the computed value disagrees with the book's")
+                   tr("{followed}/8 inputs follow that rule").format(followed=followed),
+                   matches=decisions == expected, reason=tr(DISAGREES))
 
     table = nand_truth_table()
-    ctx.table("nand_truth_table", ["x1", "x2", "output"], [[*x, out] for x, out in table.items()])
+    ctx.table("nand_truth_table", ["x1", "x2", tr("output")], [[*x, out] for x, out in table.items()])
     nand = dict(zip(map(tuple, BINARY_PAIRS.astype(int).tolist()), GATES["NAND"]))
     ctx.report(tr("NAND, w=(-2,-2), b=3: outputs for 00,01,10,11"), "1, 1, 1, 0",
-               ", ".join(str(table[x]) for x in nand), matches=table == nand,
-               reason="the computed value disagrees with the book's")
+               ", ".join(str(table[x]) for x in nand), matches=table == nand, reason=tr(DISAGREES))
 
     epochs = 20 if ctx.quick else 1000
     fig, axes = _new_axes(len(GATES))
@@ -121,17 +130,17 @@ def demo(ctx) -> None:
         for epoch, count in enumerate(correct, start=1):
             ctx.logger.scalars(epoch, {f"perceptron/{gate}/correct_of_4": count})
         if gate == "XOR":
-            ctx.report(tr("XOR with the perceptron rule ({epochs} epochs)").format(epochs=epochs),
-                       "not learnable (not linearly separable)",
-                       f"best {max(correct)}/4 correct in {len(correct)} epochs", matches=max(correct) < 4,
-                       reason="the computed value disagrees with the book's")
+            ctx.report(tr("XOR with the perceptron rule ({epochs} epochs)").format(epochs=epochs), tr(XOR_CLAIM),
+                       tr("best {best}/4 right in {epochs} epochs").format(best=max(correct), epochs=len(correct)),
+                       matches=max(correct) < 4, reason=tr(DISAGREES))
             best = best_line_score(targets)
-            ctx.report(tr("XOR: best of 68,921 lines (w1, w2, b on a grid)"), "3/4 at most",
-                       f"{best}/4", matches=best == 3, reason="the computed value disagrees with the book's")
+            ctx.report(tr("XOR: best of 68,921 lines (w1, w2, b on a grid)"), tr("3/4 at most"),
+                       f"{best}/4", matches=best == 3, reason=tr(DISAGREES))
         else:
-            ctx.report(tr("{gate} with the perceptron rule").format(gate=gate), "learnable",
-                       f"4/4 correct after {len(correct)} epochs, w=({weights[0]:g}, {weights[1]:g}), b={bias:g}",
-                       matches=learned, reason="the computed value disagrees with the book's")
+            ctx.report(tr("{gate} with the perceptron rule").format(gate=gate), tr(SEPARABLE_CLAIM),
+                       tr("{right}/4 right after {epochs} epochs, w=({w1:g}, {w2:g}), b={b:g}").format(
+                           right=correct[-1], epochs=len(correct), w1=weights[0], w2=weights[1], b=bias),
+                       matches=learned, reason=tr(DISAGREES))
         _draw_gate(ax, gate, targets, weights, bias, learned, visited)
     ctx.plot("perceptron_separating_lines", fig)
 
@@ -140,7 +149,7 @@ def _new_axes(count: int):
     from lab.plots import new_figure
 
     fig, axes = new_figure(1, count, figsize=(3.2 * count, 3.4), sharey=True)
-    fig.suptitle("Perceptron rule: separating lines (blue = output 1, red = output 0)", y=1.02)
+    fig.suptitle(tr("Perceptron rule: separating lines (blue = output 1, red = output 0)"), y=1.02)
     return fig, np.atleast_1d(axes)
 
 
@@ -154,7 +163,8 @@ def _draw_gate(ax, gate: str, targets, weights: np.ndarray, bias: float, learned
         _draw_line(ax, w, b, "k-" if learned else "k--", 1.0 if learned else 0.35)
     ax.set_xlim(-0.5, 1.5)
     ax.set_ylim(-0.5, 1.5)
-    ax.set_title(f"{gate}: {'learned' if learned else 'never separated'}")
+    ax.set_title(tr("{gate}: learned").format(gate=gate) if learned
+                 else tr("{gate}: never separated").format(gate=gate))
     ax.set_xlabel("x1")
     if ax.get_subplotspec().is_first_col():
         ax.set_ylabel("x2")

@@ -45,7 +45,7 @@ import nets
 from lab.plots import new_figure
 from supervised.data import rotate_images
 from supervised.demos import Setting, register
-from supervised.demos._training import setting
+from supervised.demos._training import linear_probe, setting
 
 CLIP_INITIAL_TEMPERATURE = 0.07  # Radford et al. 2021, section 2.5: initialised to 0.07
 CLIP_MAX_LOGIT_SCALE = 100.0  # Radford et al. 2021, section 2.5: clipped so logits scale by at most 100
@@ -253,27 +253,6 @@ def unseen_classes(ctx, train_images, train_labels, test_images, test_labels, st
                                "ch84/unseen_final_loss": curve[-1][0]})
 
 
-def linear_probe(train_features: np.ndarray, train_labels: np.ndarray, test_features: np.ndarray,
-                 seed: int, iterations: int = 100, weight_decay: float = 1e-3) -> np.ndarray:
-    """Logistic regression (full-batch L-BFGS) on standardised frozen features; test predictions."""
-    torch.manual_seed(seed)
-    mean, std = train_features.mean(0), train_features.std(0) + 1e-6
-    x = torch.from_numpy((train_features - mean) / std).float()
-    y = torch.from_numpy(train_labels)
-    layer = nn.Linear(x.shape[1], len(DIGIT_NAMES))
-    optimizer = torch.optim.LBFGS(layer.parameters(), max_iter=iterations, line_search_fn="strong_wolfe")
-
-    def closure():
-        optimizer.zero_grad()
-        loss = nn.functional.cross_entropy(layer(x), y) + weight_decay * layer.weight.pow(2).sum()
-        loss.backward()
-        return loss
-
-    optimizer.step(closure)
-    with torch.no_grad():
-        return layer(torch.from_numpy((test_features - mean) / std).float()).argmax(-1).numpy()
-
-
 def train_supervised(ctx, images: np.ndarray, labels: np.ndarray, steps: int, batch: int) -> nn.Module:
     """The same image encoder plus a 10-way layer, trained on the labels with the same steps
     and images per step as the contrastive model: the 'ImageNet model' of the comparison."""
@@ -370,8 +349,8 @@ def clip(ctx) -> None:
         model.eval()
         train_features = model.image_encoder(torch.from_numpy(train_images)).numpy()
         test_features = model.image_encoder(torch.from_numpy(test_images)).numpy()
-    probe = float((linear_probe(train_features, train_labels, test_features, ctx.seed) == test_labels).mean())
-    pixel_probe = float((linear_probe(train_images, train_labels, test_images, ctx.seed) == test_labels).mean())
+    probe = float((linear_probe(train_features, train_labels, test_features, ctx.seed, len(DIGIT_NAMES)) == test_labels).mean())
+    pixel_probe = float((linear_probe(train_images, train_labels, test_images, ctx.seed, len(DIGIT_NAMES)) == test_labels).mean())
     # Two standard errors of the difference of two accuracies near p on this test set.
     noise = 2 * math.sqrt(2 * probe * (1 - probe) / n_test)
     on_par = accuracy["both"] >= probe - noise
