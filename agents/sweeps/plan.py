@@ -17,12 +17,14 @@ import math
 import re
 from typing import Any
 
+import torch
+
 from lab.cli import UsageError
 from lab.config import ConfigError, merge, parse_overrides
 from lab.i18n import tr
 
 from agents.config import RunConfig
-from agents.runner import check_flag_keys, complete_config, device_of, raw_config, resolve_config
+from agents.runner import build_learner, check_flag_keys, complete_config, device_of, raw_config, resolve_config
 from agents.sweeps.manifest import Manifest, label_of
 from agents.tasks import BlackjackTask, task_for
 
@@ -225,11 +227,15 @@ def check_resumable(manifest: Manifest) -> None:
 
 
 def trial_configs(manifest: Manifest) -> list[RunConfig]:
-    """The resolved config of each grid point with each range's ends; then every value a range
-    can give is checked against those (UsageError or ConfigError, one line, naming the value)."""
+    """The resolved config of each grid point with each range's ends, each built into its
+    learner once (a net too small or too large is refused here, not inside a trial); then every
+    value a range can give is checked against those (UsageError or ConfigError, one line,
+    naming the value)."""
     corners = grid_points(manifest.grid | {key: [low, high] for key, (low, high, _) in manifest.ranges.items()})
     configs = [resolve_config(manifest.preset, trial_overrides(manifest, params), manifest.seeds[0])
                for params in corners]
+    for config in configs:
+        build_learner(config, torch.device("cpu"), train=False).close()
     base = raw_config(manifest.preset, trial_overrides(manifest, {}), manifest.seeds[0])
     for key, (low, high, scale) in manifest.ranges.items():
         for value in range_values(low, high, scale)[1:-1]:  # the ends were resolved above
