@@ -5,6 +5,7 @@ experiment and prints `book: X | measured: Y | data: D` for each figure the chap
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from lab.cli import UsageError, add_common_arguments, make_parser, run_main
 from lab.i18n import language, tr
@@ -39,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
                         help=tr("dataset: auto | mnist | fashion-mnist | mnist-subset | digits-8x8"))
     parser.add_argument("--data-dir", default=None, help=tr("folder with IDX files (else $DLBOOK_DATA, the cache)"))
     parser.add_argument("--download", action="store_true", help=tr("download MNIST if it is not found (needs internet)"))
-    add_common_arguments(parser, run_dir_help=tr("write this demo's outputs exactly into DIR instead of runs/<demo>/<time>-s<seed>"))
+    add_common_arguments(parser, run_dir_help=tr("write this demo's outputs exactly into DIR instead of runs/<demo>/<time>-s<seed> "
+                                                    "(with --all: DIR/<demo>)"))
     args = parser.parse_args(argv)
 
     from supervised import demos
@@ -72,7 +74,8 @@ def main(argv: list[str] | None = None) -> int:
     for key in keys:
         results.append(demos.run(
             key, data=args.data, data_dir=args.data_dir, download=args.download, quick=args.quick,
-            seed=args.seed, device=args.device, run_dir=args.run_dir if not args.all else None,
+            seed=args.seed, device=args.device,
+            run_dir=args.run_dir and (str(Path(args.run_dir) / key) if args.all else args.run_dir),
             overrides=args.overrides, quiet=args.quiet, shared_overrides=args.all,
         ))
     if args.all:

@@ -64,3 +64,11 @@ def test_a_covered_chapter_runs_its_demo_and_says_so(monkeypatch, capsys):
 def test_a_misspelt_preset_gets_the_close_match():
     with pytest.raises(ConfigError, match="did you mean blackjack-dqn"):
         presets.load("Blackjack-DQN")
+
+
+def test_all_demos_write_under_the_run_dir_given(monkeypatch, tmp_path):
+    """--all --run-dir DIR is honoured: demo KEY writes exactly into DIR/KEY."""
+    given = {}
+    monkeypatch.setattr(demos, "run", lambda key, **options: given.update({key: options["run_dir"]}) or {"figures": []})
+    assert _demo_script().main(["--all", "--quick", "--run-dir", str(tmp_path / "all")]) == 0
+    assert given and all(path == str(tmp_path / "all" / key) for key, path in given.items())
