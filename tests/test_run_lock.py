@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from agents import runner
-from lab.rundir import LOCK_FILE, RunDir, RunDirInUse
+from lab.rundir import LOCK_FILE, RunDir
 
 ROOT = Path(__file__).resolve().parents[1]
 ENVIRONMENT = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
