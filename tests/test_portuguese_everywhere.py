@@ -130,7 +130,39 @@ def test_the_overlay_marks_the_chosen_action_and_draws_signed_values():
 DRAWN = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "text"}
 LABELLED = {"label", "help"}
 ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed"}
-SOURCES = [p for folder in ("agents", "lab", "envs", "scripts") for p in sorted((ROOT / folder).rglob("*.py"))]
+#: what a demo prints: ctx.say(text), ctx.report(label, book, measured, reason=..., ...)
+SPOKEN = {"say": 1, "report": 3}
+SPOKEN_KEYWORDS = {"book", "measured", "reason", "quick_cannot_judge"}
+SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "nets")
+           for p in sorted((ROOT / folder).rglob("*.py"))]
+#: files whose strings are still being put through tr() (issue 29); empty when it is done
+PENDING = {
+    "supervised/corpora.py", "supervised/data/folders.py", "supervised/demo_context.py",
+    "supervised/demos/ch08_activations.py", "supervised/demos/ch11_output_encoding.py",
+    "supervised/demos/ch12_gradient_descent.py", "supervised/demos/ch13_network.py",
+    "supervised/demos/ch14_computational_graph.py", "supervised/demos/ch15_xor_network.py",
+    "supervised/demos/ch16_backprop_check.py", "supervised/demos/ch17_learning_slowdown.py",
+    "supervised/demos/ch18_cross_entropy.py", "supervised/demos/ch19_overfitting.py",
+    "supervised/demos/ch20_l2.py", "supervised/demos/ch21_polynomial.py", "supervised/demos/ch22_l1.py",
+    "supervised/demos/ch23_dropout.py", "supervised/demos/ch24_more_data.py",
+
+    "supervised/demos/ch25_weight_init.py", "supervised/demos/ch26_hyperparameters.py",
+    "supervised/demos/ch28_early_stopping.py", "supervised/demos/ch29_minibatch.py",
+    "supervised/demos/ch30_momentum.py", "supervised/demos/ch32_universality.py",
+    "supervised/demos/ch33_parity_circuits.py", "supervised/demos/ch34_vanishing_gradient.py",
+    "supervised/demos/ch37_batch_size.py", "supervised/demos/ch40_convolutions.py",
+
+    "supervised/demos/ch44_image_folder.py", "supervised/demos/ch48_char_rnn.py",
+    "supervised/demos/ch51_lstm_gru.py", "supervised/demos/ch54_dcgan.py",
+    "supervised/demos/ch55_sampling.py", "supervised/demos/ch56_generative_models.py",
+
+    "supervised/demos/ch57_gan_math.py", "supervised/demos/ch58_autoencoders.py",
+    "supervised/demos/ch60_vae.py", "supervised/demos/ch76_bidirectional.py",
+    "supervised/demos/ch77_bert.py", "supervised/demos/ch79_gpt.py",
+
+    "supervised/demos/ch83_liquid.py", "supervised/demos/ch84_clip.py",
+    "supervised/demos/ch85_attention.py", "supervised/demos/ch85_transformer.py",
+}
 
 
 def _english(node: ast.AST) -> bool:
@@ -158,6 +190,9 @@ def _untranslated(path: Path) -> list[str]:
         texts = []
         if name in DRAWN:
             texts += [a for a in node.args if _english(a)]
+        if name in SPOKEN:
+            texts += [a for a in node.args[:SPOKEN[name]] if _english(a)]
+            texts += [k.value for k in node.keywords if k.arg in SPOKEN_KEYWORDS and _english(k.value)]
         if name in ERRORS and node.args:
             texts += [node.args[0]] if _english(node.args[0]) else []
         texts += [k.value for k in node.keywords if k.arg in LABELLED and _english(k.value)]
@@ -166,8 +201,14 @@ def _untranslated(path: Path) -> list[str]:
 
 
 def test_no_user_facing_string_is_left_in_english_outside_the_catalogue():
-    found = [line for path in SOURCES for line in _untranslated(path)]
+    found = [line for path in SOURCES if str(path.relative_to(ROOT)) not in PENDING for line in _untranslated(path)]
     assert not found, f"{len(found)} user-facing strings not passed through tr(): " + "\n".join(found[:40])
+
+
+def test_every_pending_file_still_exists_and_still_has_english():
+    """A file leaves PENDING once its strings pass through tr(): one left there hides nothing."""
+    stale = [name for name in PENDING if not (ROOT / name).exists() or not _untranslated(ROOT / name)]
+    assert not stale, f"remove from PENDING: {stale}"
 
 
 def test_the_walk_finds_an_english_label():
