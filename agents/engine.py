@@ -117,6 +117,11 @@ def check_state(state: dict, where: Path, config: RunConfig) -> None:
             raise CheckpointError(tr("checkpoint {where}: state.json field {key} is {value} but this run's "
                                      "config.yaml says {value2}: the checkpoint belongs to another run").format(
                 where=where, key=key, value=repr(state.get(key)), value2=repr(value)))
+    for key in ("training_seconds", "training_cpu_seconds"):  # absent in checkpoints before they were kept
+        value = state.get(key, 0.0)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+            raise CheckpointError(tr("checkpoint {where}: state.json field {key} must be a number of seconds "
+                                     ">= 0, got {value}").format(where=where, key=key, value=repr(value)))
     if not isinstance(state.get("agent"), dict):
         raise CheckpointError(tr("checkpoint {where}: state.json has no agent state").format(where=where))
     rng = state.get("torch_rng")
@@ -150,6 +155,10 @@ class Engine:
         self.schedule = config.exploration.over(config.budget)
         self.steps = self.episodes = 0
         self.best_score = -math.inf
+        # training's wall-clock and CPU seconds over every process that trained this run (a
+        # resumed run adds its own): the cost a sweep reports per seed
+        self.spent = {"training_seconds": 0.0, "training_cpu_seconds": 0.0}
+        self._clocks: tuple[float, float] | None = None  # (perf_counter, process_time) at this process's start
 
     # -- where the run stands ------------------------------------------------------------------
     def progress(self) -> int:
@@ -163,6 +172,13 @@ class Engine:
     def cadence(self) -> int:
         return self.episodes if self.learner.cadence_unit == "episodes" else self.steps
 
+    def spent_so_far(self) -> dict[str, float]:
+        """`spent` plus what this process has trained so far."""
+        if self._clocks is None:
+            return dict(self.spent)
+        return {"training_seconds": self.spent["training_seconds"] + time.perf_counter() - self._clocks[0],
+                "training_cpu_seconds": self.spent["training_cpu_seconds"] + time.process_time() - self._clocks[1]}
+
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self, name: str, **extra) -> None:
         c = self.config
@@ -171,7 +187,7 @@ class Engine:
             "updates": self.learner.updates, "best_score": self.best_score, "preset": c.preset,
             "algo": c.algo, "backend": c.backend, "env": to_dict(c.env), "seed": c.seed,
             "torch_rng": torch.get_rng_state(), "library_version": library_version(),
-            "engine_format": ENGINE_FORMAT, **extra,
+            "engine_format": ENGINE_FORMAT, **self.spent_so_far(), **extra,
         })
 
     def checkpoint(self) -> None:
@@ -190,6 +206,7 @@ class Engine:
         torch.set_rng_state(state["torch_rng"])
         self.steps, self.episodes = int(state["steps"]), int(state["episodes"])
         self.best_score = float(state["best_score"])
+        self.spent = {key: float(state.get(key, 0.0)) for key in self.spent}
         best = self.run.checkpoints / "best"
         if best.is_dir():  # a best saved after latest must stay the best
             score = load_checkpoint(best).get("score")
@@ -247,6 +264,7 @@ class Engine:
         bar.update(self.progress())
         window, marks = Window(), Marks(self.cadence(), c.log_every, c.checkpoint_every, c.evaluation.every)
         started, cpu_started, steps_at_start = time.perf_counter(), time.process_time(), self.steps
+        self._clocks = (started, cpu_started)
         try:
             while not self.finished():
                 epsilon = self.schedule(self.progress())
@@ -268,7 +286,11 @@ class Engine:
             window.log(logger, bar, self.steps, self.episodes, started, steps_at_start, only_if_new=True)
         finally:
             bar.close()
-        return time.perf_counter() - started, time.process_time() - cpu_started
+        seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
+        self.spent = {"training_seconds": self.spent["training_seconds"] + seconds,
+                      "training_cpu_seconds": self.spent["training_cpu_seconds"] + cpu_seconds}
+        self._clocks = None  # the final evaluation is not training
+        return seconds, cpu_seconds
 
     def conclude(self, logger: Logger, seconds: float, cpu_seconds: float, steps_at_start: int) -> RunResult:
         """The final evaluation and checkpoint, what `finish` draws, eval.json, the hparams."""

@@ -83,6 +83,9 @@ def test_sigkilled_run_resumes_from_its_last_checkpoint(tmp_path):
     final = _latest_state(run_dir)
     assert final["steps"] == TOTAL
     assert json.loads((run_dir / "eval.json").read_text())["episodes"] == 2
+    # the training cost adds up over both processes: the killed one's seconds are kept
+    assert 0 < checkpoint["training_seconds"] < final["training_seconds"]
+    assert 0 < checkpoint["training_cpu_seconds"] < final["training_cpu_seconds"]
 
     rows = _metrics(run_dir)
     steps = [int(row["step"]) for row in rows if row.get("charts/sps")]
