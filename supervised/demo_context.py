@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lab.device import resolve_device
-from lab.i18n import N_, decimal, tr
+from lab.i18n import N_, decimal, language, tr
 from lab.logger import Logger
 from lab.plots import save_figure
 from lab.rundir import RunDir
@@ -102,11 +102,13 @@ class Figure:
 
 def _fmt(value: Any) -> str:
     """A figure's value as printed: floats to 4 significant digits, with the decimal mark of the
-    output language."""
-    if isinstance(value, (float, np.floating)):
+    output language; a sequence in parentheses."""
+    if isinstance(value, float):
         return decimal(f"{value:.4g}")
-    if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+    if isinstance(value, np.floating):  # float32 and the like: as numpy writes them
+        return decimal(str(value))
+    if isinstance(value, (list, tuple)):  # Portuguese: decimal commas, so items are parted by ';'
+        return "(" + ("; " if language() == "pt" else ", ").join(_fmt(v) for v in value) + ")"
     return str(value)
 
 
