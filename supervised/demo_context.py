@@ -107,9 +107,15 @@ def _fmt(value: Any) -> str:
         return decimal(f"{value:.4g}")
     if isinstance(value, np.floating):  # float32 and the like: as numpy writes them
         return decimal(str(value))
-    if isinstance(value, (list, tuple)):  # Portuguese: decimal commas, so items are parted by ';'
-        return "(" + ("; " if language() == "pt" else ", ").join(_fmt(v) for v in value) + ")"
+    if isinstance(value, (list, tuple)):
+        return in_parentheses(_fmt(v) for v in value)
     return str(value)
+
+
+def in_parentheses(texts) -> str:
+    """'(a, b, c)' of texts already written as numbers; Portuguese, whose numbers carry decimal
+    commas, parts them with ';': '(0,42; 0,31; 0,27)'."""
+    return "(" + ("; " if language() == "pt" else ", ").join(texts) + ")"
 
 
 #: The columns of the figures table every demo logs to TensorBoard (results.json keeps English).
