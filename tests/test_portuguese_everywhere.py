@@ -137,7 +137,6 @@ SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "n
            for p in sorted((ROOT / folder).rglob("*.py"))]
 #: files whose strings are still being put through tr() (issue 29); empty when it is done
 PENDING = {
-    "supervised/demos/ch18_cross_entropy.py", "supervised/demos/ch19_overfitting.py",
     "supervised/demos/ch20_l2.py", "supervised/demos/ch21_polynomial.py", "supervised/demos/ch22_l1.py",
     "supervised/demos/ch23_dropout.py", "supervised/demos/ch24_more_data.py",
 
