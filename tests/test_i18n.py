@@ -124,12 +124,14 @@ def test_requested_language_is_read_off_the_command_line(argv, expected):
 
 
 def test_figure_lines_say_their_fixed_words_in_the_chosen_language():
+    """...and write a float figure with the language's decimal mark (a string stays as typed)."""
     from supervised.demo_context import Figure
 
     figure = Figure("cost", 0.479, 0.4797, "exact", False, "rounded differently")
     assert figure.line() == "cost: book: 0.479 | measured: 0.4797 | data: exact  [differs: rounded differently]"
     i18n.set_language("pt")
-    assert figure.line() == "cost: livro: 0.479 | medido: 0.4797 | dados: exato  [difere: rounded differently]"
+    assert figure.line() == "cost: livro: 0,479 | medido: 0,4797 | dados: exato  [difere: rounded differently]"
+    assert Figure("n", "0.5 V", 0.25, "exact", True).line() == "n: livro: 0.5 V | medido: 0,25 | dados: exato  [confere]"
     assert Figure("n", 1, 1, "exact", True).line().endswith("[confere]")
     assert Figure("n", 1, 2, "other", None, "r", source="Nielsen (online)").line().startswith(
         "n: Nielsen (online): 1 | medido: 2")

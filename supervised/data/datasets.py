@@ -15,6 +15,7 @@ from typing import Sequence
 
 import numpy as np
 
+from lab.i18n import tr
 from supervised.data.errors import DatasetNotFoundError, IdxFormatError
 from supervised.data.idx import read_idx_images, read_idx_labels
 from supervised.data.sources import find_idx_files
@@ -138,11 +139,13 @@ def load_idx_dataset(
         )
     validation_end = validation_start + n_validation
     title = "MNIST" if name == "mnist" else "Fashion-MNIST"
-    source = (
-        f"{title} from {folder} ({how}; {', '.join(path.name for path in files.values())}): "
-        f"train = training-file images 0-{n_train - 1:,}, validation = {validation_start:,}-{validation_end - 1:,}, "
-        f"test = test-file images 0-{n_test - 1:,} ({n_train:,}/{n_validation:,}/{n_test:,})"
-    )
+    source = tr(
+        "{title} from {folder} ({how}; {files}): train = training-file images 0-{train_last:,}, "
+        "validation = {validation_first:,}-{validation_last:,}, test = test-file images 0-{test_last:,} "
+        "({train:,}/{validation:,}/{test:,})"
+    ).format(title=title, folder=folder, how=tr(how), files=", ".join(path.name for path in files.values()),
+             train_last=n_train - 1, validation_first=validation_start, validation_last=validation_end - 1,
+             test_last=n_test - 1, train=n_train, validation=n_validation, test=n_test)
     return Dataset(
         name=name,
         source=source,
@@ -176,10 +179,9 @@ def split_shuffled(
     ends = np.cumsum(sizes)
     parts = [(0, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
     (train, validation, test) = [(images[a:b], labels[a:b]) for a, b in parts]
-    source = (
-        f"{origin}, shuffled with seed {seed} and split {sizes[0]:,}/{sizes[1]:,}/{sizes[2]:,} "
-        f"(train/validation/test)"
-    )
+    source = tr("{origin}, shuffled with seed {seed} and split {train:,}/{validation:,}/{test:,} "
+                "(train/validation/test)").format(origin=origin, seed=seed, train=sizes[0],
+                                                  validation=sizes[1], test=sizes[2])
     return Dataset(
         name=name,
         source=source,

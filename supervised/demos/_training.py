@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
+from lab.i18n import number, tr
 from supervised.trainer import History, train
 
 #: The book's split of MNIST (chapter 11): the figures quoted by the book were measured on it.
@@ -125,10 +126,12 @@ def train_size(dataset: Any, subset: int | None) -> int:
 
 
 def describe(dataset: Any, n_train: int | None = None, note: str = "") -> str:
-    """'mnist-subset: 1,000 train / 714 test images' for a figure's data column."""
+    """'mnist-subset: 1,000 train / 714 test images' for a figure's data column, in the output
+    language (`note` as the caller wrote it)."""
     used = train_size(dataset, n_train)
     extra = f", {note}" if note else ""
-    return f"{dataset.name}: {used:,} train / {len(dataset.test[1]):,} test images{extra}"
+    return tr("{name}: {train:,} train / {test:,} test images").format(
+        name=dataset.name, train=used, test=len(dataset.test[1])) + extra
 
 
 def book_comparable(dataset: Any, n_train: int | None, book_train: int = BOOK_TRAIN_SIZE) -> bool:
@@ -144,10 +147,11 @@ def percent(fraction: float) -> float:
 def data_reason(ctx, dataset: Any, n_train: int | None = None, book_train: int = BOOK_TRAIN_SIZE) -> str:
     """Why a figure measured on `dataset` is not comparable with the book's ("" when it is)."""
     if book_comparable(dataset, n_train, book_train):
-        return "reduced size under --quick" if ctx.quick else ""
+        return tr("reduced size under --quick") if ctx.quick else ""
     if getattr(dataset, "name", "") == "mnist":
-        return f"other size: {train_size(dataset, n_train):,} training images, the book: {book_train:,}"
-    return ctx.other_data(dataset, f"full MNIST, {book_train:,} training images", n_train)
+        return tr("other size: {used:,} training images, the book: {book:,}").format(
+            used=train_size(dataset, n_train), book=book_train)
+    return ctx.other_data(dataset, tr("full MNIST, {count:,} training images").format(count=book_train), n_train)
 
 
 def report_accuracy(ctx, label: str, book_percent: float, measured_fraction: float, dataset: Any,
@@ -159,6 +163,8 @@ def report_accuracy(ctx, label: str, book_percent: float, measured_fraction: flo
     matches = None
     if not reason:
         matches = abs(measured - book_percent) <= MATCH_TOLERANCE_PP
-        reason = "" if matches else f"more than {MATCH_TOLERANCE_PP} points from the book's on the same data"
-    ctx.report(label, f"{book_percent:.2f}%", f"{measured:.2f}%", data=describe(dataset, n_train, note),
+        reason = "" if matches else tr("more than {points:g} points from the book's on the same data").format(
+            points=MATCH_TOLERANCE_PP)
+    ctx.report(label, f"{number(book_percent, 2)}%", f"{number(measured, 2)}%",
+               data=describe(dataset, n_train, note),
                matches=matches, reason=reason, source=source)

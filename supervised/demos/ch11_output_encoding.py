@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from lab.i18n import N_, number, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, mlp, percent, setting
 
@@ -26,6 +27,8 @@ BOOK_INPUTS = 784  # ch011.md:64 (28 x 28)
 BOOK_HIDDEN = 15  # ch011.md:67
 BOOK_CODES = 16  # ch011.md:73 (2^4 = 16 > 10)
 BITS = 4
+#: code -> how the output names it
+CODE_NAMES = {"one-hot": N_("one-hot"), "4-bit": N_("4-bit")}
 
 
 def binary_targets(labels: torch.Tensor, bits: int = BITS) -> torch.Tensor:
@@ -74,19 +77,21 @@ def demo(ctx) -> None:
     n_train = setting(ctx, "train_size")
     hidden = setting(ctx, "hidden")
     pixels = dataset.input_size
-    ctx.report("input neurons for a 28 x 28 image", BOOK_INPUTS, pixels, data=dataset.name,
-               matches=pixels == BOOK_INPUTS, reason=f"other data: {dataset.image_shape} images")
+    ctx.report(tr("input neurons for a 28 x 28 image"), BOOK_INPUTS, pixels, data=dataset.name,
+               matches=pixels == BOOK_INPUTS, reason=tr("other data: {shape} images").format(shape=dataset.image_shape))
     codes = len(set(decode_binary(binary_targets(torch.arange(16))).tolist()))
-    ctx.report("codes 4 binary outputs can express (enough for 10 digits)", BOOK_CODES, codes, data="computed",
-               matches=codes == BOOK_CODES, reason="the 4-bit encoding does not round-trip 16 codes")
+    ctx.report(tr("codes 4 binary outputs can express (enough for 10 digits)"), BOOK_CODES, codes,
+               data=tr("computed"), matches=codes == BOOK_CODES,
+               reason=tr("the 4-bit encoding does not round-trip 16 codes"))
 
     x, y = (torch.as_tensor(a[:n_train]) for a in dataset.train)
     x_test, y_test = (torch.as_tensor(a) for a in dataset.test)
     curves = {}
     for code, outputs in (("one-hot", 10), ("4-bit", BITS)):
         model = mlp(ctx, [pixels, hidden, outputs])  # same seed: same first-layer start for both
-        ctx.say(f"[{pixels}, {hidden}, {outputs}] with {code} targets, quadratic cost, eta 3.0, mini-batch 10, "
-                f"{epochs} epochs")
+        ctx.say(tr("[{pixels}, {hidden}, {outputs}] with {code} targets, quadratic cost, eta 3.0, mini-batch 10, "
+                   "{epochs} epochs").format(pixels=pixels, hidden=hidden, outputs=outputs, code=tr(CODE_NAMES[code]),
+                                             epochs=epochs))
         previous = torch.get_num_threads()
         torch.set_num_threads(1)  # mini-batches of 10: one thread is fastest (see training_threads)
         try:
@@ -96,18 +101,22 @@ def demo(ctx) -> None:
         for epoch, accuracy in enumerate(curves[code], start=1):
             ctx.logger.scalars(epoch, {f"{code}/test/accuracy": accuracy})
     better = curves["one-hot"][-1] > curves["4-bit"][-1]
-    data = describe(dataset, n_train, f"[{pixels}, {hidden}, 10 or 4], {epochs} epochs")
-    ctx.report("test accuracy: 10 one-hot outputs vs 4-bit code", "10 outputs learn better",
-               f"{percent(curves['one-hot'][-1]):.2f}% vs {percent(curves['4-bit'][-1]):.2f}%", data=data,
-               matches=better, reason="" if better else "the 4-bit code did as well or better here; "
-               + (data_reason(ctx, dataset, n_train) or "the book's data"))
-    ctx.table("output_encoding", ["epoch", "10 outputs (one-hot)", "4 outputs (binary code)"],
+    data = describe(dataset, n_train, tr("[{pixels}, {hidden}, 10 or 4], {epochs} epochs").format(
+        pixels=pixels, hidden=hidden, epochs=epochs))
+    ctx.report(tr("test accuracy: 10 one-hot outputs vs 4-bit code"),
+               tr("10 outputs learn better"),
+               f"{number(percent(curves['one-hot'][-1]), 2)}% vs {number(percent(curves['4-bit'][-1]), 2)}%",
+               data=data, matches=better,
+               reason="" if better else tr("the 4-bit code did as well or better here; {why}").format(
+                   why=data_reason(ctx, dataset, n_train) or tr("the book's data")))
+    ctx.table("output_encoding", [tr("epoch"), tr("10 outputs (one-hot)"), tr("4 outputs (binary code)")],
               [[e + 1, percent(a), percent(b)] for e, (a, b) in enumerate(zip(curves["one-hot"], curves["4-bit"]))])
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for code, values in curves.items():
-        ax.plot(range(1, len(values) + 1), [100 * v for v in values], marker="o", label=code)
-    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"[{pixels}, {hidden}, 10] vs [{pixels}, {hidden}, 4]")
+        ax.plot(range(1, len(values) + 1), [100 * v for v in values], marker="o", label=tr(CODE_NAMES[code]))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("test accuracy (%)"),
+           title=f"[{pixels}, {hidden}, 10] vs [{pixels}, {hidden}, 4]")
     ax.legend()
     ctx.plot("outputs_10_vs_4", fig)
     plt.close(fig)

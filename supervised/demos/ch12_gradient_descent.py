@@ -14,11 +14,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lab.i18n import N_, tr
 from supervised.demos import register
 
 MINIMUM = np.array([1.0, -0.5])
 CURVATURES = np.array([2.0, 6.0])  # eigenvalues of the bowl's Hessian
 START = np.array([-1.5, 1.5])
+#: Why a figure of this chapter would be judged differs: each compares a computed value with the book's.
+DISAGREES = N_("the computed value disagrees with the book's")
 
 
 def bowl_cost(v) -> float | torch.Tensor:
@@ -56,28 +59,30 @@ def demo(ctx) -> None:
     for step, point in enumerate(path):
         ctx.logger.scalars(step, {"descent/cost": float(bowl_cost(point)), "descent/v1": float(point[0]),
                                   "descent/v2": float(point[1])})
-    ctx.table("descent_path", ["step", "v1", "v2", "C"],
+    ctx.table("descent_path", [tr("step"), "v1", "v2", "C"],
               [[step, float(p[0]), float(p[1]), float(bowl_cost(p))] for step, p in enumerate(path)
                if step % 5 == 0 or step == len(path) - 1])
-    ctx.report(f"end point after {steps} steps of eta={lr} from ({START[0]:g}, {START[1]:g})",
-               "minimum (1, -0.5)", f"({end[0]:.5f}, {end[1]:.5f})",
-               matches=bool(np.allclose(end, MINIMUM, atol=5e-4)),
-               reason="the computed value disagrees with the book's")
-    ctx.report("cost at the end point", "C = 0 at the minimum", end_cost, matches=end_cost < 1e-6,
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("end point after {steps} steps of eta={eta:g} from ({v1:g}, {v2:g})").format(
+                   steps=steps, eta=lr, v1=START[0], v2=START[1]),
+               tr("minimum ({v1:g}, {v2:g})").format(v1=MINIMUM[0], v2=MINIMUM[1]),
+               tr("({v1:.5f}, {v2:.5f})").format(v1=end[0], v2=end[1]),
+               matches=bool(np.allclose(end, MINIMUM, atol=5e-4)), reason=tr(DISAGREES))
+    ctx.report(tr("cost at the end point"), tr("C = 0 at the minimum"), end_cost, matches=end_cost < 1e-6,
+               reason=tr(DISAGREES))
     falls = bool(np.all(np.diff([bowl_cost(v) for v in path]) < 0))
-    ctx.report("cost along the path", "falls at every step", "falls at every step" if falls else "rises somewhere",
-               matches=falls, reason="the computed value disagrees with the book's")
+    ctx.report(tr("cost along the path"), tr("falls at every step"),
+               tr("falls at every step") if falls else tr("rises somewhere"), matches=falls, reason=tr(DISAGREES))
     actual, estimate = first_step_change()
-    ctx.report("one step of eta=0.01: Delta C", f"~ -eta ||grad C||^2 = {estimate:.4f}", round(actual, 4),
-               matches=abs(actual - estimate) <= 0.05 * abs(estimate),
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("one step of eta={eta:g}: Delta C").format(eta=0.01),
+               tr("~ -eta ||grad C||^2 = {estimate:.4f}").format(estimate=estimate), round(actual, 4),
+               matches=abs(actual - estimate) <= 0.05 * abs(estimate), reason=tr(DISAGREES))
     limit = 2 / CURVATURES.max()
     too_big = gradient_descent(lr=1.05 * limit, steps=steps)
     diverged = bool(bowl_cost(too_big[-1]) > bowl_cost(too_big[0]))
-    ctx.report(f"eta = {1.05 * limit:.3f} (above 2/6 = {limit:.3f})", "too large a step: no descent",
-               f"cost {bowl_cost(too_big[0]):.3g} -> {bowl_cost(too_big[-1]):.3g}", matches=diverged,
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("eta = {eta:.3f} (above 2/6 = {limit:.3f})").format(eta=1.05 * limit, limit=limit),
+               tr("too large a step: no descent"),
+               tr("cost {start:.3g} -> {end:.3g}").format(start=bowl_cost(too_big[0]), end=bowl_cost(too_big[-1])),
+               matches=diverged, reason=tr(DISAGREES))
     ctx.plot("gradient_descent_path", _figure(path, too_big, lr, 1.05 * limit))
 
 
@@ -87,19 +92,20 @@ def _figure(path: np.ndarray, too_big: np.ndarray, lr: float, big_lr: float):
     fig, (ax_path, ax_cost) = new_figure(1, 2, figsize=(11, 4.5))
     v1, v2 = np.meshgrid(np.linspace(-2, 3, 201), np.linspace(-2.5, 2, 181))
     ax_path.contour(v1, v2, bowl_cost((v1, v2)), levels=np.geomspace(0.01, 40, 14), cmap="viridis")
-    ax_path.plot(path[:, 0], path[:, 1], "o-", ms=3, color="tab:red", label=f"eta = {lr}")
-    ax_path.plot(too_big[:6, 0], too_big[:6, 1], "x--", ms=4, color="tab:gray", label=f"eta = {big_lr:.3f}")
-    ax_path.plot(*MINIMUM, "k*", ms=12, label="minimum")
+    small_label, big_label = tr("eta = {eta:g}").format(eta=lr), tr("eta = {eta:.3f}").format(eta=big_lr)
+    ax_path.plot(path[:, 0], path[:, 1], "o-", ms=3, color="tab:red", label=small_label)
+    ax_path.plot(too_big[:6, 0], too_big[:6, 1], "x--", ms=4, color="tab:gray", label=big_label)
+    ax_path.plot(*MINIMUM, "k*", ms=12, label=tr("minimum"))
     ax_path.set_xlim(-2, 3)
     ax_path.set_ylim(-2.5, 2)
     ax_path.set_xlabel("v1")
     ax_path.set_ylabel("v2")
-    ax_path.set_title("C(v) = (v1 - 1)^2 + 3 (v2 + 0.5)^2")
+    ax_path.set_title(tr("C(v) = (v1 - 1)^2 + 3 (v2 + 0.5)^2"))
     ax_path.legend(fontsize=8)
-    ax_cost.semilogy([bowl_cost(v) for v in path], color="tab:red", label=f"eta = {lr}")
-    ax_cost.semilogy([bowl_cost(v) for v in too_big], color="tab:gray", label=f"eta = {big_lr:.3f}")
-    ax_cost.set_xlabel("step")
-    ax_cost.set_ylabel("cost C (log scale)")
+    ax_cost.semilogy([bowl_cost(v) for v in path], color="tab:red", label=small_label)
+    ax_cost.semilogy([bowl_cost(v) for v in too_big], color="tab:gray", label=big_label)
+    ax_cost.set_xlabel(tr("step"))
+    ax_cost.set_ylabel(tr("cost C (log scale)"))
     ax_cost.legend(fontsize=8)
     ax_cost.grid(True, alpha=0.3)
     return fig

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from lab.i18n import N_, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, report_accuracy, setting
 
 BOOK_PARAMETERS = 23_860  # ch019.md:16 ("com seus 23.860 parâmetros")
 BOOK_WIDE_QUADRATIC = 96.59  # ch018.md:22 (100 hidden, quadratic cost)
-NIELSEN = "Nielsen, Neural Networks and Deep Learning (online), ch. 1"
+NIELSEN = N_("Nielsen, Neural Networks and Deep Learning (online), ch. 1")
 NIELSEN_EPOCH_1, NIELSEN_BEST = 91.29, 95.42  # printed by network.py there; not in the book's text
 
 
@@ -30,34 +31,38 @@ def demo(ctx) -> None:
 
     model = mlp(ctx, [pixels, 30, 10])
     n_parameters = sum(p.numel() for p in model.parameters())
-    ctx.report(f"weights and biases of [{pixels}, 30, 10]", BOOK_PARAMETERS, n_parameters,
-               data="counted from the module" if pixels == 784 else dataset.name,
+    ctx.report(tr("weights and biases of [{pixels}, 30, 10]").format(pixels=pixels), BOOK_PARAMETERS, n_parameters,
+               data=tr("counted from the module") if pixels == 784 else dataset.name,
                matches=n_parameters == BOOK_PARAMETERS if pixels == 784 else None,
-               reason="" if pixels == 784 else f"other data: {pixels}-pixel images, the book: 784")
+               reason="" if pixels == 784 else tr("other data: {pixels}-pixel images, the book: 784").format(
+                   pixels=pixels))
 
-    ctx.say(f"training [{pixels}, 30, 10]: quadratic cost, eta=3.0, mini-batch 10, {epochs} epochs")
+    ctx.say(tr("training [{pixels}, 30, 10]: quadratic cost, eta=3.0, mini-batch 10, {epochs} epochs").format(
+        pixels=pixels, epochs=epochs))
     history = fit(ctx, model, dataset, "hidden_30", cost="quadratic", lr=3.0, batch_size=10, epochs=epochs,
                   train_subset=n_train)
-    report_accuracy(ctx, "test accuracy after epoch 1", NIELSEN_EPOCH_1, history.test_accuracy[0], dataset,
-                    n_train, source=NIELSEN)
-    report_accuracy(ctx, f"best test accuracy in {epochs} epochs (Nielsen: epoch 28 of 30)", NIELSEN_BEST,
-                    max(history.test_accuracy), dataset, n_train, source=NIELSEN)
+    report_accuracy(ctx, tr("test accuracy after epoch 1"), NIELSEN_EPOCH_1, history.test_accuracy[0], dataset,
+                    n_train, source=tr(NIELSEN))
+    report_accuracy(ctx, tr("best test accuracy in {epochs} epochs (Nielsen: epoch 28 of 30)").format(epochs=epochs),
+                    NIELSEN_BEST, max(history.test_accuracy), dataset, n_train, source=tr(NIELSEN))
 
     wide = mlp(ctx, [pixels, 100, 10])
-    ctx.say(f"training [{pixels}, 100, 10] with the same settings")
+    ctx.say(tr("training [{pixels}, 100, 10] with the same settings").format(pixels=pixels))
     wide_history = fit(ctx, wide, dataset, "hidden_100", cost="quadratic", lr=3.0, batch_size=10,
                        epochs=epochs, train_subset=n_train)
-    report_accuracy(ctx, "best test accuracy, 100 hidden neurons", BOOK_WIDE_QUADRATIC, max(wide_history.test_accuracy),
-                    dataset, n_train)
+    report_accuracy(ctx, tr("best test accuracy, 100 hidden neurons"), BOOK_WIDE_QUADRATIC,
+                    max(wide_history.test_accuracy), dataset, n_train)
 
     seconds = sum(history.epoch_seconds) / len(history.epoch_seconds)
-    ctx.say(f"{seconds:.2f} s per epoch over {describe(dataset, n_train)} ([{pixels}, 30, 10], mini-batch 10)")
+    ctx.say(tr("{seconds:.2f} s per epoch over {data} ([{pixels}, 30, 10], mini-batch 10)").format(
+        seconds=seconds, data=describe(dataset, n_train), pixels=pixels))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     epochs_axis = range(1, len(history.test_accuracy) + 1)
-    ax.plot(epochs_axis, [100 * a for a in history.test_accuracy], marker="o", label="30 hidden")
-    ax.plot(epochs_axis, [100 * a for a in wide_history.test_accuracy], marker="s", label="100 hidden")
-    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"network.py: quadratic cost, eta=3.0 ({dataset.name})")
+    ax.plot(epochs_axis, [100 * a for a in history.test_accuracy], marker="o", label=tr("30 hidden"))
+    ax.plot(epochs_axis, [100 * a for a in wide_history.test_accuracy], marker="s", label=tr("100 hidden"))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("test accuracy (%)"),
+           title=tr("network.py: quadratic cost, eta=3.0 ({data})").format(data=dataset.name))
     ax.legend()
     ctx.plot("test_accuracy", fig)
     plt.close(fig)

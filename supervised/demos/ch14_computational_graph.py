@@ -21,16 +21,20 @@ from dataclasses import dataclass
 import torch
 from torch.func import jvp
 
+from lab.i18n import N_, tr
 from supervised.demos import register
 
 BOOK_POINT = (2.0, 1.0)  # ch014.md:77
 BOOK_E = 6.0  # ch014.md:89
 #: The derivatives are in the chapter's figures only (ch014.md:241), not its text: the reference
 #: for them is the chain rule by hand over the chapter's graph.
-HAND = "by hand: chain rule over the chapter's graph"
+HAND = N_("by hand: chain rule over the chapter's graph")
 #: "For this graph that is only a factor of two" - forward mode needs a pass per input, reverse
 #: mode one pass from the output (ch014.md:247-250).
 BOOK_PASSES = {"reverse": 1, "forward": 2}
+#: The four ways the derivatives are computed, as the output names them.
+BY_HAND, REVERSE, FORWARD_JVP, FORWARD_DUAL = (N_("by hand (sum over paths)"), N_("reverse mode (autograd)"),
+                                               N_("forward mode (torch.func.jvp)"), N_("forward mode (dual numbers)"))
 
 
 class PassCounter:
@@ -121,35 +125,34 @@ def demo(ctx) -> None:
     a, b = BOOK_POINT
     reverse, backward_passes = by_reverse_mode(a, b)
     forward, forward_passes = by_forward_mode(a, b)
-    methods = {
-        "by hand (sum over paths)": by_hand(a, b),
-        "reverse mode (autograd)": reverse,
-        "forward mode (torch.func.jvp)": forward,
-        "forward mode (dual numbers)": by_dual_numbers(a, b),
-    }
-    hand = methods["by hand (sum over paths)"]
+    methods = {BY_HAND: by_hand(a, b), REVERSE: reverse, FORWARD_JVP: forward, FORWARD_DUAL: by_dual_numbers(a, b)}
+    hand = methods[BY_HAND]
     rows = []
     for method, values in methods.items():
-        ctx.report(f"e at a=2, b=1, {method}", BOOK_E, values["e"], matches=values["e"] == BOOK_E,
-                   reason="another value")
+        ctx.report(tr("e at a=2, b=1, {method}").format(method=tr(method)), BOOK_E, values["e"],
+                   matches=values["e"] == BOOK_E, reason=tr("another value"))
         for name in ("de/da", "de/db"):
-            if method != "by hand (sum over paths)":
-                ctx.report(f"{name} at a=2, b=1, {method}", hand[name], values[name], source=HAND,
-                           matches=values[name] == hand[name], reason="disagrees with the chain rule by hand")
-        rows.append([method, values["e"], values["de/da"], values["de/db"]])
-    ctx.say(f"by hand: de/da = {hand['de/da']:g}, de/db = {hand['de/db']:g} (the book shows these in a figure)")
-    ctx.report("passes for both derivatives: reverse mode (counted by a hook on e)",
-               f"{BOOK_PASSES['reverse']} backward pass", f"{backward_passes} backward pass",
-               matches=backward_passes == BOOK_PASSES["reverse"], reason="another count")
-    ctx.report("passes for both derivatives: forward mode (graph evaluations counted)",
-               f"1 per input ({BOOK_PASSES['forward']})", f"{forward_passes} forward passes",
-               matches=forward_passes == BOOK_PASSES["forward"], reason="another count")
-    ctx.table("derivatives_by_method", ["method", "e", "de/da", "de/db"], rows)
-    ctx.table("passes", ["mode", "passes counted"], [["reverse (backward passes)", backward_passes],
-                                                      ["forward (graph evaluations)", forward_passes]])
+            if method != BY_HAND:
+                ctx.report(tr("{name} at a=2, b=1, {method}").format(name=name, method=tr(method)), hand[name],
+                           values[name], source=tr(HAND), matches=values[name] == hand[name],
+                           reason=tr("disagrees with the chain rule by hand"))
+        rows.append([tr(method), values["e"], values["de/da"], values["de/db"]])
+    ctx.say(tr("by hand: de/da = {de_da:g}, de/db = {de_db:g} (the book shows these in a figure)").format(
+        de_da=hand["de/da"], de_db=hand["de/db"]))
+    ctx.report(tr("passes for both derivatives: reverse mode (counted by a hook on e)"),
+               tr("{count} backward pass").format(count=BOOK_PASSES["reverse"]),
+               tr("{count} backward pass").format(count=backward_passes),
+               matches=backward_passes == BOOK_PASSES["reverse"], reason=tr("another count"))
+    ctx.report(tr("passes for both derivatives: forward mode (graph evaluations counted)"),
+               tr("1 per input ({count})").format(count=BOOK_PASSES["forward"]),
+               tr("{count} forward passes").format(count=forward_passes),
+               matches=forward_passes == BOOK_PASSES["forward"], reason=tr("another count"))
+    ctx.table("derivatives_by_method", [tr("method"), "e", "de/da", "de/db"], rows)
+    ctx.table("passes", [tr("mode"), tr("passes counted")], [[tr("reverse (backward passes)"), backward_passes],
+                                                              [tr("forward (graph evaluations)"), forward_passes]])
     ctx.logger.scalars(0, {"ch14/e": hand["e"], "ch14/de_da": hand["de/da"], "ch14/de_db": hand["de/db"],
                            "ch14/reverse_passes": backward_passes, "ch14/forward_passes": forward_passes})
-    ctx.plot("computational_graph", _figure(a, b, methods["by hand (sum over paths)"]))
+    ctx.plot("computational_graph", _figure(a, b, methods[BY_HAND]))
 
 
 def _figure(a: float, b: float, values: dict[str, float]):
@@ -168,8 +171,8 @@ def _figure(a: float, b: float, values: dict[str, float]):
         ax.text((x0 + x1) / 2 + 0.05, (y0 + y1) / 2, label, fontsize=9, color="tab:blue")
     for x, y, label in nodes.values():
         ax.text(x, y, label, ha="center", va="center", bbox={"boxstyle": "round", "fc": "lightyellow"})
-    ax.text(1, -0.55, f"chain rule: de/da = {values['de/da']:g},  de/db = 2*1 + 3*1 = {values['de/db']:g}",
-            ha="center")
+    ax.text(1, -0.55, tr("chain rule: de/da = {de_da:g},  de/db = 2*1 + 3*1 = {de_db:g}").format(
+        de_da=values["de/da"], de_db=values["de/db"]), ha="center")
     ax.set_xlim(-0.7, 2.7)
     ax.set_ylim(-0.8, 2.4)
     ax.axis("off")

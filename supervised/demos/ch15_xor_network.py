@@ -28,6 +28,8 @@ import math
 import numpy as np
 import torch
 
+from lab.i18n import N_, decimal, tr
+from supervised.demo_context import in_parentheses
 from supervised.demos import register
 
 XOR_INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
@@ -41,6 +43,9 @@ OUTPUT_WEIGHTS = np.array([0.383, -0.327, -0.329])
 BOOK_INPUT = (0, 1)  # ch015.md:76, the feature vector (0, 1, 1)
 BOOK_HIDDEN = (0.899, 0.593, 0.378)  # ch015.md:79, :82, :85
 BOOK_OUTPUT = 0.506  # ch015.md:103
+#: The data of the forward-pass figures, and why one would differ.
+CHAPTER_WEIGHTS = N_("the chapter's weights; printed cut to 3 decimals")
+NOT_PRINTED = N_("the weights do not give the printed value")
 
 
 def with_bias_column(inputs: np.ndarray) -> np.ndarray:
@@ -104,33 +109,36 @@ def train_xor(lr: float = 2.0, epochs: int = 3000, hidden_weights: np.ndarray = 
           "Backpropagation part 2: training neural networks")
 def demo(ctx) -> None:
     hidden = hidden_layer([BOOK_INPUT])[0]
-    ctx.say("hidden weights (rows: neurons; columns: x1, x2, bias):\n" + str(HIDDEN_WEIGHTS)
-            + f"\noutput weights (h1, h2, h3; no bias): {OUTPUT_WEIGHTS}")
+    ctx.say(tr("hidden weights (rows: neurons; columns: x1, x2, bias):") + "\n" + decimal(str(HIDDEN_WEIGHTS))
+            + "\n" + tr("output weights (h1, h2, h3; no bias): {weights}").format(
+                weights=decimal(str(OUTPUT_WEIGHTS))))
     for index, (book, measured) in enumerate(zip(BOOK_HIDDEN, hidden), start=1):
         same = printed(float(measured)) == book
-        ctx.report(f"hidden neuron {index} for XOR input (0, 1)", book, round(float(measured), 5), matches=same,
-                   data="the chapter's weights; printed cut to 3 decimals",
-                   reason="" if same else "the weights do not give the printed value")
+        ctx.report(tr("hidden neuron {index} for XOR input (0, 1)").format(index=index), book,
+                   round(float(measured), 5), matches=same, data=tr(CHAPTER_WEIGHTS),
+                   reason="" if same else tr(NOT_PRINTED))
     output = float(output_layer(hidden))
     same = printed(output) == BOOK_OUTPUT
-    ctx.report("output for XOR input (0, 1)", BOOK_OUTPUT, round(output, 5), matches=same,
-               data="the chapter's weights; printed cut to 3 decimals",
-               reason="" if same else "the weights do not give the printed value")
+    ctx.report(tr("output for XOR input (0, 1)"), BOOK_OUTPUT, round(output, 5), matches=same,
+               data=tr(CHAPTER_WEIGHTS), reason="" if same else tr(NOT_PRINTED))
     table = hidden_layer(XOR_INPUTS)
     rows = [[f"({x[0]}, {x[1]})", *np.round(h, 3), round(float(output_layer(h)), 3)]
             for x, h in zip(XOR_INPUTS.astype(int), table)]
     for row in rows:
-        ctx.say(f"  input {row[0]} -> hidden ({row[1]:.3f}, {row[2]:.3f}, {row[3]:.3f}) -> output {row[4]:.3f}")
-    ctx.table("forward_pass_book_weights", ["input", "hidden 1", "hidden 2", "hidden 3", "output"], rows)
+        ctx.say(tr("  input {input} -> hidden {hidden} -> output {output:.3f}").format(
+            input=row[0], hidden=in_parentheses(decimal(f"{h:.3f}") for h in row[1:4]), output=row[4]))
+    ctx.table("forward_pass_book_weights", [tr("input"), tr("hidden 1"), tr("hidden 2"), tr("hidden 3"), tr("output")],
+              rows)
 
     outputs, costs, solved_at = train_xor(epochs=1500 if ctx.quick else 5000)
     learned = bool(np.all(np.abs(outputs - XOR_TARGETS) < 0.1))
     for epoch in range(0, len(costs), max(1, len(costs) // 100)):
         ctx.logger.scalars(epoch + 1, {"xor/cost": costs[epoch]})
-    ctx.report("2-2-1 network trained by backpropagation on XOR", "learns XOR (0, 1, 1, 0)",
-               "(" + ", ".join(f"{a:.3f}" for a in outputs) + f") after {len(costs)} epochs"
-               + (f"; all within 0.1 from epoch {solved_at}" if solved_at else ""), matches=learned,
-               reason="" if learned else "not every output within 0.1 of its target")
+    ctx.report(tr("2-2-1 network trained by backpropagation on XOR"), tr("learns XOR (0, 1, 1, 0)"),
+               tr("{outputs} after {epochs} epochs").format(
+                   outputs=in_parentheses(decimal(f"{a:.3f}") for a in outputs), epochs=len(costs))
+               + (tr("; all within 0.1 from epoch {epoch}").format(epoch=solved_at) if solved_at else ""),
+               matches=learned, reason="" if learned else tr("not every output within 0.1 of its target"))
     ctx.plot("xor_training", _figure(costs, outputs))
 
 
@@ -139,16 +147,16 @@ def _figure(costs: list[float], outputs: np.ndarray):
 
     fig, (ax_cost, ax_out) = new_figure(1, 2, figsize=(10, 4))
     ax_cost.semilogy(costs)
-    ax_cost.set_xlabel("epoch (full batch, eta = 2)")
-    ax_cost.set_ylabel("quadratic cost")
-    ax_cost.set_title("XOR: backpropagation from the chapter's hidden weights")
+    ax_cost.set_xlabel(tr("epoch (full batch, eta = 2)"))
+    ax_cost.set_ylabel(tr("quadratic cost"))
+    ax_cost.set_title(tr("XOR: backpropagation from the chapter's hidden weights"))
     ax_cost.grid(True, alpha=0.3)
     labels = [f"{int(a)}{int(b)}" for a, b in XOR_INPUTS]
     positions = np.arange(4)
-    ax_out.bar(positions - 0.2, XOR_TARGETS, width=0.4, label="target")
-    ax_out.bar(positions + 0.2, outputs, width=0.4, label="network")
+    ax_out.bar(positions - 0.2, XOR_TARGETS, width=0.4, label=tr("target"))
+    ax_out.bar(positions + 0.2, outputs, width=0.4, label=tr("network"))
     ax_out.set_xticks(positions, labels)
-    ax_out.set_xlabel("input x1 x2")
-    ax_out.set_title("outputs after training")
+    ax_out.set_xlabel(tr("input x1 x2"))
+    ax_out.set_title(tr("outputs after training"))
     ax_out.legend()
     return fig

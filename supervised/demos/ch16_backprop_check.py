@@ -23,9 +23,15 @@ import time
 import numpy as np
 import torch
 
+from lab.i18n import N_, tr
 from supervised.demos import register
 
 Parameters = tuple[list[np.ndarray], list[np.ndarray]]  # (weights, biases), one per layer
+#: Why a figure of this chapter would be judged differs: each compares a computed value with the book's.
+DISAGREES = N_("the computed value disagrees with the book's")
+SAME_GRADIENT = N_("same gradient")
+RANDOM_INPUTS = N_("random inputs, float64")
+RELATIVE = N_("relative difference {difference:.1e}")
 
 
 def init_network(sizes: list[int], rng: np.random.Generator) -> Parameters:
@@ -139,14 +145,14 @@ def demo(ctx) -> None:
     x, y = random_batch(small_sizes, 6, rng)
     gradient = backprop(params, x, y)
     difference = relative_difference(gradient, autograd_gradient(params, x, y))
-    ctx.report(f"backprop (BP1-BP4) vs autograd, {small_sizes}", "same gradient",
-               f"relative difference {difference:.1e}", data="random inputs, float64", matches=difference < 1e-12,
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("backprop (BP1-BP4) vs autograd, {sizes}").format(sizes=small_sizes), tr(SAME_GRADIENT),
+               tr(RELATIVE).format(difference=difference), data=tr(RANDOM_INPUTS), matches=difference < 1e-12,
+               reason=tr(DISAGREES))
     central, _ = finite_difference_gradient(params, x, y, eps=1e-5, central=True)
     difference = relative_difference(gradient, central)
-    ctx.report(f"backprop vs central finite differences, {small_sizes}", "same gradient",
-               f"relative difference {difference:.1e}", data="random inputs, float64", matches=difference < 1e-8,
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("backprop vs central finite differences, {sizes}").format(sizes=small_sizes), tr(SAME_GRADIENT),
+               tr(RELATIVE).format(difference=difference), data=tr(RANDOM_INPUTS), matches=difference < 1e-8,
+               reason=tr(DISAGREES))
 
     sizes = [784, 30, 10]
     params = init_network(sizes, rng)
@@ -157,32 +163,33 @@ def demo(ctx) -> None:
     numeric_seconds = time.perf_counter() - started
     n = count_parameters(params)
     difference = relative_difference(gradient, numeric)
-    data = "10 random 784-pixel inputs, float64"
-    ctx.report(f"backprop vs forward finite differences, {sizes}", "same gradient",
-               f"relative difference {difference:.1e}", data=data, matches=difference < 1e-4,
-               reason="the computed value disagrees with the book's")
-    ctx.report(f"forward passes for one gradient of {sizes} ({n:,} parameters)",
-               f"finite differences: one per weight ({n + 1:,}); backprop: 1 forward + 1 backward",
-               f"finite differences: {passes:,}; backprop: 1 + 1", data=data, matches=passes == n + 1,
-               reason="the computed value disagrees with the book's")
+    data = tr("10 random 784-pixel inputs, float64")
+    ctx.report(tr("backprop vs forward finite differences, {sizes}").format(sizes=sizes), tr(SAME_GRADIENT),
+               tr(RELATIVE).format(difference=difference), data=data, matches=difference < 1e-4,
+               reason=tr(DISAGREES))
+    ctx.report(tr("forward passes for one gradient of {sizes} ({count:,} parameters)").format(sizes=sizes, count=n),
+               tr("finite differences: one per weight ({passes:,}); backprop: 1 forward + 1 backward").format(
+                   passes=n + 1),
+               tr("finite differences: {passes:,}; backprop: 1 + 1").format(passes=passes), data=data,
+               matches=passes == n + 1, reason=tr(DISAGREES))
     # The "two forward passes" is about arithmetic, so time a batch big enough for the matrix
     # products to dominate Python's overhead; the fastest of several runs filters out noise.
     big_x, big_y = random_batch(sizes, 1000, rng)
     forward_seconds = _fastest(lambda: quadratic_cost(params, big_x, big_y))
     backprop_seconds = _fastest(lambda: backprop(params, big_x, big_y))
     ratio = backprop_seconds / forward_seconds
-    ctx.report("cost of one backprop (forward + backward) in forward passes", "about 2", round(ratio, 2),
-               data="1,000 random inputs, [784, 30, 10]", matches=1.0 < ratio < 3.0,
-               reason="timed on a shared machine: outside 1-3 forward passes")
+    ctx.report(tr("cost of one backprop (forward + backward) in forward passes"), tr("about 2"), round(ratio, 2),
+               data=tr("1,000 random inputs, [784, 30, 10]"), matches=1.0 < ratio < 3.0,
+               reason=tr("timed on a shared machine: outside 1-3 forward passes"))
     backprop_seconds = _fastest(lambda: backprop(params, x, y))
-    ctx.table("gradient_cost", ["method", "forward passes", "seconds for one gradient (10 inputs)"],
-              [["finite differences", passes, numeric_seconds], ["backprop", "1 + 1 backward", backprop_seconds]])
+    ctx.table("gradient_cost", [tr("method"), tr("forward passes"), tr("seconds for one gradient (10 inputs)")],
+              [[tr("finite differences"), passes, numeric_seconds], ["backprop", tr("1 + 1 backward"), backprop_seconds]])
     ctx.logger.scalars(0, {"gradient/finite_difference_seconds": numeric_seconds,
                            "gradient/backprop_seconds": backprop_seconds, "gradient/backprop_in_forward_passes": ratio})
-    ctx.report("time for one gradient", "backprop far cheaper",
-               f"backprop {backprop_seconds * 1e3:.2f} ms vs finite differences {numeric_seconds:.2f} s "
-               f"({numeric_seconds / backprop_seconds:,.0f}x)", data=data,
-               matches=numeric_seconds > 100 * backprop_seconds, reason="the computed value disagrees with the book's")
+    ctx.report(tr("time for one gradient"), tr("backprop far cheaper"),
+               tr("backprop {backprop:.2f} ms vs finite differences {numeric:.2f} s ({times:,.0f}x)").format(
+                   backprop=backprop_seconds * 1e3, numeric=numeric_seconds, times=numeric_seconds / backprop_seconds),
+               data=data, matches=numeric_seconds > 100 * backprop_seconds, reason=tr(DISAGREES))
     ctx.plot("backprop_vs_finite_differences", _figure(gradient, numeric))
 
 
@@ -205,7 +212,7 @@ def _figure(gradient: Parameters, numeric: Parameters):
     ax.scatter(exact, approx, s=3, alpha=0.4)
     limit = np.abs(exact).max() * 1.05
     ax.plot([-limit, limit], [-limit, limit], "k--", lw=0.8)
-    ax.set_xlabel("dC/dp by backpropagation")
-    ax.set_ylabel("dC/dp by forward finite differences")
-    ax.set_title("[784, 30, 10]: every parameter")
+    ax.set_xlabel(tr("dC/dp by backpropagation"))
+    ax.set_ylabel(tr("dC/dp by forward finite differences"))
+    ax.set_title(tr("[784, 30, 10]: every parameter"))
     return fig

@@ -21,16 +21,21 @@ import math
 import numpy as np
 import torch
 
+from lab.i18n import N_, tr
 from supervised.demos import register
 
 X, Y = 1.0, 0.0
 EPOCHS = 300
-EXPERIMENTS = {  # label -> (cost, eta, w, b)
-    "quadratic, w=0.6, b=0.9": ("quadratic", 0.15, 0.6, 0.9),
-    "quadratic, w=b=2": ("quadratic", 0.15, 2.0, 2.0),
-    "cross-entropy, w=0.6, b=0.9": ("cross_entropy", 0.005, 0.6, 0.9),
-    "cross-entropy, w=b=2": ("cross_entropy", 0.005, 2.0, 2.0),
+QUADRATIC_GOOD, QUADRATIC_BAD = N_("quadratic, w=0.6, b=0.9"), N_("quadratic, w=b=2")
+CROSS_ENTROPY_GOOD, CROSS_ENTROPY_BAD = N_("cross-entropy, w=0.6, b=0.9"), N_("cross-entropy, w=b=2")
+EXPERIMENTS = {  # label (English: also the TensorBoard tag) -> (cost, eta, w, b)
+    QUADRATIC_GOOD: ("quadratic", 0.15, 0.6, 0.9),
+    QUADRATIC_BAD: ("quadratic", 0.15, 2.0, 2.0),
+    CROSS_ENTROPY_GOOD: ("cross_entropy", 0.005, 0.6, 0.9),
+    CROSS_ENTROPY_BAD: ("cross_entropy", 0.005, 2.0, 2.0),
 }
+#: Why a figure of this chapter would be judged differs: each compares a computed value with the book's.
+DISAGREES = N_("the computed value disagrees with the book's")
 
 
 def sigmoid(z: float) -> float:
@@ -82,36 +87,40 @@ def plateau_length(outputs: np.ndarray, drop: float = 0.1) -> int | None:
 @register("ch17", "Cross-Entropy Cost Function", "The cross-entropy cost function")
 def demo(ctx) -> None:
     runs = {label: train_neuron(cost, lr, w, b) for label, (cost, lr, w, b) in EXPERIMENTS.items()}
-    q_good, q_bad = runs["quadratic, w=0.6, b=0.9"][0], runs["quadratic, w=b=2"][0]
-    ce_good, ce_bad = runs["cross-entropy, w=0.6, b=0.9"][0], runs["cross-entropy, w=b=2"][0]
+    q_good, q_bad = runs[QUADRATIC_GOOD][0], runs[QUADRATIC_BAD][0]
+    ce_good, ce_bad = runs[CROSS_ENTROPY_GOOD][0], runs[CROSS_ENTROPY_BAD][0]
 
-    ctx.report("initial output, w=0.6, b=0.9", 0.82, round(float(q_good[0]), 4),
-               matches=round(float(q_good[0]), 2) == 0.82, reason="the computed value disagrees with the book's")
-    ctx.report("initial output, w=b=2", 0.98, round(float(q_bad[0]), 4), matches=round(float(q_bad[0]), 2) == 0.98,
-               reason="the computed value disagrees with the book's")
-    ctx.report("quadratic, eta=0.15, from w=0.6, b=0.9: output after 300 epochs", 0.09, round(float(q_good[-1]), 4),
-               matches=round(float(q_good[-1]), 2) == 0.09, reason="the computed value disagrees with the book's")
+    ctx.report(tr("initial output, w=0.6, b=0.9"), 0.82, round(float(q_good[0]), 4),
+               matches=round(float(q_good[0]), 2) == 0.82, reason=tr(DISAGREES))
+    ctx.report(tr("initial output, w=b=2"), 0.98, round(float(q_bad[0]), 4), matches=round(float(q_bad[0]), 2) == 0.98,
+               reason=tr(DISAGREES))
+    ctx.report(tr("quadratic, eta=0.15, from w=0.6, b=0.9: output after 300 epochs"), 0.09, round(float(q_good[-1]), 4),
+               matches=round(float(q_good[-1]), 2) == 0.09, reason=tr(DISAGREES))
     plateau = plateau_length(q_bad)
-    ctx.report("quadratic, eta=0.15, from w=b=2: epochs before the output falls by 0.1",
-               "~150 (almost no learning)", plateau, matches=plateau is not None and 120 <= plateau <= 200,
-               reason="the computed value disagrees with the book's")
-    ctx.report("quadratic, from w=b=2: output after 150 epochs", "still near 0.98", round(float(q_bad[150]), 3),
-               matches=bool(q_bad[150] > 0.9), reason="the computed value disagrees with the book's")
-    for label, start_w, start_b in (("w=0.6, b=0.9", 0.6, 0.9), ("w=b=2", 2.0, 2.0)):
+    ctx.report(tr("quadratic, eta=0.15, from w=b=2: epochs before the output falls by 0.1"),
+               tr("~150 (almost no learning)"), plateau, matches=plateau is not None and 120 <= plateau <= 200,
+               reason=tr(DISAGREES))
+    ctx.report(tr("quadratic, from w=b=2: output after 150 epochs"), tr("still near 0.98"), round(float(q_bad[150]), 3),
+               matches=bool(q_bad[150] > 0.9), reason=tr(DISAGREES))
+    for label, start_w, start_b in ((N_("w=0.6, b=0.9"), 0.6, 0.9), ("w=b=2", 2.0, 2.0)):
         by_hand = [gradients(cost, start_w, start_b)[0] for cost in ("quadratic", "cross_entropy")]
         by_autograd = [autograd_gradient(cost, start_w, start_b)[0] for cost in ("quadratic", "cross_entropy")]
-        ctx.report(f"initial dC/dw from {label}: quadratic | cross-entropy",
-                   "(a-y) sigma'(z) | (a-y)", " | ".join(f"{g:.3f}" for g in by_hand) + " (autograd agrees)",
+        ctx.report(tr("initial dC/dw from {start}: quadratic | cross-entropy").format(start=tr(label)),
+                   tr("(a-y) sigma'(z) | (a-y)"), tr("{quadratic:.3f} | {cross_entropy:.3f} (autograd agrees)").format(
+                       quadratic=by_hand[0], cross_entropy=by_hand[1]),
                    matches=bool(np.allclose(by_hand, by_autograd, rtol=1e-12)),
-                   reason="the computed value disagrees with the book's")
+                   reason=tr(DISAGREES))
     # How fast the neuron learns = how fast its weighted input z moves; compare the two starts.
-    for cost_label, good, bad, book in (("quadratic", q_good, q_bad, "slower when more wrong"),
-                                        ("cross-entropy", ce_good, ce_bad, "faster when more wrong")):
+    for cost, good, bad, label, book in (
+            ("quadratic", q_good, q_bad, N_("quadratic: z falls in the first 10 epochs, from w=b=2 | from w=0.6, b=0.9"),
+             N_("slower when more wrong")),
+            ("cross_entropy", ce_good, ce_bad,
+             N_("cross-entropy: z falls in the first 10 epochs, from w=b=2 | from w=0.6, b=0.9"),
+             N_("faster when more wrong"))):
         from_bad, from_good = (_logit(o[0]) - _logit(o[10]) for o in (bad, good))
-        ctx.report(f"{cost_label}: z falls in the first 10 epochs, from w=b=2 | from w=0.6, b=0.9", book,
-                   f"{from_bad:.4f} | {from_good:.4f}",
-                   matches=(from_bad < from_good) if cost_label == "quadratic" else (from_bad > from_good),
-                   reason="the computed value disagrees with the book's")
+        ctx.report(tr(label), tr(book), tr("{from_bad:.4f} | {from_good:.4f}").format(from_bad=from_bad, from_good=from_good),
+                   matches=(from_bad < from_good) if cost == "quadratic" else (from_bad > from_good),
+                   reason=tr(DISAGREES))
     for epoch in range(EPOCHS + 1):
         ctx.logger.scalars(epoch, {f"ch17/output/{_tag(label)}": float(outputs[epoch])
                                    for label, (outputs, _) in runs.items()})
@@ -131,13 +140,13 @@ def _figure(runs: dict[str, tuple[np.ndarray, np.ndarray]]):
 
     fig, axes = new_figure(2, 2, figsize=(11, 7), sharex=True)
     for ax, (label, (outputs, costs)) in zip(axes.ravel(), runs.items()):
-        ax.plot(costs, color="tab:red", label="cost")
-        ax.plot(outputs, color="tab:blue", label="output a")
-        ax.set_title(label + f", eta={EXPERIMENTS[label][1]}")
-        ax.set_xlabel("epoch")
+        ax.plot(costs, color="tab:red", label=tr("cost"))
+        ax.plot(outputs, color="tab:blue", label=tr("output a"))
+        ax.set_title(tr("{experiment}, eta={eta:g}").format(experiment=tr(label), eta=EXPERIMENTS[label][1]))
+        ax.set_xlabel(tr("epoch"))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("One neuron, x = 1, y = 0: the quadratic cost stalls when saturated, cross-entropy does not\n"
-                 "(the learning rates differ, as in the book: compare the curves' shapes, not their speed)")
+    fig.suptitle(tr("One neuron, x = 1, y = 0: the quadratic cost stalls when saturated, cross-entropy does not\n"
+                    "(the learning rates differ, as in the book: compare the curves' shapes, not their speed)"))
     fig.tight_layout()
     return fig
