@@ -143,7 +143,7 @@ PENDING = {
     "supervised/demos/ch14_computational_graph.py", "supervised/demos/ch15_xor_network.py",
     "supervised/demos/ch16_backprop_check.py", "supervised/demos/ch17_learning_slowdown.py",
     "supervised/demos/ch18_cross_entropy.py", "supervised/demos/ch19_overfitting.py",
-    "supervised/demos/ch30_momentum.py", "supervised/demos/ch32_universality.py",
+    "supervised/demos/ch32_universality.py",
     "supervised/demos/ch33_parity_circuits.py", "supervised/demos/ch34_vanishing_gradient.py",
     "supervised/demos/ch37_batch_size.py", "supervised/demos/ch40_convolutions.py",
 
