@@ -137,12 +137,7 @@ SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "n
            for p in sorted((ROOT / folder).rglob("*.py"))]
 #: files whose strings are still being put through tr() (issue 29); empty when it is done
 PENDING = {
-    "supervised/demos/ch20_l2.py", "supervised/demos/ch21_polynomial.py", "supervised/demos/ch22_l1.py",
-    "supervised/demos/ch23_dropout.py", "supervised/demos/ch24_more_data.py",
-
-    "supervised/demos/ch25_weight_init.py", "supervised/demos/ch26_hyperparameters.py",
-    "supervised/demos/ch28_early_stopping.py", "supervised/demos/ch29_minibatch.py",
-    "supervised/demos/ch30_momentum.py", "supervised/demos/ch32_universality.py",
+    "supervised/demos/ch32_universality.py",
     "supervised/demos/ch33_parity_circuits.py", "supervised/demos/ch34_vanishing_gradient.py",
     "supervised/demos/ch37_batch_size.py", "supervised/demos/ch40_convolutions.py",
 

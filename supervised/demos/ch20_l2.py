@@ -19,9 +19,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lab.i18n import tr
 from supervised.demos import Setting, register
-from supervised.demos._training import (BOOK_TRAIN_SIZE, data_reason, fit, mlp, report_accuracy, setting,
-                                        train_size)
+from supervised.demos._training import BOOK_TRAIN_SIZE, fit, mlp, report_accuracy, setting, train_size
 
 BOOK_SMALL_L2_PEAK, BOOK_SMALL_PLAIN_PEAK = 87.1, 82.27  # ch020.md:178 (peaks, test data)
 BOOK_FULL_L2 = 96.49  # ch020.md:196 (test data; 95.49% without)
@@ -43,46 +43,52 @@ def demo(ctx) -> None:
     epochs = setting(ctx, "epochs")
     wide_epochs = setting(ctx, "wide_epochs")
 
-    ctx.say(f"[{pixels}, 30, 10] on {small:,} images, lambda=0.1, eta=0.5, {small_epochs} epochs")
+    ctx.say(tr("[{pixels}, 30, 10] on {images:,} images, lambda=0.1, eta=0.5, {epochs} epochs").format(
+        pixels=pixels, images=small, epochs=small_epochs))
     plain_model, l2_model = mlp(ctx, [pixels, 30, 10]), mlp(ctx, [pixels, 30, 10])
     plain = fit(ctx, plain_model, dataset, "small_unregularised", cost="cross_entropy",
                 lr=0.5, epochs=small_epochs, train_subset=small)
     l2 = fit(ctx, l2_model, dataset, "small_l2_0.1", cost="cross_entropy", lr=0.5,
              epochs=small_epochs, train_subset=small, l2=0.1)
-    note = f"{small_epochs} epochs"
-    report_accuracy(ctx, f"peak test accuracy, {small:,} images, lambda=0.1", BOOK_SMALL_L2_PEAK,
-                    max(l2.test_accuracy), dataset, small, book_train=1_000, note=note)
-    report_accuracy(ctx, "peak test accuracy without regularisation (chapter 19)", BOOK_SMALL_PLAIN_PEAK,
+    note = tr("{epochs} epochs").format(epochs=small_epochs)
+    report_accuracy(ctx, tr("peak test accuracy, {images:,} images, lambda=0.1").format(images=small),
+                    BOOK_SMALL_L2_PEAK, max(l2.test_accuracy), dataset, small, book_train=1_000, note=note)
+    report_accuracy(ctx, tr("peak test accuracy without regularisation (chapter 19)"), BOOK_SMALL_PLAIN_PEAK,
                     max(plain.test_accuracy), dataset, small, book_train=1_000, note=note)
+    small_data = tr("{name}: {images:,} train images, {note}").format(name=dataset.name, images=small, note=note)
     gaps = [100 * (h.final("train_accuracy") - h.final("test_accuracy")) for h in (l2, plain)]
-    ctx.report("train - test gap (points), lambda=0.1 vs none", "smaller with L2",
-               f"{gaps[0]:.2f} vs {gaps[1]:.2f}", data=f"{dataset.name}: {small:,} train images, {note}",
-               matches=gaps[0] < gaps[1], reason="" if gaps[0] < gaps[1] else "the gap is not smaller with L2 here")
+    ctx.report(tr("train - test gap (points), lambda=0.1 vs none"), tr("smaller with L2"),
+               tr("{first:.2f} vs {second:.2f}").format(first=gaps[0], second=gaps[1]), data=small_data,
+               matches=gaps[0] < gaps[1], reason="" if gaps[0] < gaps[1] else tr("the gap is not smaller with L2 here"))
     norms = _weight_norm(l2_model), _weight_norm(plain_model)
-    ctx.report("norm of all weights after training, lambda=0.1 vs none", "smaller with L2",
-               f"{norms[0]:.1f} vs {norms[1]:.1f}", data=f"{dataset.name}: {small:,} train images, {note}",
-               matches=norms[0] < norms[1], reason="" if norms[0] < norms[1] else "not smaller with L2 here")
+    ctx.report(tr("norm of all weights after training, lambda=0.1 vs none"), tr("smaller with L2"),
+               tr("{first:.1f} vs {second:.1f}").format(first=norms[0], second=norms[1]), data=small_data,
+               matches=norms[0] < norms[1], reason="" if norms[0] < norms[1] else tr("not smaller with L2 here"))
 
     n_full = train_size(dataset, full_train)
     lam = 5.0 * n_full / BOOK_TRAIN_SIZE
-    scaled = "" if n_full == BOOK_TRAIN_SIZE else f"lambda scaled to {lam:.3g} for n={n_full:,}"
-    ctx.say(f"[{pixels}, 30, 10] on all {n_full:,} images, lambda={lam:.3g}, eta=0.5, {epochs} epochs")
+    scaled = "" if n_full == BOOK_TRAIN_SIZE else tr("lambda scaled to {lam:.3g} for n={n:,}").format(lam=lam, n=n_full)
+    ctx.say(tr("[{pixels}, 30, 10] on all {images:,} images, lambda={lam:.3g}, eta=0.5, {epochs} epochs").format(
+        pixels=pixels, images=n_full, lam=lam, epochs=epochs))
     full = fit(ctx, mlp(ctx, [pixels, 30, 10]), dataset, "all_l2_5", cost="cross_entropy", lr=0.5,
                epochs=epochs, train_subset=full_train, l2=lam)
-    report_accuracy(ctx, "test accuracy, all images, lambda=5.0, 30 hidden", BOOK_FULL_L2, full.final("test_accuracy"),
-                    dataset, full_train, note=scaled)
+    report_accuracy(ctx, tr("test accuracy, all images, lambda=5.0, 30 hidden"), BOOK_FULL_L2,
+                    full.final("test_accuracy"), dataset, full_train, note=scaled)
 
-    ctx.say(f"[{pixels}, 100, 10] on all {n_full:,} images, lambda={lam:.3g}, eta=0.1, {wide_epochs} epochs")
+    ctx.say(tr("[{pixels}, 100, 10] on all {images:,} images, lambda={lam:.3g}, eta=0.1, {epochs} epochs").format(
+        pixels=pixels, images=n_full, lam=lam, epochs=wide_epochs))
     wide = fit(ctx, mlp(ctx, [pixels, 100, 10]), dataset, "all_l2_5_hidden_100", cost="cross_entropy", lr=0.1,
                epochs=wide_epochs, train_subset=full_train, l2=lam)
-    report_accuracy(ctx, f"validation accuracy, 100 hidden, lambda=5.0, eta=0.1, {wide_epochs} epochs",
-                    BOOK_WIDE_VALIDATION, wide.final("validation_accuracy"), dataset, full_train, note=scaled)
+    report_accuracy(ctx, tr("validation accuracy, 100 hidden, lambda=5.0, eta=0.1, {epochs} epochs").format(
+                    epochs=wide_epochs), BOOK_WIDE_VALIDATION, wide.final("validation_accuracy"), dataset,
+                    full_train, note=scaled)
 
     fig, ax = plt.subplots(figsize=(6, 4))
     axis = range(1, small_epochs + 1)
-    ax.plot(axis, [100 * a for a in plain.test_accuracy], label="no regularisation")
-    ax.plot(axis, [100 * a for a in l2.test_accuracy], label="L2, lambda=0.1")
-    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"{small:,} training images ({dataset.name})")
+    ax.plot(axis, [100 * a for a in plain.test_accuracy], label=tr("no regularisation"))
+    ax.plot(axis, [100 * a for a in l2.test_accuracy], label=tr("L2, lambda=0.1"))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("test accuracy (%)"),
+           title=tr("{images:,} training images ({data})").format(images=small, data=dataset.name))
     ax.legend()
     ctx.plot("l2_test_accuracy", fig)
     plt.close(fig)

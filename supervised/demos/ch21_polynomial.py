@@ -21,11 +21,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import nets
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 BOOK_POINTS, BOOK_DEGREE, BOOK_SLOPE = 10, 9, 2.0  # ch021.md:16, :22
-BOOK_WIDE_PARAMETERS = "almost 80,000"  # ch021.md:52 ("quase 80.000 parâmetros", 100 hidden neurons)
+BOOK_WIDE_PARAMETERS = N_("almost 80,000")  # ch021.md:52 ("quase 80.000 parâmetros", 100 hidden neurons)
 
 
 def polynomial_fit(x: np.ndarray, y: np.ndarray, degree: int, l2: float = 0.0) -> np.ndarray:
@@ -53,51 +54,55 @@ def demo(ctx) -> None:
     rng = np.random.default_rng(ctx.seed)
     x = np.linspace(0.1, 1.0, BOOK_POINTS)
     y = BOOK_SLOPE * x + rng.normal(0.0, noise, BOOK_POINTS)
-    data = f"{BOOK_POINTS} points drawn here: x = 0.1..1.0, y = 2x + N(0, {noise:g}^2) noise (seed {ctx.seed})"
-    drawn = "the book's points are only in a figure; these are drawn here"
+    data = tr("{points} points drawn here: x = 0.1..1.0, y = 2x + N(0, {noise:g}^2) noise (seed {seed})").format(
+        points=BOOK_POINTS, noise=noise, seed=ctx.seed)
+    drawn = tr("the book's points are only in a figure; these are drawn here")
 
     exact = polynomial_fit(x, y, BOOK_DEGREE)
     slope = slope_through_origin(x, y)
     ridge = polynomial_fit(x, y, BOOK_DEGREE, l2=l2)
     worst = float(np.max(np.abs(np.polyval(exact, x) - y)))
-    ctx.report("degree-9 polynomial through the 10 points: largest |p(x) - y|", "fits exactly (0)", f"{worst:.1e}",
-               data=data, matches=worst < 1e-6, reason="the solve left a residual")
+    ctx.report(tr("degree-9 polynomial through the 10 points: largest |p(x) - y|"), tr("fits exactly (0)"),
+               decimal(f"{worst:.1e}"), data=data, matches=worst < 1e-6, reason=tr("the solve left a residual"))
     line_error = float(np.max(np.abs(slope * x - y)))
-    ctx.report("line y = a x: slope a; largest |a x - y|", "y = 2x fits well, not exactly",
-               f"a = {slope:.3f}; {line_error:.3f}", data=data, matches=abs(slope - 2) < 0.1 and line_error > 0,
-               reason=drawn)
-    predictions = {"degree 9": float(np.polyval(exact, far)), "y = a x": slope * far,
-                   f"degree 9 + L2 {l2:g}": float(np.polyval(ridge, far))}
-    dramatic = abs(predictions["degree 9"] - predictions["y = a x"]) > abs(predictions["y = a x"])
-    ctx.report(f"prediction at x = {far:g} (twice the largest x): degree 9 | line | degree 9 + L2",
-               "dramatically different: x^9 dominates", " | ".join(f"{v:.4g}" for v in predictions.values()),
-               data=data, matches=dramatic, reason="the two predictions are close here")
-    simpler = abs(predictions[f"degree 9 + L2 {l2:g}"] - predictions["y = a x"]) < \
-        abs(predictions["degree 9"] - predictions["y = a x"])
-    ctx.report("the L2 penalty pulls the degree-9 fit towards the simple model (prediction far away)",
-               "regularisation favours simpler models", f"{predictions[f'degree 9 + L2 {l2:g}']:.4g} vs line "
-               f"{predictions['y = a x']:.4g}", data=data, matches=simpler, reason="the penalty did not help here")
+    ctx.report(tr("line y = a x: slope a; largest |a x - y|"), tr("y = 2x fits well, not exactly"),
+               tr("a = {slope:.3f}; {error:.3f}").format(slope=slope, error=line_error), data=data,
+               matches=abs(slope - 2) < 0.1 and line_error > 0, reason=drawn)
+    # The three models, by key; `names` is how each is shown.
+    names = {"degree 9": tr("degree 9"), "line": "y = a x", "ridge": tr("degree 9 + L2 {l2:g}").format(l2=l2)}
+    predictions = {"degree 9": float(np.polyval(exact, far)), "line": slope * far,
+                   "ridge": float(np.polyval(ridge, far))}
+    dramatic = abs(predictions["degree 9"] - predictions["line"]) > abs(predictions["line"])
+    ctx.report(tr("prediction at x = {far:g} (twice the largest x): degree 9 | line | degree 9 + L2").format(far=far),
+               tr("dramatically different: x^9 dominates"),
+               " | ".join(decimal(f"{v:.4g}") for v in predictions.values()),
+               data=data, matches=dramatic, reason=tr("the two predictions are close here"))
+    simpler = abs(predictions["ridge"] - predictions["line"]) < abs(predictions["degree 9"] - predictions["line"])
+    ctx.report(tr("the L2 penalty pulls the degree-9 fit towards the simple model (prediction far away)"),
+               tr("regularisation favours simpler models"),
+               tr("{ridge:.4g} vs line {line:.4g}").format(ridge=predictions["ridge"], line=predictions["line"]),
+               data=data, matches=simpler, reason=tr("the penalty did not help here"))
     wide = nets.build("mlp", sizes=[784, 100, 10])
     count = sum(p.numel() for p in wide.parameters())
-    ctx.report("weights and biases of [784, 100, 10]", BOOK_WIDE_PARAMETERS, count, data="counted from the module",
-               matches=75_000 <= count < 80_000, reason="not just under 80,000")
-    ctx.table("fits", ["model", "largest error on the 10 points", f"prediction at x = {far:g}"],
-              [["degree 9", worst, predictions["degree 9"]], ["y = a x", line_error, predictions["y = a x"]],
-               [f"degree 9 + L2 {l2:g}", float(np.max(np.abs(np.polyval(ridge, x) - y))),
-                predictions[f"degree 9 + L2 {l2:g}"]]])
+    ctx.report(tr("weights and biases of [784, 100, 10]"), tr(BOOK_WIDE_PARAMETERS), count,
+               data=tr("counted from the module"), matches=75_000 <= count < 80_000, reason=tr("not just under 80,000"))
+    ctx.table("fits", [tr("model"), tr("largest error on the 10 points"),
+                       tr("prediction at x = {far:g}").format(far=far)],
+              [[names["degree 9"], worst, predictions["degree 9"]], [names["line"], line_error, predictions["line"]],
+               [names["ridge"], float(np.max(np.abs(np.polyval(ridge, x) - y))), predictions["ridge"]]])
     ctx.logger.scalars(0, {"ch21/slope": slope, "ch21/degree9_residual": worst,
                            "ch21/far_prediction_degree9": predictions["degree 9"]})
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for ax, right in zip(axes, (1.05, far)):
         grid = np.linspace(0.05, right, 400)
-        ax.plot(x, y, "ko", label="the 10 points")
-        ax.plot(grid, np.polyval(exact, grid), label="degree 9 (exact fit)")
-        ax.plot(grid, slope * grid, label=f"y = {slope:.2f} x")
-        ax.plot(grid, np.polyval(ridge, grid), "--", label=f"degree 9 + L2 {l2:g}")
+        ax.plot(x, y, "ko", label=tr("the 10 points"))
+        ax.plot(grid, np.polyval(exact, grid), label=tr("degree 9 (exact fit)"))
+        ax.plot(grid, slope * grid, label=tr("y = {slope:.2f} x").format(slope=slope))
+        ax.plot(grid, np.polyval(ridge, grid), "--", label=names["ridge"])
         ax.set(xlabel="x", ylabel="y")
-    axes[0].set(title="on the data: both fit", ylim=(-0.5, 2.7))
-    axes[1].set(title="far from the data: x^9 dominates", yscale="symlog")
+    axes[0].set(title=tr("on the data: both fit"), ylim=(-0.5, 2.7))
+    axes[1].set(title=tr("far from the data: x^9 dominates"), yscale="symlog")
     axes[0].legend(fontsize=8)
     fig.tight_layout()
     ctx.plot("polynomial_vs_line", fig)

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, mlp, percent, setting
 
-BOOK_HINTON = "98.4% -> 98.7%"  # ch023.md:46 (Hinton et al. 2012, full MNIST, another network)
+BOOK_HINTON = N_("98.4% -> 98.7%")  # ch023.md:46 (Hinton et al. 2012, full MNIST, another network)
 
 
 @register("ch23", "Como Funciona o Dropout?", "How dropout works",
@@ -38,31 +39,42 @@ def demo(ctx) -> None:
     p = setting(ctx, "dropout")
 
     results = {}
+    training_sets = {"small": N_("small training set"), "all": N_("all training set")}
     for n_train, n_epochs, size_name in ((small, small_epochs, "small"), (full_train, epochs, "all")):
         for rate in (0.0, p):
             name = f"{size_name}_dropout_{rate}"
-            ctx.say(f"[{pixels}, 100, 10], dropout {rate}, {describe(dataset, n_train)}, {n_epochs} epochs")
+            ctx.say(tr("[{pixels}, 100, 10], dropout {rate}, {data}, {epochs} epochs").format(
+                pixels=pixels, rate=decimal(str(rate)), data=describe(dataset, n_train), epochs=n_epochs))
             model = mlp(ctx, [pixels, 100, 10], dropout=rate)
             results[name] = fit(ctx, model, dataset, name, cost="cross_entropy", lr=0.5, batch_size=10,
                                 epochs=n_epochs, train_subset=n_train)
         without, with_dropout = results[f"{size_name}_dropout_0.0"], results[f"{size_name}_dropout_{p}"]
-        data = describe(dataset, n_train, f"[{pixels}, 100, 10], {n_epochs} epochs")
-        ctx.report(f"test accuracy without -> with dropout {p} ({size_name} training set)",
-                   BOOK_HINTON,
-                   f"{percent(without.final('test_accuracy')):.2f}% -> {percent(with_dropout.final('test_accuracy')):.2f}%",
-                   data=data, reason="another network: the book quotes Hinton et al. 2012 on full MNIST; "
-                   + (data_reason(ctx, dataset, n_train) or "same data"))
+        data = describe(dataset, n_train, tr("[{pixels}, 100, 10], {epochs} epochs").format(pixels=pixels,
+                                                                                            epochs=n_epochs))
+        training_set = tr(training_sets[size_name])
+        ctx.report(tr("test accuracy without -> with dropout {p} ({training_set})").format(
+                       p=decimal(str(p)), training_set=training_set),
+                   tr(BOOK_HINTON),
+                   tr("{before:.2f}% -> {after:.2f}%").format(before=percent(without.final("test_accuracy")),
+                                                              after=percent(with_dropout.final("test_accuracy"))),
+                   data=data, reason=tr("another network: the book quotes Hinton et al. 2012 on full MNIST; {why}").format(
+                       why=data_reason(ctx, dataset, n_train) or tr("same data")))
         gaps = [percent(h.final("train_accuracy") - h.final("test_accuracy")) for h in (without, with_dropout)]
-        ctx.report(f"train - test gap (points) without -> with dropout ({size_name} training set)",
-                   "smaller with dropout", f"{gaps[0]:.2f} -> {gaps[1]:.2f}", data=data, matches=gaps[1] < gaps[0],
-                   reason="" if gaps[1] < gaps[0] else "the gap did not shrink with dropout here")
+        ctx.report(tr("train - test gap (points) without -> with dropout ({training_set})").format(
+                       training_set=training_set),
+                   tr("smaller with dropout"), tr("{before:.2f} -> {after:.2f}").format(before=gaps[0], after=gaps[1]),
+                   data=data, matches=gaps[1] < gaps[0],
+                   reason="" if gaps[1] < gaps[0] else tr("the gap did not shrink with dropout here"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for rate, style in ((0.0, "-"), (p, "--")):
         history = results[f"small_dropout_{rate}"]
-        ax.plot([100 * a for a in history.train_accuracy], "C0" + style, label=f"train, dropout {rate}")
-        ax.plot([100 * a for a in history.test_accuracy], "C1" + style, label=f"test, dropout {rate}")
-    ax.set(xlabel="epoch", ylabel="accuracy (%)", title=f"dropout, {small:,} training images ({dataset.name})")
+        ax.plot([100 * a for a in history.train_accuracy], "C0" + style,
+                label=tr("train, dropout {rate}").format(rate=decimal(str(rate))))
+        ax.plot([100 * a for a in history.test_accuracy], "C1" + style,
+                label=tr("test, dropout {rate}").format(rate=decimal(str(rate))))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("accuracy (%)"),
+           title=tr("dropout, {images:,} training images ({data})").format(images=small, data=dataset.name))
     ax.legend()
     ctx.plot("dropout", fig)
     plt.close(fig)

@@ -23,12 +23,13 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lab.i18n import N_, decimal, number, tr
 from supervised.data import expand_rotations
 from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, mlp, percent, setting
 
 BOOK_SVM_50K = 94.48  # ch024.md:94
-BOOK_SIMARD = "98.4% -> 98.9%"  # ch024.md:61 (Simard et al. 2003: 800 hidden, full MNIST, rotations + more)
+BOOK_SIMARD = N_("98.4% -> 98.9%")  # ch024.md:61 (Simard et al. 2003: 800 hidden, full MNIST, rotations + more)
 from supervised.trainer import Arrays, accuracy
 
 BOOK_SIZES = (100, 200, 500, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000)
@@ -57,7 +58,8 @@ def demo(ctx) -> None:
     network_accuracy, svm_accuracy = {}, {}
     for size in sizes:
         epochs = max(1, image_steps // size)
-        ctx.say(f"network on {size:,} images: {epochs} epochs, lambda={size * 1e-4:.3g}")
+        ctx.say(tr("network on {images:,} images: {epochs} epochs, lambda={lam:.3g}").format(
+            images=size, epochs=epochs, lam=size * 1e-4))
         network_accuracy[size] = _train_network(ctx, dataset, pixels, dataset.train[0][:size],
                                                 dataset.train[1][:size], epochs, f"size_{size}")
         if size <= svm_limit:
@@ -66,24 +68,24 @@ def demo(ctx) -> None:
     largest = sizes[-1]
     svm_sizes = sorted(svm_accuracy)
     if svm_sizes:
-        ctx.report(f"SVM test accuracy at {svm_sizes[-1]:,} images (book: at 50,000)", f"{BOOK_SVM_50K}%",
-                   f"{percent(svm_accuracy[svm_sizes[-1]]):.2f}%",
+        ctx.report(tr("SVM test accuracy at {images:,} images (book: at 50,000)").format(images=svm_sizes[-1]),
+                   decimal(f"{BOOK_SVM_50K}%"), decimal(f"{percent(svm_accuracy[svm_sizes[-1]]):.2f}%"),
                    data=describe(dataset, svm_sizes[-1], f"SVC(gamma={gamma!r})"),
                    matches=(abs(percent(svm_accuracy[svm_sizes[-1]]) - 94.48) <= 0.5
                             if dataset.name == "mnist" and svm_sizes[-1] == 50_000 and gamma == "auto" else None),
-                   reason=(data_reason(ctx, dataset, svm_sizes[-1]) or "differs by more than 0.5 points")
-                   + f"; {svm_sizes[-1]:,} training images, the book: 50,000")
+                   reason=tr("{why}; {images:,} training images, the book: 50,000").format(
+                       why=data_reason(ctx, dataset, svm_sizes[-1]) or tr("differs by more than 0.5 points"),
+                       images=svm_sizes[-1]))
     rises = all(network_accuracy[a] < network_accuracy[b] for a, b in zip(sizes, sizes[1:]))
-    ctx.report("network test accuracy by training size", "rises with every increase in data",
-               ", ".join(f"{size:,}: {percent(network_accuracy[size]):.1f}%" for size in sizes),
-               data=describe(dataset, largest, f"{image_steps:,} image-steps per size"), matches=rises,
-               reason="" if rises else "not every increase in data raised the accuracy here")
+    ctx.report(tr("network test accuracy by training size"), tr("rises with every increase in data"),
+               _by_size(network_accuracy),
+               data=describe(dataset, largest, tr("{steps:,} image-steps per size").format(steps=image_steps)),
+               matches=rises, reason="" if rises else tr("not every increase in data raised the accuracy here"))
     if svm_sizes:
         svm_rises = all(svm_accuracy[a] < svm_accuracy[b] for a, b in zip(svm_sizes, svm_sizes[1:]))
-        ctx.report("SVM test accuracy by training size", "rises with every increase in data",
-                   ", ".join(f"{size:,}: {percent(svm_accuracy[size]):.1f}%" for size in svm_sizes),
-                   data=describe(dataset, svm_sizes[-1]), matches=svm_rises,
-                   reason="" if svm_rises else "not every increase in data raised the accuracy here")
+        ctx.report(tr("SVM test accuracy by training size"), tr("rises with every increase in data"),
+                   _by_size(svm_accuracy), data=describe(dataset, svm_sizes[-1]), matches=svm_rises,
+                   reason="" if svm_rises else tr("not every increase in data raised the accuracy here"))
 
     # -- expansion by rotated copies ----------------------------------------------------------
     base = min(available, setting(ctx, "expand_size"))
@@ -94,21 +96,31 @@ def demo(ctx) -> None:
     started = time.perf_counter()
     expanded_images, expanded_labels = expand_rotations(images, labels, max_degrees=max_degrees, copies=copies,
                                                         seed=ctx.seed)
-    ctx.say(f"rotated {copies} copies of {base:,} images by up to {max_degrees:g} degrees "
-            f"in {time.perf_counter() - started:.1f} s")
-    ctx.say(f"network on {base:,} originals vs {len(expanded_labels):,} expanded images, {expand_epochs} epochs each")
+    ctx.say(tr("rotated {copies} copies of {images:,} images by up to {degrees:g} degrees in {seconds:.1f} s").format(
+        copies=copies, images=base, degrees=max_degrees, seconds=time.perf_counter() - started))
+    ctx.say(tr("network on {originals:,} originals vs {expanded:,} expanded images, {epochs} epochs each").format(
+        originals=base, expanded=len(expanded_labels), epochs=expand_epochs))
     plain = _train_network(ctx, dataset, pixels, images, labels, expand_epochs, f"originals_{base}")
     expanded = _train_network(ctx, dataset, pixels, expanded_images, expanded_labels, expand_epochs,
                               f"expanded_{len(expanded_labels)}")
-    ctx.report(f"test accuracy, {base:,} originals -> + {copies} rotated copies (up to {max_degrees:g} degrees)",
-               BOOK_SIMARD, f"{percent(plain):.2f}% -> {percent(expanded):.2f}%",
-               data=describe(dataset, base, f"{expand_epochs} epochs each"),
-               reason="another network and expansion: the book quotes Simard et al. 2003 (800 hidden, full MNIST, "
-               f"rotations, translations and distortions); here [784, 30, 10] on {base:,} images, rotations only; "
-               f"the accuracy {'rose' if expanded > plain else 'did not rise'} with the expanded data")
+    ctx.report(tr("test accuracy, {originals:,} originals -> + {copies} rotated copies (up to {degrees:g} degrees)")
+               .format(originals=base, copies=copies, degrees=max_degrees),
+               tr(BOOK_SIMARD), tr("{before:.2f}% -> {after:.2f}%").format(before=percent(plain),
+                                                                          after=percent(expanded)),
+               data=describe(dataset, base, tr("{epochs} epochs each").format(epochs=expand_epochs)),
+               reason=tr("another network and expansion: the book quotes Simard et al. 2003 (800 hidden, full MNIST, "
+                         "rotations, translations and distortions); here [784, 30, 10] on {images:,} images, "
+                         "rotations only; {outcome}").format(
+                   images=base, outcome=tr("the accuracy rose with the expanded data") if expanded > plain
+                   else tr("the accuracy did not rise with the expanded data")))
 
     _plot_sweep(ctx, dataset.name, network_accuracy, svm_accuracy, base, len(expanded_labels), expanded, gamma)
     _plot_rotations(ctx, images[:6], expanded_images, base, pixels)
+
+
+def _by_size(accuracy: dict[int, float]) -> str:
+    """'100: 61.2%, 300: 74.0%, ...': the test accuracy at each training size."""
+    return ", ".join(f"{number(size)}: {number(percent(value), 1)}%" for size, value in accuracy.items())
 
 
 def _train_network(ctx, dataset, pixels: int, images: np.ndarray, labels: np.ndarray, epochs: int,
@@ -127,7 +139,8 @@ def _train_svm(ctx, dataset, size: int, gamma) -> float:
     started = time.perf_counter()
     svm = SVC(gamma=gamma).fit(dataset.train[0][:size], dataset.train[1][:size])
     score = float(svm.score(*dataset.test))
-    ctx.say(f"SVM on {size:,} images: {percent(score):.2f}% in {time.perf_counter() - started:.1f} s")
+    ctx.say(tr("SVM on {images:,} images: {accuracy} in {seconds:.1f} s").format(
+        images=size, accuracy=decimal(f"{percent(score):.2f}%"), seconds=time.perf_counter() - started))
     ctx.logger.scalars(size, {"svm/test_accuracy": score})
     return score
 
@@ -135,14 +148,15 @@ def _train_svm(ctx, dataset, size: int, gamma) -> float:
 def _plot_sweep(ctx, data_name: str, network: dict, svm: dict, base: int, expanded_size: int,
                 expanded_accuracy: float, gamma) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    titles = {"linear": N_("more data ({data}), linear axis"), "log": N_("more data ({data}), log axis")}
     for ax, scale in zip(axes, ("linear", "log")):
-        ax.plot(list(network), [100 * a for a in network.values()], "o-", label="network [784, 30, 10]")
+        ax.plot(list(network), [100 * a for a in network.values()], "o-", label=tr("network [784, 30, 10]"))
         if svm:
-            ax.plot(list(svm), [100 * a for a in svm.values()], "s-", label=f"SVM (gamma={gamma})")
+            ax.plot(list(svm), [100 * a for a in svm.values()], "s-", label=tr("SVM (gamma={gamma})").format(gamma=gamma))
         ax.plot([expanded_size], [100 * expanded_accuracy], "*", markersize=12,
-                label=f"network, {base:,} images + rotations")
-        ax.set(xscale=scale, xlabel="training images", ylabel="test accuracy (%)",
-               title=f"more data ({data_name}), {scale} axis")
+                label=tr("network, {images:,} images + rotations").format(images=base))
+        ax.set(xscale=scale, xlabel=tr("training images"), ylabel=tr("test accuracy (%)"),
+               title=tr(titles[scale]).format(data=data_name))
         ax.legend()
     fig.tight_layout()
     ctx.plot("accuracy_vs_training_size", fig)
@@ -157,8 +171,8 @@ def _plot_rotations(ctx, originals: np.ndarray, expanded: np.ndarray, base: int,
         axes[1, column].imshow(expanded[base + column].reshape(side, side), cmap="gray_r")
         for row in (0, 1):
             axes[row, column].axis("off")
-    axes[0, 0].set_title("original", loc="left")
-    axes[1, 0].set_title("rotated copy", loc="left")
+    axes[0, 0].set_title(tr("original"), loc="left")
+    axes[1, 0].set_title(tr("rotated copy"), loc="left")
     fig.tight_layout()
     ctx.plot("rotated_examples", fig)
     plt.close(fig)

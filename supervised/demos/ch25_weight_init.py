@@ -21,11 +21,14 @@ import numpy as np
 import torch
 
 import nets
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 N_INPUTS, N_ACTIVE = 1000, 500
 BOOK_STD = {"normal": 22.4, "scaled": 1.22}  # ch025.md:25, :58
+#: How each initialisation is named in the output.
+INIT_NAMES = {"normal": N_("normal init"), "scaled": N_("scaled init")}
 QUICK_TRAIN_IMAGES = 5_000  # --quick trains on at most this many images
 
 
@@ -61,19 +64,23 @@ def demo(ctx) -> None:
     for init, scaled in (("normal", False), ("scaled", True)):
         exact = z_std_exact(scaled=scaled)
         formula = "sqrt(501)" if not scaled else "sqrt(3/2)"
-        ctx.report(f"std of z, {init} init, exact {formula}", BOOK_STD[init], round(exact, 4),
-                   matches=round(exact, 2 if scaled else 1) == BOOK_STD[init], reason="the formula disagrees")
+        init_name = tr(INIT_NAMES[init])
+        ctx.report(tr("std of z, {init}, exact {formula}").format(init=init_name, formula=formula), BOOK_STD[init],
+                   round(exact, 4), matches=round(exact, 2 if scaled else 1) == BOOK_STD[init],
+                   reason=tr("the formula disagrees"))
         z = sample_z(samples, ctx.rng, scaled=scaled)
         draws[init] = z
         # The sample std has a standard error of about std / sqrt(2 n).
         tolerance = 3 * exact / math.sqrt(2 * samples)
-        ctx.report(f"std of z, {init} init, sampled", BOOK_STD[init], round(float(z.std()), 3),
-                   data=f"{samples:,} draws of the 1,001 weights and bias (seed {ctx.seed})",
-                   matches=bool(abs(z.std() - exact) < tolerance), reason="sampling error beyond 4 standard errors")
-        ctx.report(f"neurons saturated (sigma'(z) < 0.01), {init} init",
-                   "most" if not scaled else "few", f"{saturated_fraction(z):.1%}",
-                   data=f"{samples:,} draws", matches=(saturated_fraction(z) > 0.5) != scaled,
-                   reason="the saturated share is on the other side of one half")
+        ctx.report(tr("std of z, {init}, sampled").format(init=init_name), BOOK_STD[init], round(float(z.std()), 3),
+                   data=tr("{samples:,} draws of the 1,001 weights and bias (seed {seed})").format(
+                       samples=samples, seed=ctx.seed),
+                   matches=bool(abs(z.std() - exact) < tolerance), reason=tr("sampling error beyond 4 standard errors"))
+        ctx.report(tr("neurons saturated (sigma'(z) < 0.01), {init}").format(init=init_name),
+                   tr("most") if not scaled else tr("few"), decimal(f"{saturated_fraction(z):.1%}"),
+                   data=tr("{samples:,} draws").format(samples=samples),
+                   matches=(saturated_fraction(z) > 0.5) != scaled,
+                   reason=tr("the saturated share is on the other side of one half"))
     ctx.plot("z_histograms", _histograms(draws))
 
     histories = _train_both(ctx)
@@ -94,7 +101,7 @@ def _train_both(ctx) -> dict:
         histories[init] = train(model, dataset, cost="cross_entropy", lr=0.1, batch_size=10, epochs=epochs,
                                 l2=5.0, train_subset=_train_images(ctx, dataset), seed=ctx.seed,
                                 device=ctx.device, logger=ctx.logger, log_prefix=f"{init}_init/",
-                                quiet=ctx.quiet, eval_sets=("validation",), desc=f"{init} init")
+                                quiet=ctx.quiet, eval_sets=("validation",), desc=tr(INIT_NAMES[init]))
     histories["dataset"], histories["epochs"] = dataset, epochs
     return histories
 
@@ -102,23 +109,26 @@ def _train_both(ctx) -> dict:
 def _report_training(ctx, histories: dict) -> None:
     dataset, epochs = histories["dataset"], histories["epochs"]
     train_size, validation_size = _train_images(ctx, dataset), dataset.sizes[1]
-    data = f"{dataset.name}, {train_size:,} training / {validation_size:,} validation images, {epochs} epochs"
+    data = tr("{data}, {train:,} training / {validation:,} validation images, {epochs} epochs").format(
+        data=dataset.name, train=train_size, validation=validation_size, epochs=epochs)
     comparable = dataset.name == "mnist" and train_size == 50_000 and epochs == 30
-    why = "" if comparable else ctx.other_data(dataset) + f"; {epochs} epochs, the book: 30"  # 30 epochs (ch020.md:181); ch025.md:76 keeps that setup (lambda = 5.0)
+    # 30 epochs (ch020.md:181); ch025.md:76 keeps that setup (lambda = 5.0)
+    why = "" if comparable else tr("{why}; {epochs} epochs, the book: 30").format(why=ctx.other_data(dataset),
+                                                                                  epochs=epochs)
+    outside = tr("outside the book's figure")
     normal, scaled = histories["normal"].validation_accuracy, histories["scaled"].validation_accuracy
-    ctx.report("validation accuracy after epoch 1, N(0, 1) weights", "under 87%", f"{normal[0]:.2%}", data=data,
-               matches=(normal[0] < 0.87) if comparable else None,
-               reason=why or "outside the book's figure")
-    ctx.report("validation accuracy after epoch 1, N(0, 1/sqrt(n_in)) weights", "almost 93%", f"{scaled[0]:.2%}",
-               data=data, matches=(0.92 <= scaled[0] <= 0.94) if comparable else None,
-               reason=why or "outside the book's figure")
-    ctx.report("epoch 1: scaled init ahead of N(0, 1) by", "about 6 points",
-               f"{(scaled[0] - normal[0]) * 100:.1f} points", data=data, matches=(scaled[0] > normal[0]) if comparable else None,
-               reason=why or "outside the book's figure")
-    ctx.report(f"validation accuracy after {epochs} epochs, N(0, 1) | scaled", "just over 96% | just over 96%",
-               f"{normal[-1]:.2%} | {scaled[-1]:.2%}", data=data,
+    ctx.report(tr("validation accuracy after epoch 1, N(0, 1) weights"), tr("under 87%"), decimal(f"{normal[0]:.2%}"),
+               data=data, matches=(normal[0] < 0.87) if comparable else None, reason=why or outside)
+    ctx.report(tr("validation accuracy after epoch 1, N(0, 1/sqrt(n_in)) weights"), tr("almost 93%"),
+               decimal(f"{scaled[0]:.2%}"), data=data, matches=(0.92 <= scaled[0] <= 0.94) if comparable else None,
+               reason=why or outside)
+    ctx.report(tr("epoch 1: scaled init ahead of N(0, 1) by"), tr("about 6 points"),
+               tr("{points:.1f} points").format(points=(scaled[0] - normal[0]) * 100), data=data,
+               matches=(scaled[0] > normal[0]) if comparable else None, reason=why or outside)
+    ctx.report(tr("validation accuracy after {epochs} epochs, N(0, 1) | scaled").format(epochs=epochs),
+               tr("just over 96% | just over 96%"), decimal(f"{normal[-1]:.2%} | {scaled[-1]:.2%}"), data=data,
                matches=all(0.96 <= a <= 0.97 for a in (normal[-1], scaled[-1])) if comparable else None,
-               reason=why or "outside the book's figure")
+               reason=why or outside)
 
 
 def _train_images(ctx, dataset) -> int:
@@ -135,8 +145,9 @@ def _histograms(draws: dict[str, np.ndarray]):
         ax.hist(z, bins=60, density=True, alpha=0.7)
         grid = np.linspace(-4 * exact, 4 * exact, 400)
         ax.plot(grid, np.exp(-grid**2 / (2 * exact**2)) / (exact * math.sqrt(2 * math.pi)), "k-", lw=1)
-        ax.set_title(f"{init} init: z ~ N(0, {exact**2:g}), std {exact:.2f}")
-        ax.set_xlabel("z = sum_j w_j x_j + b  (500 of 1,000 inputs on)")
+        ax.set_title(tr("{init}: z ~ N(0, {variance:g}), std {std:.2f}").format(
+            init=tr(INIT_NAMES[init]), variance=exact**2, std=exact))
+        ax.set_xlabel(tr("z = sum_j w_j x_j + b  (500 of 1,000 inputs on)"))
     return fig
 
 
@@ -144,12 +155,12 @@ def _accuracy_figure(histories: dict):
     from lab.plots import new_figure
 
     fig, ax = new_figure(figsize=(7, 4))
-    for init, label in (("normal", "N(0, 1) weights"), ("scaled", "N(0, 1/sqrt(n_in)) weights")):
+    for init, label in (("normal", tr("N(0, 1) weights")), ("scaled", tr("N(0, 1/sqrt(n_in)) weights"))):
         accuracy = histories[init].validation_accuracy
         ax.plot(range(1, len(accuracy) + 1), np.array(accuracy) * 100, "o-", ms=3, label=label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("validation accuracy (%)")
-    ax.set_title(f"[784, 30, 10], cross-entropy, eta 0.1, lambda 5 ({histories['dataset'].name})")
+    ax.set_xlabel(tr("epoch"))
+    ax.set_ylabel(tr("validation accuracy (%)"))
+    ax.set_title(tr("[784, 30, 10], cross-entropy, eta 0.1, lambda 5 ({data})").format(data=histories["dataset"].name))
     ax.grid(True, alpha=0.3)
     ax.legend()
     return fig

@@ -23,6 +23,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import BOOK_TRAIN_SIZE, describe, fit, mlp, percent, setting, train_size
 from supervised.trainer import Arrays, training_threads
@@ -53,20 +54,22 @@ def _walk_through(ctx, dataset, pixels: int) -> None:
                    validation=(dataset.validation[0][:100], dataset.validation[1][:100]))
     epochs = setting(ctx, "walk_epochs")
     steps = [  # (eta, lambda, what the book's text says; its counts are only in figures)
-        (10.0, 1000.0, "pure noise"),  # ch026.md:62
-        (10.0, 20.0, "lambda scaled to 1,000 images; counts in a figure"),  # ch026.md:65
-        (100.0, 20.0, "a larger eta: not good"),  # ch026.md:89
-        (1.0, 20.0, "eta = 1.0; counts in a figure"),  # ch026.md:89
+        (10.0, 1000.0, N_("pure noise")),  # ch026.md:62
+        (10.0, 20.0, N_("lambda scaled to 1,000 images; counts in a figure")),  # ch026.md:65
+        (100.0, 20.0, N_("a larger eta: not good")),  # ch026.md:89
+        (1.0, 20.0, N_("eta = 1.0; counts in a figure")),  # ch026.md:89
     ]
-    data = f"{dataset.name}: 1,000 train / 100 validation images, [{pixels}, 10], {epochs} epochs"
+    data = tr("{data}: 1,000 train / 100 validation images, [{pixels}, 10], {epochs} epochs").format(
+        data=dataset.name, pixels=pixels, epochs=epochs)
+    why = tr("the book's counts are in figures, not its text; {why}").format(
+        why=ctx.other_data(dataset, tr("full MNIST's first 1,000 images")))
     for eta, lam, book in steps:
         model = mlp(ctx, [pixels, 10], init="scaled")
         history = fit(ctx, model, small, f"walk_eta{eta}_lambda{lam}", cost="cross_entropy", lr=eta,
                       l2=lam, epochs=epochs, eval_sets=("validation",))
         counts = ", ".join(f"{round(100 * a)}" for a in history.validation_accuracy)
-        ctx.report(f"walk-through [{pixels}, 10], eta={eta:g}, lambda={lam:g}: validation correct /100",
-                   book, counts, data=data, reason="the book's counts are in figures, not its text; "
-                   + ctx.other_data(dataset, "full MNIST's first 1,000 images"))
+        ctx.report(tr("walk-through [{pixels}, 10], eta={eta:g}, lambda={lam:g}: validation correct /100").format(
+                   pixels=pixels, eta=eta, lam=lam), tr(book), counts, data=data, reason=why)
 
 
 def _seconds_per_epoch(ctx, dataset, pixels: int) -> None:
@@ -78,12 +81,14 @@ def _seconds_per_epoch(ctx, dataset, pixels: int) -> None:
     started = time.perf_counter()
     history = fit(ctx, model, fifty_k, "timing", cost="cross_entropy", lr=0.5, epochs=1, eval_sets=())
     seconds = history.epoch_seconds[0]
-    note = "" if repeats == 1 else f", the {len(labels):,} training images repeated"
-    ctx.report(f"seconds per epoch, [{pixels}, 30, 10], mini-batch 10, 50,000 images",
-               "about ten seconds (numpy, the author's laptop)",  # ch026.md:44
-               f"{seconds:.2f} s (torch, {training_threads(10, ctx.device)} thread(s))",
-               data=f"{dataset.name}{note}; wall {time.perf_counter() - started:.2f} s with setup",
-               reason="other code and machine: the book's numpy network2.py on a laptop, torch here")
+    note = "" if repeats == 1 else tr(", the {images:,} training images repeated").format(images=len(labels))
+    ctx.report(tr("seconds per epoch, [{pixels}, 30, 10], mini-batch 10, 50,000 images").format(pixels=pixels),
+               tr("about ten seconds (numpy, the author's laptop)"),  # ch026.md:44
+               tr("{seconds:.2f} s (torch, {threads} thread(s))").format(
+                   seconds=seconds, threads=training_threads(10, ctx.device)),
+               data=tr("{data}{note}; wall {seconds:.2f} s with setup").format(
+                   data=dataset.name, note=note, seconds=time.perf_counter() - started),
+               reason=tr("other code and machine: the book's numpy network2.py on a laptop, torch here"))
 
 
 def _learning_rates(ctx, dataset, pixels: int) -> None:
@@ -92,10 +97,11 @@ def _learning_rates(ctx, dataset, pixels: int) -> None:
     epochs = setting(ctx, "epochs")
     n = train_size(dataset, n_train)
     lam = 5.0 * n / BOOK_TRAIN_SIZE
-    data = describe(dataset, n_train, f"{epochs} epochs, lambda={lam:.3g}")
+    data = describe(dataset, n_train, tr("{epochs} epochs, lambda={lam:.3g}").format(epochs=epochs, lam=lam))
     costs = {}
     for eta in LEARNING_RATES:
-        ctx.say(f"[{pixels}, 30, 10], eta={eta}, lambda={lam:.3g}, {epochs} epochs")
+        ctx.say(tr("[{pixels}, 30, 10], eta={eta}, lambda={lam:.3g}, {epochs} epochs").format(
+            pixels=pixels, eta=decimal(str(eta)), lam=lam, epochs=epochs))
         model = mlp(ctx, [pixels, 30, 10], init="scaled")
         costs[eta] = fit(ctx, model, dataset, f"eta_{eta}", cost="cross_entropy", lr=eta, l2=lam, epochs=epochs,
                          train_subset=n_train, eval_sets=("train",)).train_cost
@@ -103,24 +109,26 @@ def _learning_rates(ctx, dataset, pixels: int) -> None:
     rises = {eta: int(np.sum(np.diff(c) > 0.05 * np.asarray(c[:-1]))) for eta, c in costs.items()}
     largest = {eta: float(np.max(np.diff(c) / np.asarray(c[:-1]), initial=0.0)) for eta, c in costs.items()}
     only_large = rises[2.5] > 0 and rises[0.025] == 0 and rises[0.25] == 0
-    ctx.report("epochs in which the training cost jumped up by > 5% (largest jump): eta 0.025 / 0.25 / 2.5",
-               "only 2.5 oscillates", " / ".join(f"{rises[eta]} ({100 * largest[eta]:.0f}%)" for eta in LEARNING_RATES),
-               data=data, matches=only_large, reason="" if only_large else "another rate jumped too, or 2.5 did not")
+    ctx.report(tr("epochs in which the training cost jumped up by > 5% (largest jump): eta 0.025 / 0.25 / 2.5"),
+               tr("only 2.5 oscillates"),
+               " / ".join(f"{rises[eta]} ({100 * largest[eta]:.0f}%)" for eta in LEARNING_RATES), data=data,
+               matches=only_large, reason="" if only_large else tr("another rate jumped too, or 2.5 did not"))
     slowest = costs[0.025][0] > max(costs[0.25][0], costs[2.5][0])
-    ctx.report("training cost after epoch 1: eta 0.025 / 0.25 / 2.5", "0.025 falls slowest",
-               " / ".join(f"{costs[eta][0]:.3f}" for eta in LEARNING_RATES), data=data, matches=slowest,
-               reason="" if slowest else "0.025 is not the highest after epoch 1 here")
+    ctx.report(tr("training cost after epoch 1: eta 0.025 / 0.25 / 2.5"), tr("0.025 falls slowest"),
+               " / ".join(decimal(f"{costs[eta][0]:.3f}") for eta in LEARNING_RATES), data=data, matches=slowest,
+               reason="" if slowest else tr("0.025 is not the highest after epoch 1 here"))
     lowest = costs[0.25][-1] < min(costs[0.025][-1], costs[2.5][-1])
-    ctx.report("final training cost: eta 0.025 / 0.25 / 2.5", "0.25 lowest",
-               " / ".join(f"{costs[eta][-1]:.3f}" for eta in LEARNING_RATES), data=data, matches=lowest,
-               reason="" if lowest else "0.25 does not end lowest here")
-    ctx.table("final_training_cost_by_eta", ["eta", "cost after epoch 1", "final cost", "jumps > 5%"],
+    ctx.report(tr("final training cost: eta 0.025 / 0.25 / 2.5"), tr("0.25 lowest"),
+               " / ".join(decimal(f"{costs[eta][-1]:.3f}") for eta in LEARNING_RATES), data=data, matches=lowest,
+               reason="" if lowest else tr("0.25 does not end lowest here"))
+    ctx.table("final_training_cost_by_eta", ["eta", tr("cost after epoch 1"), tr("final cost"), tr("jumps > 5%")],
               [[eta, costs[eta][0], costs[eta][-1], rises[eta]] for eta in LEARNING_RATES])
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for eta, values in costs.items():
-        ax.plot(range(1, len(values) + 1), values, label=f"eta = {eta}")
-    ax.set(xlabel="epoch", ylabel="training cost", yscale="log", title=f"learning rates ({dataset.name})")
+        ax.plot(range(1, len(values) + 1), values, label=tr("eta = {eta}").format(eta=decimal(str(eta))))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("training cost"), yscale="log",
+           title=tr("learning rates ({data})").format(data=dataset.name))
     ax.legend()
     ctx.plot("cost_by_learning_rate", fig)
     plt.close(fig)
@@ -141,20 +149,23 @@ def _schedule(ctx, dataset, pixels: int, costs: dict[float, list[float]]) -> Non
                   lr_schedule=lambda epoch, _: first if epoch < switch else second)
     scheduled, constant = history.final("train_cost"), {eta: costs[eta][-1] for eta in (first, second)}
     better = scheduled < min(constant.values())
-    data = describe(dataset, n_train, f"{epochs} epochs, switch after epoch {switch}")
-    ctx.report(f"final training cost: eta {first} for {switch} epochs then {second} | constant {first} | "
-               f"constant {second}", "better than either rate alone", f"{scheduled:.3f} | {constant[first]:.3f} | "
-               f"{constant[second]:.3f}", data=data, matches=better,
-               reason="" if better else "the schedule did not end below both constant rates here")
-    ctx.report("test accuracy at the end of the schedule", "n/a (no figure in the book)",
-               f"{percent(history.final('test_accuracy')):.2f}%", data=data,
-               reason="the book gives no accuracy for the schedule")
+    data = describe(dataset, n_train, tr("{epochs} epochs, switch after epoch {switch}").format(epochs=epochs,
+                                                                                              switch=switch))
+    rates = {"first": decimal(str(first)), "second": decimal(str(second))}
+    ctx.report(tr("final training cost: eta {first} for {switch} epochs then {second} | constant {first} | "
+                  "constant {second}").format(switch=switch, **rates), tr("better than either rate alone"),
+               decimal(f"{scheduled:.3f} | {constant[first]:.3f} | {constant[second]:.3f}"), data=data,
+               matches=better, reason="" if better else tr("the schedule did not end below both constant rates here"))
+    ctx.report(tr("test accuracy at the end of the schedule"), tr("n/a (no figure in the book)"),
+               decimal(f"{percent(history.final('test_accuracy')):.2f}%"), data=data,
+               reason=tr("the book gives no accuracy for the schedule"))
     fig, ax = plt.subplots(figsize=(6, 4))
     for eta in (first, second):
-        ax.plot(range(1, len(costs[eta]) + 1), costs[eta], label=f"eta = {eta}")
-    ax.plot(range(1, history.epochs + 1), history.train_cost, "k--", label=f"{first} then {second}")
+        ax.plot(range(1, len(costs[eta]) + 1), costs[eta], label=tr("eta = {eta}").format(eta=decimal(str(eta))))
+    ax.plot(range(1, history.epochs + 1), history.train_cost, "k--", label=tr("{first} then {second}").format(**rates))
     ax.axvline(switch + 0.5, color="grey", lw=0.8)
-    ax.set(xlabel="epoch", ylabel="training cost", yscale="log", title=f"the book's schedule ({dataset.name})")
+    ax.set(xlabel=tr("epoch"), ylabel=tr("training cost"), yscale="log",
+           title=tr("the book's schedule ({data})").format(data=dataset.name))
     ax.legend()
     ctx.plot("schedule", fig)
     plt.close(fig)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from lab.i18n import decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, percent, setting
 
@@ -30,34 +31,37 @@ def demo(ctx) -> None:
     n_train = setting(ctx, "train_size")
     max_epochs = setting(ctx, "max_epochs")
     patiences = setting(ctx, "patience")
-    data = describe(dataset, n_train, f"at most {max_epochs} epochs")
+    data = describe(dataset, n_train, tr("at most {epochs} epochs").format(epochs=max_epochs))
 
     histories = {}
     for patience in patiences:
-        ctx.say(f"[{pixels}, 30, 10] on {n_train:,} images, stop after {patience} epochs without improvement")
+        ctx.say(tr("[{pixels}, 30, 10] on {images:,} images, stop after {patience} epochs without improvement").format(
+            pixels=pixels, images=n_train, patience=patience))
         model = mlp(ctx, [pixels, 30, 10], init="scaled")
         history = fit(ctx, model, dataset, f"patience_{patience}", cost="cross_entropy", lr=0.5, batch_size=10,
                       epochs=max_epochs, train_subset=n_train, early_stopping=patience)
         histories[patience] = history
         ran, best = history.epochs, history.best_epoch
-        ctx.report(f"no-improvement-in-{patience}: epochs run / best validation epoch",
-                   f"stops {patience} epochs after the best", f"{ran} / {best}"
-                   + ("" if history.stopped_early else f" (reached the {max_epochs}-epoch cap)"),
+        ctx.report(tr("no-improvement-in-{patience}: epochs run / best validation epoch").format(patience=patience),
+                   tr("stops {patience} epochs after the best").format(patience=patience), f"{ran} / {best}"
+                   + ("" if history.stopped_early else tr(" (reached the {epochs}-epoch cap)").format(epochs=max_epochs)),
                    data=data, matches=(ran - best == patience) if history.stopped_early else None,
-                   reason="stopped at another epoch than patience after the best" if history.stopped_early
-                   else f"did not stop within the {max_epochs}-epoch cap")
-        ctx.report(f"no-improvement-in-{patience}: best validation accuracy; test accuracy at the stop",
-                   "n/a (no figure in the book)",
-                   f"{percent(history.best_validation_accuracy):.2f}%; {percent(history.final('test_accuracy')):.2f}%",
-                   data=data, reason="the book gives no accuracy for early stopping")
+                   reason=tr("stopped at another epoch than patience after the best") if history.stopped_early
+                   else tr("did not stop within the {epochs}-epoch cap").format(epochs=max_epochs))
+        ctx.report(tr("no-improvement-in-{patience}: best validation accuracy; test accuracy at the stop").format(
+                       patience=patience),
+                   tr("n/a (no figure in the book)"),
+                   decimal(f"{percent(history.best_validation_accuracy):.2f}%; "
+                           f"{percent(history.final('test_accuracy')):.2f}%"),
+                   data=data, reason=tr("the book gives no accuracy for early stopping"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for patience, history in histories.items():
         line, = ax.plot(range(1, history.epochs + 1), [100 * a for a in history.validation_accuracy],
-                        label=f"validation, patience {patience}")
+                        label=tr("validation, patience {patience}").format(patience=patience))
         ax.axvline(history.best_epoch, color=line.get_color(), linestyle=":")
-    ax.set(xlabel="epoch", ylabel="validation accuracy (%)",
-           title=f"early stopping, {n_train:,} training images ({dataset.name})")
+    ax.set(xlabel=tr("epoch"), ylabel=tr("validation accuracy (%)"),
+           title=tr("early stopping, {images:,} training images ({data})").format(images=n_train, data=dataset.name))
     ax.legend()
     ctx.plot("early_stopping", fig)
     plt.close(fig)

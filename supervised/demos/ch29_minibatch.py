@@ -16,6 +16,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lab.i18n import decimal, number, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import describe, fit, mlp, percent, setting, train_size
 
@@ -29,11 +30,12 @@ def demo(ctx) -> None:
     budget = setting(ctx, "seconds")
     sizes = (1, 10, 20, 50, 100) if not ctx.quick else (1, 10, 100)
     n = train_size(dataset, n_train)
-    data = describe(dataset, n_train, f"{budget:g} s of training per size")
+    data = describe(dataset, n_train, tr("{budget:g} s of training per size").format(budget=budget))
+    shown_sizes = " / ".join(map(str, sizes))
 
     histories = {}
     for batch in sizes:
-        ctx.say(f"mini-batch {batch}: training for {budget:g} s")
+        ctx.say(tr("mini-batch {batch}: training for {budget:g} s").format(batch=batch, budget=budget))
         model = mlp(ctx, [pixels, 30, 10], init="scaled")
         histories[batch] = fit(ctx, model, dataset, f"batch_{batch}", cost="cross_entropy", lr=0.5,
                                batch_size=batch, epochs=10_000, train_subset=n_train,
@@ -41,31 +43,33 @@ def demo(ctx) -> None:
                                callback=lambda epoch, history, model: history.elapsed_seconds[-1] >= budget)
 
     per_epoch = {b: float(np.mean(h.epoch_seconds)) for b, h in histories.items()}
-    ctx.report(f"seconds per epoch over {n:,} images, mini-batch " + " / ".join(map(str, sizes)),
-               "larger mini-batches: much less time per epoch",
-               " / ".join(f"{per_epoch[b]:.3f}" for b in sizes), data=data,
+    ctx.report(tr("seconds per epoch over {images:,} images, mini-batch {sizes}").format(images=n, sizes=shown_sizes),
+               tr("larger mini-batches: much less time per epoch"),
+               " / ".join(decimal(f"{per_epoch[b]:.3f}") for b in sizes), data=data,
                matches=all(per_epoch[a] > per_epoch[b] for a, b in zip(sizes, sizes[1:])),
-               reason="a larger mini-batch did not take less time per epoch here")
-    ctx.report("updates per second, mini-batch " + " / ".join(map(str, sizes)),
-               "n/a (no figure in the book)",
-               " / ".join(f"{-(-n // b) / per_epoch[b]:,.0f}" for b in sizes), data=data,
-               reason="the book gives no rate; measured on this machine")
+               reason=tr("a larger mini-batch did not take less time per epoch here"))
+    ctx.report(tr("updates per second, mini-batch {sizes}").format(sizes=shown_sizes),
+               tr("n/a (no figure in the book)"),
+               " / ".join(number(-(-n // b) / per_epoch[b], 0) for b in sizes), data=data,
+               reason=tr("the book gives no rate; measured on this machine"))
     halfway = budget / 2
-    ctx.report(f"validation accuracy after {halfway:g} s / {budget:g} s of training, mini-batch "
-               + " / ".join(map(str, sizes)), "pick the size that improves fastest in time",
+    ctx.report(tr("validation accuracy after {half:g} s / {budget:g} s of training, mini-batch {sizes}").format(
+                   half=halfway, budget=budget, sizes=shown_sizes),
+               tr("pick the size that improves fastest in time"),
                " / ".join(f"{_shown(_accuracy_at(histories[b], halfway))}->"
                           f"{_shown(histories[b].validation_accuracy[-1])}" for b in sizes), data=data,
-               reason="the book only describes the method; timings depend on the machine")
+               reason=tr("the book only describes the method; timings depend on the machine"))
     fastest = max(sizes, key=lambda b: _accuracy_at(histories[b], halfway) or 0.0)
-    ctx.report(f"fastest-improving mini-batch size at {halfway:g} s", "depends on the hardware; measure",
-               fastest, data=data, reason="the book only says to measure it on one's own hardware")
+    ctx.report(tr("fastest-improving mini-batch size at {half:g} s").format(half=halfway),
+               tr("depends on the hardware; measure"), fastest, data=data,
+               reason=tr("the book only says to measure it on one's own hardware"))
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for batch, history in histories.items():
         ax.plot(history.elapsed_seconds, [100 * a for a in history.validation_accuracy], marker=".",
-                label=f"mini-batch {batch}")
-    ax.set(xlabel="training time (s)", ylabel="validation accuracy (%)",
-           title=f"mini-batch size vs wall-clock ({dataset.name})")
+                label=tr("mini-batch {batch}").format(batch=batch))
+    ax.set(xlabel=tr("training time (s)"), ylabel=tr("validation accuracy (%)"),
+           title=tr("mini-batch size vs wall-clock ({data})").format(data=dataset.name))
     ax.legend()
     ctx.plot("validation_vs_time", fig)
     plt.close(fig)
@@ -78,4 +82,4 @@ def _accuracy_at(history, seconds: float) -> float | None:
 
 
 def _shown(fraction: float | None) -> str:
-    return "no epoch yet" if fraction is None else f"{percent(fraction):.1f}%"
+    return tr("no epoch yet") if fraction is None else decimal(f"{percent(fraction):.1f}%")
