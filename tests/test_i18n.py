@@ -65,6 +65,16 @@ def test_every_wrapped_string_is_translated_in_the_catalogue():
                              f"{untranslated[:5]}"
 
 
+def test_no_message_is_in_the_catalogue_twice():
+    """babel keeps one of two entries with the same msgid without a word, so a merge of two
+    appended blocks could silently pick either translation."""
+    text = (CATALOGUE / "dlbook.po").read_text(encoding="utf-8")
+    ids = ["".join(re.findall(r'"(.*)"', found)) for found in
+           re.findall(r'^msgid ((?:".*"\n)+)', text, flags=re.M)]
+    repeated = sorted({message for message in ids if message and ids.count(message) > 1})
+    assert not repeated, repeated
+
+
 def test_translations_keep_every_placeholder():
     def forms(text) -> tuple:  # a plural entry holds a tuple: singular and plural, or each form
         return text if isinstance(text, tuple) else (text,)
