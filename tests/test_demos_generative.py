@@ -4,6 +4,7 @@ compute what the chapters say, and each demo runs in quick mode and writes its f
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -137,6 +138,33 @@ def test_ch55_runs_and_plots(tmp_path):
     assert "after 3: KS" in one_figure(figures, "Metropolis-Hastings")["measured"]
     with pytest.raises(ConfigError, match="samples"):
         _run("ch55", tmp_path / "bad", ["samples=3"])
+
+
+#: English words of ch55's lines and plots as they were before issue 29 (KS, CDF, p and the
+#: formulas read the same in both languages).
+CH55_ENGLISH = re.compile(r"\b(the|uniform|draws?|distance|critical|mean|std|target|kept|proposals?|chains?|"
+                          r"steps?|after|rejection|sampling|density|frequency|die|counts|book|measured|data|plot)\b")
+
+
+def test_ch55_prints_and_draws_no_english_in_portuguese(tmp_path, capsys, monkeypatch):
+    from matplotlib.text import Text
+
+    from lab import i18n
+    from supervised.demo_context import DemoContext
+
+    drawn = []
+    original = DemoContext.plot
+    monkeypatch.setattr(DemoContext, "plot", lambda self, name, fig, step=0: (
+        drawn.extend(t.get_text() for t in fig.findobj(Text) if t.get_text()), original(self, name, fig, step)))
+    i18n.set_language("pt")
+    demos.run("ch55", quick=True, run_dir=str(tmp_path / "ch55"), device="cpu",
+              overrides=["samples=2000", "chain_steps=100"])
+    printed = capsys.readouterr().out
+    # the mixture written as Portuguese writes numbers: decimal commas, N(mean; std^2)
+    assert "dados: alvo 0,3 N(-2; 0,5^2) + 0,7 N(1,5; 1^2)" in printed and "livro: qualquer número de 1 a 6" in printed
+    assert "densidade do alvo" in drawn
+    english = [text for text in printed.splitlines() + drawn if CH55_ENGLISH.search(text.replace(str(tmp_path), ""))]
+    assert not english, english
 
 
 # -- chapters 56-57: direct and adversarial training in 1-D ----------------------------------------

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, language, tr
 from lab.plots import new_figure
 from supervised.corpora import CORPORA, CharText, load_corpus, next_char_counts
 from supervised.demos import Setting, register
@@ -46,6 +47,14 @@ LAG = 50
 #: `gate_bias` of the recurrent module: the LSTM's forget gate / the GRU's update gate start at
 #: sigmoid(3) = 0.95 (and the LSTM's input gate at 0.05).
 OPEN_GATE_BIAS = 3.0
+#: The y axis of the exploding runs' losses (chapters 50 and 53).
+CROSS_ENTROPY_LOSS = N_("cross-entropy loss")
+
+
+def listed(numbers: list[str]) -> str:
+    """Numbers already written with the output language's decimal mark, one after another: a
+    semicolon between them in Portuguese, where a comma is the decimal mark."""
+    return ("; " if language() == "pt" else ", ").join(numbers)
 
 
 # --- ch48: the character model ---------------------------------------------------------------
@@ -100,29 +109,34 @@ def next_char_after(model: nn.Module, text: CharText, first: str = "q", then: st
 def char_rnn(ctx) -> None:
     text = CharText(load_corpus(CORPUS))
     iterations = setting(ctx, "iterations")
-    data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(text.train):,} train / {len(text.held_out):,} held-out "
-            f"characters, {len(text.chars)} symbols")
-    ctx.say(f"data: {data}")
+    data = tr("{corpus}: {description}; {train:,} train / {held_out:,} held-out characters, {symbols} symbols").format(
+        corpus=CORPUS, description=tr(CORPORA[CORPUS]), train=len(text.train), held_out=len(text.held_out),
+        symbols=len(text.chars))
+    ctx.say(tr("data: {source}").format(source=data))
     follows = next_char_counts(text.text, "q")
-    ctx.say(f"in the whole text 'q' is followed by 'u' {follows['u']} times out of {sum(follows.values())} "
-            f"(the rest: {', '.join(f'{c!r} {n}' for c, n in follows.most_common()[1:4])}, ...); "
-            f"'u' is {100 * text.text.count('u') / len(text.text):.1f}% of all characters")
+    ctx.say(tr("in the whole text 'q' is followed by 'u' {u} times out of {total} (the rest: {rest}, ...); "
+               "'u' is {share:.1%} of all characters").format(
+        u=follows["u"], total=sum(follows.values()),
+        rest=", ".join(f"{c!r} {n}" for c, n in follows.most_common()[1:4]),
+        share=text.text.count("u") / len(text.text)))
     curves = {}
     for cell in ("rnn", "lstm"):
         model, curves[cell] = train_char_model(ctx, text, cell, iterations)
         probability, top_share, places = next_char_after(model, text)
-        ctx.report(f"{cell.upper()}: P('u' | 'q' and {CONTEXT - 1} characters before) over the held-out 'q's "
-                   f"({iterations} steps)", "after a 'q' the next letter is 'u' (ch048.md:90)",
-                   f"{probability:.2f} ('u' top choice at {100 * top_share:.0f}% of {places} places)",
+        ctx.report(tr("{cell}: P('u' | 'q' and {before} characters before) over the held-out 'q's ({steps} steps)")
+                   .format(cell=cell.upper(), before=CONTEXT - 1, steps=iterations),
+                   tr("after a 'q' the next letter is 'u' (ch048.md:90)"),
+                   tr("{probability:.2f} ('u' top choice at {share:.0%} of {places} places)").format(
+                       probability=probability, share=top_share, places=places),
                    data=data, matches=top_share > 0.5,
-                   reason="'u' is not the model's first choice after most 'q's")
+                   reason=tr("'u' is not the model's first choice after most 'q's"))
 
     fig, ax = new_figure(figsize=(6.5, 4))
     for cell, losses in curves.items():
         smooth = torch.tensor(losses).unfold(0, min(20, len(losses)), 1).mean(1)
         ax.plot(range(len(smooth)), smooth.numpy(), label=cell.upper())
-    ax.set(xlabel="training step", ylabel="cross-entropy (nats per character, 20-step mean)",
-           title=f"character model on {CORPUS}")
+    ax.set(xlabel=tr("training step"), ylabel=tr("cross-entropy (nats per character, 20-step mean)"),
+           title=tr("character model on {corpus}").format(corpus=CORPUS))
     ax.legend()
     ctx.plot("char_model_loss", fig)
 
@@ -239,28 +253,30 @@ def bptt(ctx) -> None:
     # W larger than PyTorch's default, so that early steps still matter at t = 20 and truncation shows.
     nn.init.orthogonal_(model.rnn.weight_hh_l0, gain=1.0)
     x, y = one_hot_batch(text, 4, BOOK_SEQUENCE_WORDS, ctx.seed)
-    data = f"4 windows of {BOOK_SEQUENCE_WORDS} one-hot characters of {CORPUS}, float64"
+    data = tr("{windows} windows of {length} one-hot characters of {corpus}, float64").format(
+        windows=4, length=BOOK_SEQUENCE_WORDS, corpus=CORPUS)
     full_hand, full_auto = bptt_by_hand(model, x, y), bptt_by_autograd(model, x, y)
     difference = largest_relative_difference(full_hand, full_auto)
-    ctx.report("BPTT by hand vs autograd on the whole unrolled net (largest relative difference, U W b V c)",
-               "BPTT is backpropagation on the unrolled net, W's gradient summed over the steps (ch049.md:160)",
-               f"{difference:.1e}", data=data, matches=difference < 1e-10,
-               reason="the hand-written gradients disagree with autograd")
+    ctx.report(tr("BPTT by hand vs autograd on the whole unrolled net (largest relative difference, U W b V c)"),
+               tr("BPTT is backpropagation on the unrolled net, W's gradient summed over the steps (ch049.md:160)"),
+               decimal(f"{difference:.1e}"), data=data, matches=difference < 1e-10,
+               reason=tr("the hand-written gradients disagree with autograd"))
     truncate = 4
     cut_hand, cut_auto = bptt_by_hand(model, x, y, truncate), bptt_by_autograd(model, x, y, truncate)
     difference = largest_relative_difference(cut_hand, cut_auto)
-    ctx.report(f"BPTT truncated at {truncate} steps, by hand vs autograd on the cut graph",
-               "truncate backpropagation after a few steps (ch049.md:181)", f"{difference:.1e}", data=data,
-               matches=difference < 1e-10, reason="the hand-written truncated gradients disagree with autograd")
+    ctx.report(tr("BPTT truncated at {steps} steps, by hand vs autograd on the cut graph").format(steps=truncate),
+               tr("truncate backpropagation after a few steps (ch049.md:181)"), decimal(f"{difference:.1e}"),
+               data=data, matches=difference < 1e-10,
+               reason=tr("the hand-written truncated gradients disagree with autograd"))
     lost = float((cut_hand["W"] - full_hand["W"]).norm() / full_hand["W"].norm())
-    ctx.say(f"truncating at {truncate} steps changes dE/dW by {100 * lost:.1f}% of its norm "
-            "(the contributions from further back are dropped)")
+    ctx.say(tr("truncating at {steps} steps changes dE/dW by {share:.1%} of its norm "
+               "(the contributions from further back are dropped)").format(steps=truncate, share=lost))
 
     # The chapter's example E_3: dE_3/dW = sum_k dE_3/ds_3 ds_3/ds_k ds_k/dW, k = 3, 2, 1, 0
     # (the formula image at ch049.md:148).
     terms = contributions_to_w(model, x, y, 3)
-    ctx.say("E_3's terms of dE_3/dW from steps k = 3, 2, 1, 0 (norms; k = 0 meets s_-1 = 0): "
-            + ", ".join(f"{float(term.norm()):.3g}" for term in terms))
+    ctx.say(tr("E_3's terms of dE_3/dW from steps k = 3, 2, 1, 0 (norms; k = 0 meets s_-1 = 0): {norms}").format(
+        norms=listed([decimal(f"{float(term.norm()):.3g}") for term in terms])))
 
 
 # --- ch50: vanishing and exploding gradients ---------------------------------------------------
@@ -362,67 +378,74 @@ def first_nan_step(losses: list[float]) -> int | None:
                     Setting("clip_steps", 1000, 200, low=1)))
 def vanishing_and_exploding(ctx) -> None:
     tanh_slope, sigmoid_slope = largest_slope(torch.tanh), largest_slope(torch.sigmoid)
-    ctx.report("largest derivative of tanh (autograd on [-10, 10])", BOOK_TANH_SLOPE_BOUND, round(tanh_slope, 6),
-               matches=abs(tanh_slope - BOOK_TANH_SLOPE_BOUND) < 1e-6, reason="tanh' exceeds the bound")
-    ctx.report("largest derivative of the sigmoid", f"1/4 = {BOOK_SIGMOID_SLOPE_BOUND}", round(sigmoid_slope, 6),
-               matches=abs(sigmoid_slope - BOOK_SIGMOID_SLOPE_BOUND) < 1e-6, reason="sigmoid' exceeds the bound")
+    ctx.report(tr("largest derivative of tanh (autograd on [-10, 10])"), BOOK_TANH_SLOPE_BOUND, round(tanh_slope, 6),
+               matches=abs(tanh_slope - BOOK_TANH_SLOPE_BOUND) < 1e-6, reason=tr("tanh' exceeds the bound"))
+    ctx.report(tr("largest derivative of the sigmoid"), tr("1/4 = {bound:g}").format(bound=BOOK_SIGMOID_SLOPE_BOUND),
+               round(sigmoid_slope, 6), matches=abs(sigmoid_slope - BOOK_SIGMOID_SLOPE_BOUND) < 1e-6,
+               reason=tr("sigmoid' exceeds the bound"))
 
     steps = setting(ctx, "lag_steps")
     nets_drawn = setting(ctx, "nets_drawn")
     curves = {label: gradient_by_lag(*spec, steps=steps, nets_drawn=nets_drawn, seed=ctx.seed)
               for label, spec in LAG_NETS.items()}
     at = {label: float(curve[LAG]) for label, curve in curves.items()}
-    data = (f"{nets_drawn} freshly initialised nets (hidden 64) on random inputs, {steps} steps; "
-            f"share of the last step's input gradient left {LAG} steps back")
-    ctx.report(f"plain tanh RNN: gradient {LAG} steps back", "shrinks exponentially, gone after a few steps "
-               "(ch050.md:64)", f"{at['RNN tanh']:.1e}", data=data, matches=at["RNN tanh"] < VANISHED,
-               reason=f"more than {VANISHED:g} of the gradient survives")
-    ctx.report(f"ReLU RNN, PyTorch's initialisation: gradient {LAG} steps back",
-               "ReLU's derivative is 0 or 1, less prone to vanishing (ch050.md:76)", f"{at['RNN ReLU']:.1e}",
-               data=data, matches=at["RNN ReLU"] >= VANISHED,
-               reason="with small random W the product of the W's still vanishes: ReLU alone does not help")
-    ctx.report(f"ReLU RNN started at W = I (Le et al. 2015): gradient {LAG} steps back",
-               "proper initialisation of W reduces the problem (ch050.md:76)", f"{at['RNN ReLU, W = I']:.2g}",
-               data=data, matches=at["RNN ReLU, W = I"] >= 1e-2,
-               reason="the identity start does not keep the gradient")
-    for cell in ("LSTM", "GRU"):
-        gate = "forget" if cell == "LSTM" else "update"
+    data = tr("{nets} freshly initialised nets (hidden 64) on random inputs, {steps} steps; "
+              "share of the last step's input gradient left {lag} steps back").format(
+        nets=nets_drawn, steps=steps, lag=LAG)
+    ctx.report(tr("plain tanh RNN: gradient {lag} steps back").format(lag=LAG),
+               tr("shrinks exponentially, gone after a few steps (ch050.md:64)"), decimal(f"{at['RNN tanh']:.1e}"),
+               data=data, matches=at["RNN tanh"] < VANISHED,
+               reason=tr("more than {share:g} of the gradient survives").format(share=VANISHED))
+    ctx.report(tr("ReLU RNN, PyTorch's initialisation: gradient {lag} steps back").format(lag=LAG),
+               tr("ReLU's derivative is 0 or 1, less prone to vanishing (ch050.md:76)"),
+               decimal(f"{at['RNN ReLU']:.1e}"), data=data, matches=at["RNN ReLU"] >= VANISHED,
+               reason=tr("with small random W the product of the W's still vanishes: ReLU alone does not help"))
+    ctx.report(tr("ReLU RNN started at W = I (Le et al. 2015): gradient {lag} steps back").format(lag=LAG),
+               tr("proper initialisation of W reduces the problem (ch050.md:76)"),
+               decimal(f"{at['RNN ReLU, W = I']:.2g}"), data=data, matches=at["RNN ReLU, W = I"] >= 1e-2,
+               reason=tr("the identity start does not keep the gradient"))
+    for cell, gate in (("LSTM", tr("forget gate")), ("GRU", tr("update gate"))):
         opened = f"{cell}, gate_bias {OPEN_GATE_BIAS:g}"
-        ctx.report(f"{cell}: gradient {LAG} steps back, PyTorch's initialisation / {gate} gate biased open",
-                   "LSTM and GRU were designed to handle vanishing gradients (ch050.md:79)",
-                   f"{at[cell]:.1e} / {at[opened]:.2g}", data=data, matches=at[opened] >= 1e-2,
-                   reason=f"even with the {gate} gate open the gradient vanishes")
-        ctx.say(f"{cell} at PyTorch's initialisation: its {gate} gate sits near sigmoid(0) = 0.5 and halves the "
-                f"gradient every step ({at[cell]:.1e} left); biased open (sigmoid({OPEN_GATE_BIAS:g}) = "
-                f"{1 / (1 + math.exp(-OPEN_GATE_BIAS)):.2f}) it keeps {at[opened]:.2g}")
+        ctx.report(tr("{cell}: gradient {lag} steps back, PyTorch's initialisation / {gate} biased open").format(
+                       cell=cell, lag=LAG, gate=gate),
+                   tr("LSTM and GRU were designed to handle vanishing gradients (ch050.md:79)"),
+                   decimal(f"{at[cell]:.1e} / {at[opened]:.2g}"), data=data, matches=at[opened] >= 1e-2,
+                   reason=tr("even with the {gate} open the gradient vanishes").format(gate=gate))
+        ctx.say(tr("{cell} at PyTorch's initialisation: its {gate} sits near sigmoid(0) = 0.5 and halves the "
+                   "gradient every step ({left:.1e} left); biased open (sigmoid({bias:g}) = {open:.2f}) it keeps "
+                   "{kept:.2g}").format(cell=cell, gate=gate, left=at[cell], bias=OPEN_GATE_BIAS,
+                                        open=1 / (1 + math.exp(-OPEN_GATE_BIAS)), kept=at[opened]))
 
     text = CharText(load_corpus(CORPUS))
     clipped_steps = setting(ctx, "clip_steps")
     wild = exploding_run(text, "none", clipped_steps, ctx.seed, device=ctx.device)
     tamed = exploding_run(text, "norm", clipped_steps, ctx.seed, device=ctx.device)
     nan_at = first_nan_step(wild["losses"])
-    run_data = (f"ReLU character RNN, W = 2 x orthogonal, SGD lr 0.1, windows of {CONTEXT} characters of {CORPUS}; "
-                f"first gradient norm {wild['norms'][0]:.2g}")
-    ctx.report("exploding run without clipping: step whose loss is NaN", "gradients become NaN (ch050.md:70)",
-               f"step {nan_at}" if nan_at else "never", data=run_data, matches=nan_at is not None,
-               reason="the loss stayed finite")
+    run_data = tr("ReLU character RNN, W = 2 x orthogonal, SGD lr 0.1, windows of {length} characters of {corpus}; "
+                  "first gradient norm {norm:.2g}").format(length=CONTEXT, corpus=CORPUS, norm=wild["norms"][0])
+    ctx.report(tr("exploding run without clipping: step whose loss is NaN"), tr("gradients become NaN (ch050.md:70)"),
+               tr("step {step}").format(step=nan_at) if nan_at else tr("never"), data=run_data,
+               matches=nan_at is not None, reason=tr("the loss stayed finite"))
     finite = all(math.isfinite(v) for v in tamed["losses"])
-    ctx.report(f"same run, gradient norm clipped at {tamed['threshold']:g}: loss at step 1 -> {clipped_steps}",
-               "clipping at a preset threshold is simple and effective (ch050.md:73)",
-               f"{tamed['losses'][0]:.3g} -> {tamed['losses'][-1]:.3g}", data=run_data,
+    ctx.report(tr("same run, gradient norm clipped at {threshold:g}: loss at step 1 -> {steps}").format(
+                   threshold=tamed["threshold"], steps=clipped_steps),
+               tr("clipping at a preset threshold is simple and effective (ch050.md:73)"),
+               decimal(f"{tamed['losses'][0]:.3g} -> {tamed['losses'][-1]:.3g}"), data=run_data,
                matches=finite and tamed["losses"][-1] < tamed["losses"][0],
-               reason="the clipped run did not stay finite and improve")
+               reason=tr("the clipped run did not stay finite and improve"))
 
     fig, axes = new_figure(1, 2, figsize=(12, 4.2))
     for label, curve in curves.items():
         axes[0].semilogy(range(steps), curve.clamp_min(1e-30).numpy(), label=label)
-    axes[0].axhline(VANISHED, color="grey", linestyle=":", linewidth=1, label=f"vanished ({VANISHED:g})")
-    axes[0].set(xlabel="steps back from the output (k)", ylabel="||dE/dx_{T-k}|| / ||dE/dx_T||",
-                title="gradient reaching k steps back", ylim=(1e-30, 10))
+    axes[0].axhline(VANISHED, color="grey", linestyle=":", linewidth=1,
+                    label=tr("vanished ({share:g})").format(share=VANISHED))
+    axes[0].set(xlabel=tr("steps back from the output (k)"), ylabel="||dE/dx_{T-k}|| / ||dE/dx_T||",
+                title=tr("gradient reaching k steps back"), ylim=(1e-30, 10))
     axes[0].legend(fontsize=7)
-    axes[1].semilogy(range(1, len(tamed["losses"]) + 1), tamed["losses"], label="norm clipped at 1")
+    axes[1].semilogy(range(1, len(tamed["losses"]) + 1), tamed["losses"],
+                     label=tr("norm clipped at {threshold:g}").format(threshold=tamed["threshold"]))
     axes[1].semilogy(range(1, len(wild["losses"]) + 1), [v if math.isfinite(v) else float("nan") for v in wild["losses"]],
-                     marker="o", label=f"not clipped (NaN at step {nan_at})")
-    axes[1].set(xlabel="SGD step", ylabel="loss", title="an exploding ReLU RNN")
+                     marker="o", label=tr("not clipped (NaN at step {step})").format(step=nan_at))
+    axes[1].set(xlabel=tr("SGD step"), ylabel=tr(CROSS_ENTROPY_LOSS), title=tr("an exploding ReLU RNN"))
     axes[1].legend()
     ctx.plot("gradient_by_lag", fig)

@@ -29,11 +29,12 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, tr
 from lab.plots import new_figure
 from supervised.corpora import CharText, load_corpus
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
-from supervised.demos.ch48_char_rnn import CORPUS, exploding_run, first_nan_step
+from supervised.demos.ch48_char_rnn import CORPUS, CROSS_ENTROPY_LOSS, exploding_run, first_nan_step
 
 BOOK_SHORT_GAP = 10  # ch051.md:48 "após 1.000 intervalos em vez de 10"
 BOOK_LONG_GAP = 1000  # ch051.md:48
@@ -45,6 +46,8 @@ MEMORY_GATE_BIAS = 8.0
 #: Recall at least this accurate counts as remembering; at most this as forgotten (chance 0.5).
 REMEMBERS, FORGETS = 0.9, 0.6
 HIDDEN = 8
+#: Added to a reason when a --quick run measured the figure.
+QUICK = N_("; reduced size under --quick")
 
 
 # --- the cells written out --------------------------------------------------------------------
@@ -166,7 +169,8 @@ def memory_run(ctx, label: str, gap: int) -> dict:
     cell, gate_bias = MEMORY_NETS[label]
     key = (label, gap, steps, ctx.seed)
     if key not in _RUNS:
-        ctx.say(f"memory task, gap {gap}: training {label} for {steps} steps")
+        ctx.say(tr("memory task, gap {gap}: training {label} for {steps} steps").format(
+            gap=gap, label=label, steps=steps))
         _RUNS[key] = train_memory(cell, gap, steps, gate_bias, ctx.seed, logger=ctx.logger,
                                   tag=f"memory/{label.replace(', ', '_').replace(' ', '_')}/gap{gap}",
                                   device=ctx.device)
@@ -178,8 +182,9 @@ def _percent(run: dict) -> str:
 
 
 def memory_data(ctx) -> str:
-    return (f"memory task: a sign at step 0, recall after the gap; 512 fresh test sequences, chance 50%; "
-            f"hidden {HIDDEN}, {setting(ctx, 'memory_steps')} Adam steps of 32 sequences")
+    return tr("memory task: a sign at step 0, recall after the gap; 512 fresh test sequences, chance 50%; "
+              "hidden {hidden}, {steps} Adam steps of 32 sequences").format(
+        hidden=HIDDEN, steps=setting(ctx, "memory_steps"))
 
 
 def long_gap(ctx) -> int:
@@ -191,13 +196,13 @@ def judge_recall(ctx, label: str, book: str, runs: dict, wanted: bool, reason: s
     """Report recall after the short and the long gap; judged only at the book's 1,000 steps."""
     gap = long_gap(ctx)
     measured = f"{_percent(runs[BOOK_SHORT_GAP])} / {_percent(runs[gap])}"
+    quick = tr(QUICK) if ctx.quick else ""
+    shown = tr("{label}: recall after {short} / {long:,} steps").format(label=label, short=BOOK_SHORT_GAP, long=gap)
     if gap != BOOK_LONG_GAP:
-        ctx.report(f"{label}: recall after {BOOK_SHORT_GAP} / {gap} steps", book, measured, data=memory_data(ctx),
-                   matches=None, reason=f"a gap of {gap}, the book's is {BOOK_LONG_GAP:,}"
-                   + ("; reduced size under --quick" if ctx.quick else ""))
+        ctx.report(shown, book, measured, data=memory_data(ctx), matches=None,
+                   reason=tr("a gap of {gap}, the book's is {book:,}").format(gap=gap, book=BOOK_LONG_GAP) + quick)
         return
-    ctx.report(f"{label}: recall after {BOOK_SHORT_GAP} / {gap:,} steps", book, measured, data=memory_data(ctx),
-               matches=wanted, reason=reason + ("; reduced size under --quick" if ctx.quick else ""))
+    ctx.report(shown, book, measured, data=memory_data(ctx), matches=wanted, reason=reason + quick)
 
 
 def plot_memory(ctx, labels: list[str], name: str) -> None:
@@ -208,13 +213,16 @@ def plot_memory(ctx, labels: list[str], name: str) -> None:
             window = min(20, len(curve))
             ax.plot(range(window - 1, len(curve)), 100 * curve.unfold(0, window, 1).mean(1).numpy(), label=label)
         ax.axhline(50, color="grey", linestyle=":", linewidth=1)
-        ax.set(xlabel="training step", title=f"gap of {gap} steps", ylim=(0, 105))
-    axes[0].set_ylabel("recall accuracy on the batch (%, 20-step mean)")
+        ax.set(xlabel=tr("training step"), title=tr("gap of {gap} steps").format(gap=gap), ylim=(0, 105))
+    axes[0].set_ylabel(tr("recall accuracy on the batch (%, 20-step mean)"))
     axes[0].legend()
     ctx.plot(name, fig)
 
 
 # --- ch51 -------------------------------------------------------------------------------------
+
+LSTM_REMEMBERS = N_("an LSTM remembers after 1,000 steps (ch051.md:48)")
+
 
 @register("ch51", "Arquitetura de Redes Neurais Long Short Term Memory (LSTM)",
           "LSTM: four layers and three gates written out; recall after 10 vs 1,000 steps against a plain RNN",
@@ -223,29 +231,30 @@ def lstm(ctx) -> None:
     torch.manual_seed(ctx.seed)
     model = nets.build("recurrent", cell="lstm", input_size=1, hidden_size=HIDDEN)
     blocks = gate_blocks(model)
-    ctx.report("weight blocks in an LSTM cell (rows of W_ih / hidden size)", BOOK_LSTM_LAYERS, blocks,
-               by_construction=True, reason="torch's nn.LSTM is written with these blocks; read off its weights, "
-               "not measured (the line below checks the gates' equations)")
+    ctx.report(tr("weight blocks in an LSTM cell (rows of W_ih / hidden size)"), BOOK_LSTM_LAYERS, blocks,
+               by_construction=True, reason=tr("torch's nn.LSTM is written with these blocks; read off its weights, "
+                                               "not measured (the line below checks the gates' equations)"))
     difference = by_hand_difference("lstm", ctx.seed)
-    ctx.report("LSTM written out with forget, input and output gates vs torch's LSTM (max difference)",
-               f"{BOOK_LSTM_GATES} gates around the cell state (ch051.md:63-72)", f"{difference:.1e}",
-               matches=difference < 1e-5, reason="the hand-written cell disagrees with torch's")
+    ctx.report(tr("LSTM written out with forget, input and output gates vs torch's LSTM (max difference)"),
+               tr("{gates} gates around the cell state (ch051.md:63-72)").format(gates=BOOK_LSTM_GATES),
+               decimal(f"{difference:.1e}"), matches=difference < 1e-5,
+               reason=tr("the hand-written cell disagrees with torch's"))
 
     gaps = (BOOK_SHORT_GAP, long_gap(ctx))
     runs = {label: {gap: memory_run(ctx, label, gap) for gap in gaps}
             for label in ("RNN", "LSTM", f"LSTM, gate_bias {MEMORY_GATE_BIAS:g}")}
     accuracy = {label: [by_gap[gap]["accuracy"] for gap in gaps] for label, by_gap in runs.items()}
-    judge_recall(ctx, "plain RNN", "remembers after 10 steps, has forgotten after 1,000 (ch051.md:48)", runs["RNN"],
-                 accuracy["RNN"][0] >= REMEMBERS and accuracy["RNN"][1] <= FORGETS,
-                 "the plain RNN does not show that pattern")
+    judge_recall(ctx, tr("plain RNN"), tr("remembers after 10 steps, has forgotten after 1,000 (ch051.md:48)"),
+                 runs["RNN"], accuracy["RNN"][0] >= REMEMBERS and accuracy["RNN"][1] <= FORGETS,
+                 tr("the plain RNN does not show that pattern"))
     kept = f"LSTM, gate_bias {MEMORY_GATE_BIAS:g}"
-    judge_recall(ctx, f"LSTM started keeping its state (gate_bias {MEMORY_GATE_BIAS:g})",
-                 "an LSTM remembers after 1,000 steps (ch051.md:48)", runs[kept], min(accuracy[kept]) >= REMEMBERS,
-                 "the LSTM did not learn to recall")
-    judge_recall(ctx, "LSTM as PyTorch initialises it", "an LSTM remembers after 1,000 steps (ch051.md:48)",
+    judge_recall(ctx, tr("LSTM started keeping its state (gate_bias {bias:g})").format(bias=MEMORY_GATE_BIAS),
+                 tr(LSTM_REMEMBERS), runs[kept], min(accuracy[kept]) >= REMEMBERS,
+                 tr("the LSTM did not learn to recall"))
+    judge_recall(ctx, tr("LSTM as PyTorch initialises it"), tr(LSTM_REMEMBERS),
                  runs["LSTM"], min(accuracy["LSTM"]) >= REMEMBERS,
-                 "its forget gate starts near sigmoid(0) = 0.5, so 0.5^1000 of the first step reaches the end and "
-                 "training gets no signal: the cell can remember, but must start keeping its state")
+                 tr("its forget gate starts near sigmoid(0) = 0.5, so 0.5^1000 of the first step reaches the end and "
+                    "training gets no signal: the cell can remember, but must start keeping its state"))
     plot_memory(ctx, list(runs), "memory_task_lstm")
 
 
@@ -259,23 +268,25 @@ def gru(ctx) -> None:
     lstm_model = nets.build("recurrent", cell="lstm", input_size=1, hidden_size=HIDDEN)
     gru_model = nets.build("recurrent", cell="gru", input_size=1, hidden_size=HIDDEN)
     blocks = gate_blocks(gru_model)
-    ctx.report("weight blocks in a GRU cell: reset gate, update gate, candidate", f"{BOOK_GRU_GATES} gates + candidate "
-               "(ch052.md:42)", f"{blocks} blocks", by_construction=True,
-               reason="torch's nn.GRU is written with these blocks; read off its weights, not measured")
+    ctx.report(tr("weight blocks in a GRU cell: reset gate, update gate, candidate"),
+               tr("{gates} gates + candidate (ch052.md:42)").format(gates=BOOK_GRU_GATES),
+               tr("{blocks} blocks").format(blocks=blocks), by_construction=True,
+               reason=tr("torch's nn.GRU is written with these blocks; read off its weights, not measured"))
     _, state = gru_model(torch.zeros(1, 3, 1), return_state=True)
     _, lstm_state = lstm_model(torch.zeros(1, 3, 1), return_state=True)
-    ctx.report("state passed between steps: GRU / LSTM", "the GRU dropped the cell state, only h (ch052.md:42)",
+    ctx.report(tr("state passed between steps: GRU / LSTM"), tr("the GRU dropped the cell state, only h (ch052.md:42)"),
                f"{'h' if torch.is_tensor(state) else '(h, c)'} / {'(h, c)' if isinstance(lstm_state, tuple) else 'h'}",
-               by_construction=True, reason="what torch's modules return; read back, not measured")
-    ratio = nets.count_parameters(gru_model.rnn) / nets.count_parameters(lstm_model.rnn)
-    ctx.say(f"parameters of the recurrent layer, hidden {HIDDEN}: GRU {nets.count_parameters(gru_model.rnn)} vs "
-            f"LSTM {nets.count_parameters(lstm_model.rnn)} ({ratio:.2f}: 3 blocks of weights instead of 4)")
+               by_construction=True, reason=tr("what torch's modules return; read back, not measured"))
+    gru_count, lstm_count = nets.count_parameters(gru_model.rnn), nets.count_parameters(lstm_model.rnn)
+    ctx.say(tr("parameters of the recurrent layer, hidden {hidden}: GRU {gru:,} vs LSTM {lstm:,} ({ratio:.2f}: "
+               "3 blocks of weights instead of 4)").format(hidden=HIDDEN, gru=gru_count, lstm=lstm_count,
+                                                           ratio=gru_count / lstm_count))
 
     label = f"GRU, gate_bias {MEMORY_GATE_BIAS:g}"
     runs = {gap: memory_run(ctx, label, gap) for gap in (BOOK_SHORT_GAP, long_gap(ctx))}
-    judge_recall(ctx, f"GRU started keeping its state (gate_bias {MEMORY_GATE_BIAS:g})",
-                 "gates trained to keep information from long ago (ch052.md:48)", runs,
-                 min(run["accuracy"] for run in runs.values()) >= REMEMBERS, "the GRU did not learn to recall")
+    judge_recall(ctx, tr("GRU started keeping its state (gate_bias {bias:g})").format(bias=MEMORY_GATE_BIAS),
+                 tr("gates trained to keep information from long ago (ch052.md:48)"), runs,
+                 min(run["accuracy"] for run in runs.values()) >= REMEMBERS, tr("the GRU did not learn to recall"))
     plot_memory(ctx, [label], "memory_task_gru")
 
 
@@ -298,48 +309,56 @@ def drift_over(cell: str, gate_bias: float, steps: int, seed: int) -> float:
           settings=(Setting("clip_steps", 1000, 200, low=1),))
 def gru_math_and_clipping(ctx) -> None:
     difference = by_hand_difference("gru", ctx.seed)
-    ctx.report("GRU in the chapter's steps (reset, candidate, update, u = z h, h = (1 - z) r + u) vs torch's GRU",
-               "the chapter's equations (ch053.md:47-100)", f"{difference:.1e}", matches=difference < 1e-5,
-               reason="the chapter's equations disagree with torch's GRU")
+    ctx.report(tr("GRU in the chapter's steps (reset, candidate, update, u = z h, h = (1 - z) r + u) vs torch's GRU"),
+               tr("the chapter's equations (ch053.md:47-100)"), decimal(f"{difference:.1e}"), matches=difference < 1e-5,
+               reason=tr("the chapter's equations disagree with torch's GRU"))
     open_drift, plain_drift = drift_over("gru", MEMORY_GATE_BIAS, 100, ctx.seed), drift_over("gru", 0.0, 100, ctx.seed)
-    ctx.report(f"GRU state carried 100 empty steps, change relative to its start: update gate near 1 (gate_bias "
-               f"{MEMORY_GATE_BIAS:g}) / near 0.5", "an update gate near 1 keeps the previous memory (ch053.md:119)",
-               f"{open_drift:.3f} / {plain_drift:.2f}", matches=open_drift < 0.1 <= plain_drift,
-               reason="the update gate near 1 did not keep the state")
+    ctx.report(tr("GRU state carried 100 empty steps, change relative to its start: update gate near 1 (gate_bias "
+                  "{bias:g}) / near 0.5").format(bias=MEMORY_GATE_BIAS),
+               tr("an update gate near 1 keeps the previous memory (ch053.md:119)"),
+               decimal(f"{open_drift:.3f} / {plain_drift:.2f}"), matches=open_drift < 0.1 <= plain_drift,
+               reason=tr("the update gate near 1 did not keep the state"))
 
     text = CharText(load_corpus(CORPUS))
     steps = setting(ctx, "clip_steps")
     runs = {clip: exploding_run(text, clip, steps, ctx.seed, device=ctx.device) for clip in ("none", "value", "norm")}
-    data = f"chapter 50's exploding ReLU RNN on {CORPUS}, SGD lr 0.1, {steps} steps"
+    data = tr("chapter 50's exploding ReLU RNN on {corpus}, SGD lr 0.1, {steps} steps").format(
+        corpus=CORPUS, steps=steps)
     by_value, by_norm = runs["value"], runs["norm"]
-    ctx.report(f"clipping by value at {by_value['threshold']:g}: cosine between clipped and raw gradient (lowest)",
-               "the direction stays unchanged, only the magnitude changes (ch053.md:138)",
-               f"{min(by_value['cosines']):.3f}", data=data, matches=min(by_value["cosines"]) > 1 - 1e-6,
-               reason="clipping each entry to [-t, t] turns the gradient; the sentence holds for clipping by norm")
-    ctx.report(f"clipping by norm at {by_norm['threshold']:g}: cosine between clipped and raw gradient (lowest)",
-               "the direction stays unchanged, only the magnitude changes (ch053.md:138)",
-               f"{min(by_norm['cosines']):.6f}", data=data, matches=min(by_norm["cosines"]) > 1 - 1e-6,
-               reason="rescaling changed the direction")
+    direction_kept = tr("the direction stays unchanged, only the magnitude changes (ch053.md:138)")
+    ctx.report(tr("clipping by value at {threshold:g}: cosine between clipped and raw gradient (lowest)").format(
+                   threshold=by_value["threshold"]), direction_kept,
+               decimal(f"{min(by_value['cosines']):.3f}"), data=data, matches=min(by_value["cosines"]) > 1 - 1e-6,
+               reason=tr("clipping each entry to [-t, t] turns the gradient; the sentence holds for clipping by norm"))
+    ctx.report(tr("clipping by norm at {threshold:g}: cosine between clipped and raw gradient (lowest)").format(
+                   threshold=by_norm["threshold"]), direction_kept,
+               decimal(f"{min(by_norm['cosines']):.6f}"), data=data, matches=min(by_norm["cosines"]) > 1 - 1e-6,
+               reason=tr("rescaling changed the direction"))
     nan_at = first_nan_step(runs["none"]["losses"])
     finals = {clip: run["losses"][-1] for clip, run in runs.items()}
-    ctx.report(f"loss after {steps} steps: not clipped / by value / by norm",
-               "clipping keeps exploding gradients from wrecking training (ch053.md:132-135)",
-               f"NaN at step {nan_at} / {finals['value']:.3g} / {finals['norm']:.3g}", data=data,
+    ctx.report(tr("loss after {steps} steps: not clipped / by value / by norm").format(steps=steps),
+               tr("clipping keeps exploding gradients from wrecking training (ch053.md:132-135)"),
+               tr("NaN at step {step} / {value:.3g} / {norm:.3g}").format(
+                   step=nan_at, value=finals["value"], norm=finals["norm"]), data=data,
                matches=nan_at is not None and all(math.isfinite(finals[c]) for c in ("value", "norm")),
-               reason="the unclipped run did not blow up, or a clipped one did")
+               reason=tr("the unclipped run did not blow up, or a clipped one did"))
 
     fig, axes = new_figure(1, 2, figsize=(12, 4.2))
     colours = {"none": "tab:red", "value": "tab:blue", "norm": "tab:green"}
+    loss_labels = {"none": tr("none (NaN at step {step})").format(step=nan_at),
+                   "value": tr("value at {threshold:g}").format(threshold=by_value["threshold"]),
+                   "norm": tr("norm at {threshold:g}").format(threshold=by_norm["threshold"])}
+    cosine_labels = {"value": tr("by value"), "norm": tr("by norm")}
     for clip, run in runs.items():
         losses = [v if math.isfinite(v) else float("nan") for v in run["losses"]]
         axes[0].semilogy(range(1, len(losses) + 1), losses, marker="o" if clip == "none" else None, color=colours[clip],
-                         label=f"{clip}" + (f" (NaN at step {nan_at})" if clip == "none" else
-                                            f" at {run['threshold']:g}"))
+                         label=loss_labels[clip])
         if clip != "none":
-            axes[1].plot(range(1, len(run["cosines"]) + 1), run["cosines"], color=colours[clip], label=f"by {clip}")
-    axes[0].set(xlabel="SGD step", ylabel="loss", title="exploding ReLU RNN: clipping")
+            axes[1].plot(range(1, len(run["cosines"]) + 1), run["cosines"], color=colours[clip],
+                         label=cosine_labels[clip])
+    axes[0].set(xlabel=tr("SGD step"), ylabel=tr(CROSS_ENTROPY_LOSS), title=tr("exploding ReLU RNN: clipping"))
     axes[0].legend()
-    axes[1].set(xlabel="SGD step", ylabel="cos(clipped, raw gradient)", title="direction of the clipped gradient",
-                ylim=(0, 1.05))
+    axes[1].set(xlabel=tr("SGD step"), ylabel=tr("cos(clipped, raw gradient)"),
+                title=tr("direction of the clipped gradient"), ylim=(0, 1.05))
     axes[1].legend()
     ctx.plot("clipping", fig)

@@ -31,14 +31,19 @@ from torch import nn
 
 import nets
 from lab.config import ConfigError
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._autoencoding import as_rgb, tile
 from supervised.demos._training import adversarial_step, describe, setting
 
-BOOK_PROBABILITY = "D returns a probability, 1 = authentic, 0 = generated"  # ch054.md:79
-BOOK_ARCHITECTURE = "D: convolutional, downsamples to a probability; G: upsamples noise to an image"  # ch054.md:91
-BOOK_CLOSER = "the generated images come ever closer to real ones"  # ch054.md:94
-FID_SOURCE = "measured (FID idea: Heusel et al. 2017)"
+BOOK_PROBABILITY = N_("D returns a probability, 1 = authentic, 0 = generated")  # ch054.md:79
+BOOK_ARCHITECTURE = N_("D: convolutional, downsamples to a probability; G: upsamples noise to an image")  # ch054.md:91
+BOOK_CLOSER = N_("the generated images come ever closer to real ones")  # ch054.md:94
+#: Where the two figures on generated images coming closer to real ones come from: the book's
+#: claim, which gives no number, judged by a measure of this demo's.
+FID_SOURCE = N_("book (ch054.md:94), judged by a Fréchet distance to real digits (the FID idea of Heusel et al. "
+                "2017)")
+CLASSIFIER_SOURCE = N_("book (ch054.md:94), judged by a classifier trained on real digits")
 LATENT = 32
 #: The generated digits count as "closer to real" when the Fréchet distance falls below this
 #: share of its value for the untrained generator.
@@ -179,10 +184,12 @@ def demo(ctx) -> None:
     dataset = ctx.dataset()
     side = dataset.image_shape[0]
     if side % 4:
-        raise ConfigError(f"--data {dataset.name}: images of side {side}; this GAN needs a side divisible by 4")
+        raise ConfigError(tr("--data {name}: images of side {side}; this GAN needs a side divisible by 4").format(
+            name=dataset.name, side=side))
     train = torch.tensor(dataset.train[0]).view(-1, 1, side, side)
     test = torch.tensor(dataset.test[0]).flatten(1)
-    data = describe(dataset, note=f"{steps} steps of {batch} real + {batch} generated images")
+    data = describe(dataset, note=tr("{steps} steps of {batch} real + {batch} generated images").format(
+        steps=steps, batch=batch))
 
     gan = train_dcgan(train, steps=steps, batch=batch, seed=ctx.seed, logger=ctx.logger)
     noise = torch.randn(2, LATENT)
@@ -193,25 +200,27 @@ def demo(ctx) -> None:
     ok = g_shapes[-1] == (1, side, side) and d_shapes[-1] == (1,) and \
         all(a[-1] < b[-1] for a, b in zip(g_shapes[1:-1], g_shapes[2:])) and \
         all(a[-1] > b[-1] for a, b in zip(d_shapes[:-2], d_shapes[1:-1]))
-    ctx.report("shapes through G (noise -> image) and D (image -> probability)", BOOK_ARCHITECTURE,
-               f"G: {_arrow(g_shapes)}; D: {_arrow(d_shapes)}", data="nets.build('dcgan_generator' / "
-               "'dcgan_discriminator'), read by forward hooks", matches=ok,
-               reason="" if ok else "G does not upsample to an image or D does not downsample to one number")
+    ctx.report(tr("shapes through G (noise -> image) and D (image -> probability)"), tr(BOOK_ARCHITECTURE),
+               f"G: {_arrow(g_shapes)}; D: {_arrow(d_shapes)}",
+               data=tr("nets.build('dcgan_generator' / 'dcgan_discriminator'), read by forward hooks"), matches=ok,
+               reason="" if ok else tr("G does not upsample to an image or D does not downsample to one number"))
 
     tail = max(1, steps // 10)
     d_real, d_fake = float(np.mean(gan.d_real[-tail:])), float(np.mean(gan.d_fake[-tail:]))
     ok = 0.0 <= d_fake < d_real <= 1.0
-    ctx.report(f"mean D(x) over the last {tail} steps: real / generated images", BOOK_PROBABILITY,
-               f"{d_real:.3f} / {d_fake:.3f}", data=data, matches=ok,
-               reason="" if ok else "D does not score the real images above the generated ones")
+    ctx.report(tr("mean D(x) over the last {tail} steps: real / generated images").format(tail=tail),
+               tr(BOOK_PROBABILITY), decimal(f"{d_real:.3f} / {d_fake:.3f}"), data=data, matches=ok,
+               reason="" if ok else tr("D does not score the real images above the generated ones"))
 
     # How close the generated digits come to real ones, judged by a classifier of real digits.
     labels = torch.tensor(dataset.train[1])
     classifier = train_digit_classifier(train.flatten(1), labels, epochs=classifier_epochs, seed=ctx.seed)
     real_features, real_probabilities = classifier_features(classifier, test)
     accuracy = float((real_probabilities.argmax(1).numpy() == dataset.test[1]).mean())
-    judge_data = (f"{data}; {len(next(iter(gan.judged.values()))):,} samples per snapshot vs {len(test):,} held-out "
-                  f"digits; classifier [{test.shape[1]}, 128, 10], {100 * accuracy:.1f}% held-out accuracy")
+    judge_data = tr("{data}; {samples:,} samples per snapshot vs {held_out:,} held-out digits; classifier "
+                    "[{pixels}, 128, 10], {accuracy:.1%} held-out accuracy").format(
+        data=data, samples=len(next(iter(gan.judged.values()))), held_out=len(test), pixels=test.shape[1],
+        accuracy=accuracy)
     distances, confidences, classes = {}, {}, {}
     for step, samples in gan.judged.items():
         features, probabilities = classifier_features(classifier, samples)
@@ -222,21 +231,24 @@ def demo(ctx) -> None:
                                   confidences[step]})
     first, last = min(distances), max(distances)
     real_confidence = float(real_probabilities.max(1).values.mean())
-    ctx.table("dcgan_snapshots", ["step", "Fréchet distance to held-out digits", "classifier confidence",
-                                  "digit classes among the samples"],
+    ctx.table("dcgan_snapshots", [tr("step"), tr("Fréchet distance to held-out digits"), tr("classifier confidence"),
+                                  tr("digit classes among the samples")],
               [[step, distances[step], confidences[step], classes[step]] for step in sorted(distances)]
-              + [["held-out real digits", 0.0, real_confidence, len(np.unique(dataset.test[1]))]])
+              + [[tr("held-out real digits"), 0.0, real_confidence, len(np.unique(dataset.test[1]))]])
     closer = distances[last] < CLOSER_SHARE * distances[first]
-    ctx.report("Fréchet distance of generated to held-out digits in the classifier's features, first -> last "
-               "snapshot", BOOK_CLOSER, " -> ".join(f"{distances[s]:.1f}" for s in sorted(distances)),
-               data=judge_data, matches=None if ctx.quick else closer, source=FID_SOURCE,
-               reason=(f"reduced size under --quick ({steps} steps)" if ctx.quick else
-                       "" if closer else f"the last distance is not below {CLOSER_SHARE:.0%} of the first"))
-    ctx.report("the classifier's mean confidence on generated digits (on real ones)", BOOK_CLOSER,
-               f"generated: {confidences[first]:.3f} at step {first} -> {confidences[last]:.3f} at step {last}; "
-               f"held-out real digits: {real_confidence:.3f}", data=judge_data,
-               matches=None, source="measured",
-               reason="the book gives no number; a description of the samples, judged by the distance above")
+    ctx.report(tr("Fréchet distance of generated to held-out digits in the classifier's features, first -> last "
+                  "snapshot"), tr(BOOK_CLOSER), " -> ".join(decimal(f"{distances[s]:.1f}") for s in sorted(distances)),
+               data=judge_data, matches=None if ctx.quick else closer, source=tr(FID_SOURCE),
+               reason=(tr("reduced size under --quick ({steps} steps)").format(steps=steps) if ctx.quick else
+                       "" if closer else tr("the last distance is not below {share:.0%} of the first").format(
+                           share=CLOSER_SHARE)))
+    ctx.report(tr("the classifier's mean confidence on generated digits (on real ones)"), tr(BOOK_CLOSER),
+               tr("generated: {first_confidence:.3f} at step {first} -> {last_confidence:.3f} at step {last}; "
+                  "held-out real digits: {real_confidence:.3f}").format(
+                   first_confidence=confidences[first], first=first, last_confidence=confidences[last], last=last,
+                   real_confidence=real_confidence), data=judge_data,
+               matches=None, source=tr(CLASSIFIER_SOURCE),
+               reason=tr("the book gives no number; a description of the samples, judged by the distance above"))
     ctx.plot("dcgan_samples_over_training", _snapshots_figure(gan, distances))
     ctx.plot("dcgan_samples_final", _final_figure(gan.snapshots[last], last))
     ctx.plot("dcgan_training", _training_figure(gan, distances))
@@ -249,9 +261,10 @@ def _snapshots_figure(gan: GanTraining, distances: dict[int, float]):
     fig, axes = new_figure(1, len(steps), figsize=(3.2 * len(steps), 3.6))
     for ax, step in zip(np.atleast_1d(axes), steps):
         ax.imshow(tile(gan.snapshots[step][:25], 5), cmap="gray", vmin=0, vmax=1)
-        ax.set_title(f"step {step}\nFréchet distance {distances[step]:.1f}", fontsize=9)
+        ax.set_title(tr("step {step}\nFréchet distance {distance:.1f}").format(step=step, distance=distances[step]),
+                     fontsize=9)
         ax.axis("off")
-    fig.suptitle("G(z) for one fixed batch of noise z as training goes", fontsize=10)
+    fig.suptitle(tr("G(z) for one fixed batch of noise z as training goes"), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.93))
     return fig
 
@@ -261,7 +274,7 @@ def _final_figure(samples: torch.Tensor, step: int):
 
     fig, ax = new_figure(figsize=(6, 6.3))
     ax.imshow(tile(samples, 8), cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"64 generated digits after {step} steps", fontsize=10)
+    ax.set_title(tr("{count} generated digits after {steps} steps").format(count=len(samples), steps=step), fontsize=10)
     ax.axis("off")
     return fig
 
@@ -271,17 +284,17 @@ def _training_figure(gan: GanTraining, distances: dict[int, float]):
 
     fig, (ax_d, ax_loss, ax_fd) = new_figure(1, 3, figsize=(15, 4))
     x = np.arange(1, len(gan.d_real) + 1)
-    ax_d.plot(x, gan.d_real, lw=0.6, color="tab:blue", label="mean D on real")
-    ax_d.plot(x, gan.d_fake, lw=0.6, color="tab:orange", label="mean D on generated")
+    ax_d.plot(x, gan.d_real, lw=0.6, color="tab:blue", label=tr("mean D on real"))
+    ax_d.plot(x, gan.d_fake, lw=0.6, color="tab:orange", label=tr("mean D on generated"))
     ax_d.axhline(0.5, color="k", ls=":", lw=1)
-    ax_d.set(title="D's probability of 'authentic'", xlabel="step", ylim=(0, 1))
+    ax_d.set(title=tr("D's probability of 'authentic'"), xlabel=tr("step"), ylim=(0, 1))
     ax_d.legend(fontsize=8)
-    ax_loss.plot(x, gan.d_loss, lw=0.6, color="tab:red", label="D loss (BCE, real + generated)")
-    ax_loss.plot(x, gan.g_loss, lw=0.6, color="tab:green", label="G loss (-log D(G(z)))")
-    ax_loss.set(title="losses", xlabel="step")
+    ax_loss.plot(x, gan.d_loss, lw=0.6, color="tab:red", label=tr("D loss (BCE, real + generated)"))
+    ax_loss.plot(x, gan.g_loss, lw=0.6, color="tab:green", label=tr("G loss (-log D(G(z)))"))
+    ax_loss.set(title=tr("losses"), xlabel=tr("step"))
     ax_loss.legend(fontsize=8)
     steps = sorted(distances)
     ax_fd.plot(steps, [distances[s] for s in steps], "o-", color="tab:purple")
-    ax_fd.set(title="Fréchet distance to held-out digits (classifier features)", xlabel="step", yscale="log")
+    ax_fd.set(title=tr("Fréchet distance to held-out digits (classifier features)"), xlabel=tr("step"), yscale="log")
     fig.tight_layout()
     return fig

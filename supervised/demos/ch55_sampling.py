@@ -34,16 +34,19 @@ import math
 import numpy as np
 from scipy import special, stats
 
+from lab.i18n import N_, decimal, language, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
 DIE_FACES = np.arange(1, 7)  # "qualquer número entre 1 e 6"  # ch055.md:13
-BOOK_UNIFORM = "U uniform on [0, 1]"  # ch055.md:19
-BOOK_SAME_CDF = "Y = F^-1(U) has the target's CDF"  # ch055.md:103
-BOOK_DIE = "any number from 1 to 6"  # ch055.md:13
+BOOK_UNIFORM = N_("U uniform on [0, 1]")  # ch055.md:19
+BOOK_SAME_CDF = N_("Y = F^-1(U) has the target's CDF")  # ch055.md:103
+BOOK_DIE = N_("any number from 1 to 6")  # ch055.md:13
 KS_CRITICAL_5_PERCENT = 1.36  # times 1/sqrt(n): Kolmogorov's asymptotic 5% quantile
-BOOK_REJECTION = "accept or reject draws of a simple distribution: the accepted ones follow the target"  # ch055.md:28
-BOOK_METROPOLIS = "a Markov chain whose stationary distribution is the target, run long enough"  # ch055.md:31
+CRITICAL_LEVEL = 0.05  # the test level of KS_CRITICAL_5_PERCENT
+BOOK_REJECTION = N_("accept or reject draws of a simple distribution: "
+                    "the accepted ones follow the target")  # ch055.md:28
+BOOK_METROPOLIS = N_("a Markov chain whose stationary distribution is the target, run long enough")  # ch055.md:31
 #: The target of both methods (made for the demo): weights, means and standard deviations of a
 #: mixture of two Gaussians, lopsided so that a wrong sampler shows.
 MIXTURE = ((0.3, -2.0, 0.5), (0.7, 1.5, 1.0))
@@ -55,6 +58,13 @@ WALK_STD, CHAIN_START = 1.0, -6.0
 EARLY_STEPS = 3
 #: p-value under which a KS test rejects "these draws follow the target".
 KS_LEVEL = 0.01
+
+
+def normal(mean: float, std: float, spec: str = "g") -> str:
+    """'N(mean, std^2)' with the numbers written as the output language writes them (Portuguese
+    parts mean and std with a semicolon, its decimal mark being the comma)."""
+    sep = "; " if language() == "pt" else ", "
+    return f"N({decimal(format(mean, spec))}{sep}{decimal(format(std, spec))}^2)"
 
 
 def gaussian_inverse_cdf(u: np.ndarray) -> np.ndarray:
@@ -141,41 +151,50 @@ def demo(ctx) -> None:
     rng = np.random.default_rng(ctx.seed)
     u = rng.uniform(0.0, 1.0, size=n)
     critical = KS_CRITICAL_5_PERCENT / math.sqrt(n)
-    data = f"{n:,} uniform draws (numpy PCG64, seed {ctx.seed})"
+    data = tr("{n:,} uniform draws (numpy PCG64, seed {seed})").format(n=n, seed=ctx.seed)
+    over_critical = tr("the KS distance is over its {level:.0%} critical value (a correct sampler lands there "
+                       "about 1 run in 20)").format(level=CRITICAL_LEVEL)
 
     gaussian = gaussian_inverse_cdf(u)
     ks_gauss = ks_distance_continuous(gaussian, stats.norm.cdf)
     ks_uniform = ks_distance_continuous(u, stats.uniform.cdf)
-    ctx.report("uniform U on [0, 1]: KS distance to the uniform CDF", BOOK_UNIFORM,
-               f"{ks_uniform:.4f} (5% critical {critical:.4f})", data=data, matches=ks_uniform < critical)
-    ctx.report("F^-1(U) for the standard Gaussian: KS distance to N(0, 1)",
-               BOOK_SAME_CDF,
-               f"{ks_gauss:.4f} (5% critical {critical:.4f}); mean {gaussian.mean():+.4f}, std {gaussian.std():.4f}",
-               data=data, matches=ks_gauss < critical)
+    ctx.report(tr("uniform U on [0, 1]: KS distance to the uniform CDF"), tr(BOOK_UNIFORM),
+               tr("{ks:.4f} ({level:.0%} critical {critical:.4f})").format(
+                   ks=ks_uniform, level=CRITICAL_LEVEL, critical=critical), data=data,
+               matches=ks_uniform < critical, reason=over_critical)
+    ctx.report(tr("F^-1(U) for the standard Gaussian: KS distance to N(0, 1)"), tr(BOOK_SAME_CDF),
+               tr("{ks:.4f} ({level:.0%} critical {critical:.4f}); mean {mean:+.4f}, std {std:.4f}").format(
+                   ks=ks_gauss, level=CRITICAL_LEVEL, critical=critical, mean=gaussian.mean(), std=gaussian.std()),
+               data=data, matches=ks_gauss < critical, reason=over_critical)
     # A monotone map keeps every rank, so F^-1(U) sits exactly as far from N(0, 1) as U from uniform.
-    ctx.say(f"KS(F^-1(U), N(0,1)) = KS(U, uniform) = {ks_gauss:.4f}: the inverse CDF is monotone")
+    ctx.say(tr("KS(F^-1(U), N(0,1)) = KS(U, uniform) = {ks:.4f}: the inverse CDF is monotone").format(ks=ks_gauss))
 
     probabilities = np.full(6, 1 / 6)
     die = discrete_inverse_cdf(u, DIE_FACES, probabilities)
     counts = np.array([(die == face).sum() for face in DIE_FACES])
     ks_die = ks_distance_discrete(die, DIE_FACES, probabilities)
     chi2 = stats.chisquare(counts, np.full(6, n / 6))
-    ctx.report("die from the generalised inverse CDF: outcomes", BOOK_DIE,
-               f"faces {sorted(set(die.tolist()))}, counts {counts.tolist()}", data=data,
-               by_construction=True, reason="the inverse CDF can return only the six faces it is given; "
-               "the line below tests their frequencies")
+    ctx.report(tr("die from the generalised inverse CDF: outcomes"), tr(BOOK_DIE),
+               tr("faces {faces}, counts {counts}").format(faces=sorted(set(die.tolist())), counts=counts.tolist()),
+               data=data, by_construction=True,
+               reason=tr("the inverse CDF can return only the six faces it is given; the line below tests their "
+                         "frequencies"))
     fair = bool(ks_die < critical and chi2.pvalue > KS_LEVEL)
-    ctx.report("die: KS distance to the fair die's CDF and chi-square p-value", "P(k) = 1/6 for k = 1..6",
-               f"KS {ks_die:.4f} (5% critical {critical:.4f}); chi-square {chi2.statistic:.2f}, "
-               f"p = {chi2.pvalue:.3f}", data=data, matches=fair, source="a fair die",
-               reason="" if fair else f"the KS distance is over its 5% critical value or the chi-square p-value "
-                                      f"under {KS_LEVEL} (a fair die's draws land there about 1 run in 20 or 1 in 100)")
+    ctx.report(tr("die: KS distance to the fair die's CDF and chi-square p-value"), tr("P(k) = 1/6 for k = 1..6"),
+               tr("KS {ks:.4f} ({level:.0%} critical {critical:.4f}); chi-square {chi2:.2f}, p = {p:.3f}").format(
+                   ks=ks_die, level=CRITICAL_LEVEL, critical=critical, chi2=chi2.statistic, p=chi2.pvalue),
+               data=data, matches=fair, source=tr("a fair die"),
+               reason="" if fair else tr("the KS distance is over its {critical:.0%} critical value or the chi-square "
+                                         "p-value under {level:g} (a fair die's draws land there about 1 run in 20 or "
+                                         "1 in 100)").format(critical=CRITICAL_LEVEL, level=KS_LEVEL))
 
     _other_methods(ctx, n, chain_steps)
     ctx.logger.scalars(0, {"ch55/ks_uniform": ks_uniform, "ch55/ks_gaussian": ks_gauss,
                            "ch55/ks_die": ks_die, "ch55/chi2_die": float(chi2.statistic),
                            "ch55/ks_critical_5pct": critical})
-    ctx.logger.text("ch55/die_counts", " | ".join(f"{f}: {c}" for f, c in zip(DIE_FACES, counts)))
+    # The tag names a TensorBoard series, as the scalars' keys above do: an identifier, not prose.
+    counts_tag = "ch55/die_counts"
+    ctx.logger.text(counts_tag, " | ".join(f"{f}: {c}" for f, c in zip(DIE_FACES, counts)))
     ctx.plot("inverse_transform_gaussian", _gaussian_figure(u, gaussian, ks_gauss))
     ctx.plot("inverse_transform_die", _die_figure(u, die, counts, ks_die, chi2.pvalue))
 
@@ -183,38 +202,45 @@ def demo(ctx) -> None:
 def _other_methods(ctx, n: int, chain_steps: int) -> None:
     """Rejection sampling and Metropolis-Hastings on the mixture, each judged by a KS test."""
     rng = np.random.default_rng(ctx.seed + 1)
-    target = " + ".join(f"{w:g} N({m:g}, {sd:g}^2)" for w, m, sd in MIXTURE)
+    target = " + ".join(f"{decimal(f'{w:g}')} {normal(m, sd)}" for w, m, sd in MIXTURE)
 
     draws, proposed = rejection_sample(n, rng)
     test = stats.kstest(draws, mixture_cdf)
     ok = bool(test.pvalue > KS_LEVEL)
-    data = f"target {target}; proposal N(0, {PROPOSAL_STD:g}^2); {n:,} kept of {proposed:,} proposals"
-    ctx.report("rejection sampling: KS test of the kept draws against the target's CDF", BOOK_REJECTION,
-               f"KS {test.statistic:.4f}, p = {test.pvalue:.3f}", data=data, matches=ok,
-               reason="" if ok else f"p = {test.pvalue:.2g} < {KS_LEVEL}: the kept draws do not follow the target")
+    data = tr("target {target}; proposal {proposal}; {kept:,} kept of {proposed:,} proposals").format(
+        target=target, proposal=normal(0, PROPOSAL_STD), kept=n, proposed=proposed)
+    ctx.report(tr("rejection sampling: KS test of the kept draws against the target's CDF"), tr(BOOK_REJECTION),
+               tr("KS {ks:.4f}, p = {p:.3f}").format(ks=test.statistic, p=test.pvalue), data=data, matches=ok,
+               reason="" if ok else tr("p = {p:.2g} < {level:g}: the kept draws do not follow the target").format(
+                   p=test.pvalue, level=KS_LEVEL))
     bound = rejection_bound()
     rate = n / proposed
     # The number of proposals up to the n-th kept one is negative binomial: rate's standard error.
     error = math.sqrt(rate * (1 - rate) / proposed)
     ok = bool(abs(rate - 1 / bound) < 3 * error)
-    ctx.report("rejection sampling: share of proposals kept vs 1/M (M = sup p/q, here 1% above it)",
-               f"1/M = {1 / bound:.4f}", f"{rate:.4f} (3 standard errors: {3 * error:.4f})", data=data, matches=ok,
-               source="von Neumann 1951 (rejection sampling)",
-               reason="" if ok else "the kept share is more than 3 standard errors from 1/M")
+    ctx.report(tr("rejection sampling: share of proposals kept vs 1/M (M = sup p/q, here 1% above it)"),
+               decimal(f"1/M = {1 / bound:.4f}"),
+               tr("{rate:.4f} (3 standard errors: {error:.4f})").format(rate=rate, error=3 * error), data=data,
+               matches=ok, source=tr("von Neumann 1951 (rejection sampling)"),
+               reason="" if ok else tr("the kept share is more than 3 standard errors from 1/M"))
 
     chains, accepted = metropolis_hastings(n, chain_steps, rng)
     early, _ = metropolis_hastings(n, EARLY_STEPS, rng)
     test, early_test = stats.kstest(chains, mixture_cdf), stats.kstest(early, mixture_cdf)
     ok = bool(test.pvalue > KS_LEVEL and early_test.pvalue < KS_LEVEL)
-    data = (f"target {target}; {n:,} chains from x = {CHAIN_START:g}, random-walk steps N(0, {WALK_STD:g}^2), "
-            f"{100 * accepted:.0f}% of the moves accepted; the last value of each chain")
-    ctx.report(f"Metropolis-Hastings: KS test of the last values after {chain_steps} steps (after "
-               f"{EARLY_STEPS}, not yet stationary)", BOOK_METROPOLIS,
-               f"KS {test.statistic:.4f}, p = {test.pvalue:.3f} (after {EARLY_STEPS}: KS {early_test.statistic:.3f}, "
-               f"p = {early_test.pvalue:.1g})", data=data, matches=ok,
-               reason="" if ok else (f"p = {test.pvalue:.2g} < {KS_LEVEL} after {chain_steps} steps: not yet the target"
+    data = tr("target {target}; {chains:,} chains from x = {start:g}, random-walk steps {walk}, {accepted:.0%} of "
+              "the moves accepted; the last value of each chain").format(
+        target=target, chains=n, start=CHAIN_START, walk=normal(0, WALK_STD), accepted=accepted)
+    ctx.report(tr("Metropolis-Hastings: KS test of the last values after {steps} steps (after {early}, not yet "
+                  "stationary)").format(steps=chain_steps, early=EARLY_STEPS), tr(BOOK_METROPOLIS),
+               tr("KS {ks:.4f}, p = {p:.3f} (after {early}: KS {early_ks:.3f}, p = {early_p:.1g})").format(
+                   ks=test.statistic, p=test.pvalue, early=EARLY_STEPS, early_ks=early_test.statistic,
+                   early_p=early_test.pvalue), data=data, matches=ok,
+               reason="" if ok else (tr("p = {p:.2g} < {level:g} after {steps} steps: not yet the target").format(
+                                         p=test.pvalue, level=KS_LEVEL, steps=chain_steps)
                                      if test.pvalue <= KS_LEVEL else
-                                     f"the test does not reject the chains stopped after {EARLY_STEPS} steps"))
+                                     tr("the test does not reject the chains stopped after {steps} steps").format(
+                                         steps=EARLY_STEPS)))
     ctx.logger.scalars(0, {"ch55/rejection_ks": float(stats.kstest(draws, mixture_cdf).statistic),
                            "ch55/rejection_kept_share": rate, "ch55/metropolis_ks": float(test.statistic),
                            "ch55/metropolis_acceptance": accepted})
@@ -226,15 +252,16 @@ def _mixture_figure(draws: np.ndarray, chains: np.ndarray, early: np.ndarray, ch
 
     fig, axes = new_figure(1, 2, figsize=(11, 3.8), sharey=True)
     xs = np.linspace(-7, 6, 400)
-    for ax, sample, title in ((axes[0], draws, "rejection sampling: kept draws"),
-                              (axes[1], chains, f"Metropolis-Hastings: last values after {chain_steps} steps")):
+    for ax, sample, title in ((axes[0], draws, tr("rejection sampling: kept draws")),
+                              (axes[1], chains, tr("Metropolis-Hastings: last values after {steps} steps").format(
+                                  steps=chain_steps))):
         ax.hist(sample, bins=80, range=(-7, 6), density=True, color="tab:orange", alpha=0.7)
-        ax.plot(xs, mixture_pdf(xs), "k", lw=1.5, label="target density")
+        ax.plot(xs, mixture_pdf(xs), "k", lw=1.5, label=tr("target density"))
         ax.set(title=title, xlabel="x")
     axes[1].hist(early, bins=80, range=(-7, 6), density=True, histtype="step", color="tab:blue",
-                 label=f"after {EARLY_STEPS} steps")
+                 label=tr("after {steps} steps").format(steps=EARLY_STEPS))
     axes[1].legend(fontsize=8)
-    axes[0].set_ylabel("density")
+    axes[0].set_ylabel(tr("density"))
     return fig
 
 
@@ -244,17 +271,17 @@ def _gaussian_figure(u: np.ndarray, gaussian: np.ndarray, ks: float):
 
     fig, (ax_u, ax_map, ax_g) = new_figure(1, 3, figsize=(13, 3.8))
     ax_u.hist(u, bins=50, density=True, color="tab:blue", alpha=0.8)
-    ax_u.axhline(1.0, color="k", lw=1, ls="--", label="density 1")
-    ax_u.set(title="U ~ uniform[0, 1]", xlabel="u", ylabel="density")
+    ax_u.axhline(1.0, color="k", lw=1, ls="--", label=tr("density 1"))
+    ax_u.set(title=tr("U ~ uniform[0, 1]"), xlabel="u", ylabel=tr("density"))
     ax_u.legend()
     grid = np.linspace(0.001, 0.999, 400)
     ax_map.plot(grid, gaussian_inverse_cdf(grid), color="grey", lw=2)
-    ax_map.set(title="transform: x = F^-1(u) = sqrt(2) erfinv(2u - 1)", xlabel="u", ylabel="x")
+    ax_map.set(title=tr("transform: x = F^-1(u) = sqrt(2) erfinv(2u - 1)"), xlabel="u", ylabel="x")
     ax_map.grid(True, alpha=0.3)
     ax_g.hist(gaussian, bins=60, density=True, color="tab:orange", alpha=0.8, label="F^-1(U)")
     xs = np.linspace(-4, 4, 400)
-    ax_g.plot(xs, stats.norm.pdf(xs), "k", lw=1.5, label="N(0, 1) density")
-    ax_g.set(title=f"X = F^-1(U): KS distance {ks:.4f}", xlabel="x")
+    ax_g.plot(xs, stats.norm.pdf(xs), "k", lw=1.5, label=tr("N(0, 1) density"))
+    ax_g.set(title=tr("X = F^-1(U): KS distance {ks:.4f}").format(ks=ks), xlabel="x")
     ax_g.legend()
     return fig
 
@@ -264,10 +291,11 @@ def _die_figure(u: np.ndarray, die: np.ndarray, counts: np.ndarray, ks: float, p
 
     fig, (ax_cdf, ax_bar) = new_figure(1, 2, figsize=(10, 3.8))
     ax_cdf.step(np.r_[0, DIE_FACES], np.r_[0, np.cumsum(np.full(6, 1 / 6))], where="post", color="grey")
-    ax_cdf.set(title="die CDF; face = min{k : F(k) >= u}", xlabel="face k", ylabel="F(k) = u")
+    ax_cdf.set(title=tr("die CDF; face = min{{k : F(k) >= u}}").format(), xlabel=tr("face k"), ylabel="F(k) = u")
     ax_cdf.grid(True, alpha=0.3)
-    ax_bar.bar(DIE_FACES, counts / len(die), color="tab:orange", alpha=0.8, label="inverse-transform draws")
+    ax_bar.bar(DIE_FACES, counts / len(die), color="tab:orange", alpha=0.8, label=tr("inverse-transform draws"))
     ax_bar.axhline(1 / 6, color="k", ls="--", label="1/6")
-    ax_bar.set(title=f"die faces: KS {ks:.4f}, chi-square p = {p_value:.2f}", xlabel="face", ylabel="frequency")
+    ax_bar.set(title=tr("die faces: KS {ks:.4f}, chi-square p = {p:.2f}").format(ks=ks, p=p_value), xlabel=tr("face"),
+               ylabel=tr("frequency"))
     ax_bar.legend(loc="lower right")
     return fig

@@ -35,24 +35,35 @@ from scipy import stats
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import adversarial_step, discriminator_step, generator_loss, setting
+from supervised.demos.ch55_sampling import normal
 
 TARGET_MEAN, TARGET_STD = 4.0, 1.25   # the 1-D Gaussian to learn (the book does not give one)
 MMD_BANDWIDTHS = (0.25, 0.5, 1.0, 2.0, 4.0)
 #: KS distance under which a generated sample "matches" the target in this demo's judgement.
 KS_MATCH = 0.05
 BOOK_N_IS_N_SQUARED = "N = n x n"  # ch056.md:7 "vetor dimensional N = n x n"
-BOOK_DIRECT = "generated distribution ends equal to the true one"  # ch056.md:115
-BOOK_EQUILIBRIUM = "at equilibrium the generator produces the exact distribution"  # ch056.md:161
-GOODFELLOW_SATURATES = ("early on D rejects the samples confidently and log(1 - D(G(z))) saturates; "
-                        "-log D(G(z)) gives much stronger gradients")
-GOODFELLOW = "Goodfellow et al. 2014, section 3"
+BOOK_DIRECT = N_("generated distribution ends equal to the true one")  # ch056.md:115
+BOOK_EQUILIBRIUM = N_("at equilibrium the generator produces the exact distribution")  # ch056.md:161
+GOODFELLOW_SATURATES = N_("early on D rejects the samples confidently and log(1 - D(G(z))) saturates; "
+                          "-log D(G(z)) gives much stronger gradients")
+GOODFELLOW = N_("Goodfellow et al. 2014, section 3")
 #: D's steps against the untrained generator before the gradients are compared: enough for D to
 #: reject its samples confidently (mean D(G(u)) about 0.01 at seed 0), as early in a GAN.
 D_STEPS_BEFORE_GRADIENT = 200
 #: Saturating / non-saturating gradient norm under which the saturating one counts as vanished.
 VANISHED_RATIO = 0.1
+#: Why a generated sample is judged not to match the target.
+KS_TOO_FAR = N_("KS {ks:.3f} >= {limit:g} after {steps} steps")
+#: The two trainings as the plots name them.
+DIRECT, INDIRECT = N_("direct (MMD)"), N_("indirect (GAN)")
+
+
+def target_name() -> str:
+    """The 1-D target as the output language writes it: N(4.0, 1.25^2)."""
+    return normal(TARGET_MEAN, TARGET_STD, spec="")
 
 
 def make_generator(seed: int) -> nn.Module:
@@ -186,46 +197,57 @@ def demo(ctx) -> None:
     torch.set_num_threads(1)
     dataset = ctx.dataset()
     side = dataset.image_shape[0]
-    ctx.report("an n x n image is a vector of N numbers", BOOK_N_IS_N_SQUARED,
-               f"{side} x {side} image -> N = {dataset.train_images.shape[1]}", data=dataset.name,
-               by_construction=True, reason="the loader stores each image flattened to side x side numbers")
+    ctx.report(tr("an n x n image is a vector of N numbers"), BOOK_N_IS_N_SQUARED,
+               tr("{side} x {side} image -> N = {n}").format(side=side, n=dataset.train_images.shape[1]),
+               data=dataset.name, by_construction=True,
+               reason=tr("the loader stores each image flattened to side x side numbers"))
 
     steps = setting(ctx, "steps")
     batch = setting(ctx, "batch")
-    data = f"1-D target N({TARGET_MEAN}, {TARGET_STD}^2), uniform input, {steps} steps of batch {batch}"
-    ctx.say(f"training two generators [1, 32, 32, 1] on {data}")
+    data = tr("1-D target {target}, uniform input, {steps} steps of batch {batch}").format(
+        target=target_name(), steps=steps, batch=batch)
+    ctx.say(tr("training two generators [1, 32, 32, 1] on {data}").format(data=data))
     direct = train_direct(steps, batch, ctx.seed, logger=ctx.logger)
     gan = train_gan(steps, batch, ctx.seed, logger=ctx.logger)
 
-    for name, training in (("direct (MMD, generative matching network)", direct), ("indirect (GAN)", gan)):
+    for tag, name, training in (("direct", tr("direct (MMD, generative matching network)"), direct),
+                                ("indirect", tr(INDIRECT), gan)):
         final = training.snapshots[steps]
         ks = ks_to_target(final)
-        ctx.report(f"{name}: KS distance of 4,000 generated points to the target",
-                   BOOK_DIRECT, f"KS {ks:.3f}; mean {final.mean():.2f} (target {TARGET_MEAN}), "
-                   f"std {final.std():.2f} (target {TARGET_STD})", data=data, matches=ks < KS_MATCH,
-                   reason="" if ks < KS_MATCH else f"KS {ks:.3f} >= {KS_MATCH} after {steps} steps")
-        ctx.logger.scalars(steps, {f"{name.split()[0]}/ks_final": ks})
+        ctx.report(tr("{name}: KS distance of 4,000 generated points to the target").format(name=name),
+                   tr(BOOK_DIRECT), tr("KS {ks:.3f}; mean {mean:.2f} (target {target_mean}), std {std:.2f} "
+                                       "(target {target_std})").format(
+                       ks=ks, mean=final.mean(), target_mean=decimal(str(TARGET_MEAN)), std=final.std(),
+                       target_std=decimal(str(TARGET_STD))), data=data, matches=ks < KS_MATCH,
+                   reason="" if ks < KS_MATCH else tr(KS_TOO_FAR).format(ks=ks, limit=KS_MATCH, steps=steps))
+        ctx.logger.scalars(steps, {f"{tag}/ks_final": ks})
     # The book's generator step, ascent on D's error: its gradient once D is sure, then its training.
     start = gradients_once_d_is_sure(ctx.seed, batch, 0)
     sure = gradients_once_d_is_sure(ctx.seed, batch, D_STEPS_BEFORE_GRADIENT)
     ratio, start_ratio = sure["saturating"] / sure["non-saturating"], start["saturating"] / start["non-saturating"]
     vanished = ratio < VANISHED_RATIO
-    ctx.report(f"generator's gradient norm, saturating vs non-saturating loss, after {D_STEPS_BEFORE_GRADIENT} "
-               "steps of D against the untrained generator (before any: the same ratio)", GOODFELLOW_SATURATES,
-               f"{sure['saturating']:.3g} vs {sure['non-saturating']:.3g} (ratio {ratio:.3f}) with mean D(G(u)) "
-               f"{sure['D(G(z))']:.3f}; before: ratio {start_ratio:.2f} with D(G(u)) {start['D(G(z))']:.2f}",
-               data=f"1-D target N({TARGET_MEAN}, {TARGET_STD}^2), one batch of {batch}", source=GOODFELLOW,
-               matches=vanished, reason="" if vanished else f"ratio {ratio:.3f} >= {VANISHED_RATIO}: the saturating "
-                                                            "gradient has not vanished")
+    ctx.report(tr("generator's gradient norm, saturating vs non-saturating loss, after {steps} steps of D against "
+                  "the untrained generator (before any: the same ratio)").format(steps=D_STEPS_BEFORE_GRADIENT),
+               tr(GOODFELLOW_SATURATES),
+               tr("{saturating:.3g} vs {non_saturating:.3g} (ratio {ratio:.3f}) with mean D(G(u)) {d:.3f}; before: "
+                  "ratio {start_ratio:.2f} with D(G(u)) {start_d:.2f}").format(
+                   saturating=sure["saturating"], non_saturating=sure["non-saturating"], ratio=ratio,
+                   d=sure["D(G(z))"], start_ratio=start_ratio, start_d=start["D(G(z))"]),
+               data=tr("1-D target {target}, one batch of {batch}").format(target=target_name(), batch=batch),
+               source=tr(GOODFELLOW), matches=vanished,
+               reason="" if vanished else tr("ratio {ratio:.3f} >= {limit:g}: the saturating gradient has not "
+                                             "vanished").format(ratio=ratio, limit=VANISHED_RATIO))
     ctx.logger.scalars(0, {"ch56/gradient_ratio_saturating_over_non_saturating": ratio,
                            "ch56/gradient_ratio_before_d_trains": start_ratio})
     ascent = train_gan(steps, batch, ctx.seed, logger=ctx.logger, prefix="gan_saturating", saturating=True)
     final = ascent.snapshots[steps]
     ks, gan_ks = ks_to_target(final), ks_to_target(gan.snapshots[steps])
-    ctx.report("GAN with the generator by ascent on D's error (saturating): KS distance of 4,000 generated points "
-               "(the non-saturating GAN's)", BOOK_EQUILIBRIUM,
-               f"KS {ks:.3f} ({gan_ks:.3f}); mean {final.mean():.2f}, std {final.std():.2f}", data=data,
-               matches=ks < KS_MATCH, reason="" if ks < KS_MATCH else f"KS {ks:.3f} >= {KS_MATCH} after {steps} steps")
+    ctx.report(tr("GAN with the generator by ascent on D's error (saturating): KS distance of 4,000 generated "
+                  "points (the non-saturating GAN's)"), tr(BOOK_EQUILIBRIUM),
+               tr("KS {ks:.3f} ({gan_ks:.3f}); mean {mean:.2f}, std {std:.2f}").format(
+                   ks=ks, gan_ks=gan_ks, mean=final.mean(), std=final.std()), data=data,
+               matches=ks < KS_MATCH,
+               reason="" if ks < KS_MATCH else tr(KS_TOO_FAR).format(ks=ks, limit=KS_MATCH, steps=steps))
     ctx.plot("generated_histograms", _histograms(direct, gan))
     ctx.plot("learnt_transforms", _transforms(direct, gan))
 
@@ -237,16 +259,17 @@ def _histograms(direct: Training, gan: Training):
     fig, axes = new_figure(2, len(steps), figsize=(3.2 * len(steps), 5.6), sharex=True)
     xs = np.linspace(TARGET_MEAN - 4.5 * TARGET_STD, TARGET_MEAN + 4.5 * TARGET_STD, 300)
     density = stats.norm(TARGET_MEAN, TARGET_STD).pdf(xs)
-    for row, (name, training) in enumerate((("direct (MMD)", direct), ("indirect (GAN)", gan))):
+    for row, (name, training) in enumerate(((tr(DIRECT), direct), (tr(INDIRECT), gan))):
         for col, step in enumerate(steps):
             ax = axes[row, col]
             sample = training.snapshots[step]
             ax.hist(np.clip(sample, xs[0], xs[-1]), bins=50, range=(xs[0], xs[-1]), density=True,
                     color="tab:orange" if row else "tab:green", alpha=0.75)
             ax.plot(xs, density, "k", lw=1.2)
-            ax.set_title(f"{name}, step {step}\nKS {ks_to_target(sample):.3f}", fontsize=9)
+            ax.set_title(tr("{name}, step {step}\nKS {ks:.3f}").format(name=name, step=step, ks=ks_to_target(sample)),
+                         fontsize=9)
             ax.set_yticks([])
-    fig.suptitle("generated histograms (colour) against the target density (black)")
+    fig.suptitle(tr("generated histograms (colour) against the target density (black)"))
     fig.tight_layout()
     return fig
 
@@ -261,10 +284,10 @@ def _transforms(direct: Training, gan: Training):
     exact = stats.norm(TARGET_MEAN, TARGET_STD).ppf(np.clip((u.squeeze(1).numpy() + 1) / 2, 1e-3, 1 - 1e-3))
     fig, ax = new_figure(figsize=(5.5, 4))
     with torch.no_grad():
-        ax.plot(u, direct.generator(u), color="tab:green", label="direct (MMD)")
-        ax.plot(u, gan.generator(u), color="tab:orange", label="indirect (GAN)")
-    ax.plot(u, exact, "k--", lw=1, label="inverse CDF (increasing)")
-    ax.plot(u, exact[::-1], "k:", lw=1, label="inverse CDF (mirrored)")
-    ax.set(xlabel="uniform input u", ylabel="G(u)", title="learnt transforms vs the exact one")
+        ax.plot(u, direct.generator(u), color="tab:green", label=tr(DIRECT))
+        ax.plot(u, gan.generator(u), color="tab:orange", label=tr(INDIRECT))
+    ax.plot(u, exact, "k--", lw=1, label=tr("inverse CDF (increasing)"))
+    ax.plot(u, exact[::-1], "k:", lw=1, label=tr("inverse CDF (mirrored)"))
+    ax.set(xlabel=tr("uniform input u"), ylabel="G(u)", title=tr("learnt transforms vs the exact one"))
     ax.legend(fontsize=8)
     return fig

@@ -28,12 +28,15 @@ import torch
 import torch.nn.functional as F
 from scipy import stats
 
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
+from supervised.demos.ch55_sampling import normal
 from supervised.demos.ch56_generative_models import (
     TARGET_MEAN,
     TARGET_STD,
     make_discriminator,
+    target_name,
     target_sample,
     train_gan,
 )
@@ -41,13 +44,17 @@ from supervised.demos.ch56_generative_models import (
 BOOK_EQUILIBRIUM_ACCURACY = 0.5  # ch057.md:80 "verdadeiro em um caso a cada dois"
 BOOK_EQUILIBRIUM_D = 0.5  # ch056.md:161 "com probabilidade 1/2"
 #: The pointwise minimum of the expected absolute error (ch057.md:14, :44-47).
-BOOK_OPTIMAL_D = "D*(x) = 1 where p_t(x) > p_g(x), else 0"
-GOODFELLOW = "Goodfellow et al. 2014, Proposition 1"
+BOOK_OPTIMAL_D = N_("D*(x) = 1 where p_t(x) > p_g(x), else 0")
+GOODFELLOW = N_("Goodfellow et al. 2014, Proposition 1")
 GOODFELLOW_OPTIMAL_D = "D*(x) = p_t(x) / (p_t(x) + p_g(x))"
 #: A fixed, wrong generator for the D* check: its samples are N(FIXED_G_MEAN, FIXED_G_STD^2).
 FIXED_G_MEAN, FIXED_G_STD = 2.0, 1.0
 #: How close (absolute) to 1/2, and to D*, a measured discriminator must be to count as a match.
 D_TOLERANCE = 0.05
+#: Why a learnt discriminator is judged too far from D*.
+GAP_TOO_LARGE = N_("gap {gap:.3f} >= {limit:g}")
+#: Why a measured D is judged too far from 1/2.
+NOT_ONE_HALF = N_("|{value:.3f} - 0.5| >= {limit:g}")
 
 
 def optimal_discriminator(x: np.ndarray, p_t, p_g) -> np.ndarray:
@@ -100,8 +107,8 @@ def demo(ctx) -> None:
             inputs = torch.tensor(grid, dtype=torch.float32).unsqueeze(1)
             return torch.sigmoid(discriminator(inputs)).squeeze(1).numpy()
 
-    data_fixed = (f"p_t = N({TARGET_MEAN}, {TARGET_STD}^2), fixed p_g = N({FIXED_G_MEAN}, {FIXED_G_STD}^2), "
-                  f"D [1, 32, 32, 1] trained {d_steps} steps")
+    data_fixed = tr("p_t = {target}, fixed p_g = {fixed}, D [1, 32, 32, 1] trained {steps} steps").format(
+        target=target_name(), fixed=normal(FIXED_G_MEAN, FIXED_G_STD, spec=""), steps=d_steps)
     step = (p_t(grid) > p_fixed(grid)).astype(float)
     absolute = learnt_curve("absolute")
     # Where the data lie but not within 0.25 of the boundary p_t = p_g, where no finite net
@@ -109,23 +116,28 @@ def demo(ctx) -> None:
     boundary = grid[np.argmax(step[:-1] != step[1:])]
     away = where & (np.abs(grid - boundary) > 0.25)
     step_gap = float(np.abs(absolute - step)[away].max())
-    ctx.report("D trained on the absolute error vs the step D* = 1[p_t > p_g]: largest gap where the data lie "
-               f"(beyond 0.25 of the boundary x = {boundary:.2f})", BOOK_OPTIMAL_D + " (ch057.md:14, :44-47)",
-               f"max |D - D*| = {step_gap:.3f}", data=data_fixed, matches=step_gap < 2 * D_TOLERANCE,
-               reason="" if step_gap < 2 * D_TOLERANCE else f"gap {step_gap:.3f} >= {2 * D_TOLERANCE}")
+    ctx.report(tr("D trained on the absolute error vs the step D* = 1[p_t > p_g]: largest gap where the data lie "
+                  "(beyond 0.25 of the boundary x = {boundary:.2f})").format(boundary=boundary),
+               # the book's optimum, for its expected absolute error:
+               tr(BOOK_OPTIMAL_D) + " (ch057.md:14, :44-47)",
+               tr("max |D - D*| = {gap:.3f}").format(gap=step_gap), data=data_fixed, matches=step_gap < 2 * D_TOLERANCE,
+               reason="" if step_gap < 2 * D_TOLERANCE else tr(GAP_TOO_LARGE).format(gap=step_gap,
+                                                                                    limit=2 * D_TOLERANCE))
     learnt = learnt_curve("cross-entropy")
     exact = optimal_discriminator(grid, p_t, p_fixed)
     gap = float(np.abs(learnt - exact)[where].max())
-    ctx.report("D trained on the cross-entropy vs D* = p_t / (p_t + p_g): largest gap where the data lie",
-               GOODFELLOW_OPTIMAL_D, f"max |D - D*| = {gap:.3f} over x in [{grid[where][0]:.1f}, {grid[where][-1]:.1f}]",
-               data=data_fixed, matches=gap < D_TOLERANCE, source=GOODFELLOW,
-               reason="" if gap < D_TOLERANCE else f"gap {gap:.3f} >= {D_TOLERANCE}")
+    ctx.report(tr("D trained on the cross-entropy vs D* = p_t / (p_t + p_g): largest gap where the data lie"),
+               GOODFELLOW_OPTIMAL_D, tr("max |D - D*| = {gap:.3f} over x in [{low:.1f}, {high:.1f}]").format(
+                   gap=gap, low=grid[where][0], high=grid[where][-1]),
+               data=data_fixed, matches=gap < D_TOLERANCE, source=tr(GOODFELLOW),
+               reason="" if gap < D_TOLERANCE else tr(GAP_TOO_LARGE).format(gap=gap, limit=D_TOLERANCE))
 
     # 2-3. The equilibrium of a GAN.
     gan = train_gan(steps, batch, ctx.seed, logger=ctx.logger, prefix="ch57_gan")
     tail = max(1, steps // 10)
     d_real, d_fake = float(np.mean(gan.d_real[-tail:])), float(np.mean(gan.d_fake[-tail:]))
-    data_gan = f"GAN [1, 32, 32, 1] x 2 on p_t = N({TARGET_MEAN}, {TARGET_STD}^2), {steps} steps of batch {batch}"
+    data_gan = tr("GAN [1, 32, 32, 1] x 2 on p_t = {target}, {steps} steps of batch {batch}").format(
+        target=target_name(), steps=steps, batch=batch)
     generated = gan.snapshots[steps]
     # The book's "right one time in two": the final D's accuracy on fresh points of each kind.
     fresh = torch.Generator().manual_seed(ctx.seed + 321)
@@ -134,26 +146,29 @@ def demo(ctx) -> None:
         on_generated = torch.sigmoid(gan.discriminator(torch.tensor(generated, dtype=torch.float32).unsqueeze(1)))
     accuracy = 0.5 * float((on_true > 0.5).float().mean()) + 0.5 * float((on_generated <= 0.5).float().mean())
     ok = abs(accuracy - BOOK_EQUILIBRIUM_ACCURACY) < D_TOLERANCE
-    ctx.report("the final D's accuracy on 4,000 fresh true + the generator's last points (equal weight)",
-               f"right one time in two: {BOOK_EQUILIBRIUM_ACCURACY} (ch057.md:80)", round(accuracy, 3),
-               data=data_gan, matches=ok, reason="" if ok else f"|{accuracy:.3f} - 0.5| >= {D_TOLERANCE}")
-    for label, value in (("true", d_real), ("generated", d_fake)):
+    ctx.report(tr("the final D's accuracy on 4,000 fresh true + the generator's last points (equal weight)"),
+               tr("right one time in two: {accuracy:g} (ch057.md:80)").format(accuracy=BOOK_EQUILIBRIUM_ACCURACY),
+               round(accuracy, 3), data=data_gan, matches=ok,
+               reason="" if ok else tr(NOT_ONE_HALF).format(value=accuracy, limit=D_TOLERANCE))
+    for label, value in ((tr("mean D(x) on true points, last {tail} steps"), d_real),
+                         (tr("mean D(x) on generated points, last {tail} steps"), d_fake)):
         ok = abs(value - BOOK_EQUILIBRIUM_D) < D_TOLERANCE
-        ctx.report(f"mean D(x) on {label} points, last {tail} steps", f"{BOOK_EQUILIBRIUM_D} (ch056.md:161)",
+        ctx.report(label.format(tail=tail), decimal(str(BOOK_EQUILIBRIUM_D)) + " (ch056.md:161)",
                    round(value, 3), data=data_gan, matches=ok,
-                   reason="" if ok else f"|{value:.3f} - 0.5| >= {D_TOLERANCE}")
+                   reason="" if ok else tr(NOT_ONE_HALF).format(value=value, limit=D_TOLERANCE))
     p_g_estimate = stats.gaussian_kde(generated).pdf
     reals = target_sample(4000, torch.Generator().manual_seed(ctx.seed + 123)).squeeze(1).numpy()
     d_star_on_reals = optimal_discriminator(reals, p_t, p_g_estimate)
     mean_star = float(d_star_on_reals.mean())
     ok = abs(mean_star - BOOK_EQUILIBRIUM_D) < D_TOLERANCE
-    ctx.report("D* = p_t / (p_t + p_g) for the trained generator (its density by KDE), mean on true points",
-               BOOK_EQUILIBRIUM_D, round(mean_star, 3), data=data_gan, matches=ok, source=GOODFELLOW,
-               reason="" if ok else f"the generator is not yet at p_g = p_t (|{mean_star:.3f} - 0.5| >= {D_TOLERANCE})")
+    ctx.report(tr("D* = p_t / (p_t + p_g) for the trained generator (its density by KDE), mean on true points"),
+               BOOK_EQUILIBRIUM_D, round(mean_star, 3), data=data_gan, matches=ok, source=tr(GOODFELLOW),
+               reason="" if ok else tr("the generator is not yet at p_g = p_t (|{value:.3f} - 0.5| >= {limit:g})")
+               .format(value=mean_star, limit=D_TOLERANCE))
     d_loss = float(np.mean(gan.losses[-tail:]))
-    ctx.report("discriminator cross-entropy at the end (ln 4 when D = 1/2)", round(math.log(4), 3),
+    ctx.report(tr("discriminator cross-entropy at the end (ln 4 when D = 1/2)"), round(math.log(4), 3),
                round(d_loss, 3), data=data_gan, matches=abs(d_loss - math.log(4)) < 0.1,
-               source="Goodfellow et al. 2014", reason=f"{d_loss:.3f} is not within 0.1 of ln 4")
+               source="Goodfellow et al. 2014", reason=tr("{loss:.3f} is not within 0.1 of ln 4").format(loss=d_loss))
     ctx.logger.scalars(steps, {"ch57/max_gap_D_vs_Dstar": gap, "ch57/D_real_tail": d_real,
                                "ch57/D_fake_tail": d_fake, "ch57/Dstar_trained_generator": mean_star})
     ctx.plot("optimal_discriminator", _figure(grid, learnt, exact, absolute, step, p_t, p_fixed, gan, generated,
@@ -164,28 +179,28 @@ def _figure(grid, learnt, exact, absolute, step, p_t, p_fixed, gan, generated, p
     from lab.plots import new_figure
 
     fig, (ax_star, ax_curve, ax_eq) = new_figure(1, 3, figsize=(15, 4))
-    ax_star.plot(grid, p_t(grid), color="tab:blue", lw=1, label="p_t (true)")
-    ax_star.plot(grid, p_fixed(grid), color="tab:orange", lw=1, label="p_g (fixed generator)")
-    ax_star.plot(grid, exact, "k--", label="D* = p_t / (p_t + p_g) (Goodfellow, cross-entropy)")
-    ax_star.plot(grid, learnt, color="tab:red", alpha=0.8, label="D trained on the cross-entropy")
-    ax_star.plot(grid, step, "k:", label="D* = 1[p_t > p_g] (the book, absolute error)")
-    ax_star.plot(grid, absolute, color="tab:green", alpha=0.8, label="D trained on the absolute error")
-    ax_star.set(title="the optimal discriminator", xlabel="x")
+    ax_star.plot(grid, p_t(grid), color="tab:blue", lw=1, label=tr("p_t (true)"))
+    ax_star.plot(grid, p_fixed(grid), color="tab:orange", lw=1, label=tr("p_g (fixed generator)"))
+    ax_star.plot(grid, exact, "k--", label=tr("D* = p_t / (p_t + p_g) (Goodfellow, cross-entropy)"))
+    ax_star.plot(grid, learnt, color="tab:red", alpha=0.8, label=tr("D trained on the cross-entropy"))
+    ax_star.plot(grid, step, "k:", label=tr("D* = 1[p_t > p_g] (the book, absolute error)"))
+    ax_star.plot(grid, absolute, color="tab:green", alpha=0.8, label=tr("D trained on the absolute error"))
+    ax_star.set(title=tr("the optimal discriminator"), xlabel="x")
     ax_star.legend(fontsize=8)
     steps = np.arange(1, len(gan.d_real) + 1)
-    ax_curve.plot(steps, gan.d_real, color="tab:blue", lw=0.6, label="mean D on true")
-    ax_curve.plot(steps, gan.d_fake, color="tab:orange", lw=0.6, label="mean D on generated")
+    ax_curve.plot(steps, gan.d_real, color="tab:blue", lw=0.6, label=tr("mean D on true"))
+    ax_curve.plot(steps, gan.d_fake, color="tab:orange", lw=0.6, label=tr("mean D on generated"))
     ax_curve.axhline(0.5, color="k", ls="--", label="1/2")
-    ax_curve.set(title="GAN training: D's output on each kind", xlabel="step", ylim=(0, 1))
+    ax_curve.set(title=tr("GAN training: D's output on each kind"), xlabel=tr("step"), ylim=(0, 1))
     ax_curve.legend(fontsize=8)
     xs = np.linspace(TARGET_MEAN - 4 * TARGET_STD, TARGET_MEAN + 4 * TARGET_STD, 300)
     with torch.no_grad():
         d_final = torch.sigmoid(gan.discriminator(torch.tensor(xs, dtype=torch.float32).unsqueeze(1))).squeeze(1)
-    ax_eq.hist(generated, bins=50, density=True, color="tab:orange", alpha=0.5, label="generated")
+    ax_eq.hist(generated, bins=50, density=True, color="tab:orange", alpha=0.5, label=tr("generated"))
     ax_eq.plot(xs, p_t(xs), color="tab:blue", label="p_t")
-    ax_eq.plot(xs, d_final, color="tab:red", label="final D(x)")
-    ax_eq.plot(xs, optimal_discriminator(xs, p_t, p_g_estimate), "k--", lw=1, label="D* (KDE of p_g)")
+    ax_eq.plot(xs, d_final, color="tab:red", label=tr("final D(x)"))
+    ax_eq.plot(xs, optimal_discriminator(xs, p_t, p_g_estimate), "k--", lw=1, label=tr("D* (KDE of p_g)"))
     ax_eq.axhline(0.5, color="grey", ls=":")
-    ax_eq.set(title="after training: D near 1/2 where the data lie", xlabel="x")
+    ax_eq.set(title=tr("after training: D near 1/2 where the data lie"), xlabel="x")
     ax_eq.legend(fontsize=8)
     return fig
