@@ -34,7 +34,7 @@ class EpsilonSchedule:
     duration: int = 10_000
 
     def __post_init__(self) -> None:
-        one_of("epsilon schedule", self.kind, ("linear", "exponential", "constant"))
+        one_of(tr("epsilon schedule"), self.kind, ("linear", "exponential", "constant"))
         for name in ("start", "end"):
             within(f"epsilon {name}", getattr(self, name), 0, 1)
         require(self.kind != "exponential" or (self.start > 0 and self.end > 0),

@@ -73,6 +73,7 @@ from ale_py.vector_env import AtariVectorEnv
 from gymnasium.vector import AutoresetMode
 
 from lab.checks import one_of, unknown, whole
+from lab.i18n import tr
 
 GAME = "boxing"
 GYMNASIUM_ID = "ALE/Boxing-v5"
@@ -124,7 +125,7 @@ PROTOCOLS: dict[str, AtariProtocol] = {
 
 def resolve_protocol(name: str) -> AtariProtocol:
     """Return the :class:`AtariProtocol` called ``name``; raise ValueError naming the choices."""
-    return PROTOCOLS[one_of("Atari protocol", name, sorted(PROTOCOLS))]
+    return PROTOCOLS[one_of(tr("Atari protocol"), name, sorted(PROTOCOLS))]
 
 
 def protocol_summary(options: dict) -> dict:

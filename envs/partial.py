@@ -160,7 +160,7 @@ class VectorObservation(gymnasium.Wrapper):
 def popgym_class_name(task: str, level: str) -> str:
     """The popgym class of a task and level, e.g. ('StatelessCartPole', 'easy') ->
     'PositionOnlyCartPoleEasy'."""
-    one_of("POPGym level", level, POPGYM_LEVELS)
+    one_of(tr("POPGym level"), level, POPGYM_LEVELS)
     return POPGYM_ALIASES.get(task, task) + level.capitalize()
 
 
@@ -184,7 +184,7 @@ def make_popgym(task: str = "RepeatPrevious", level: str = "easy", previous_acti
     name = popgym_class_name(task, level)
     if name not in classes:
         tasks = sorted({n[: -len(lv)] for n in classes for lv in ("Easy", "Medium", "Hard") if n.endswith(lv)})
-        raise ValueError(unknown("POPGym task", task, [*tasks, "StatelessCartPole"]))
+        raise ValueError(unknown(tr("POPGym task"), task, [*tasks, "StatelessCartPole"]))
     cls = classes[name]
     modes = getattr(cls, "metadata", {}).get("render_modes", [])
     env = cls(render_mode=render_mode) if render_mode in modes and render_mode else cls()

@@ -81,7 +81,7 @@ def build_extractor_body(observation_space: spaces.Space, kind: str, options: di
                          ) -> tuple[nn.Module, tuple[int, ...], int]:
     """(network, input shape it expects, number of output features) for ``kind``."""
     options = dict(options or {})
-    one_of("features extractor", kind, EXTRACTOR_KINDS, error=NetError)
+    one_of(tr("features extractor"), kind, EXTRACTOR_KINDS, error=NetError)
     shape = preprocessed_shape(observation_space)
 
     if kind == "mlp":
@@ -141,6 +141,6 @@ def policy_kwargs(kind: str, options: dict | None = None, **extra: Any) -> dict:
 
     ``extra`` is added as is (``net_arch``, ``share_features_extractor``, ...).
     """
-    one_of("features extractor", kind, EXTRACTOR_KINDS, error=NetError)
+    one_of(tr("features extractor"), kind, EXTRACTOR_KINDS, error=NetError)
     return {"features_extractor_class": NetsExtractor,
             "features_extractor_kwargs": {"kind": kind, "options": dict(options or {})}, **extra}
