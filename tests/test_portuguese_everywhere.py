@@ -129,12 +129,18 @@ def test_the_overlay_marks_the_chosen_action_and_draws_signed_values():
 #: calls whose text argument a person reads (plots, frames) and argparse's help
 DRAWN = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "text"}
 LABELLED = {"label", "help"}
-ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed"}
+ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed", "NetError"}
 #: what a demo prints: ctx.say(text), ctx.report(label, book, measured, reason=..., ...)
 SPOKEN = {"say": 1, "report": 3}
 SPOKEN_KEYWORDS = {"book", "measured", "reason", "quick_cannot_judge"}
 SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "nets")
            for p in sorted((ROOT / folder).rglob("*.py"))]
+#: where a config section or an environment's options are checked: a ValueError raised there by a
+#: constructor, a dataclass's __post_init__ or a check/make/resolve/validate function is a user's
+#: mistake reported as "config: ..." (lab.checks words the usual ones); elsewhere a ValueError
+#: is a programmer's (a bad index into a replay memory) and may stay English
+CONFIG_CHECKS = ["agents/config.py", "agents/schedules.py", "agents/algorithms/", "agents/replay/", "envs/"]
+CHECKING_FUNCTIONS = re.compile(r"__(post_)?init__|_*(check|make|resolve|validate)\w*")
 #: files whose strings are still being put through tr() (issue 29); empty when it is done
 PENDING = {
     "supervised/corpora.py", "supervised/data/folders.py", "supervised/demo_context.py",
@@ -197,6 +203,23 @@ def _untranslated(path: Path) -> list[str]:
             texts += [node.args[0]] if _english(node.args[0]) else []
         texts += [k.value for k in node.keywords if k.arg in LABELLED and _english(k.value)]
         found += [f"{path.relative_to(ROOT)}:{t.lineno}: {ast.unparse(t)[:70]}" for t in texts]
+    if any(str(path.relative_to(ROOT)).startswith(place) for place in CONFIG_CHECKS):
+        found += _untranslated_checks(ast.parse(path.read_text()), str(path.relative_to(ROOT)))
+    return found
+
+
+def _untranslated_checks(module: ast.AST, name: str) -> list[str]:
+    """`raise ValueError(<English>)` inside the functions of CONFIG_CHECKS that check settings."""
+    found = []
+    for function in ast.walk(module):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                not CHECKING_FUNCTIONS.fullmatch(function.name):
+            continue
+        for node in ast.walk(function):
+            raised = node.exc if isinstance(node, ast.Raise) else None
+            if isinstance(raised, ast.Call) and getattr(raised.func, "id", "") == "ValueError" and raised.args \
+                    and _english(raised.args[0]):
+                found.append(f"{name}:{node.lineno}: {function.name}: {ast.unparse(raised.args[0])[:70]}")
     return found
 
 
@@ -209,6 +232,25 @@ def test_every_pending_file_still_exists_and_still_has_english():
     """A file leaves PENDING once its strings pass through tr(): one left there hides nothing."""
     stale = [name for name in PENDING if not (ROOT / name).exists() or not _untranslated(ROOT / name)]
     assert not stale, f"remove from PENDING: {stale}"
+
+
+def test_the_walk_finds_an_english_config_check():
+    sample = ast.parse(
+        "class Section:\n"
+        "    def __post_init__(self):\n"
+        "        if self.tau > 1:\n"
+        "            raise ValueError(f'agent.tau must be in (0, 1], got {self.tau}')\n"
+        "        require(self.n >= 1, tr('agent.n must be >= 1'))\n"
+        "        raise ValueError(tr('{key} must be in {interval}, got {value}').format(key='k', interval='i', value=1))\n"
+        "def sample(self, n):\n"
+        "    raise ValueError(f'cannot sample {n} from an empty memory')  # a programmer's mistake\n"
+        "def make_env(size):\n"
+        "    raise NetError('size must be even')\n")
+    found = _untranslated_checks(sample, "sample.py")
+    assert [line.split(": ")[1] for line in found] == ["__post_init__"], found
+    assert "agent.tau must be in (0, 1]" in found[0]
+    net_error = next(n for n in ast.walk(sample) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "NetError")
+    assert "NetError" in ERRORS and _english(net_error.args[0])
 
 
 def test_the_walk_finds_an_english_label():

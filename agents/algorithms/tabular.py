@@ -28,6 +28,7 @@ import numpy as np
 
 from envs import tictactoe as ttt
 from lab.checks import finite, within
+from lab.i18n import tr
 
 
 @dataclasses.dataclass
@@ -82,9 +83,10 @@ def _masked_argmax(values: np.ndarray, mask: np.ndarray | None, rng: np.random.G
 def check_table(name: str, array: np.ndarray, dtype, shape: tuple[int, ...]) -> None:
     """A saved table must have the agent's dtype and shape and finite values (ValueError)."""
     if array.dtype != dtype or array.shape != shape:
-        raise ValueError(f"table {name} is {array.dtype} {array.shape}, the agent needs {np.dtype(dtype)} {shape}")
+        raise ValueError(tr("table {name} is {dtype} {shape}, the agent needs {needed_dtype} {needed_shape}").format(
+            name=name, dtype=array.dtype, shape=array.shape, needed_dtype=np.dtype(dtype), needed_shape=shape))
     if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ValueError(f"table {name} holds NaN or infinite values")
+        raise ValueError(tr("table {name} holds NaN or infinite values").format(name=name))
 
 
 class QLearningAgent:
