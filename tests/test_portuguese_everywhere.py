@@ -59,6 +59,30 @@ def test_the_learning_curve_is_drawn_in_the_chosen_language(language, words, tmp
         assert "agent steps" not in text and "episode return" not in text
 
 
+@pytest.mark.parametrize("language, decimal, other", [("pt", "0,5", "0.5"), ("en", "0.5", "0,5")])
+def test_tick_labels_of_a_saved_figure_carry_the_language_s_decimal_mark(language, decimal, other, tmp_path):
+    from lab.plots import new_figure, save_figure
+
+    i18n.set_language(language)
+    fig, (curve, bars) = new_figure(1, 2)
+    curve.plot([0, 0.5, 1], [0.25, 0.75, 0.5])
+    curve.set_xticks([0, 0.5, 1])  # fractional ticks, written by matplotlib's numeric formatter
+    bars.bar(["v0.5", "v1"], [1.5, 2.5])  # category labels are text: never changed
+    save_figure(fig, tmp_path / "ticks.png")
+    numbers = [label.get_text() for label in curve.get_xticklabels()]
+    assert decimal in numbers and not any(other in label for label in numbers), numbers
+    values = [label.get_text() for label in bars.get_yticklabels()]
+    assert f"1{decimal[1]}5" in values and not any(other[1] in label for label in values), values
+    assert [label.get_text() for label in bars.get_xticklabels()] == ["v0.5", "v1"]
+
+
+def test_decimal_comma_swaps_both_marks_and_braces_the_comma_in_mathtext():
+    from lab.plots import decimal_comma
+
+    assert decimal_comma("1,000.5") == "1.000,5"
+    assert decimal_comma(r"$\mathdefault{0.5}$") == r"$\mathdefault{0{,}5}$"  # no space after a math comma
+
+
 def test_a_learning_curve_with_one_point_says_it_is_too_short(tmp_path, monkeypatch):
     from agents.watch import reports
 
