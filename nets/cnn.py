@@ -80,8 +80,8 @@ class LeNet(nn.Module):
         at_least("lenet padding", int(padding), 0, error=NetError)
         maps = [int(m) for m in maps]
         require(maps and all(m >= 1 for m in maps),
-                tr("lenet maps must be a non-empty list of positive integers (e.g. [20] or [20, 40]), got {maps}").format(
-                    maps=maps), NetError)
+                tr("lenet maps must be a non-empty list of positive integers (e.g. [20] or [20, 40]), "
+                   "got {maps}").format(maps=maps), NetError)
         within("dropout", float(dropout), 0, 1, high_open=True, error=NetError)
 
         self.in_channels = in_channels

@@ -191,7 +191,8 @@ class Autoencoder(nn.Module):
         if len(self.hidden_sizes) != 1 or self.activation_name not in _DERIVATIVE_FROM_OUTPUT:
             raise NetError(tr("contractive_penalty needs one hidden layer with activation in {choices}; got "
                               "hidden_sizes={sizes}, activation={activation}").format(
-                choices=sorted(_DERIVATIVE_FROM_OUTPUT), sizes=self.hidden_sizes, activation=repr(self.activation_name)))
+                choices=sorted(_DERIVATIVE_FROM_OUTPUT), sizes=self.hidden_sizes,
+                activation=repr(self.activation_name)))
         h = self.encode(x)
         slope = _DERIVATIVE_FROM_OUTPUT[self.activation_name](h)  # (B, code)
         row_norms = (self.encoder[0].weight ** 2).sum(dim=1)      # sum_i W_ji^2, (code,)

@@ -78,7 +78,8 @@ def options_of(kind: str) -> dict[str, Any]:
 def _lookup(kind: str) -> _Entry:
     entry = _REGISTRY.get(kind)
     if entry is None:
-        raise NetError(tr("unknown net {kind}; available: {available}").format(kind=repr(kind), available=", ".join(available())))
+        raise NetError(tr("unknown net {kind}; available: {available}").format(
+            kind=repr(kind), available=", ".join(available())))
     return entry
 
 

@@ -170,7 +170,8 @@ class DQNAgent:
         if not self.config.spr_weight:
             return None
         if not (hasattr(self.online, "encode") and hasattr(self.online, "fc")):
-            raise ValueError(tr("agent.spr_weight needs a Q-network with a convolutional encoder (net.kind nature_cnn)"))
+            raise ValueError(tr("agent.spr_weight needs a Q-network with a convolutional encoder "
+                                "(net.kind nature_cnn)"))
         return self.build_spr().to(self.device, memory_format=self.memory_format)
 
     def build_spr(self) -> SPRModel:
