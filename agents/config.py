@@ -19,6 +19,7 @@ import dataclasses
 import math
 from typing import Any, Literal, Optional
 
+from lab.checks import at_least, require, within
 from lab.config import ConfigError, from_dict
 from lab.i18n import tr
 
@@ -48,8 +49,7 @@ class EnvSection:
     record_env: Optional[str] = None  # a colour twin for recordings (Atari), else the env itself
 
     def __post_init__(self) -> None:
-        if self.num_envs < 1:
-            raise ValueError(tr("env.num_envs must be >= 1, got {num_envs}").format(num_envs=self.num_envs))
+        at_least("env.num_envs", self.num_envs, 1)
 
 
 @dataclasses.dataclass
@@ -67,10 +67,11 @@ class ExplorationSection:
 
     def __post_init__(self) -> None:
         for name in ("start", "end", "fraction"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(tr("exploration.{name} must be in [0, 1], got {value}").format(
-                    name=name, value=value))
+            within(f"exploration.{name}", getattr(self, name), 0, 1)
+        # epsilon = start * decay**t never reaches 0 (agents.schedules)
+        require(self.schedule != "exponential" or (self.start > 0 and self.end > 0),
+                tr("exploration.schedule exponential needs exploration.start > 0 and exploration.end > 0, "
+                   "got {start} and {end}").format(start=self.start, end=self.end))
 
     def over(self, budget: int) -> EpsilonSchedule:
         """The schedule stretched over `fraction` of a budget of `budget` units."""
@@ -85,12 +86,10 @@ class EvalSection:
     epsilon: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.every < 0 or self.final_episodes < 0:
-            raise ValueError(tr('evaluation.every and evaluation.final_episodes must be >= 0'))
-        if self.episodes < 1:
-            raise ValueError(tr("evaluation.episodes must be >= 1, got {episodes}").format(episodes=self.episodes))
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise ValueError(tr("evaluation.epsilon must be in [0, 1], got {epsilon}").format(epsilon=self.epsilon))
+        at_least("evaluation.every", self.every, 0)
+        at_least("evaluation.final_episodes", self.final_episodes, 0)
+        at_least("evaluation.episodes", self.episodes, 1)
+        within("evaluation.epsilon", self.epsilon, 0, 1)
 
 
 @dataclasses.dataclass
@@ -118,19 +117,14 @@ class RunConfig:
     sb3: dict = dataclasses.field(default_factory=dict)  # SB3 hyperparameters (resolved by the backend)
 
     def __post_init__(self) -> None:
-        if self.seed < 0:
-            raise ValueError(tr("seed must be >= 0, got {seed}").format(seed=self.seed))
-        if self.total_steps < 0 or self.total_episodes < 0 or self.total_steps + self.total_episodes == 0:
-            raise ValueError(tr('set total_steps or total_episodes (> 0)'))
+        at_least("seed", self.seed, 0)
         for name in ("total_steps", "total_episodes"):
-            if getattr(self, name) > MAX_BUDGET:
-                raise ValueError(tr("{name} must be <= {limit:.0e}, got {value:.3g}").format(
-                    name=name, limit=MAX_BUDGET, value=getattr(self, name)))
+            within(name, getattr(self, name), 0, MAX_BUDGET)
+        require(self.total_steps + self.total_episodes > 0, tr("set total_steps or total_episodes (> 0)"))
         for name in ("log_every", "checkpoint_every"):
-            if getattr(self, name) < 1:
-                raise ValueError(tr("{name} must be >= 1, got {value}").format(name=name, value=getattr(self, name)))
-        if self.record_episodes < 0 or self.torch_threads < 0:
-            raise ValueError(tr('record_episodes and torch_threads must be >= 0'))
+            at_least(name, getattr(self, name), 1)
+        for name in ("record_episodes", "torch_threads"):
+            at_least(name, getattr(self, name), 0)
 
     @property
     def budget_in_episodes(self) -> bool:
@@ -176,10 +170,10 @@ def _check_replay(config: RunConfig) -> None:
     a, capacity = config.agent, config.replay.capacity
     if config.algo == "dqn":
         needed = a.batch_size + config.env.num_envs * (a.longest_n_step + 1)
-        why = "agent.batch_size + env.num_envs x (the longest of n_step, n_step_start, spr_steps + 1)"
+        why = tr("agent.batch_size + env.num_envs x (the longest of n_step, n_step_start, spr_steps + 1)")
     elif config.algo == "r2d2":
         needed = config.env.num_envs * (a.burn_in + a.sequence_length + a.n_step + 1)
-        why = "env.num_envs x (burn_in + sequence_length + n_step + 1)"
+        why = "env.num_envs x (burn_in + sequence_length + n_step + 1)"  # names only: the same in every language
     else:
         return
     if capacity < needed:

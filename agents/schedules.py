@@ -14,6 +14,9 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from lab.checks import at_least, one_of, require, within
+from lab.i18n import tr
+
 
 @dataclasses.dataclass
 class EpsilonSchedule:
@@ -31,16 +34,12 @@ class EpsilonSchedule:
     duration: int = 10_000
 
     def __post_init__(self) -> None:
-        if self.kind not in ("linear", "exponential", "constant"):
-            raise ValueError(f"epsilon schedule must be linear, exponential or constant, got {self.kind!r}")
+        one_of(tr("epsilon schedule"), self.kind, ("linear", "exponential", "constant"))
         for name in ("start", "end"):
-            value = getattr(self, name)
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"epsilon {name} must be in [0, 1], got {value}")
-        if self.kind == "exponential" and (self.start <= 0 or self.end <= 0):
-            raise ValueError("an exponential epsilon schedule needs start > 0 and end > 0")
-        if self.duration < 1:
-            raise ValueError(f"epsilon duration must be >= 1, got {self.duration}")
+            within(f"epsilon {name}", getattr(self, name), 0, 1)
+        require(self.kind != "exponential" or (self.start > 0 and self.end > 0),
+                tr("an exponential epsilon schedule needs start > 0 and end > 0"))
+        at_least("epsilon duration", self.duration, 1)
 
     def __call__(self, t: int) -> float:
         if self.kind == "constant":

@@ -72,6 +72,9 @@ import numpy as np
 from ale_py.vector_env import AtariVectorEnv
 from gymnasium.vector import AutoresetMode
 
+from lab.checks import one_of, unknown, whole
+from lab.i18n import tr
+
 GAME = "boxing"
 GYMNASIUM_ID = "ALE/Boxing-v5"
 FRAME_SKIP = 4
@@ -122,9 +125,7 @@ PROTOCOLS: dict[str, AtariProtocol] = {
 
 def resolve_protocol(name: str) -> AtariProtocol:
     """Return the :class:`AtariProtocol` called ``name``; raise ValueError naming the choices."""
-    if name not in PROTOCOLS:
-        raise ValueError(f"unknown Atari protocol {name!r}; choose one of {sorted(PROTOCOLS)}")
-    return PROTOCOLS[name]
+    return PROTOCOLS[one_of(tr("Atari protocol"), name, sorted(PROTOCOLS))]
 
 
 def protocol_summary(options: dict) -> dict:
@@ -145,12 +146,7 @@ def _resolve_autoreset(mode: str | AutoresetMode) -> AutoresetMode:
         return mode
     if isinstance(mode, str) and mode in _AUTORESET_CHOICES:
         return _AUTORESET_CHOICES[mode]
-    raise ValueError(f"unknown autoreset_mode {mode!r}; choose one of {sorted(_AUTORESET_CHOICES)}")
-
-
-def _check_count(name: str, value: int, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    raise ValueError(unknown("autoreset_mode", mode, sorted(_AUTORESET_CHOICES)))
 
 
 class BoxingVectorEnv(AtariVectorEnv):
@@ -254,12 +250,12 @@ def make_boxing_vector(
             where only an agent with memory can tell which way things move.
     """
     chosen = resolve_protocol(protocol)
-    _check_count("num_envs", num_envs, 1)
-    _check_count("num_threads", num_threads, 0)
-    _check_count("noop_max", noop_max, 0)
-    _check_count("max_episode_frames", max_episode_frames, FRAME_SKIP)
-    _check_count("seed", seed, 0)
-    _check_count("frame_stack", frame_stack, 1)
+    whole("num_envs", num_envs, 1)
+    whole("num_threads", num_threads, 0)
+    whole("noop_max", noop_max, 0)
+    whole("max_episode_frames", max_episode_frames, FRAME_SKIP)
+    whole("seed", seed, 0)
+    whole("frame_stack", frame_stack, 1)
     return BoxingVectorEnv(
         num_envs=int(num_envs),
         protocol=chosen,
@@ -309,12 +305,10 @@ def make_boxing_colour(
     import ale_py
 
     chosen = resolve_protocol(protocol)
-    _check_count("noop_max", noop_max, 0)
-    _check_count("max_episode_frames", max_episode_frames, FRAME_SKIP)
-    _check_count("seed", seed, 0)
-    _check_count("frame_stack", frame_stack, 1)
-    if render_mode not in ("rgb_array", None):
-        raise ValueError(f"unknown render_mode {render_mode!r}; choose one of ['rgb_array', None]")
+    noop_max = whole("noop_max", noop_max, 0)
+    max_episode_frames = whole("max_episode_frames", max_episode_frames, FRAME_SKIP)
+    seed, frame_stack = whole("seed", seed, 0), whole("frame_stack", frame_stack, 1)
+    one_of("render_mode", render_mode, ("rgb_array", None))
     gymnasium.register_envs(ale_py)
     env = gymnasium.make(
         GYMNASIUM_ID,

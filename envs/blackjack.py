@@ -19,6 +19,9 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from lab.checks import one_of, unknown
+from lab.i18n import tr
+
 GYMNASIUM_ID = "Blackjack-v1"
 STICK, HIT = 0, 1
 ENCODINGS = ("tuple", "onehot", "scaled")
@@ -43,7 +46,7 @@ def encode(state: tuple[int, int, int], encoding: str = "onehot") -> np.ndarray:
         return vector
     if encoding == "scaled":
         return np.array([player_sum / 21.0, dealer_card / 10.0, float(usable_ace)], dtype=np.float32)
-    raise ValueError(f"blackjack encoding must be one of {', '.join(ENCODINGS[1:])}, got {encoding!r}")
+    raise ValueError(unknown(tr("blackjack encoding"), encoding, ENCODINGS[1:]))
 
 
 def observation_of(state: tuple[int, int, int], observation: str = "tuple"):
@@ -103,7 +106,6 @@ def make_blackjack(
     ``observation`` is ``tuple`` (the raw tuple, for tables) or an encoding
     of :func:`encode` (``onehot``, ``scaled``) for networks.
     """
-    if observation not in ENCODINGS:
-        raise ValueError(f"blackjack observation must be one of {', '.join(ENCODINGS)}, got {observation!r}")
+    one_of(tr("blackjack observation"), observation, ENCODINGS)
     env = gymnasium.make(GYMNASIUM_ID, natural=bool(natural), sab=bool(sab), render_mode=render_mode)
     return env if observation == "tuple" else EncodedBlackjack(env, observation)

@@ -25,6 +25,9 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from lab.checks import one_of, shown, whole
+from lab.i18n import tr
+
 N_ROOMS = 6
 OUTSIDE = 5
 DOORS: tuple[tuple[int, int], ...] = ((0, 4), (1, 3), (1, 5), (2, 3), (3, 4), (4, 5))
@@ -78,12 +81,9 @@ class FiveRoomsEnv(gymnasium.Env):
         render_mode: str | None = None,
     ) -> None:
         self._check_start(start)
-        if int(max_steps) < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.max_steps = whole("max_steps", max_steps, 1)
+        one_of("render_mode", render_mode, (None, "ansi"))
         self.start = start
-        self.max_steps = int(max_steps)
         self.invalid_penalty = float(invalid_penalty)
         self.render_mode = render_mode
         self.observation_space = spaces.Discrete(N_ROOMS)
@@ -95,7 +95,8 @@ class FiveRoomsEnv(gymnasium.Env):
     @staticmethod
     def _check_start(start: int | None) -> None:
         if start is not None and not (isinstance(start, (int, np.integer)) and 0 <= start < OUTSIDE):
-            raise ValueError(f"start must be None or a room 0-{OUTSIDE - 1}, got {start!r}")
+            raise ValueError(tr("start must be null or a room 0-{last}, got {value}").format(
+                last=OUTSIDE - 1, value=shown(start)))
 
     def valid_actions(self, state: int | None = None) -> np.ndarray:
         """Rooms reachable in one move from ``state`` (default: the current room)."""

@@ -28,6 +28,9 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from lab.checks import one_of, unknown, whole
+from lab.i18n import tr
+
 CARTPOLE_VISIBLE = (0, 2)  # cart position and pole angle; 1 and 3 are the velocities
 POPGYM_LEVELS = ("easy", "medium", "hard")
 #: The paper's task names that popgym 1.0 renamed.
@@ -77,8 +80,7 @@ class StackFlat(gymnasium.Wrapper):
 
 def make_cartpole_novel(frame_stack: int = 1, render_mode: str | None = None) -> gymnasium.Env:
     """CartPole-v1 (500-step cap) observing (position, angle); ``frame_stack`` of them."""
-    if isinstance(frame_stack, bool) or not isinstance(frame_stack, int) or frame_stack < 1:
-        raise ValueError(f"frame_stack must be an integer >= 1, got {frame_stack!r}")
+    frame_stack = whole("frame_stack", frame_stack, 1)
     env = HideVelocities(gymnasium.make("CartPole-v1", render_mode=render_mode))
     return StackFlat(env, frame_stack) if frame_stack > 1 else env
 
@@ -131,8 +133,8 @@ class VectorObservation(gymnasium.Wrapper):
     def __init__(self, env: gymnasium.Env, previous_action: bool) -> None:
         super().__init__(env)
         if not isinstance(env.action_space, spaces.Discrete):
-            raise ValueError(f"this POPGym task acts in {env.action_space}; the Q-learning agents "
-                             "need a Discrete action space")
+            raise ValueError(tr("this POPGym task acts in {space}; the Q-learning agents need a Discrete action "
+                                "space").format(space=env.action_space))
         self.inner_space = env.observation_space
         self.n_actions = int(env.action_space.n) if previous_action else 0
         low, high = encoded_bounds(self.inner_space)
@@ -158,8 +160,7 @@ class VectorObservation(gymnasium.Wrapper):
 def popgym_class_name(task: str, level: str) -> str:
     """The popgym class of a task and level, e.g. ('StatelessCartPole', 'easy') ->
     'PositionOnlyCartPoleEasy'."""
-    if level not in POPGYM_LEVELS:
-        raise ValueError(f"unknown POPGym level {level!r}; choose one of {list(POPGYM_LEVELS)}")
+    one_of(tr("POPGym level"), level, POPGYM_LEVELS)
     return POPGYM_ALIASES.get(task, task) + level.capitalize()
 
 
@@ -168,7 +169,7 @@ def popgym_classes() -> dict[str, type]:
     try:
         envs_module = importlib.import_module("popgym.envs")
     except ModuleNotFoundError:
-        raise ValueError("POPGym tasks need the popgym package: pip install -e '.[memory]'") from None
+        raise ValueError(tr("POPGym tasks need the popgym package: pip install -e '.[memory]'")) from None
     return {cls.__name__: cls for cls in envs_module.ALL}
 
 
@@ -183,7 +184,7 @@ def make_popgym(task: str = "RepeatPrevious", level: str = "easy", previous_acti
     name = popgym_class_name(task, level)
     if name not in classes:
         tasks = sorted({n[: -len(lv)] for n in classes for lv in ("Easy", "Medium", "Hard") if n.endswith(lv)})
-        raise ValueError(f"unknown POPGym task {task!r}; choose one of {tasks} (or StatelessCartPole)")
+        raise ValueError(unknown(tr("POPGym task"), task, [*tasks, "StatelessCartPole"]))
     cls = classes[name]
     modes = getattr(cls, "metadata", {}).get("render_modes", [])
     env = cls(render_mode=render_mode) if render_mode in modes and render_mode else cls()

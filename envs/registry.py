@@ -17,6 +17,8 @@ from typing import Any, Callable
 
 import gymnasium
 
+from lab.i18n import tr
+
 EnvFactory = Callable[..., gymnasium.Env]
 
 # Modules that register environments but are too heavy (or may be absent) to import with
@@ -87,10 +89,9 @@ def _check_options(name: str, factory: EnvFactory, options: dict[str, Any]) -> N
     ]
     for option in options:
         if option not in accepted:
-            valid = ", ".join(accepted) if accepted else "none"
-            raise ValueError(
-                f"unknown option {option!r} for environment {name!r}; valid options: {valid}"
-            )
+            valid = ", ".join(accepted) if accepted else tr("none")
+            raise ValueError(tr("unknown option {option} for environment {name}; valid options: {valid}").format(
+                option=repr(option), name=repr(name), valid=valid))
 
 
 def accepted_options(name: str) -> set[str] | None:
@@ -114,7 +115,7 @@ def make(name: str, **options: Any) -> gymnasium.Env:
     Raises ValueError for an unknown name (listing the registered ones) or a bad option.
     """
     if not isinstance(name, str):
-        raise ValueError(f"environment name must be a string, got {name!r}")
+        raise ValueError(tr("environment name must be a string, got {name}").format(name=repr(name)))
     if name not in _REGISTRY:
         _load_lazy_modules()
     entry = _REGISTRY.get(name)
@@ -125,11 +126,11 @@ def make(name: str, **options: Any) -> gymnasium.Env:
         try:
             return gymnasium.make(name, **options)
         except TypeError as error:  # gymnasium reports an unexpected keyword as TypeError
-            raise ValueError(f"bad option for Gymnasium environment {name!r}: {error}") from error
-    known = ", ".join(sorted(_REGISTRY)) or "none"
-    raise ValueError(
-        f"unknown environment {name!r}; available: {known} (or any Gymnasium id such as 'CartPole-v1')"
-    )
+            raise ValueError(tr("bad option for Gymnasium environment {name}: {error}").format(
+                name=repr(name), error=error)) from error
+    known = ", ".join(sorted(_REGISTRY)) or tr("none")
+    raise ValueError(tr("unknown environment {name}; available: {known} (or any Gymnasium id such as "
+                        "'CartPole-v1')").format(name=repr(name), known=known))
 
 
 # -- vector environments ---------------------------------------------------------------------

@@ -32,6 +32,8 @@ import gymnasium
 import numpy as np
 from gymnasium import spaces
 
+from lab.checks import one_of, within
+
 EMPTY, X, O = 0, 1, 2
 N_CELLS = 9
 N_BOARDS = 3**N_CELLS
@@ -176,14 +178,10 @@ class TicTacToeEnv(gymnasium.Env):
         observation: str = "index",
         render_mode: str | None = None,
     ) -> None:
-        if not 0.0 <= float(opponent_skill) <= 1.0:
-            raise ValueError(f"opponent_skill must be in [0, 1], got {opponent_skill!r}")
-        if illegal_move not in ("lose", "raise"):
-            raise ValueError(f"illegal_move must be 'lose' or 'raise', got {illegal_move!r}")
-        if observation not in ("index", "cells"):
-            raise ValueError(f"observation must be 'index' or 'cells', got {observation!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        within("opponent_skill", opponent_skill, 0, 1)
+        one_of("illegal_move", illegal_move, ("lose", "raise"))
+        one_of("observation", observation, ("index", "cells"))
+        one_of("render_mode", render_mode, (None, "ansi"))
         self.opponent_skill = float(opponent_skill)
         self.win_reward = 1.0
         self.draw_reward = float(draw_reward)

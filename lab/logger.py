@@ -66,7 +66,11 @@ class Logger:
 
     # -- pictures, videos, text ------------------------------------------------------------
     def figure(self, tag: str, figure, step: int = 0) -> None:
-        """A matplotlib figure as a TensorBoard image (the figure is left open)."""
+        """A matplotlib figure as a TensorBoard image (the figure is left open), numbers on its
+        axes in the user's language as in the saved PNG."""
+        from lab.plots import localise_ticks  # matplotlib only once a figure is logged
+
+        localise_ticks(figure)
         self.writer.add_figure(tag, figure, global_step=step, close=False)
         self.writer.flush()
 

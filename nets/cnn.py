@@ -24,6 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lab.checks import at_least, require, within
+from lab.i18n import tr
+
 from nets.activations import make_activation
 from nets.heads import make_head
 from nets.registry import NetError, check_choice, register
@@ -74,14 +77,12 @@ class LeNet(nn.Module):
     ) -> None:
         super().__init__()
         check_choice("pooling", pooling, POOLING_CHOICES)
-        if int(padding) < 0:
-            raise NetError(f"lenet padding must be >= 0, got {padding!r}")
+        at_least("lenet padding", int(padding), 0, error=NetError)
         maps = [int(m) for m in maps]
-        if not maps or any(m < 1 for m in maps):
-            raise NetError(f"lenet maps must be a non-empty list of positive integers "
-                           f"(e.g. [20] or [20, 40]), got {maps!r}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise NetError(f"dropout must be in [0, 1), got {dropout!r}")
+        require(maps and all(m >= 1 for m in maps),
+                tr("lenet maps must be a non-empty list of positive integers (e.g. [20] or [20, 40]), "
+                   "got {maps}").format(maps=maps), NetError)
+        within("dropout", float(dropout), 0, 1, high_open=True, error=NetError)
 
         self.in_channels = in_channels
         self.input_size = input_size
@@ -90,10 +91,9 @@ class LeNet(nn.Module):
         for n_maps in maps:
             self.convs.append(nn.Conv2d(channels, n_maps, kernel_size, stride=1, padding=int(padding)))
             size = conv_output_size(size, kernel_size, int(padding)) // 2  # then 2x2 pooling halves it
-            if size < 1:
-                raise NetError(f"lenet: {len(maps)} conv+pool layers with kernel_size "
-                               f"{kernel_size} shrink a {input_size}x{input_size} input to "
-                               f"nothing; use fewer maps or a smaller kernel")
+            require(size >= 1, tr("lenet: {layers} conv+pool layers with kernel_size {kernel_size} shrink a "
+                                  "{side}x{side} input to nothing; use fewer maps or a smaller kernel").format(
+                layers=len(maps), kernel_size=kernel_size, side=input_size), NetError)
             channels = n_maps
         self.activation = make_activation(activation)
         self.pool = nn.MaxPool2d(2) if pooling == "max" else L2Pool2d(2)
@@ -176,8 +176,8 @@ class NatureCNN(nn.Module):
         if features_only or head in (None, "none"):
             head = None
         elif n_outputs is None:
-            raise NetError("nature_cnn needs n_outputs (the number of actions) unless "
-                           "features_only=True or head=None")
+            raise NetError(tr("nature_cnn needs n_outputs (the number of actions) unless features_only=True or "
+                              "head=None"))
         self.convs = nn.Sequential(
             nn.Conv2d(in_channels, 32, kernel_size=8, stride=4),
             nn.ReLU(),
@@ -189,8 +189,8 @@ class NatureCNN(nn.Module):
         size = input_size
         for kernel, stride in ((8, 4), (4, 2), (3, 1)):
             size = _conv_output_size(size, kernel, stride)
-        if size < 1:
-            raise NetError(f"nature_cnn input_size must be at least 36, got {input_size}")
+        require(size >= 1, tr("nature_cnn input_size must be at least 36, got {value}").format(value=input_size),
+                NetError)
         self.fc = nn.Sequential(nn.Linear(64 * size * size, self.FEATURES), nn.ReLU())
         self.head = make_head(head, self.FEATURES, n_outputs, head_options)
         self.out_features = self.head.out_features if self.head is not None else self.FEATURES

@@ -31,25 +31,18 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lab.checks import at_least, require
+from lab.i18n import tr
+
 from nets.activations import ACTIVATIONS, OUTPUT_ACTIVATIONS, make_activation
-from nets.registry import NetError, register
-
-
-def _positive_ints(name: str, values: Sequence[int], minimum: int = 1) -> list[int]:
-    try:
-        checked = [int(v) for v in values]
-    except (TypeError, ValueError):
-        raise NetError(f"{name} must be a list of positive integers, got {values!r}") from None
-    if len(checked) < minimum or any(v < 1 for v in checked):
-        raise NetError(f"{name} must be a list of at least {minimum} positive integers, got {values!r}")
-    return checked
+from nets.registry import NetError, positive_ints, register
 
 
 def _check_image_size(image_size: int, halvings: int) -> int:
     """The side after `halvings` stride-2 steps; the image side must divide evenly."""
-    if image_size < 2**halvings or image_size % 2**halvings:
-        raise NetError(f"image_size {image_size} must be a multiple of {2**halvings} "
-                       f"({halvings} stride-2 layers)")
+    require(image_size >= 2**halvings and image_size % 2**halvings == 0,
+            tr("image_size {size} must be a multiple of {multiple} ({halvings} stride-2 layers)").format(
+                size=image_size, multiple=2**halvings, halvings=halvings), NetError)
     return image_size // 2**halvings
 
 
@@ -78,7 +71,7 @@ class DCGANGenerator(nn.Module):
     def __init__(self, *, latent_size: int = 32, channels: Sequence[int] = (64, 32), image_size: int = 28,
                  out_channels: int = 1, output_activation: str = "sigmoid") -> None:
         super().__init__()
-        channels = _positive_ints("channels", channels)
+        channels = positive_ints("channels", channels)
         self.latent_size, self.image_size, self.out_channels = int(latent_size), int(image_size), int(out_channels)
         self.start_side = _check_image_size(self.image_size, len(channels))
         self.channels = channels
@@ -115,7 +108,7 @@ class DCGANDiscriminator(nn.Module):
 
     def __init__(self, *, channels: Sequence[int] = (32, 64), image_size: int = 28, in_channels: int = 1) -> None:
         super().__init__()
-        channels = _positive_ints("channels", channels)
+        channels = positive_ints("channels", channels)
         self.image_size, self.in_channels = int(image_size), int(in_channels)
         end_side = _check_image_size(self.image_size, len(channels))
         layers: list[nn.Module] = []
@@ -158,7 +151,7 @@ class Autoencoder(nn.Module):
     def __init__(self, *, input_size: int = 784, hidden_sizes: Sequence[int] = (50,),
                  activation: str = "relu", output_activation: str = "sigmoid") -> None:
         super().__init__()
-        self.hidden_sizes = _positive_ints("hidden_sizes", hidden_sizes)
+        self.hidden_sizes = positive_ints("hidden_sizes", hidden_sizes)
         self.input_size = int(input_size)
         self.activation_name = activation
         sizes = [self.input_size] + self.hidden_sizes
@@ -196,9 +189,10 @@ class Autoencoder(nn.Module):
         Frobenius norm is sum_j s'(z_j)^2 * sum_i W_ji^2: no backward pass per code unit.
         """
         if len(self.hidden_sizes) != 1 or self.activation_name not in _DERIVATIVE_FROM_OUTPUT:
-            raise NetError("contractive_penalty needs one hidden layer with activation in "
-                           f"{sorted(_DERIVATIVE_FROM_OUTPUT)}; got hidden_sizes={self.hidden_sizes}, "
-                           f"activation={self.activation_name!r}")
+            raise NetError(tr("contractive_penalty needs one hidden layer with activation in {choices}; got "
+                              "hidden_sizes={sizes}, activation={activation}").format(
+                choices=sorted(_DERIVATIVE_FROM_OUTPUT), sizes=self.hidden_sizes,
+                activation=repr(self.activation_name)))
         h = self.encode(x)
         slope = _DERIVATIVE_FROM_OUTPUT[self.activation_name](h)  # (B, code)
         row_norms = (self.encoder[0].weight ** 2).sum(dim=1)      # sum_i W_ji^2, (code,)
@@ -216,7 +210,7 @@ class ConvAutoencoder(nn.Module):
     def __init__(self, *, channels: Sequence[int] = (16, 32), code_size: int = 32, image_size: int = 28,
                  in_channels: int = 1) -> None:
         super().__init__()
-        channels = _positive_ints("channels", channels)
+        channels = positive_ints("channels", channels)
         self.channels, self.image_size, self.in_channels = channels, int(image_size), int(in_channels)
         self.end_side = _check_image_size(self.image_size, len(channels))
         down: list[nn.Module] = []
@@ -267,10 +261,9 @@ class VAE(nn.Module):
     def __init__(self, *, input_size: int = 784, hidden_sizes: Sequence[int] = (256,), latent_size: int = 2,
                  activation: str = "relu", output_activation: str = "sigmoid") -> None:
         super().__init__()
-        hidden = _positive_ints("hidden_sizes", hidden_sizes)
+        hidden = positive_ints("hidden_sizes", hidden_sizes)
         self.input_size, self.latent_size = int(input_size), int(latent_size)
-        if self.latent_size < 1:
-            raise NetError(f"latent_size must be positive, got {latent_size!r}")
+        at_least("latent_size", self.latent_size, 1, error=NetError)
         trunk: list[nn.Module] = []
         for n_in, n_out in zip([self.input_size] + hidden[:-1], hidden):
             trunk += [nn.Linear(n_in, n_out), make_activation(activation, ACTIVATIONS)]

@@ -20,6 +20,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lab.checks import require, shown
+from lab.i18n import tr
+
 from nets.registry import NetError, check_choice
 
 HEAD_CHOICES: tuple[str | None, ...] = ("q", "dueling", "distributional", "classifier", None)
@@ -81,9 +84,9 @@ class DistributionalHead(nn.Module):
     def __init__(self, in_features: int, n_actions: int, atoms: int = 51, v_min: float = -10.0,
                  v_max: float = 10.0, dueling: bool = False) -> None:
         super().__init__()
-        if int(atoms) < 2 or not float(v_min) < float(v_max):
-            raise NetError(f"distributional head needs atoms >= 2 and v_min < v_max, "
-                           f"got atoms={atoms!r}, v_min={v_min!r}, v_max={v_max!r}")
+        require(int(atoms) >= 2 and float(v_min) < float(v_max),
+                tr("distributional head needs atoms >= 2 and v_min < v_max, got atoms={atoms}, v_min={v_min}, "
+                   "v_max={v_max}").format(atoms=shown(atoms), v_min=shown(v_min), v_max=shown(v_max)), NetError)
         self.n_actions, self.atoms = int(n_actions), int(atoms)
         self.register_buffer("support", torch.linspace(float(v_min), float(v_max), self.atoms))
         self.advantage = nn.Linear(in_features, self.n_actions * self.atoms)
@@ -126,15 +129,16 @@ def make_head(name: str | None, in_features: int, n_outputs: int | None,
     check_choice("head", name, HEAD_CHOICES)
     if name is None:
         return None
-    if n_outputs is None or int(n_outputs) < 1:
-        raise NetError(f"head {name!r} needs n_outputs >= 1 (number of actions or classes), "
-                       f"got {n_outputs!r}")
-    if options and name != "distributional":
-        raise NetError(f"head {name!r} takes no head_options, got {sorted(options)}")
+    require(n_outputs is not None and int(n_outputs) >= 1,
+            tr("head {name} needs n_outputs >= 1 (number of actions or classes), got {n_outputs}").format(
+                name=repr(name), n_outputs=shown(n_outputs)), NetError)
+    require(not options or name == "distributional", tr("head {name} takes no head_options, got {options}").format(
+        name=repr(name), options=sorted(options or {})), NetError)
     if name == "distributional":
         allowed = {"atoms", "v_min", "v_max", "dueling"}
         if set(options or {}) - allowed:
-            raise NetError(f"distributional head options are {sorted(allowed)}, got {sorted(options)}")
+            raise NetError(tr("distributional head options are {allowed}, got {options}").format(
+                allowed=sorted(allowed), options=sorted(options)))
         return DistributionalHead(in_features, int(n_outputs), **(options or {}))
     if name == "q":
         return QHead(in_features, int(n_outputs))

@@ -27,6 +27,9 @@ import math
 import torch
 from torch import nn
 
+from lab.checks import at_least, positive
+from lab.i18n import tr
+
 from nets.recurrent import OUTPUT_CHOICES
 from nets.registry import NetError, check_choice, register
 
@@ -46,12 +49,11 @@ class LiquidTimeConstantNet(nn.Module):
                  output: str = "sequence", ode_unfolds: int = 6, tau: float = 1.0, gate_scale: float = 1.0) -> None:
         super().__init__()
         check_choice("output", output, OUTPUT_CHOICES)
-        if int(hidden_size) < 1 or int(input_size) < 1:
-            raise NetError(f"liquid needs input_size and hidden_size >= 1, got {input_size!r}, {hidden_size!r}")
-        if int(ode_unfolds) < 1:
-            raise NetError(f"liquid ode_unfolds (solver steps per input) must be >= 1, got {ode_unfolds!r}")
-        if not (float(tau) > 0 and float(gate_scale) > 0):
-            raise NetError(f"liquid tau and gate_scale (initial values) must be > 0, got {tau!r}, {gate_scale!r}")
+        at_least("liquid input_size", int(input_size), 1, error=NetError)
+        at_least("liquid hidden_size", int(hidden_size), 1, error=NetError)
+        at_least("liquid ode_unfolds", int(ode_unfolds), 1, error=NetError)  # solver steps per input
+        positive("liquid tau", float(tau), error=NetError)  # initial values
+        positive("liquid gate_scale", float(gate_scale), error=NetError)
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         self.ode_unfolds = int(ode_unfolds)
         self.output = output
@@ -73,14 +75,16 @@ class LiquidTimeConstantNet(nn.Module):
         if not x.is_floating_point():
             x = x.float()
         if x.dim() != 3 or x.size(-1) != self.input_size:
-            raise NetError(f"liquid expects (batch, time, {self.input_size}) inputs, got {tuple(x.shape)}")
+            raise NetError(tr("liquid expects (batch, time, {size}) inputs, got {shape}").format(
+                size=self.input_size, shape=tuple(x.shape)))
         batch, steps = x.shape[:2]
         if elapsed is None:
             elapsed = x.new_ones(batch, steps)
         elif elapsed.shape != (batch, steps):
-            raise NetError(f"elapsed must be (batch, time) = {(batch, steps)}, got {tuple(elapsed.shape)}")
+            raise NetError(tr("elapsed must be (batch, time) = {expected}, got {shape}").format(
+                expected=(batch, steps), shape=tuple(elapsed.shape)))
         elif bool((elapsed < 0).any()):
-            raise NetError("elapsed times must be >= 0 (time runs forward)")
+            raise NetError(tr("elapsed times must be >= 0 (time runs forward)"))
         drive = self.sensory(x)  # the input's part of f, for every step at once
         h = x.new_zeros(batch, self.hidden_size) if state is None else state
         inverse_tau, gate_scale = torch.exp(-self.log_tau), torch.exp(self.log_gate_scale)

@@ -26,11 +26,14 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lab.checks import at_least
+from lab.i18n import tr
+
 from nets.cnn import NatureCNN
 from nets.heads import make_head
 from nets.mlp import MLP
 from nets.registry import NetError, build, check_choice, register
-from nets.transformer import FeedForward, MultiHeadAttention, causal_mask
+from nets.transformer import FeedForward, MultiHeadAttention, causal_mask, check_divisible
 
 MEMORY_CHOICES: tuple[str, ...] = ("lstm", "gru", "transformer")
 
@@ -101,10 +104,9 @@ class WindowTransformer(nn.Module):
     def __init__(self, input_size: int, window: int, d_model: int, n_heads: int, n_layers: int,
                  gating: bool) -> None:
         super().__init__()
-        if window < 1 or n_layers < 1:
-            raise NetError(f"transformer memory needs window >= 1 and n_layers >= 1, got {window}, {n_layers}")
-        if d_model % n_heads:
-            raise NetError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        at_least("transformer memory window", window, 1, error=NetError)
+        at_least("transformer memory n_layers", n_layers, 1, error=NetError)
+        check_divisible(d_model, n_heads)
         self.window, self.input_size = window, input_size
         self.embed = nn.Linear(input_size, d_model)
         self.positions = nn.Parameter(torch.zeros(window, d_model))
@@ -164,7 +166,8 @@ class MemoryQNetwork(nn.Module):
         # inputs such as CartPole's angle (0.2 rad at the limit) otherwise barely move a ReLU torso.
         scale = torch.ones(self.obs_shape) if input_scale is None else torch.as_tensor(input_scale, dtype=torch.float32)
         if scale.numel() != torch.Size(self.obs_shape).numel():
-            raise NetError(f"input_scale needs {torch.Size(self.obs_shape).numel()} numbers, got {scale.numel()}")
+            raise NetError(tr("input_scale needs {expected} numbers, got {count}").format(
+                expected=torch.Size(self.obs_shape).numel(), count=scale.numel()))
         self.register_buffer("input_scale", scale.reshape(self.obs_shape), persistent=False)
         if memory == "transformer":
             self.memory: nn.Module = WindowTransformer(features, int(window), int(d_model), int(n_heads),

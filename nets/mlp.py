@@ -24,6 +24,9 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from lab.checks import require, within
+from lab.i18n import tr
+
 from nets.activations import (
     ACTIVATIONS,
     GAIN_NONLINEARITY,
@@ -32,7 +35,7 @@ from nets.activations import (
     make_activation,
 )
 from nets.heads import make_head
-from nets.registry import NetError, check_choice, register
+from nets.registry import NetError, check_choice, positive_ints, register
 
 INIT_CHOICES: tuple[str, ...] = ("default", "normal", "scaled", "kaiming", "orthogonal")
 
@@ -89,13 +92,12 @@ class MLP(nn.Module):
         head_options: dict | None = None,
     ) -> None:
         super().__init__()
-        sizes = _check_sizes(sizes, minimum=1 if head not in (None, "none") else 2)
+        sizes = positive_ints("mlp sizes", sizes, minimum=1 if head not in (None, "none") else 2)
         check_choice("init", init, INIT_CHOICES)
-        if not 0.0 <= float(dropout) < 1.0:
-            raise NetError(f"dropout must be in [0, 1), got {dropout!r}")
-        if head in (None, "none") and n_outputs is not None:
-            raise NetError("mlp option n_outputs only goes with a head; without one the last "
-                           f"entry of sizes is the output size (sizes={sizes})")
+        within("dropout", float(dropout), 0, 1, high_open=True, error=NetError)
+        require(head not in (None, "none") or n_outputs is None,
+                tr("mlp option n_outputs only goes with a head; without one the last entry of sizes is the output "
+                   "size (sizes={sizes})").format(sizes=sizes), NetError)
 
         self.sizes = sizes
         self.layers = nn.ModuleList(
@@ -131,15 +133,3 @@ class MLP(nn.Module):
             x = self.head(x)
         return self.output_activation(x)
 
-
-def _check_sizes(sizes: Sequence[int], minimum: int) -> list[int]:
-    try:
-        checked = [int(size) for size in sizes]
-    except (TypeError, ValueError):
-        raise NetError(f"mlp sizes must be a list of positive integers, got {sizes!r}") from None
-    if len(checked) < minimum or any(size < 1 for size in checked) or any(
-        int(size) != size for size in sizes
-    ):
-        raise NetError(f"mlp sizes must be a list of at least {minimum} positive integers "
-                       f"(e.g. [784, 30, 10]), got {sizes!r}")
-    return checked

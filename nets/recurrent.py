@@ -23,6 +23,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from lab.checks import at_least, require, shown, within
+from lab.i18n import tr
+
 from nets.registry import NetError, check_choice, register
 
 CELL_CHOICES: tuple[str, ...] = ("rnn", "lstm", "gru")
@@ -63,15 +66,14 @@ class RecurrentNet(nn.Module):
         check_choice("cell", cell, CELL_CHOICES)
         check_choice("output", output, OUTPUT_CHOICES)
         check_choice("nonlinearity", nonlinearity, NONLINEARITY_CHOICES)
-        if nonlinearity != "tanh" and cell != "rnn":
-            raise NetError(f"nonlinearity {nonlinearity!r} applies to cell 'rnn' only; "
-                           f"the {cell} cell's gates fix their own functions")
-        if float(gate_bias) and cell == "rnn":
-            raise NetError(f"gate_bias {gate_bias!r} needs a gated cell ('lstm' or 'gru'); the rnn cell has no gates")
-        if int(num_layers) < 1:
-            raise NetError(f"recurrent num_layers must be >= 1, got {num_layers!r}")
-        if not 0.0 <= float(dropout) < 1.0:
-            raise NetError(f"dropout must be in [0, 1), got {dropout!r}")
+        require(nonlinearity == "tanh" or cell == "rnn",
+                tr("nonlinearity {nonlinearity} applies to cell 'rnn' only; the {cell} cell's gates fix their own "
+                   "functions").format(nonlinearity=repr(nonlinearity), cell=cell), NetError)
+        require(not (float(gate_bias) and cell == "rnn"),
+                tr("gate_bias {gate_bias} needs a gated cell ('lstm' or 'gru'); the rnn cell has no gates").format(
+                    gate_bias=shown(gate_bias)), NetError)
+        at_least("recurrent num_layers", int(num_layers), 1, error=NetError)
+        within("dropout", float(dropout), 0, 1, high_open=True, error=NetError)
         self.cell = cell
         self.output = output
         self.input_size = int(input_size)

@@ -18,6 +18,9 @@ from typing import Any, TypeVar
 
 from torch import nn
 
+from lab.checks import one_of, require, shown, within
+from lab.i18n import tr
+
 Builder = Callable[..., nn.Module]
 #: whole-number options that may be 0; every other one counts something (a size, heads, layers): >= 1
 #: (LeNet's `hidden=0` drops its fully connected hidden layer, the book's worked net of chapter 43)
@@ -75,7 +78,8 @@ def options_of(kind: str) -> dict[str, Any]:
 def _lookup(kind: str) -> _Entry:
     entry = _REGISTRY.get(kind)
     if entry is None:
-        raise NetError(f"unknown net {kind!r}; available: {', '.join(available())}")
+        raise NetError(tr("unknown net {kind}; available: {available}").format(
+            kind=repr(kind), available=", ".join(available())))
     return entry
 
 
@@ -90,10 +94,12 @@ def build(kind: str, **options: Any) -> nn.Module:
     allowed = ", ".join(accepted)
     for name in options:
         if name not in accepted:
-            raise NetError(f"unknown option {name!r} for net {kind!r}; allowed: {allowed}")
+            raise NetError(tr("unknown option {name} for net {kind}; allowed: {allowed}").format(
+                name=repr(name), kind=repr(kind), allowed=allowed))
     for name, default in accepted.items():
         if default is inspect.Parameter.empty and name not in options:
-            raise NetError(f"net {kind!r} needs option {name!r}; allowed: {allowed}")
+            raise NetError(tr("net {kind} needs option {name}; allowed: {allowed}").format(
+                kind=repr(kind), name=repr(name), allowed=allowed))
     return entry.builder(**_checked_values(kind, entry.builder, options))
 
 
@@ -117,39 +123,52 @@ def _checked_values(kind: str, builder: Builder, options: dict[str, Any]) -> dic
         least = 0 if name in MAY_BE_ZERO else 1
         most = MOST_REPEATS.get(name, MOST)
         if base == "int":
-            if not _whole(value) or not least <= value <= most:
-                wanted = "a positive integer" if least else "an integer >= 0"
-                raise NetError(f"net {kind!r}: option {name} must be {wanted} <= {most}, got {value!r}")
+            wanted = tr("a positive integer") if least else tr("an integer >= 0")
+            require(_whole(value) and least <= value <= most,
+                    tr("net {kind}: option {name} must be {wanted} <= {most}, got {value}").format(
+                        kind=repr(kind), name=name, wanted=wanted, most=most, value=shown(value)), NetError)
             checked[name] = int(value)
         elif base == "Sequence[int]":
-            if not isinstance(value, (list, tuple)) or not all(_whole(v) and 1 <= v <= most for v in value):
-                raise NetError(f"net {kind!r}: option {name} must be a list of positive integers <= {most}, "
-                               f"got {value!r}")
+            require(isinstance(value, (list, tuple)) and all(_whole(v) and 1 <= v <= most for v in value),
+                    tr("net {kind}: option {name} must be a list of positive integers <= {most}, got {value}").format(
+                        kind=repr(kind), name=name, most=most, value=shown(value)), NetError)
             checked[name] = [int(v) for v in value]
         elif base in ("float", "Sequence[float]"):
             values = value if base != "float" and isinstance(value, (list, tuple)) else [value]
-            if (base != "float" and not isinstance(value, (list, tuple))) or not all(
-                    isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values):
-                wanted = "a finite number" if base == "float" else "a list of finite numbers"
-                raise NetError(f"net {kind!r}: option {name} must be {wanted}, got {value!r}")
-            if name == "dropout" and not 0 <= value < 1:
-                raise NetError(f"net {kind!r}: option dropout must be in [0, 1), got {value!r}")
+            wanted = tr("a finite number") if base == "float" else tr("a list of finite numbers")
+            require((base == "float" or isinstance(value, (list, tuple))) and all(
+                    isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in values),
+                    tr("net {kind}: option {name} must be {wanted}, got {value}").format(
+                        kind=repr(kind), name=name, wanted=wanted, value=shown(value)), NetError)
+            if name == "dropout":
+                within(tr("net {kind}: option dropout").format(kind=repr(kind)), value, 0, 1, high_open=True,
+                       error=NetError)
         elif base in ("bool", "str") and not isinstance(value, bool if base == "bool" else str):
-            raise NetError(f"net {kind!r}: option {name} must be {'true or false' if base == 'bool' else 'a name'}, "
-                           f"got {value!r}")
+            wanted = tr("true or false") if base == "bool" else tr("a name")
+            raise NetError(tr("net {kind}: option {name} must be {wanted}, got {value}").format(
+                kind=repr(kind), name=name, wanted=wanted, value=shown(value)))
     heads = {name: checked.get(name, parameters[name].default) for name in ("d_model", "n_heads") if name in parameters}
     if len(heads) == 2 and _whole(heads["d_model"]) and _whole(heads["n_heads"]) and heads["d_model"] % heads["n_heads"]:
-        raise NetError(f"net {kind!r}: d_model ({heads['d_model']}) must be divisible by n_heads ({heads['n_heads']})")
+        raise NetError(tr("net {kind}: d_model ({d_model}) must be divisible by n_heads ({n_heads})").format(
+            kind=repr(kind), d_model=heads["d_model"], n_heads=heads["n_heads"]))
     return checked
 
 
 def check_choice(what: str, value: Any, choices: Iterable[Any]) -> Any:
     """Return ``value`` if it is one of ``choices``, else raise a NetError naming both."""
-    choices = list(choices)
-    if value not in choices:
-        shown = ", ".join("None" if choice is None else str(choice) for choice in choices)
-        raise NetError(f"unknown {what} {value!r}; choose one of: {shown}")
-    return value
+    return one_of(what, value, choices, error=NetError)
+
+
+def positive_ints(name: str, values: Any, minimum: int = 1) -> list[int]:
+    """`values` as a list of ints, refused unless at least `minimum` whole numbers >= 1 (layer sizes)."""
+    try:
+        items = None if isinstance(values, (str, bytes, dict)) else list(values)
+    except TypeError:
+        items = None
+    fits = items is not None and len(items) >= minimum and all(_whole(v) and v >= 1 for v in items)
+    require(fits, tr("{name} must be a list of at least {minimum} positive integers, got {values}").format(
+        name=name, minimum=minimum, values=shown(values)), NetError)
+    return [int(v) for v in items]
 
 
 def count_parameters(module: nn.Module, trainable_only: bool = True) -> int:

@@ -39,6 +39,9 @@ import math
 import torch
 from torch import nn
 
+from lab.checks import require, shown, within
+from lab.i18n import tr
+
 from nets.activations import make_activation
 from nets.heads import ClassifierHead
 from nets.registry import NetError, check_choice, register
@@ -93,6 +96,12 @@ def scaled_dot_product_attention(
     return weights @ value, weights
 
 
+def check_divisible(d_model: int, n_heads: int) -> None:
+    """Each head attends over d_model / n_heads of the model's width: it must divide evenly."""
+    require(d_model % n_heads == 0, tr("d_model ({d_model}) must be divisible by n_heads ({n_heads})").format(
+        d_model=d_model, n_heads=n_heads), NetError)
+
+
 class MultiHeadAttention(nn.Module):
     """Project to ``n_heads`` sets of (Q, K, V) of width d_model / n_heads, attend, merge.
 
@@ -104,8 +113,7 @@ class MultiHeadAttention(nn.Module):
 
     def __init__(self, d_model: int, n_heads: int, dropout: float = 0.0) -> None:
         super().__init__()
-        if d_model % n_heads != 0:
-            raise NetError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+        check_divisible(d_model, n_heads)
         self.n_heads = n_heads
         self.d_head = d_model // n_heads
         self.query = nn.Linear(d_model, d_model)
@@ -218,9 +226,9 @@ class InputEmbedding(nn.Module):
                  positions: str = "sinusoidal", n_segments: int = 0) -> None:
         super().__init__()
         if (vocab_size is None) == (input_dim is None):
-            raise NetError("transformer needs exactly one of vocab_size (token ids) and "
-                           f"input_dim (feature vectors); got vocab_size={vocab_size!r}, "
-                           f"input_dim={input_dim!r}")
+            raise NetError(tr("transformer needs exactly one of vocab_size (token ids) and input_dim (feature "
+                              "vectors); got vocab_size={vocab_size}, input_dim={input_dim}").format(
+                vocab_size=shown(vocab_size), input_dim=shown(input_dim)))
         check_choice("positions", positions, POSITION_CHOICES)
         self.d_model = d_model
         self.max_len = max_len
@@ -249,8 +257,8 @@ class InputEmbedding(nn.Module):
     def forward(self, x: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
         length = x.size(1)
         if length > self.max_len:
-            raise NetError(f"sequence length {length} exceeds the transformer's max_len "
-                           f"{self.max_len}; build it with a larger max_len")
+            raise NetError(tr("sequence length {length} exceeds the transformer's max_len {max_len}; build it "
+                              "with a larger max_len").format(length=length, max_len=self.max_len))
         if self.tokens is not None:
             embedded = self.tokens(x) * math.sqrt(self.d_model)
         else:
@@ -262,7 +270,7 @@ class InputEmbedding(nn.Module):
                                                 else torch.zeros_like(x[..., 0] if x.dim() == 3
                                                                       else x, dtype=torch.long))
         elif segments is not None:
-            raise NetError("segments given to a transformer built without n_segments")
+            raise NetError(tr("segments given to a transformer built without n_segments"))
         return self.dropout(embedded)
 
 
@@ -300,10 +308,10 @@ def _make_output(embedding: InputEmbedding, d_model: int, n_outputs: int | None,
     if not tie:
         return ClassifierHead(d_model, n_outputs) if n_outputs else None
     if embedding.tokens is None:
-        raise NetError("tie_embeddings needs token inputs (vocab_size), not input_dim")
+        raise NetError(tr("tie_embeddings needs token inputs (vocab_size), not input_dim"))
     if n_outputs not in (None, embedding.tokens.num_embeddings):
-        raise NetError(f"tie_embeddings predicts the {embedding.tokens.num_embeddings} "
-                       f"tokens of the vocabulary; n_outputs={n_outputs} does not match")
+        raise NetError(tr("tie_embeddings predicts the {tokens} tokens of the vocabulary; n_outputs={n_outputs} "
+                          "does not match").format(tokens=embedding.tokens.num_embeddings, n_outputs=n_outputs))
     _tie_init_(embedding.tokens)
     return TiedOutput(embedding.tokens)
 
@@ -348,8 +356,7 @@ class TransformerEncoder(nn.Module):
         self.pool = pool
         self.pad_id = pad_id
         if tie_embeddings and output != "sequence":
-            raise NetError("tie_embeddings predicts a token at every position: it needs "
-                           "output='sequence'")
+            raise NetError(tr("tie_embeddings predicts a token at every position: it needs output='sequence'"))
         self.head = _make_output(self.embedding, d_model, n_outputs, tie_embeddings)
         self.out_features = self.head.out_features if self.head is not None else d_model
 
@@ -542,16 +549,14 @@ def transformer(
     check_choice("pool", pool, POOL_CHOICES)
     check_choice("positions", positions, POSITION_CHOICES)
     if n_segments and mode != "encoder":
-        raise NetError(f"n_segments (sentence A/B embeddings, BERT) is an encoder option; "
-                       f"mode is {mode!r}")
+        raise NetError(tr("n_segments (sentence A/B embeddings, BERT) is an encoder option; mode is {mode}").format(
+            mode=repr(mode)))
     make_activation(activation)  # validates the name before any block is built
-    if d_model % n_heads != 0:
-        raise NetError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-    if not 0.0 <= float(dropout) < 1.0:
-        raise NetError(f"dropout must be in [0, 1), got {dropout!r}")
+    check_divisible(d_model, n_heads)
+    within("dropout", float(dropout), 0, 1, high_open=True, error=NetError)
     if mode != "encoder" and output not in (None, "sequence"):
-        raise NetError(f"transformer mode {mode!r} gives per-token outputs; output must be "
-                       f"'sequence' (or left unset), got {output!r}")
+        raise NetError(tr("transformer mode {mode} gives per-token outputs; output must be 'sequence' (or left "
+                          "unset), got {output}").format(mode=repr(mode), output=shown(output)))
     output = output or ("pooled" if mode == "encoder" else "sequence")
     check_choice("output", output, OUTPUT_CHOICES)
     common = dict(d_model=d_model, n_heads=n_heads, n_layers=n_layers,
@@ -566,8 +571,8 @@ def transformer(
         return TransformerDecoder(**common)
     target_vocab_size = target_vocab_size or vocab_size
     if not target_vocab_size:
-        raise NetError("transformer mode 'encoder_decoder' needs target_vocab_size (the "
-                       "target is token ids) when the source is feature vectors")
+        raise NetError(tr("transformer mode 'encoder_decoder' needs target_vocab_size (the target is token ids) "
+                          "when the source is feature vectors"))
     return TransformerSeq2Seq(target_vocab_size=target_vocab_size, **common)
 
 

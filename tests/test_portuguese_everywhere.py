@@ -59,6 +59,30 @@ def test_the_learning_curve_is_drawn_in_the_chosen_language(language, words, tmp
         assert "agent steps" not in text and "episode return" not in text
 
 
+@pytest.mark.parametrize("language, decimal, other", [("pt", "0,5", "0.5"), ("en", "0.5", "0,5")])
+def test_tick_labels_of_a_saved_figure_carry_the_language_s_decimal_mark(language, decimal, other, tmp_path):
+    from lab.plots import new_figure, save_figure
+
+    i18n.set_language(language)
+    fig, (curve, bars) = new_figure(1, 2)
+    curve.plot([0, 0.5, 1], [0.25, 0.75, 0.5])
+    curve.set_xticks([0, 0.5, 1])  # fractional ticks, written by matplotlib's numeric formatter
+    bars.bar(["v0.5", "v1"], [1.5, 2.5])  # category labels are text: never changed
+    save_figure(fig, tmp_path / "ticks.png")
+    numbers = [label.get_text() for label in curve.get_xticklabels()]
+    assert decimal in numbers and not any(other in label for label in numbers), numbers
+    values = [label.get_text() for label in bars.get_yticklabels()]
+    assert f"1{decimal[1]}5" in values and not any(other[1] in label for label in values), values
+    assert [label.get_text() for label in bars.get_xticklabels()] == ["v0.5", "v1"]
+
+
+def test_decimal_comma_swaps_both_marks_and_braces_the_comma_in_mathtext():
+    from lab.plots import decimal_comma
+
+    assert decimal_comma("1,000.5") == "1.000,5"
+    assert decimal_comma(r"$\mathdefault{0.5}$") == r"$\mathdefault{0{,}5}$"  # no space after a math comma
+
+
 def test_a_learning_curve_with_one_point_says_it_is_too_short(tmp_path, monkeypatch):
     from agents.watch import reports
 
@@ -129,12 +153,18 @@ def test_the_overlay_marks_the_chosen_action_and_draws_signed_values():
 #: calls whose text argument a person reads (plots, frames) and argparse's help
 DRAWN = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "text"}
 LABELLED = {"label", "help"}
-ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed"}
+ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed", "NetError"}
 #: what a demo prints: ctx.say(text), ctx.report(label, book, measured, reason=..., ...)
 SPOKEN = {"say": 1, "report": 3}
 SPOKEN_KEYWORDS = {"book", "measured", "reason", "quick_cannot_judge"}
 SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "nets")
            for p in sorted((ROOT / folder).rglob("*.py"))]
+#: where a config section or an environment's options are checked: a ValueError raised there by a
+#: constructor, a dataclass's __post_init__ or a check/make/resolve/validate function is a user's
+#: mistake reported as "config: ..." (lab.checks words the usual ones); elsewhere a ValueError
+#: is a programmer's (a bad index into a replay memory) and may stay English
+CONFIG_CHECKS = ["agents/config.py", "agents/schedules.py", "agents/algorithms/", "agents/replay/", "envs/"]
+CHECKING_FUNCTIONS = re.compile(r"__(post_)?init__|_*(check|make|resolve|validate)\w*")
 #: files whose strings are still being put through tr() (issue 29); empty when it is done
 PENDING = {
     "supervised/demos/ch32_universality.py",
@@ -184,6 +214,23 @@ def _untranslated(path: Path) -> list[str]:
             texts += [node.args[0]] if _english(node.args[0]) else []
         texts += [k.value for k in node.keywords if k.arg in LABELLED and _english(k.value)]
         found += [f"{path.relative_to(ROOT)}:{t.lineno}: {ast.unparse(t)[:70]}" for t in texts]
+    if any(str(path.relative_to(ROOT)).startswith(place) for place in CONFIG_CHECKS):
+        found += _untranslated_checks(ast.parse(path.read_text()), str(path.relative_to(ROOT)))
+    return found
+
+
+def _untranslated_checks(module: ast.AST, name: str) -> list[str]:
+    """`raise ValueError(<English>)` inside the functions of CONFIG_CHECKS that check settings."""
+    found = []
+    for function in ast.walk(module):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)) or \
+                not CHECKING_FUNCTIONS.fullmatch(function.name):
+            continue
+        for node in ast.walk(function):
+            raised = node.exc if isinstance(node, ast.Raise) else None
+            if isinstance(raised, ast.Call) and getattr(raised.func, "id", "") == "ValueError" and raised.args \
+                    and _english(raised.args[0]):
+                found.append(f"{name}:{node.lineno}: {function.name}: {ast.unparse(raised.args[0])[:70]}")
     return found
 
 
@@ -196,6 +243,25 @@ def test_every_pending_file_still_exists_and_still_has_english():
     """A file leaves PENDING once its strings pass through tr(): one left there hides nothing."""
     stale = [name for name in PENDING if not (ROOT / name).exists() or not _untranslated(ROOT / name)]
     assert not stale, f"remove from PENDING: {stale}"
+
+
+def test_the_walk_finds_an_english_config_check():
+    sample = ast.parse(
+        "class Section:\n"
+        "    def __post_init__(self):\n"
+        "        if self.tau > 1:\n"
+        "            raise ValueError(f'agent.tau must be in (0, 1], got {self.tau}')\n"
+        "        require(self.n >= 1, tr('agent.n must be >= 1'))\n"
+        "        raise ValueError(tr('{key} must be in {interval}, got {value}').format(key='k', interval='i', value=1))\n"
+        "def sample(self, n):\n"
+        "    raise ValueError(f'cannot sample {n} from an empty memory')  # a programmer's mistake\n"
+        "def make_env(size):\n"
+        "    raise NetError('size must be even')\n")
+    found = _untranslated_checks(sample, "sample.py")
+    assert [line.split(": ")[1] for line in found] == ["__post_init__"], found
+    assert "agent.tau must be in (0, 1]" in found[0]
+    net_error = next(n for n in ast.walk(sample) if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "NetError")
+    assert "NetError" in ERRORS and _english(net_error.args[0])
 
 
 def test_the_walk_finds_an_english_label():

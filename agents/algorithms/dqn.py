@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 from typing import Callable, Literal, Optional
 
 import numpy as np
@@ -43,6 +42,8 @@ import torch
 import torch.nn.functional as F
 
 from lab.checkpoint import check_tensors
+from lab.checks import at_least, positive, require, within
+from lab.i18n import tr
 from nets.heads import DistributionalHead
 
 from agents.algorithms.augment import random_shift
@@ -98,36 +99,30 @@ class DQNConfig:
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_start"):
-            value = getattr(self, name)
-            if value is not None and not 0.0 <= value <= 1.0:
-                raise ValueError(f"agent.{name} must be in [0, 1], got {value}")
+            if getattr(self, name) is not None:
+                within(f"agent.{name}", getattr(self, name), 0, 1)
         for name in ("lr", "lr_end", "adam_eps", "max_grad_norm", "replay_ratio"):
-            value = getattr(self, name)
-            if value is not None and not (math.isfinite(value) and value > 0):
-                raise ValueError(f"agent.{name} must be a finite number > 0, got {value}")
+            if getattr(self, name) is not None:
+                positive(f"agent.{name}", getattr(self, name))
         for name in ("n_step", "target_period", "batch_size", "train_every", "n_step_start", "anneal_updates",
                      "spr_steps"):
-            value = getattr(self, name)
-            if value is not None and value < 1:
-                raise ValueError(f"agent.{name} must be >= 1, got {value}")
+            if getattr(self, name) is not None:
+                at_least(f"agent.{name}", getattr(self, name), 1)
         for name in ("learning_starts", "reset_every", "shift_pad", "weight_decay", "spr_weight"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"agent.{name} must be >= 0, got {getattr(self, name)}")
-        if not 0.0 < self.tau <= 1.0:
-            raise ValueError(f"agent.tau must be in (0, 1], got {self.tau}")
-        if (self.train_every is None) == (self.replay_ratio is None):
-            raise ValueError("set exactly one of agent.train_every (agent steps per gradient step) and "
-                             "agent.replay_ratio (gradient steps per agent step); the other null, got "
-                             f"train_every={self.train_every}, replay_ratio={self.replay_ratio}")
-        if self.weight_decay and self.optimizer != "adamw":
-            raise ValueError(f"agent.weight_decay applies to optimizer adamw, not {self.optimizer}")
-        if self.atoms < 2 or not self.v_min < self.v_max:
-            raise ValueError(f"agent.atoms must be >= 2 and agent.v_min < agent.v_max, "
-                             f"got {self.atoms}, {self.v_min}, {self.v_max}")
-        if not 0.0 <= self.shrink <= 1.0:
-            raise ValueError(f"agent.shrink must be in [0, 1], got {self.shrink}")
-        if self.gamma_start is not None and max(self.gamma, self.gamma_start) >= 1.0:
-            raise ValueError("annealing gamma (agent.gamma_start) needs agent.gamma and gamma_start below 1")
+            at_least(f"agent.{name}", getattr(self, name), 0)
+        within("agent.tau", self.tau, 0, 1, low_open=True)
+        require((self.train_every is None) != (self.replay_ratio is None),
+                tr("set exactly one of agent.train_every (agent steps per gradient step) and agent.replay_ratio "
+                   "(gradient steps per agent step); the other null, got train_every={train_every}, "
+                   "replay_ratio={replay_ratio}").format(train_every=self.train_every, replay_ratio=self.replay_ratio))
+        require(not self.weight_decay or self.optimizer == "adamw",
+                tr("agent.weight_decay applies to optimizer adamw, not {optimizer}").format(optimizer=self.optimizer))
+        require(self.atoms >= 2 and self.v_min < self.v_max,
+                tr("agent.atoms must be >= 2 and agent.v_min < agent.v_max, got {atoms}, {v_min}, {v_max}").format(
+                    atoms=self.atoms, v_min=self.v_min, v_max=self.v_max))
+        within("agent.shrink", self.shrink, 0, 1)
+        require(self.gamma_start is None or max(self.gamma, self.gamma_start) < 1.0,
+                tr("annealing gamma (agent.gamma_start) needs agent.gamma and agent.gamma_start below 1"))
 
     @property
     def updates_per_step(self) -> float:
@@ -163,8 +158,8 @@ class DQNAgent:
         self.max_grad_norm = config.max_grad_norm
         self.target_update, self.target_period, self.tau = config.target_update, config.target_period, config.tau
         if config.distributional and not isinstance(getattr(q_network, "head", None), DistributionalHead):
-            raise ValueError("agent.distributional needs a network with a distributional head "
-                             "(nets.build(..., head='distributional'))")
+            raise ValueError(tr("agent.distributional needs a network with a distributional head "
+                                "(nets.build(..., head='distributional'))"))
         self.build_network = build_network or (lambda: _reinitialised(q_network))
         self.spr = self._make_spr()
         self.optimizer = self._make_optimizer()
@@ -175,7 +170,8 @@ class DQNAgent:
         if not self.config.spr_weight:
             return None
         if not (hasattr(self.online, "encode") and hasattr(self.online, "fc")):
-            raise ValueError("agent.spr_weight needs a Q-network with a convolutional encoder (net.kind nature_cnn)")
+            raise ValueError(tr("agent.spr_weight needs a Q-network with a convolutional encoder "
+                                "(net.kind nature_cnn)"))
         return self.build_spr().to(self.device, memory_format=self.memory_format)
 
     def build_spr(self) -> SPRModel:

@@ -29,6 +29,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from lab.checks import require
+from lab.i18n import tr
+
 from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.replay import SequenceBatch, sequence_priority
 from agents.replay.sequences import check_sequence_options
@@ -53,8 +56,8 @@ class R2D2Config(DQNConfig):
         check_sequence_options(self.sequence_length, self.burn_in, self.priority_eta)
         defaults = DQNConfig()  # the data-efficient ingredients are the feed-forward DQN's only
         for name in ("distributional", "augmentation", "n_step_start", "gamma_start", "reset_every", "spr_weight"):
-            if getattr(self, name) != getattr(defaults, name):
-                raise ValueError(f"agent.{name} is an option of algo dqn; algo r2d2 does not take it")
+            require(getattr(self, name) == getattr(defaults, name),
+                    tr("agent.{name} is an option of algo dqn; algo r2d2 does not take it").format(name=name))
 
 
 RESCALING_EPS = 1e-3  # R2D2's epsilon in h(x)

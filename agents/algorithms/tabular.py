@@ -22,12 +22,13 @@ pickled.
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import Any, Hashable, Literal
 
 import numpy as np
 
 from envs import tictactoe as ttt
+from lab.checks import finite, within
+from lab.i18n import tr
 
 
 @dataclasses.dataclass
@@ -41,14 +42,10 @@ class QLearningConfig:
     initial_q: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.gamma <= 1.0:
-            raise ValueError(f"agent.gamma must be in [0, 1], got {self.gamma}")
-        if not 0.0 < self.alpha <= 1.0:
-            raise ValueError(f"agent.alpha must be in (0, 1], got {self.alpha}")
-        if not 0.0 < self.alpha_power <= 10.0:
-            raise ValueError(f"agent.alpha_power must be in (0, 10], got {self.alpha_power}")
-        if not math.isfinite(self.initial_q):
-            raise ValueError(f"agent.initial_q must be finite, got {self.initial_q}")
+        within("agent.gamma", self.gamma, 0, 1)
+        within("agent.alpha", self.alpha, 0, 1, low_open=True)
+        within("agent.alpha_power", self.alpha_power, 0, 10, low_open=True)
+        finite("agent.initial_q", self.initial_q)
 
 
 @dataclasses.dataclass
@@ -59,8 +56,7 @@ class ValueFunctionConfig:
     symmetric: bool = True  # positions equal under the board's 8 symmetries share one value
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.alpha <= 1.0:
-            raise ValueError(f"agent.alpha must be in (0, 1], got {self.alpha}")
+        within("agent.alpha", self.alpha, 0, 1, low_open=True)
 
 
 def state_key(observation: Any) -> Hashable:
@@ -87,9 +83,10 @@ def _masked_argmax(values: np.ndarray, mask: np.ndarray | None, rng: np.random.G
 def check_table(name: str, array: np.ndarray, dtype, shape: tuple[int, ...]) -> None:
     """A saved table must have the agent's dtype and shape and finite values (ValueError)."""
     if array.dtype != dtype or array.shape != shape:
-        raise ValueError(f"table {name} is {array.dtype} {array.shape}, the agent needs {np.dtype(dtype)} {shape}")
+        raise ValueError(tr("table {name} is {dtype} {shape}, the agent needs {needed_dtype} {needed_shape}").format(
+            name=name, dtype=array.dtype, shape=array.shape, needed_dtype=np.dtype(dtype), needed_shape=shape))
     if array.dtype.kind == "f" and not np.isfinite(array).all():
-        raise ValueError(f"table {name} holds NaN or infinite values")
+        raise ValueError(tr("table {name} holds NaN or infinite values").format(name=name))
 
 
 class QLearningAgent:

@@ -44,7 +44,8 @@ def build_q_network(config: RunConfig, observation_space, n_actions: int) -> tor
     if config.net.kind == "mlp":
         sizes = options.pop("hidden", [64, 64])
         if not isinstance(sizes, (list, tuple)):
-            raise nets.NetError(f"net 'mlp': option hidden must be a list of layer sizes, e.g. [64, 64]; got {sizes!r}")
+            raise nets.NetError(tr("net 'mlp': option hidden must be a list of layer sizes, e.g. [64, 64]; got "
+                                   "{sizes}").format(sizes=repr(sizes)))
         options.setdefault("sizes", [int(np.prod(observation_space.shape)), *sizes])
         options.setdefault("activation", "relu")
         options.setdefault("init", "default")

@@ -7,6 +7,8 @@ from typing import Any, NamedTuple, Optional
 
 import numpy as np
 
+from lab.checks import unknown, whole, within
+
 NEXT_STEP_NAMES = {"next_step", "nextstep"}
 MANUAL_RESET_NAMES = {"same_step", "samestep", "disabled"}
 
@@ -28,19 +30,13 @@ class Batch(NamedTuple):
 
 
 def check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
+    """`value` as an int, refused (ValueError, in the user's language) unless a whole number >= `minimum`."""
+    return whole(name, value, minimum)
 
 
-def check_float(name: str, value: Any, low: float, high: float = float("inf")) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}") from None
-    if not low <= number <= high:
-        raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
-    return number
+def check_float(name: str, value: Any, low: float, high: float | None = None) -> float:
+    """`value` as a float, refused unless a number in [low, high] (no `high`: unbounded)."""
+    return float(within(name, value, low, high))
 
 
 def resolve_autoreset(mode: Any) -> bool:
@@ -50,6 +46,4 @@ def resolve_autoreset(mode: Any) -> bool:
         return True
     if name in MANUAL_RESET_NAMES:
         return False
-    raise ValueError(
-        f"unknown autoreset_mode {mode!r}; choose one of ['next_step', 'same_step', 'disabled']"
-    )
+    raise ValueError(unknown("autoreset_mode", mode, ("next_step", "same_step", "disabled")))

@@ -9,6 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from lab.checks import require
+from lab.i18n import tr
+
 from agents.replay.interface import Batch, check_float, check_int, resolve_autoreset
 from agents.replay.sum_tree import SumTree
 
@@ -67,11 +70,9 @@ class LaneReplay:
         # newest n_step transitions (and their stacks) are still waiting for their future and
         # must not be reached by that.
         min_lane = 3 * self.stack + 2 * self.n_step + 2
-        if capacity // self.n_envs < min_lane:
-            raise ValueError(
-                f"capacity {capacity} is too small: need at least {min_lane} slots per env "
-                f"({min_lane * self.n_envs} for n_envs={self.n_envs})"
-            )
+        require(capacity // self.n_envs >= min_lane, tr("capacity {capacity} is too small: need at least {per_env} "
+                                                        "slots per env ({total} for n_envs={n_envs})").format(
+            capacity=capacity, per_env=min_lane, total=min_lane * self.n_envs, n_envs=self.n_envs))
         self.lane_capacity = capacity // self.n_envs
         self.capacity = self.lane_capacity * self.n_envs
 

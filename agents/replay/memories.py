@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from lab.checks import at_least, within
+
 from agents.replay.interface import check_int
 from agents.replay.lanes import LaneReplay
 
@@ -21,10 +23,9 @@ class ReplayConfig:
     beta_start: float = 0.4  # importance-sampling exponent, annealed to 1 over the budget
 
     def __post_init__(self) -> None:
-        if self.capacity < 1:
-            raise ValueError(f"replay.capacity must be >= 1, got {self.capacity}")
-        if not 0.0 <= self.alpha <= 1.0 or not 0.0 <= self.beta_start <= 1.0:
-            raise ValueError("replay.alpha and replay.beta_start must be in [0, 1]")
+        at_least("replay.capacity", self.capacity, 1)
+        within("replay.alpha", self.alpha, 0, 1)
+        within("replay.beta_start", self.beta_start, 0, 1)
 
 
 class ReplayMemory(LaneReplay):

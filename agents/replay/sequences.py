@@ -42,6 +42,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from lab.checks import at_most, require
+from lab.i18n import tr
+
 from agents.replay.interface import check_float, check_int
 from agents.replay.lanes import LaneReplay
 
@@ -90,15 +93,10 @@ class SequenceReplay(LaneReplay):
                  gamma: float = 0.99, n_step: int = 1, prioritized: bool = False, alpha: float = 0.6,
                  beta: float = 0.4, eps: float = 1e-6, seed: int = 0, autoreset_mode: Any = "next_step") -> None:
         self.sequence_length = check_int("sequence_length", sequence_length, 2)
-        if self.sequence_length % 2:
-            raise ValueError(f"sequence_length must be even (sequences overlap by half), got {sequence_length}")
+        # each burn-in starts where a recurrent state was stored: every sequence_length / 2 steps
+        check_sequence_options(self.sequence_length, burn_in, 0.0, prefix="")
         self.period = self.sequence_length // 2
-        self.burn_in = check_int("burn_in", burn_in, 0)
-        if self.burn_in % self.period:
-            raise ValueError(f"burn_in must be a multiple of sequence_length/2 = {self.period} (each burn-in "
-                             f"starts where a recurrent state was stored), got {burn_in}")
-        if self.burn_in > np.iinfo(np.int16).max:
-            raise ValueError(f"burn_in must be at most {np.iinfo(np.int16).max}, got {burn_in}")
+        self.burn_in = at_most("burn_in", check_int("burn_in", burn_in, 0), np.iinfo(np.int16).max)
         self.state_size = check_int("state_size", state_size, 0)
         n_envs, n_step, stack = check_int("n_envs", n_envs, 1), check_int("n_step", n_step, 1), check_int("stack", stack, 1)
         self.window = self.burn_in + self.sequence_length + n_step
@@ -106,9 +104,9 @@ class SequenceReplay(LaneReplay):
         # the writer, and one free bucket; it is a whole number of buckets.
         min_lane = 2 * (self.window + stack) + 4 * self.period + 2
         lane = check_int("capacity", capacity, 1) // n_envs // self.period * self.period
-        if lane < min_lane:
-            raise ValueError(f"capacity {capacity} is too small: need at least {min_lane} steps per env "
-                             f"({min_lane * n_envs} for n_envs={n_envs}) for windows of {self.window} steps")
+        require(lane >= min_lane, tr("capacity {capacity} is too small: need at least {per_env} steps per env "
+                                     "({total} for n_envs={n_envs}) for windows of {window} steps").format(
+            capacity=capacity, per_env=min_lane, total=min_lane * n_envs, n_envs=n_envs, window=self.window))
         obs_shape = (obs_shape,) if isinstance(obs_shape, (int, np.integer)) else tuple(int(d) for d in obs_shape)
         frame_shape = obs_shape if frame_shape is None else tuple(int(d) for d in frame_shape)
         super().__init__(capacity=lane * n_envs, frame_shape=frame_shape, frame_dtype=obs_dtype, stack=stack,
@@ -248,13 +246,13 @@ class SequenceReplay(LaneReplay):
         return {"bytes_per_step": self.nbytes / self.capacity, "state_bytes_per_step": self._states.nbytes / self.capacity}
 
 
-def check_sequence_options(sequence_length: int, burn_in: int, eta: float) -> None:
-    """The agent section's sequence settings, checked before anything is built."""
-    check_int("agent.sequence_length", sequence_length, 2)
-    if sequence_length % 2:
-        raise ValueError(f"agent.sequence_length must be even (sequences overlap by half), got {sequence_length}")
-    check_int("agent.burn_in", burn_in, 0)
-    if burn_in % (sequence_length // 2):
-        raise ValueError(f"agent.burn_in must be a multiple of agent.sequence_length/2 = {sequence_length // 2}, "
-                         f"got {burn_in}")
-    check_float("agent.priority_eta", eta, 0.0, 1.0)
+def check_sequence_options(sequence_length: int, burn_in: int, eta: float, prefix: str = "agent.") -> None:
+    """The agent section's sequence settings (keys named `prefix` + name), checked before anything is built."""
+    check_int(f"{prefix}sequence_length", sequence_length, 2)
+    require(sequence_length % 2 == 0, tr("{key} must be even (sequences overlap by half), got {value}").format(
+        key=f"{prefix}sequence_length", value=sequence_length))
+    check_int(f"{prefix}burn_in", burn_in, 0)
+    require(burn_in % (sequence_length // 2) == 0, tr("{key} must be a multiple of {length}/2 = {period}, got "
+                                                      "{value}").format(
+        key=f"{prefix}burn_in", length=f"{prefix}sequence_length", period=sequence_length // 2, value=burn_in))
+    check_float(f"{prefix}priority_eta", eta, 0, 1)

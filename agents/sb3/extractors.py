@@ -38,6 +38,8 @@ from gymnasium import spaces
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
+from lab.checks import one_of
+from lab.i18n import tr
 from nets.activations import make_activation
 from nets.registry import NetError, build
 
@@ -50,9 +52,9 @@ def preprocessed_shape(observation_space: spaces.Space) -> tuple[int, ...]:
         return tuple(int(n) for n in observation_space.shape)
     if isinstance(observation_space, (spaces.Discrete, spaces.MultiDiscrete, spaces.MultiBinary)):
         return (int(spaces.utils.flatdim(observation_space)),)
-    raise NetError(f"SB3 features extractors take Box, Discrete, MultiDiscrete or MultiBinary "
-                   f"observations, got {type(observation_space).__name__} (a Tuple space such as "
-                   f"raw Blackjack needs an encoding, e.g. observation: onehot)")
+    raise NetError(tr("SB3 features extractors take Box, Discrete, MultiDiscrete or MultiBinary observations, got "
+                      "{space} (a Tuple space such as raw Blackjack needs an encoding, e.g. observation: "
+                      "onehot)").format(space=type(observation_space).__name__))
 
 
 def _image_shape(shape: tuple[int, ...], kind: str) -> tuple[int, int, int]:
@@ -63,24 +65,23 @@ def _image_shape(shape: tuple[int, ...], kind: str) -> tuple[int, int, int]:
     elif len(shape) == 2:
         shape = (1, *shape)
     if len(shape) != 3 or shape[1] != shape[2]:
-        raise NetError(f"net {kind!r} needs square images (C, N, N), (N, N) or N*N flat "
-                       f"observations; got shape {shape}")
+        raise NetError(tr("net {kind} needs square images (C, N, N), (N, N) or N*N flat observations; got shape "
+                          "{shape}").format(kind=repr(kind), shape=shape))
     return shape
 
 
 def _check_reserved(kind: str, options: dict, reserved: tuple[str, ...]) -> None:
     for name in reserved:
         if name in options:
-            raise NetError(f"option {name!r} of net {kind!r} is set from the observation space "
-                           f"as an SB3 features extractor; remove it")
+            raise NetError(tr("option {name} of net {kind} is set from the observation space as an SB3 features "
+                              "extractor; remove it").format(name=repr(name), kind=repr(kind)))
 
 
 def build_extractor_body(observation_space: spaces.Space, kind: str, options: dict | None = None
                          ) -> tuple[nn.Module, tuple[int, ...], int]:
     """(network, input shape it expects, number of output features) for ``kind``."""
     options = dict(options or {})
-    if kind not in EXTRACTOR_KINDS:
-        raise NetError(f"unknown features extractor {kind!r}; choose one of: {', '.join(EXTRACTOR_KINDS)}")
+    one_of(tr("features extractor"), kind, EXTRACTOR_KINDS, error=NetError)
     shape = preprocessed_shape(observation_space)
 
     if kind == "mlp":
@@ -140,7 +141,6 @@ def policy_kwargs(kind: str, options: dict | None = None, **extra: Any) -> dict:
 
     ``extra`` is added as is (``net_arch``, ``share_features_extractor``, ...).
     """
-    if kind not in EXTRACTOR_KINDS:
-        raise NetError(f"unknown features extractor {kind!r}; choose one of: {', '.join(EXTRACTOR_KINDS)}")
+    one_of(tr("features extractor"), kind, EXTRACTOR_KINDS, error=NetError)
     return {"features_extractor_class": NetsExtractor,
             "features_extractor_kwargs": {"kind": kind, "options": dict(options or {})}, **extra}
