@@ -159,8 +159,6 @@ PENDING = {
     "supervised/demos/ch57_gan_math.py", "supervised/demos/ch58_autoencoders.py",
     "supervised/demos/ch60_vae.py", "supervised/demos/ch76_bidirectional.py",
     "supervised/demos/ch77_bert.py", "supervised/demos/ch79_gpt.py",
-
-    "supervised/demos/ch85_transformer.py",
 }
 
 
