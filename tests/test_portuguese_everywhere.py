@@ -176,9 +176,6 @@ PENDING = {
     "supervised/demos/ch58_autoencoders.py",
     "supervised/demos/ch60_vae.py", "supervised/demos/ch76_bidirectional.py",
     "supervised/demos/ch77_bert.py", "supervised/demos/ch79_gpt.py",
-
-    "supervised/demos/ch83_liquid.py", "supervised/demos/ch84_clip.py",
-    "supervised/demos/ch85_attention.py", "supervised/demos/ch85_transformer.py",
 }
 
 

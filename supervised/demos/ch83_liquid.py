@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.i18n import N_, tr
 from lab.plots import new_figure
 from nets.liquid import LiquidTimeConstantNet
 from supervised.demos import Setting, register
@@ -52,7 +53,11 @@ LEARNING_RATE = 0.02
 SPARSE_SCALE = 2.0
 #: The noisy test: observation noise this many times the training noise (never trained on).
 NOISY_SCALE = 5.0
-BOOK_NOISY = "the liquid network is more robust to unexpected or noisy data"  # ch083.md:37
+BOOK_NOISY = N_("the liquid network is more robust to unexpected or noisy data")  # ch083.md:37
+#: The two models, as the figures and plots name them (shown through tr()).
+LIQUID, LSTM = N_("liquid (LTC)"), "LSTM"
+#: Added to a reason when --quick shrank the run.
+REDUCED_UNDER_QUICK = N_("; reduced size under --quick")
 
 
 def irregular_oscillations(n: int, seed: int, gap_scale: float = 1.0, noise: float = NOISE
@@ -94,7 +99,7 @@ def build_pair(seed: int) -> dict[str, nn.Module]:
     width = lstm_width_matching(nets.count_parameters(liquid))
     torch.manual_seed(seed)
     lstm = nets.build("recurrent", input_size=2, cell="lstm", hidden_size=width, n_outputs=1, output="sequence")
-    return {"liquid (LTC)": liquid, "LSTM": lstm}
+    return {LIQUID: liquid, LSTM: lstm}
 
 
 def predict(model: nn.Module, inputs: torch.Tensor, elapsed: torch.Tensor) -> torch.Tensor:
@@ -147,73 +152,85 @@ def liquid(ctx) -> None:
     test_data = irregular_oscillations(500, ctx.seed + 1)
     sparse_data = irregular_oscillations(500, ctx.seed + 2, gap_scale=SPARSE_SCALE)
     noisy_data = irregular_oscillations(500, ctx.seed + 1, noise=NOISY_SCALE * NOISE)  # the test set, noisier
-    data = (f"damped oscillations made for the demo, {SAMPLES} samples at log-uniform gaps "
-            f"{GAP_RANGE[0]}-{GAP_RANGE[1]}, noise {NOISE}: {n_train:,} train / 500 test sequences")
-    ctx.say(f"data: {data}; predict the value at the next sample from the samples so far")
+    data = tr("damped oscillations made for the demo, {samples} samples at log-uniform gaps {low:g}-{high:g}, "
+              "noise {noise:g}: {train:,} train / {test} test sequences").format(
+        samples=SAMPLES, low=GAP_RANGE[0], high=GAP_RANGE[1], noise=NOISE, train=n_train, test=500)
+    ctx.say(tr("data: {data}; predict the value at the next sample from the samples so far").format(data=data))
+    quick_note = tr(REDUCED_UNDER_QUICK) if ctx.quick else ""
 
     models = build_pair(ctx.seed)
     counts = {name: nets.count_parameters(model) for name, model in models.items()}
-    liquid_model, lstm = models["liquid (LTC)"], models["LSTM"]
+    liquid_model, lstm = models[LIQUID], models[LSTM]
     curves, errors, sparse_errors, noisy_errors = {}, {}, {}, {}
     for name, model in models.items():
         curves[name] = train(ctx, name, model, train_data, steps, batch)
         errors[name], sparse_errors[name] = squared_errors(model, test_data), squared_errors(model, sparse_data)
         noisy_errors[name] = squared_errors(model, noisy_data)
-        ctx.say(f"  {name}: {counts[name]:,} parameters, test MSE {float(errors[name].mean()):.4f}, "
-                f"gaps x{SPARSE_SCALE:g}: {float(sparse_errors[name].mean()):.4f}, "
-                f"noise x{NOISY_SCALE:g}: {float(noisy_errors[name].mean()):.4f}")
+        ctx.say(tr("  {name}: {parameters:,} parameters, test MSE {test:.4f}, gaps x{gap_scale:g}: {sparse:.4f}, "
+                   "noise x{noise_scale:g}: {noisy:.4f}").format(
+            name=tr(name), parameters=counts[name], test=float(errors[name].mean()), gap_scale=SPARSE_SCALE,
+            sparse=float(sparse_errors[name].mean()), noise_scale=NOISY_SCALE, noisy=float(noisy_errors[name].mean())))
     inputs, _, targets, _ = test_data
     persistence = float(((inputs[:, :, 0] - targets)[:, BURN_IN:] ** 2).mean())
     variance = float(targets[:, BURN_IN:].var())
 
-    ctx.report("parameters: liquid network vs LSTM (LSTM width chosen to match)", "not given",
-               f"{counts['liquid (LTC)']:,} ({LIQUID_NEURONS} neurons) vs {counts['LSTM']:,} "
-               f"({lstm.rnn.hidden_size} cells)", matches=None,
-               reason="the book gives no sizes; equal counts keep the comparison fair "
-               f"({100 * (counts['LSTM'] / counts['liquid (LTC)'] - 1):+.1f}%)")
-    ctx.report("neurons in the liquid network", f"{BOOK_NEURONS} (ch083.md:31)", LIQUID_NEURONS, matches=None,
-               reason="the book says a liquid network can have as few as 302 neurons; this small "
-               "forecasting task is learnt with fewer")
+    ctx.report(tr("parameters: liquid network vs LSTM (LSTM width chosen to match)"), tr("not given"),
+               tr("{liquid:,} ({neurons} neurons) vs {lstm:,} ({cells} cells)").format(
+                   liquid=counts[LIQUID], neurons=LIQUID_NEURONS, lstm=counts[LSTM], cells=lstm.rnn.hidden_size),
+               matches=None,
+               reason=tr("the book gives no sizes; equal counts keep the comparison fair ({difference:+.1f}%)").format(
+                   difference=100 * (counts[LSTM] / counts[LIQUID] - 1)))
+    ctx.report(tr("neurons in the liquid network"), f"{BOOK_NEURONS} (ch083.md:31)", LIQUID_NEURONS, matches=None,
+               reason=tr("the book says a liquid network can have as few as 302 neurons; this small "
+                         "forecasting task is learnt with fewer"))
 
-    gap, noise = paired_gap(errors["LSTM"], errors["liquid (LTC)"])
-    liquid_mse, lstm_mse = float(errors["liquid (LTC)"].mean()), float(errors["LSTM"].mean())
+    gap, noise = paired_gap(errors[LSTM], errors[LIQUID])
+    liquid_mse, lstm_mse = float(errors[LIQUID].mean()), float(errors[LSTM].mean())
     better = gap > noise
-    ctx.report("test MSE at the next irregular sample: liquid vs LSTM (persistence: "
-               f"{persistence:.3f}, variance of the target: {variance:.3f})",
-               "the liquid network beat other time-series models by a few percent at predicting "
-               "future values (ch083.md:49)", f"{liquid_mse:.4f} vs {lstm_mse:.4f} "
-               f"({100 * (1 - liquid_mse / lstm_mse):+.0f}% for the liquid network)", data=data, matches=better,
-               reason="" if better else ("the LSTM is better" if gap < -noise else "the gap is within two standard "
-                                         f"errors ({noise:.4f})")
-               + " on this task" + ("; reduced size under --quick" if ctx.quick else ""))
-    sparse_gap, sparse_noise = paired_gap(sparse_errors["LSTM"], sparse_errors["liquid (LTC)"])
-    sparse_liquid, sparse_lstm = float(sparse_errors["liquid (LTC)"].mean()), float(sparse_errors["LSTM"].mean())
-    ctx.report(f"test MSE with gaps {SPARSE_SCALE:g}x as long as in training (never trained on): liquid vs LSTM",
-               "a liquid network adapts to changes in the incoming data stream (ch083.md:37)",
-               f"{sparse_liquid:.4f} vs {sparse_lstm:.4f}", data=data, matches=sparse_gap > sparse_noise,
+    ctx.report(tr("test MSE at the next irregular sample: liquid vs LSTM (persistence: {persistence:.3f}, "
+                  "variance of the target: {variance:.3f})").format(persistence=persistence, variance=variance),
+               tr("the liquid network beat other time-series models by a few percent at predicting "
+                  "future values (ch083.md:49)"),
+               tr("{liquid:.4f} vs {lstm:.4f} ({advantage} for the liquid network)").format(
+                   liquid=liquid_mse, lstm=lstm_mse, advantage=f"{100 * (1 - liquid_mse / lstm_mse):+.0f}%"),
+               data=data, matches=better,
+               reason="" if better else (tr("the LSTM is better on this task") if gap < -noise else
+                                         tr("the gap is within two standard errors ({noise:.4f}) on this task").format(
+                                             noise=noise)) + quick_note)
+    sparse_gap, sparse_noise = paired_gap(sparse_errors[LSTM], sparse_errors[LIQUID])
+    sparse_liquid, sparse_lstm = float(sparse_errors[LIQUID].mean()), float(sparse_errors[LSTM].mean())
+    ctx.report(tr("test MSE with gaps {scale:g}x as long as in training (never trained on): liquid vs LSTM").format(
+                   scale=SPARSE_SCALE),
+               tr("a liquid network adapts to changes in the incoming data stream (ch083.md:37)"),
+               tr("{liquid:.4f} vs {lstm:.4f}").format(liquid=sparse_liquid, lstm=sparse_lstm), data=data,
+               matches=sparse_gap > sparse_noise,
                reason="" if sparse_gap > sparse_noise else
-               ("the LSTM copes better" if sparse_gap < -sparse_noise else
-                f"the gap is within two standard errors ({sparse_noise:.4f})")
-               + ("; reduced size under --quick" if ctx.quick else ""))
+               (tr("the LSTM copes better") if sparse_gap < -sparse_noise else
+                tr("the gap is within two standard errors ({noise:.4f})").format(noise=sparse_noise)) + quick_note)
     # The book's claim: more robust to noisy inputs. The same test sequences (same signals, gaps and
     # noise draws, the noise scaled up), so each sequence's error rise is paired with itself.
     # Robust means losing less to the noise without simply being worse on noisy inputs (a model that
     # ignored its inputs would lose nothing): both are judged, each paired over the sequences.
     rise = {name: noisy_errors[name] - errors[name] for name in models}
-    rise_gap, rise_noise = paired_gap(rise["LSTM"], rise["liquid (LTC)"])
-    level_gap, level_noise = paired_gap(noisy_errors["LSTM"], noisy_errors["liquid (LTC)"])
-    noisy_liquid, noisy_lstm = float(noisy_errors["liquid (LTC)"].mean()), float(noisy_errors["LSTM"].mean())
+    rise_gap, rise_noise = paired_gap(rise[LSTM], rise[LIQUID])
+    level_gap, level_noise = paired_gap(noisy_errors[LSTM], noisy_errors[LIQUID])
+    noisy_liquid, noisy_lstm = float(noisy_errors[LIQUID].mean()), float(noisy_errors[LSTM].mean())
     loses_less, not_worse = rise_gap > rise_noise, level_gap > -level_noise
     robust = loses_less and not_worse
-    ctx.report(f"rise of the test MSE when the same sequences are observed with noise {NOISY_SCALE:g}x that of "
-               f"training (std {NOISY_SCALE * NOISE:g}, never trained on), and the MSE with that noise: liquid vs LSTM",
-               BOOK_NOISY, f"rise {float(rise['liquid (LTC)'].mean()):+.4f} vs {float(rise['LSTM'].mean()):+.4f} "
-               f"(LSTM - liquid {rise_gap:+.4f} +- {rise_noise:.4f}); MSE {noisy_liquid:.4f} vs {noisy_lstm:.4f} "
-               f"(LSTM - liquid {level_gap:+.4f} +- {level_noise:.4f})", data=data, matches=robust,
+    ctx.report(tr("rise of the test MSE when the same sequences are observed with noise {scale:g}x that of "
+                  "training (std {std:g}, never trained on), and the MSE with that noise: liquid vs LSTM").format(
+                   scale=NOISY_SCALE, std=NOISY_SCALE * NOISE),
+               tr(BOOK_NOISY),
+               tr("rise {liquid_rise:+.4f} vs {lstm_rise:+.4f} (LSTM - liquid {rise_gap:+.4f} +- {rise_noise:.4f}); "
+                  "MSE {liquid:.4f} vs {lstm:.4f} (LSTM - liquid {level_gap:+.4f} +- {level_noise:.4f})").format(
+                   liquid_rise=float(rise[LIQUID].mean()), lstm_rise=float(rise[LSTM].mean()), rise_gap=rise_gap,
+                   rise_noise=rise_noise, liquid=noisy_liquid, lstm=noisy_lstm, level_gap=level_gap,
+                   level_noise=level_noise),
+               data=data, matches=robust,
                reason="" if robust else
-               ("the liquid network's error does not rise less by two standard errors" if not loses_less else
-                "its error rises less, but with the noise it is still worse than the LSTM's by more than two "
-                "standard errors") + ("; reduced size under --quick" if ctx.quick else ""))
+               (tr("the liquid network's error does not rise less by two standard errors") if not loses_less else
+                tr("its error rises less, but with the noise it is still worse than the LSTM's by more than two "
+                   "standard errors")) + quick_note)
     ctx.logger.scalars(steps, {"ch83/liquid/noisy_test_mse": noisy_liquid, "ch83/lstm/noisy_test_mse": noisy_lstm})
     ctx.logger.scalars(steps, {"ch83/liquid/test_mse": liquid_mse, "ch83/lstm/test_mse": lstm_mse,
                                "ch83/liquid/sparse_test_mse": sparse_liquid, "ch83/lstm/sparse_test_mse": sparse_lstm,
@@ -225,10 +242,10 @@ def liquid(ctx) -> None:
         constants = liquid_model.time_constants(test_data[0], test_data[1])  # (n, T, H)
         low, high = constants.flatten(0, 1).quantile(0.05, dim=0), constants.flatten(0, 1).quantile(0.95, dim=0)
     spread = (high / low).median().item()
-    ctx.report("effective time constant of each neuron across the test inputs: 95th / 5th percentile "
-               "(median neuron)", "the equations change to adapt to new inputs (ch083.md:10, ch083.md:34)",
-               f"{spread:.2f}x", data=data, matches=spread > 1.1,
-               reason="the time constants barely move with the input (under 10%)")
+    ctx.report(tr("effective time constant of each neuron across the test inputs: 95th / 5th percentile "
+                  "(median neuron)"), tr("the equations change to adapt to new inputs (ch083.md:10, ch083.md:34)"),
+               tr("{spread:.2f}x").format(spread=spread), data=data, matches=spread > 1.1,
+               reason=tr("the time constants barely move with the input (under 10%)"))
 
     _plot(ctx, models, curves, test_data, sparse_data, constants)
 
@@ -236,31 +253,38 @@ def liquid(ctx) -> None:
 def _plot(ctx, models, curves, test_data, sparse_data, constants) -> None:
     fig, axes = new_figure(1, 2, figsize=(13, 4))
     for data, ax, title in zip((test_data, sparse_data), axes,
-                               ("gaps as in training", f"gaps {SPARSE_SCALE:g}x as long (never trained on)")):
+                               (tr("a test sequence, gaps as in training"),
+                                tr("a test sequence, gaps {scale:g}x as long (never trained on)").format(
+                                    scale=SPARSE_SCALE))):
         inputs, elapsed, _, raw = data
         fine = np.linspace(0, raw["times"][0, -1], 400)
         curve = raw["amplitude"][0] * np.exp(-raw["damping"][0] * fine) * np.sin(raw["frequency"][0] * fine + raw["phase"][0])
-        ax.plot(fine, curve, color="grey", lw=1, label="signal")
-        ax.plot(raw["times"][0, :-1], raw["observed"][0], "k.", label="observed samples")
+        ax.plot(fine, curve, color="grey", lw=1, label=tr("signal"))
+        ax.plot(raw["times"][0, :-1], raw["observed"][0], "k.", label=tr("observed samples"))
         for name, model in models.items():
             with torch.no_grad():
                 model.eval()
                 guess = predict(model, inputs[:1], elapsed[:1])[0].numpy()
-            ax.plot(raw["times"][0, 1:], guess, marker="o", ms=3, lw=0.8, label=f"{name}: prediction at the next sample")
-        ax.axvspan(0, raw["times"][0, BURN_IN], color="orange", alpha=0.1, label="burn-in (not scored)")
-        ax.set(xlabel="time", ylabel="y", title=f"a test sequence, {title}")
+            ax.plot(raw["times"][0, 1:], guess, marker="o", ms=3, lw=0.8,
+                    label=tr("{name}: prediction at the next sample").format(name=tr(name)))
+        ax.axvspan(0, raw["times"][0, BURN_IN], color="orange", alpha=0.1, label=tr("burn-in (not scored)"))
+        ax.set(xlabel=tr("time"), ylabel="y", title=title)
         ax.legend(fontsize=7)
     ctx.plot("ch83_predictions", fig)
 
     fig, (ax_loss, ax_tau) = new_figure(1, 2, figsize=(13, 4))
     for name, curve in curves.items():
         smooth = np.convolve(curve, np.ones(10) / 10, mode="valid")
-        ax_loss.semilogy(smooth, label=f"{name} ({nets.count_parameters(models[name]):,} parameters)")
-    ax_loss.set(xlabel="step (batch of sequences)", ylabel="training MSE (mean of 10 steps)", title="training")
+        ax_loss.semilogy(smooth, label=tr("{name} ({parameters:,} parameters)").format(
+            name=tr(name), parameters=nets.count_parameters(models[name])))
+    ax_loss.set(xlabel=tr("step (batch of sequences)"), ylabel=tr("training MSE (mean of 10 steps)"),
+                title=tr("training"))
     ax_loss.legend()
     times = test_data[3]["times"][0, 1:]
     for neuron in range(6):
-        ax_tau.plot(times, constants[0, :, neuron].numpy(), marker=".", ms=3, lw=0.8, label=f"neuron {neuron}")
-    ax_tau.set(xlabel="time", ylabel="1 / (1/tau + f(x, I))", title="liquid time constants along one test sequence")
+        ax_tau.plot(times, constants[0, :, neuron].numpy(), marker=".", ms=3, lw=0.8,
+                    label=tr("neuron {index}").format(index=neuron))
+    ax_tau.set(xlabel=tr("time"), ylabel="1 / (1/tau + f(x, I))",
+               title=tr("liquid time constants along one test sequence"))
     ax_tau.legend(fontsize=7, ncol=2)
     ctx.plot("ch83_time_constants", fig)

@@ -42,6 +42,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, language, tr
 from lab.plots import new_figure
 from supervised.data import rotate_images
 from supervised.demos import Setting, register
@@ -81,7 +82,9 @@ STROKES = ("a closed loop", "a straight vertical line", "a curve on top and a fl
 UNSEEN = (3, 7)  # "curve on top" is seen in 2 and 6, "curve at the bottom" in 5; "flat line on top" in 5, ...
 STROKE_TEMPLATES = ("{}", "a digit with {}", "it is drawn with {}", "this one has {}")
 STROKE_CHARS = max(len(t.format(strokes)) for strokes in STROKES for t in STROKE_TEMPLATES)
-BOOK_UNSEEN_CLASSES = "Socher et al. 2013: a model trained on CIFAR-10 predicts two unseen classes"  # ch084.md:48
+BOOK_UNSEEN_CLASSES = N_("Socher et al. 2013: a model trained on CIFAR-10 predicts two unseen classes")  # ch084.md:48
+#: Added to a reason when --quick shrank the run.
+REDUCED_UNDER_QUICK = N_("; reduced size under --quick")
 EMBEDDING = 64
 ROTATION_DEGREES = 30.0
 
@@ -240,15 +243,18 @@ def unseen_classes(ctx, train_images, train_labels, test_images, test_labels, st
     seen_accuracy = float((nearest_caption(model, test_images[seen_rows], seen, [STROKES[d] for d in seen], STROKE_CHARS)
                            == test_labels[seen_rows]).mean())
     above = accuracy - 0.5 > noise
-    names = " and ".join(f"{d} ('{STROKES[d]}')" for d in UNSEEN)
-    ctx.report(f"test digits {UNSEEN[0]} and {UNSEEN[1]}, never seen in training, each given the nearer of their two "
-               f"never-seen stroke captions (seen digits among their {len(seen)} captions)", BOOK_UNSEEN_CLASSES,
-               f"{100 * accuracy:.1f}% balanced over {counts[0]} + {counts[1]} images (a guess: 50% +- "
-               f"{100 * noise:.1f}); seen digits {100 * seen_accuracy:.1f}%",
-               data=f"{len(seen)} digits x {int(kept.sum() / len(seen)):,} train images on average, captions made for "
-                    f"the demo describing strokes; held out: {names}; {steps} steps of {groups} matrices",
-               matches=above, reason="" if above else "not above a guess by two standard errors"
-               + ("; reduced size under --quick" if ctx.quick else ""))
+    names = tr(" and ").join(f"{d} ('{STROKES[d]}')" for d in UNSEEN)  # the captions as the model reads them
+    ctx.report(tr("test digits {first} and {second}, never seen in training, each given the nearer of their two "
+                  "never-seen stroke captions (seen digits among their {seen} captions)").format(
+                   first=UNSEEN[0], second=UNSEEN[1], seen=len(seen)), tr(BOOK_UNSEEN_CLASSES),
+               tr("{accuracy:.1f}% balanced over {first} + {second} images (a guess: 50% +- {noise:.1f}); "
+                  "seen digits {seen:.1f}%").format(accuracy=100 * accuracy, first=counts[0], second=counts[1],
+                                                    noise=100 * noise, seen=100 * seen_accuracy),
+               data=tr("{digits} digits x {images:,} train images on average, captions made for the demo describing "
+                       "strokes; held out: {names}; {steps} steps of {groups} matrices").format(
+                   digits=len(seen), images=int(kept.sum() / len(seen)), names=names, steps=steps, groups=groups),
+               matches=above, reason="" if above else tr("not above a guess by two standard errors")
+               + (tr(REDUCED_UNDER_QUICK) if ctx.quick else ""))
     ctx.logger.scalars(steps, {"ch84/unseen_classes_accuracy": accuracy, "ch84/seen_stroke_accuracy": seen_accuracy,
                                "ch84/unseen_final_loss": curve[-1][0]})
 
@@ -299,26 +305,32 @@ def clip(ctx) -> None:
     test_images, test_labels = (np.ascontiguousarray(a) for a in dataset.test)
     train_images, test_images = train_images.astype(np.float32), test_images.astype(np.float32)
     n_test = len(test_labels)
-    data = (f"{dataset.name}: {len(train_labels):,} train / {n_test:,} test digits, each paired with a caption "
-            "made for the demo that spells its name in English or Portuguese")
-    ctx.say(f"data: {data}; e.g. '{caption(7, 'en', TRAIN_TEMPLATES['en'][2])}', "
-            f"'{caption(7, 'pt', TRAIN_TEMPLATES['pt'][1])}'; zero-shot prompts (never trained on): "
-            f"'{PROMPTS['en'].format('...')}', '{PROMPTS['pt'].format('...')}'")
+    data = tr("{dataset}: {train:,} train / {test:,} test digits, each paired with a caption made for the demo that "
+              "spells its name in English or Portuguese").format(dataset=dataset.name, train=len(train_labels),
+                                                                 test=n_test)
+    # The captions and prompts are quoted as the model reads them, in both languages.
+    ctx.say(tr("data: {data}; e.g. '{english}', '{portuguese}'; zero-shot prompts (never trained on): "
+               "'{english_prompt}', '{portuguese_prompt}'").format(
+        data=data, english=caption(7, "en", TRAIN_TEMPLATES["en"][2]), portuguese=caption(7, "pt", TRAIN_TEMPLATES["pt"][1]),
+        english_prompt=PROMPTS["en"].format("..."), portuguese_prompt=PROMPTS["pt"].format("...")))
+    quick_note = tr(REDUCED_UNDER_QUICK) if ctx.quick else ""
 
     model, curve, initial = train_contrastive(ctx, train_images, train_labels, steps, groups)
     losses, temperatures = zip(*curve)
-    ctx.report("temperature exp(-s) of the softmax over pairs at initialisation (learnable)",
+    ctx.report(tr("temperature exp(-s) of the softmax over pairs at initialisation (learnable)"),
                CLIP_INITIAL_TEMPERATURE, round(initial, 6), by_construction=True,
-               source="Radford et al. 2021 (CLIP), section 2.5",
-               reason="the module's logit scale is set to log(1 / 0.07); read back, not measured")
+               source=tr("Radford et al. 2021 (CLIP), section 2.5"),
+               reason=tr("the module's logit scale is set to log(1 / 0.07); read back, not measured"))
     chance = math.log(len(DIGIT_NAMES))
     first, last = float(np.mean(losses[:10])), float(np.mean(losses[-20:]))
-    ctx.report(f"symmetric cross-entropy, first 10 / last 20 steps ({groups} matrices of 10 pairs a step; "
-               f"ln 10 = {chance:.2f} is a blind guess)", "not given", f"{first:.2f} / {last:.3f}", data=data,
-               matches=None, reason="the book only narrates CLIP's training")
-    ctx.report(f"learned temperature after {steps} steps", "not given", f"{temperatures[-1]:.4f}", data=data,
-               matches=None, reason="the book gives none; the paper gives only its start (0.07) and the "
-               f"clip at 1/{CLIP_MAX_LOGIT_SCALE:.0f}")
+    ctx.report(tr("symmetric cross-entropy, first 10 / last 20 steps ({groups} matrices of 10 pairs a step; "
+                  "ln 10 = {chance:.2f} is a blind guess)").format(groups=groups, chance=chance), tr("not given"),
+               tr("{first:.2f} / {last:.3f}").format(first=first, last=last), data=data,
+               matches=None, reason=tr("the book only narrates CLIP's training"))
+    ctx.report(tr("learned temperature after {steps} steps").format(steps=steps), tr("not given"),
+               tr("{temperature:.4f}").format(temperature=temperatures[-1]), data=data, matches=None,
+               reason=tr("the book gives none; the paper gives only its start (0.07) and the clip at "
+                         "1/{scale:.0f}").format(scale=CLIP_MAX_LOGIT_SCALE))
 
     # Zero-shot: held-out prompts in each language, and the two averaged.
     accuracy = {}
@@ -326,23 +338,25 @@ def clip(ctx) -> None:
         predicted = zero_shot(model, test_images, languages)
         accuracy[name] = float((predicted == test_labels).mean())
     best_predictions = zero_shot(model, test_images, LANGUAGES)
-    ctx.report("zero-shot test accuracy by held-out prompts: English / Portuguese / both averaged",
-               f"{100 * BOOK_LI_ZERO_SHOT:.1f}% zero-shot on ImageNet by Li et al. 2016 (ch084.md:51)",
-               " / ".join(f"{100 * a:.1f}%" for a in accuracy.values()), data=data, matches=None,
-               reason="10 digit classes (chance 10%) with captions that name them, not ImageNet's 1,000 classes "
-               "and Flickr text")
+    ctx.report(tr("zero-shot test accuracy by held-out prompts: English / Portuguese / both averaged"),
+               tr("{accuracy:.1f}% zero-shot on ImageNet by Li et al. 2016 (ch084.md:51)").format(
+                   accuracy=100 * BOOK_LI_ZERO_SHOT),
+               " / ".join(decimal(f"{100 * a:.1f}%") for a in accuracy.values()), data=data, matches=None,
+               reason=tr("10 digit classes (chance 10%) with captions that name them, not ImageNet's 1,000 classes "
+                         "and Flickr text"))
     ctx.logger.scalars(steps, {f"ch84/zero_shot_accuracy_{k}": v for k, v in accuracy.items()})
     seen = float((zero_shot(model, test_images, LANGUAGES, BARE_NAMES) == test_labels).mean())
-    ctx.say(f"  with the bare names as prompts (a wording seen in training): {100 * seen:.1f}%; the held-out "
-            f"wording costs {100 * (seen - accuracy['both']):.1f} points")
+    ctx.say(tr("  with the bare names as prompts (a wording seen in training): {seen:.1f}%; the held-out "
+               "wording costs {cost:.1f} points").format(seen=100 * seen, cost=100 * (seen - accuracy["both"])))
 
     with torch.no_grad():
         prompts = {lang: prompt_embeddings(model, (lang,)) for lang in LANGUAGES}
         nearest = (prompts["en"] @ prompts["pt"].T).argmax(-1)
     aligned = int((nearest == torch.arange(len(DIGIT_NAMES))).sum())
-    ctx.report("English prompt whose nearest Portuguese prompt names the same digit (never paired with "
-               "each other, only with images)", "not given", f"{aligned} of {len(DIGIT_NAMES)}", data=data,
-               matches=None, reason="the book only narrates; a check of the shared space made for the demo")
+    ctx.report(tr("English prompt whose nearest Portuguese prompt names the same digit (never paired with "
+                  "each other, only with images)"), tr("not given"),
+               tr("{count} of {total}").format(count=aligned, total=len(DIGIT_NAMES)), data=data,
+               matches=None, reason=tr("the book only narrates; a check of the shared space made for the demo"))
 
     # Against a linear probe, which sees the labels.
     with torch.no_grad():
@@ -355,17 +369,19 @@ def clip(ctx) -> None:
     noise = 2 * math.sqrt(2 * probe * (1 - probe) / n_test)
     on_par = accuracy["both"] >= probe - noise
     # Why not, when not: the same zero-shot with a wording seen in training (the bare names).
-    wording = ("; with the bare names as prompts (a wording seen in training) it is " +
-               ("within two standard errors of the probe: the gap is the held-out wording, not the missing labels"
-                if seen >= probe - noise else "below the probe too"))
-    ctx.report(f"zero-shot by held-out prompts (0 labels) vs linear probe on the same image features "
-               f"({len(train_labels):,} labels); probe on raw pixels", f"zero-shot CLIP matches a supervised ResNet-50 without its "
-               f"{BOOK_IMAGENET_LABELS} labelled images (ch084.md:13)",
-               f"{100 * accuracy['both']:.1f}% (bare names as prompts: {100 * seen:.1f}%) vs {100 * probe:.1f}% "
-               f"(pixels: {100 * pixel_probe:.1f}%)", data=data,
-               matches=on_par, reason=f"zero-shot with the held-out prompts more than two standard errors "
-               f"({100 * noise:.1f} points) below the probe" + wording
-               + ("; reduced size under --quick" if ctx.quick else ""))
+    wording = (tr("; with the bare names as prompts (a wording seen in training) it is within two standard errors "
+                  "of the probe: the gap is the held-out wording, not the missing labels")
+               if seen >= probe - noise else
+               tr("; with the bare names as prompts (a wording seen in training) it is below the probe too"))
+    ctx.report(tr("zero-shot by held-out prompts (0 labels) vs linear probe on the same image features "
+                  "({labels:,} labels); probe on raw pixels").format(labels=len(train_labels)),
+               tr("zero-shot CLIP matches a supervised ResNet-50 without its {labels} labelled images "
+                  "(ch084.md:13)").format(labels=decimal(BOOK_IMAGENET_LABELS)),
+               tr("{zero_shot:.1f}% (bare names as prompts: {bare:.1f}%) vs {probe:.1f}% (pixels: {pixels:.1f}%)").format(
+                   zero_shot=100 * accuracy["both"], bare=100 * seen, probe=100 * probe, pixels=100 * pixel_probe),
+               data=data, matches=on_par,
+               reason=tr("zero-shot with the held-out prompts more than two standard errors ({noise:.1f} points) "
+                         "below the probe").format(noise=100 * noise) + wording + quick_note)
     ctx.logger.scalars(steps, {"ch84/linear_probe_accuracy": probe, "ch84/pixel_probe_accuracy": pixel_probe})
 
     # Robustness: accuracy lost on rotated digits, supervised vs zero-shot.
@@ -377,13 +393,18 @@ def clip(ctx) -> None:
     zero_shot_turned = float((zero_shot(model, turned, LANGUAGES) == test_labels).mean())
     supervised_drop, zero_shot_drop = supervised_plain - supervised_turned, accuracy["both"] - zero_shot_turned
     closed = 1 - zero_shot_drop / supervised_drop if supervised_drop > 0 else float("nan")
-    ctx.report(f"accuracy lost on test digits turned {ROTATION_DEGREES:.0f} degrees: supervised net vs zero-shot, "
-               "and the share of the gap closed", f"up to {100 * BOOK_ROBUSTNESS_GAP_CLOSED:.0f}% of the robustness "
-               "gap closed (ch084.md:13)",
-               f"{100 * supervised_plain:.1f}->{100 * supervised_turned:.1f}% vs {100 * accuracy['both']:.1f}->"
-               f"{100 * zero_shot_turned:.1f}%; {100 * closed:.0f}% closed", data=data, matches=None,
-               reason="CLIP's robustness comes from 400M varied internet pairs (Radford et al. 2021); here both "
-               "models learn from the same digits, so no such effect is expected")
+    # The per cent signs stay outside the messages: "% of", "% closed" would read as %-conversions.
+    ctx.report(tr("accuracy lost on test digits turned {degrees:.0f} degrees: supervised net vs zero-shot, "
+                  "and the share of the gap closed").format(degrees=ROTATION_DEGREES),
+               tr("up to {share} of the robustness gap closed (ch084.md:13)").format(
+                   share=f"{100 * BOOK_ROBUSTNESS_GAP_CLOSED:.0f}%"),
+               tr("{supervised:.1f}->{supervised_turned:.1f}% vs {zero_shot:.1f}->{zero_shot_turned:.1f}%; "
+                  "{closed} closed").format(supervised=100 * supervised_plain, supervised_turned=100 * supervised_turned,
+                                            zero_shot=100 * accuracy["both"], zero_shot_turned=100 * zero_shot_turned,
+                                            closed=f"{100 * closed:.0f}%"),
+               data=data, matches=None,
+               reason=tr("CLIP's robustness comes from 400M varied internet pairs (Radford et al. 2021); here both "
+                         "models learn from the same digits, so no such effect is expected"))
     ctx.logger.scalars(steps, {"ch84/supervised_accuracy": supervised_plain,
                                "ch84/supervised_rotated_accuracy": supervised_turned,
                                "ch84/zero_shot_rotated_accuracy": zero_shot_turned})
@@ -396,15 +417,17 @@ def clip(ctx) -> None:
 def _plot_training(ctx, losses, temperatures, groups: int) -> None:
     fig, (ax_loss, ax_temperature) = new_figure(1, 2, figsize=(11, 3.8))
     ax_loss.plot(losses, lw=0.8)
-    ax_loss.axhline(math.log(len(DIGIT_NAMES)), color="grey", ls=":", label="ln 10 (a blind guess)")
+    ax_loss.axhline(math.log(len(DIGIT_NAMES)), color="grey", ls=":", label=tr("ln 10 (a blind guess)"))
     ax_loss.set_yscale("log")
-    ax_loss.set(xlabel=f"step ({groups} matrices of 10 image-caption pairs)", ylabel="symmetric cross-entropy",
-                title="contrastive training")
+    ax_loss.set(xlabel=tr("step ({groups} matrices of 10 image-caption pairs)").format(groups=groups),
+                ylabel=tr("symmetric cross-entropy"), title=tr("contrastive training"))
     ax_loss.legend()
     ax_temperature.plot(temperatures)
-    ax_temperature.axhline(CLIP_INITIAL_TEMPERATURE, color="grey", ls=":", label="CLIP's initial 0.07")
-    ax_temperature.axhline(1 / CLIP_MAX_LOGIT_SCALE, color="red", ls=":", label="clip at 1/100")
-    ax_temperature.set(xlabel="step", ylabel="temperature exp(-s)", title="the learnable temperature")
+    ax_temperature.axhline(CLIP_INITIAL_TEMPERATURE, color="grey", ls=":",
+                           label=tr("CLIP's initial {temperature:g}").format(temperature=CLIP_INITIAL_TEMPERATURE))
+    ax_temperature.axhline(1 / CLIP_MAX_LOGIT_SCALE, color="red", ls=":",
+                           label=tr("clip at 1/{scale:.0f}").format(scale=CLIP_MAX_LOGIT_SCALE))
+    ax_temperature.set(xlabel=tr("step"), ylabel=tr("temperature exp(-s)"), title=tr("the learnable temperature"))
     ax_temperature.legend()
     ctx.plot("ch84_training", fig)
 
@@ -418,13 +441,15 @@ def _plot_zero_shot(ctx, model, images, labels, predicted, shape, accuracy: floa
         1, 3, figsize=(15, 5.2), gridspec_kw={"width_ratios": [0.45, 4, 4]})
     ax_strip.imshow(np.concatenate([images[i].reshape(shape) for i in first]), cmap="gray_r")
     ax_strip.axis("off")
-    ax_strip.set_title("test image", fontsize=9)
+    ax_strip.set_title(tr("test image"), fontsize=9)
     image = ax_similarity.imshow(similarity, cmap="viridis")
-    names = [f"{en} / {pt}" for en, pt in DIGIT_NAMES]
+    names = [f"{en} / {pt}" for en, pt in DIGIT_NAMES]  # the prompts of both languages are averaged
     ax_similarity.set_xticks(range(len(names)), names, rotation=60, fontsize=8)
-    ax_similarity.set_yticks(range(len(names)), [f"image of {d}" for d in range(len(names))], fontsize=8)
-    ax_similarity.set(title="cosine: image vs prompt 'a photo of the number ...' / 'uma foto do número ...'",
-                      xlabel="prompt (English and Portuguese averaged)")
+    ax_similarity.set_yticks(range(len(names)), [tr("image of {digit}").format(digit=d) for d in range(len(names))],
+                             fontsize=8)
+    ax_similarity.set(title=tr("cosine: image vs prompt '{english}' / '{portuguese}'").format(
+                          english=PROMPTS["en"].format("..."), portuguese=PROMPTS["pt"].format("...")),
+                      xlabel=tr("prompt (English and Portuguese averaged)"))
     ax_similarity.title.set_fontsize(9)
     fig.colorbar(image, ax=ax_similarity, fraction=0.046)
     matrix = confusion(labels, predicted)
@@ -433,9 +458,11 @@ def _plot_zero_shot(ctx, model, images, labels, predicted, shape, accuracy: floa
         if count:
             ax_confusion.text(column, row, str(count), ha="center", va="center", fontsize=7,
                               color="white" if count > matrix.max() / 2 else "black")
-    ax_confusion.set_xticks(range(len(names)), [en for en, _ in DIGIT_NAMES], rotation=60, fontsize=8)
+    ax_confusion.set_xticks(range(len(names)), [pair[LANGUAGES.index(language())] for pair in DIGIT_NAMES],
+                            rotation=60, fontsize=8)
     ax_confusion.set_yticks(range(len(names)), range(len(names)), fontsize=8)
-    ax_confusion.set(xlabel="zero-shot prediction (most similar prompt)", ylabel="true digit",
-                     title=f"zero-shot confusion matrix, {len(labels):,} test digits ({100 * accuracy:.1f}% right)")
+    ax_confusion.set(xlabel=tr("zero-shot prediction (most similar prompt)"), ylabel=tr("true digit"),
+                     title=tr("zero-shot confusion matrix, {count:,} test digits ({right} right)").format(
+                         count=len(labels), right=decimal(f"{100 * accuracy:.1f}%")))
     ax_confusion.title.set_fontsize(9)
     ctx.plot("ch84_zero_shot", fig)

@@ -22,6 +22,7 @@ import math
 import torch
 from torch import nn
 
+from lab.i18n import N_, number, tr
 from lab.plots import new_figure
 from nets.transformer import EncoderBlock
 from supervised.demos import Setting, register
@@ -31,6 +32,11 @@ BOOK_LAST_STATE = "ch085.md:48"  # "o modelo recebe apenas o vetor de estado da 
 BOOK_ATTENTION = "ch085.md:45"  # "permitem que um modelo olhe diretamente ... no estado em qualquer ponto anterior"
 BOOK_PARALLEL = "ch085.md:29"  # "não exigem que os dados sequenciais sejam processados em ordem ... paralelização"
 BOOK_ALL_AT_ONCE = "ch085.md:51"  # "processando todos os tokens ao mesmo tempo"
+
+#: The two decoders, as the figures and plots name them (shown through tr()).
+LAST_STATE, ATTENDING = N_("last state only"), N_("with attention")
+#: Added to a reason when --quick shrank the run.
+REDUCED_UNDER_QUICK = N_("; reduced size under --quick")
 
 SYMBOLS = 10  # the digits 0-9; the decoder starts from one more token, BOS
 BOS = SYMBOLS
@@ -192,16 +198,18 @@ def attention_and_parallelism(ctx) -> None:
     hidden = setting(ctx, "hidden")
     lengths = setting(ctx, "lengths")
     n_test = setting(ctx, "test_sequences")
-    data = (f"copying random digit sequences (task made for the demo): lengths {', '.join(map(str, lengths))} "
-            f"trained in turn, {steps} batches of 64; {n_test} new test sequences per length")
-    ctx.say(f"data: {data}")
+    data = tr("copying random digit sequences (task made for the demo): lengths {lengths} trained in turn, "
+              "{steps} batches of 64; {test} new test sequences per length").format(
+        lengths=", ".join(map(str, lengths)), steps=steps, test=n_test)
+    ctx.say(tr("data: {source}").format(source=data))
+    quick_note = tr(REDUCED_UNDER_QUICK) if ctx.quick else ""
 
     models = {}
-    for name, attention in (("last state only", False), ("with attention", True)):
+    for name, attention in ((LAST_STATE, False), (ATTENDING, True)):
         torch.manual_seed(ctx.seed)
         models[name] = LSTMEncoderDecoder(hidden, attention)
     counts = {name: sum(p.numel() for p in m.parameters()) for name, m in models.items()}
-    ctx.say("parameters: " + ", ".join(f"{name} {n:,}" for name, n in counts.items()))
+    ctx.say(tr("parameters: {counts}").format(counts=", ".join(f"{tr(name)} {number(n)}" for name, n in counts.items())))
     losses = {name: train_copier(ctx, model, lengths, steps, "attention" if model.attention else "last_state")
               for name, model in models.items()}
 
@@ -220,64 +228,72 @@ def attention_and_parallelism(ctx) -> None:
         ctx.logger.scalars(length, {f"ch85/copy_accuracy/{name.replace(' ', '_')}": value})
     longest = lengths[-1]
     plain, attended = (accuracy[name, longest] for name in models)
-    gap, noise = paired_gap(per_sequence["with attention", longest], per_sequence["last state only", longest])
+    gap, noise = paired_gap(per_sequence[ATTENDING, longest], per_sequence[LAST_STATE, longest])
     better = gap > noise
-    ctx.report(f"digits copied right at length {longest}: decoder given only the encoder's last state vs "
-               "with attention over every state",
-               f"the last state holds the sentence poorly in practice; attention looks at any earlier state "
-               f"({BOOK_LAST_STATE}, {BOOK_ATTENTION})",
-               f"{100 * plain:.1f}% vs {100 * attended:.1f}% (chance {100 / SYMBOLS:.0f}%)", data=data,
-               matches=better, reason="" if better else f"gap {100 * gap:+.1f} points, two standard errors "
-                                                       f"{100 * noise:.1f}" + ("; reduced size under --quick"
-                                                                               if ctx.quick else ""))
-    table = ", ".join(f"{length}: {100 * accuracy['last state only', length]:.0f}% vs "
-                      f"{100 * accuracy['with attention', length]:.0f}%" for length in lengths)
+    ctx.report(tr("digits copied right at length {length}: decoder given only the encoder's last state vs "
+                  "with attention over every state").format(length=longest),
+               tr("the last state holds the sentence poorly in practice; attention looks at any earlier state "
+                  "({last_state}, {attention})").format(last_state=BOOK_LAST_STATE, attention=BOOK_ATTENTION),
+               tr("{plain:.1f}% vs {attended:.1f}% (chance {chance:.0f}%)").format(
+                   plain=100 * plain, attended=100 * attended, chance=100 / SYMBOLS), data=data,
+               matches=better, reason="" if better else tr("gap {gap:+.1f} points, two standard errors {noise:.1f}").format(
+                   gap=100 * gap, noise=100 * noise) + quick_note)
+    table = ", ".join(f"{length}: {100 * accuracy[LAST_STATE, length]:.0f}% vs "
+                      f"{100 * accuracy[ATTENDING, length]:.0f}%" for length in lengths)
     shortest = lengths[0]
-    drop_plain = accuracy["last state only", shortest] - plain
-    drop_attended = accuracy["with attention", shortest] - attended
+    drop_plain = accuracy[LAST_STATE, shortest] - plain
+    drop_attended = accuracy[ATTENDING, shortest] - attended
     falls = drop_plain > drop_attended + noise
-    ctx.report("copy accuracy by length (last state only vs with attention)",
-               f"a longer sentence is held less well in the last state ({BOOK_LAST_STATE})", table, data=data,
-               matches=falls, reason="" if falls else "the last-state model does not lose more with length than "
-                                                      "the attention model" + ("; reduced size under --quick"
-                                                                               if ctx.quick else ""))
+    ctx.report(tr("copy accuracy by length (last state only vs with attention)"),
+               tr("a longer sentence is held less well in the last state ({citation})").format(citation=BOOK_LAST_STATE),
+               table, data=data, matches=falls,
+               reason="" if falls else tr("the last-state model does not lose more with length than the attention "
+                                          "model") + quick_note)
     first_third = max(1, longest // 3)
-    positions = per_position["last state only", longest]
+    positions = per_position[LAST_STATE, longest]
     early, late = float(positions[:first_third].mean()), float(positions[-first_third:].mean())
-    ctx.report(f"last state only, length {longest}: accuracy on the first vs the last {first_third} output "
-               "digits", "the first output word depends on the start of the input, which the last state "
-                         f"keeps poorly ({BOOK_LAST_STATE})", f"{100 * early:.1f}% vs {100 * late:.1f}%",
+    ctx.report(tr("last state only, length {length}: accuracy on the first vs the last {count} output digits").format(
+                   length=longest, count=first_third),
+               tr("the first output word depends on the start of the input, which the last state keeps poorly "
+                  "({citation})").format(citation=BOOK_LAST_STATE),
+               tr("{early:.1f}% vs {late:.1f}%").format(early=100 * early, late=100 * late),
                data=data, matches=early < late,
-               reason="" if early < late else "the first digits are copied better than the last: the decoder "
-                                             "runs through the input in order and its errors pile up toward the end")
-    weights = maps["with attention", longest]
+               reason="" if early < late else tr("the first digits are copied better than the last: the decoder "
+                                                 "runs through the input in order and its errors pile up toward the end"))
+    weights = maps[ATTENDING, longest]
     on_diagonal = float(weights.diagonal(dim1=1, dim2=2).mean())
-    ctx.report(f"attention weight on the input digit being copied (length {longest}, mean over steps)",
-               f"attention looks directly at the state it needs ({BOOK_ATTENTION})", f"{on_diagonal:.2f} "
-               f"(uniform: {1 / longest:.2f})", data=data, matches=None,
-               reason="the book gives no weight; the toy task's right answer is one input position")
-    ctx.report("parameters: last state only vs with attention", "not given",
-               f"{counts['last state only']:,} vs {counts['with attention']:,}", matches=None,
-               reason="same LSTM width; attention adds only the read-out W [h; context]")
+    ctx.report(tr("attention weight on the input digit being copied (length {length}, mean over steps)").format(
+                   length=longest),
+               tr("attention looks directly at the state it needs ({citation})").format(citation=BOOK_ATTENTION),
+               tr("{weight:.2f} (uniform: {uniform:.2f})").format(weight=on_diagonal, uniform=1 / longest), data=data,
+               matches=None, reason=tr("the book gives no weight; the toy task's right answer is one input position"))
+    ctx.report(tr("parameters: last state only vs with attention"), tr("not given"),
+               tr("{plain:,} vs {attended:,}").format(plain=counts[LAST_STATE], attended=counts[ATTENDING]),
+               matches=None, reason=tr("same LSTM width; attention adds only the read-out W [h; context]"))
 
     step_lengths = (8, 16, 32)
-    counted = sequential_steps(step_lengths, models["last state only"], ctx.seed)
+    counted = sequential_steps(step_lengths, models[LAST_STATE], ctx.seed)
     # The call counts follow from how the loop and the block are written; what is measured is
     # that T cell steps in order rebuild nn.LSTM's output exactly.
     exact = max(counted["equal"]) < 1e-5
-    ctx.report(f"the trained LSTM encoder's output for T = {', '.join(map(str, step_lengths))} tokens rebuilt by "
-               f"running its cell T times in order ({'/'.join(map(str, counted['lstm_calls']))} cell calls; "
-               f"self-attention: {'/'.join(map(str, counted['attention_calls']))} call, counted by forward hooks)",
-               f"an RNN processes the tokens in order; attention all at once ({BOOK_PARALLEL}, {BOOK_ALL_AT_ONCE})",
-               f"max difference from nn.LSTM {max(counted['equal']):.1e}", matches=exact,
-               reason="" if exact else "the unrolled cell does not reproduce nn.LSTM")
+    ctx.report(tr("the trained LSTM encoder's output for T = {lengths} tokens rebuilt by running its cell T times in "
+                  "order ({cell_calls} cell calls; self-attention: {attention_calls} call, counted by forward "
+                  "hooks)").format(lengths=", ".join(map(str, step_lengths)),
+                                   cell_calls="/".join(map(str, counted["lstm_calls"])),
+                                   attention_calls="/".join(map(str, counted["attention_calls"]))),
+               tr("an RNN processes the tokens in order; attention all at once ({in_order}, {at_once})").format(
+                   in_order=BOOK_PARALLEL, at_once=BOOK_ALL_AT_ONCE),
+               tr("max difference from nn.LSTM {difference:.1e}").format(difference=max(counted["equal"])),
+               matches=exact, reason="" if exact else tr("the unrolled cell does not reproduce nn.LSTM"))
     lstm_grows = all(b > a for a, b in zip(counted["lstm_chain"], counted["lstm_chain"][1:]))
     flat = len(set(counted["attention_chain"])) == 1
-    ctx.report(f"longest chain of dependent operations (autograd graph) for T = {', '.join(map(str, step_lengths))}: "
-               "LSTM encoder vs a transformer encoder block", f"no sequential processing, so it parallelises "
-               f"({BOOK_PARALLEL})", f"LSTM {'/'.join(map(str, counted['lstm_chain']))} vs transformer block "
-               f"{'/'.join(map(str, counted['attention_chain']))}", matches=lstm_grows and flat,
-               reason="" if lstm_grows and flat else "the chains do not grow with T for the LSTM only")
+    ctx.report(tr("longest chain of dependent operations (autograd graph) for T = {lengths}: LSTM encoder vs a "
+                  "transformer encoder block").format(lengths=", ".join(map(str, step_lengths))),
+               tr("no sequential processing, so it parallelises ({citation})").format(citation=BOOK_PARALLEL),
+               tr("LSTM {lstm} vs transformer block {attention}").format(
+                   lstm="/".join(map(str, counted["lstm_chain"])), attention="/".join(map(str, counted["attention_chain"]))),
+               matches=lstm_grows and flat,
+               reason="" if lstm_grows and flat else tr("the chains do not grow with T for the LSTM only"))
     _plot(ctx, models, lengths, accuracy, per_position, maps, losses, step_lengths, counted, tests)
 
 
@@ -286,30 +302,32 @@ def _plot(ctx, models, lengths, accuracy, per_position, maps, losses, step_lengt
     fig, axes = new_figure(1, 4, figsize=(20, 4.2))
     ax_length, ax_position, ax_map, ax_steps = axes
     for name in models:
-        ax_length.plot(lengths, [100 * accuracy[name, n] for n in lengths], marker="o", label=name)
-        ax_position.plot(range(1, longest + 1), 100 * per_position[name, longest], marker=".", label=name)
+        ax_length.plot(lengths, [100 * accuracy[name, n] for n in lengths], marker="o", label=tr(name))
+        ax_position.plot(range(1, longest + 1), 100 * per_position[name, longest], marker=".", label=tr(name))
     for ax in (ax_length, ax_position):
-        ax.axhline(100 / SYMBOLS, color="grey", ls=":", label="chance")
-        ax.set(ylabel="digits copied right (%)", ylim=(0, 105))
+        ax.axhline(100 / SYMBOLS, color="grey", ls=":", label=tr("chance"))
+        ax.set(ylabel=tr("digits copied right (%)"), ylim=(0, 105))
         ax.legend(fontsize=8)
-    ax_length.set(xlabel="sequence length", title="LSTM encoder-decoder: copying", xticks=list(lengths))
-    ax_position.set(xlabel=f"output position (length {longest})", title="which digits are lost")
-    image = ax_map.imshow(maps["with attention", longest][0].numpy(), cmap="viridis", vmin=0, vmax=1)
-    ax_map.set(xlabel="input position", ylabel="output step", title="attention, one test sequence")
+    ax_length.set(xlabel=tr("sequence length"), title=tr("LSTM encoder-decoder: copying"), xticks=list(lengths))
+    ax_position.set(xlabel=tr("output position (length {length})").format(length=longest),
+                    title=tr("which digits are lost"))
+    image = ax_map.imshow(maps[ATTENDING, longest][0].numpy(), cmap="viridis", vmin=0, vmax=1)
+    ax_map.set(xlabel=tr("input position"), ylabel=tr("output step"), title=tr("attention, one test sequence"))
     fig.colorbar(image, ax=ax_map)
-    ax_steps.plot(step_lengths, counted["lstm_calls"], marker="o", label="LSTM cell calls")
-    ax_steps.plot(step_lengths, counted["attention_calls"], marker="o", label="self-attention calls")
-    ax_steps.plot(step_lengths, counted["lstm_chain"], marker="s", ls="--", label="LSTM: longest chain of ops")
+    ax_steps.plot(step_lengths, counted["lstm_calls"], marker="o", label=tr("LSTM cell calls"))
+    ax_steps.plot(step_lengths, counted["attention_calls"], marker="o", label=tr("self-attention calls"))
+    ax_steps.plot(step_lengths, counted["lstm_chain"], marker="s", ls="--", label=tr("LSTM: longest chain of ops"))
     ax_steps.plot(step_lengths, counted["attention_chain"], marker="s", ls="--",
-                  label="transformer block: longest chain")
+                  label=tr("transformer block: longest chain"))
     ax_steps.set_yscale("log")
-    ax_steps.set(xlabel="tokens T", ylabel="count", title="what must run one after another", xticks=list(step_lengths))
+    ax_steps.set(xlabel=tr("tokens T"), ylabel=tr("count"), title=tr("what must run one after another"),
+                 xticks=list(step_lengths))
     ax_steps.legend(fontsize=8)
     ctx.plot("ch85_attention", fig)
 
     fig, ax = new_figure(figsize=(6, 3.5))
     for name, curve in losses.items():
-        ax.semilogy(curve, label=name, lw=1)
-    ax.set(xlabel="step (batch 64, lengths in turn)", ylabel="cross-entropy per digit", title="training")
+        ax.semilogy(curve, label=tr(name), lw=1)
+    ax.set(xlabel=tr("step (batch 64, lengths in turn)"), ylabel=tr("cross-entropy per digit"), title=tr("training"))
     ax.legend(fontsize=8)
     ctx.plot("ch85_training", fig)
