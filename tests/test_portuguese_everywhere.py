@@ -149,7 +149,6 @@ PENDING = {
     "supervised/demos/ch25_weight_init.py", "supervised/demos/ch26_hyperparameters.py",
     "supervised/demos/ch28_early_stopping.py", "supervised/demos/ch29_minibatch.py",
     "supervised/demos/ch30_momentum.py",
-    "supervised/demos/ch40_convolutions.py",
 
     "supervised/demos/ch44_image_folder.py", "supervised/demos/ch48_char_rnn.py",
     "supervised/demos/ch51_lstm_gru.py", "supervised/demos/ch54_dcgan.py",
