@@ -150,7 +150,7 @@ PENDING = {
     "supervised/demos/ch28_early_stopping.py", "supervised/demos/ch29_minibatch.py",
     "supervised/demos/ch30_momentum.py",
 
-    "supervised/demos/ch44_image_folder.py", "supervised/demos/ch48_char_rnn.py",
+    "supervised/demos/ch48_char_rnn.py",
     "supervised/demos/ch51_lstm_gru.py", "supervised/demos/ch54_dcgan.py",
     "supervised/demos/ch55_sampling.py", "supervised/demos/ch56_generative_models.py",
 
