@@ -167,11 +167,6 @@ CONFIG_CHECKS = ["agents/config.py", "agents/schedules.py", "agents/algorithms/"
 CHECKING_FUNCTIONS = re.compile(r"__(post_)?init__|_*(check|make|resolve|validate)\w*")
 #: files whose strings are still being put through tr() (issue 29); empty when it is done
 PENDING = {
-    "supervised/demos/ch32_universality.py",
-    "supervised/demos/ch33_parity_circuits.py", "supervised/demos/ch34_vanishing_gradient.py",
-    "supervised/demos/ch37_batch_size.py", "supervised/demos/ch40_convolutions.py",
-
-    "supervised/demos/ch44_image_folder.py",
 
     "supervised/demos/ch58_autoencoders.py",
     "supervised/demos/ch60_vae.py", "supervised/demos/ch76_bidirectional.py",

@@ -22,10 +22,15 @@ import itertools
 
 import numpy as np
 
+from lab.i18n import N_, tr
 from supervised.demos import register
 
 STEP_WEIGHT = 999.0
 BOOK_N_VALUES = (5, 10, 20, 50)
+#: Why a figure of this chapter would be judged differs: each compares a computed value with the book's.
+DISAGREES = N_("the computed value disagrees with the book's")
+#: Between the numbers of a list: ", " in English; "; " in Portuguese, whose decimal mark is the comma.
+NUMBER_SEPARATOR = N_(", ")
 
 
 def target(x: np.ndarray) -> np.ndarray:
@@ -86,33 +91,35 @@ def demo(ctx) -> None:
     bias = -STEP_WEIGHT * position
     x = np.array([position - 0.01, position + 0.01])
     values = step_neuron(x, position)
-    ctx.report(f"step position s = -b/w for w = 999, b = {bias:g}", 0.4, round(-bias / STEP_WEIGHT, 4),
-               matches=abs(-bias / STEP_WEIGHT - 0.4) < 1e-12, reason="the computed value disagrees with the book's")
-    ctx.report("step neuron at s - 0.01 | s + 0.01", "0 | 1", f"{values[0]:.5f} | {values[1]:.5f}",
-               matches=bool(values[0] < 1e-4 and values[1] > 1 - 1e-4),
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("step position s = -b/w for w = 999, b = {bias:g}").format(bias=bias), 0.4,
+               round(-bias / STEP_WEIGHT, 4), matches=abs(-bias / STEP_WEIGHT - 0.4) < 1e-12, reason=tr(DISAGREES))
+    ctx.report(tr("step neuron at s - 0.01 | s + 0.01"), "0 | 1",
+               tr("{left:.5f} | {right:.5f}").format(left=values[0], right=values[1]),
+               matches=bool(values[0] < 1e-4 and values[1] > 1 - 1e-4), reason=tr(DISAGREES))
     height = 0.8
     inside, outside = bump(np.array([0.5, 0.2]), 0.4, 0.6, height)
-    ctx.report(f"bump of height h = {height} on [0.4, 0.6]: value inside | outside", f"{height} | 0",
-               f"{inside:.5f} | {outside:.5f}", matches=bool(abs(inside - height) < 1e-4 and abs(outside) < 1e-4),
-               reason="the computed value disagrees with the book's")
+    ctx.report(tr("bump of height h = {height:g} on [0.4, 0.6]: value inside | outside").format(height=height),
+               tr("{height:g} | 0").format(height=height),
+               tr("{left:.5f} | {right:.5f}").format(left=inside, right=outside),
+               matches=bool(abs(inside - height) < 1e-4 and abs(outside) < 1e-4), reason=tr(DISAGREES))
 
     for sigmoid_output in (False, True):
         errors = approximation_errors(sigmoid_output=sigmoid_output)
-        output = "sigmoid output (bumps fit sigma^-1 of f)" if sigmoid_output else "linear output"
+        output = tr("sigmoid output (bumps fit sigma^-1 of f)") if sigmoid_output else tr("linear output")
         maxima = [errors[n][0] for n in BOOK_N_VALUES]
-        ctx.report(f"max |network - f| for N = {', '.join(map(str, BOOK_N_VALUES))} bumps, {output}",
-                   "falls as N grows", ", ".join(f"{m:.3f}" for m in maxima),
-                   matches=all(a > b for a, b in itertools.pairwise(maxima)),
-                   reason="the computed value disagrees with the book's")
+        ctx.report(tr("max |network - f| for N = {values} bumps, {output}").format(
+                       values=", ".join(map(str, BOOK_N_VALUES)), output=output),
+                   tr("falls as N grows"), tr(NUMBER_SEPARATOR).join(tr("{error:.3f}").format(error=m) for m in maxima),
+                   matches=all(a > b for a, b in itertools.pairwise(maxima)), reason=tr(DISAGREES))
         means = [errors[n][1] for n in BOOK_N_VALUES]
         ctx.table(f"approximation_errors_{'sigmoid' if sigmoid_output else 'linear'}_output",
-                  ["bumps N", "max |network - f|", "mean |network - f|"],
+                  [tr("bumps N"), tr("max |network - f|"), tr("mean |network - f|")],
                   [[n, errors[n][0], errors[n][1]] for n in BOOK_N_VALUES])
         for n in BOOK_N_VALUES:
             ctx.logger.scalars(n, {f"universality/{'sigmoid' if sigmoid_output else 'linear'}/max_error": errors[n][0],
                                    f"universality/{'sigmoid' if sigmoid_output else 'linear'}/mean_error": errors[n][1]})
-        ctx.say(f"  mean |error|, {output}: " + ", ".join(f"N={n}: {m:.4f}" for n, m in zip(BOOK_N_VALUES, means)))
+        ctx.say(tr("  mean |error|, {output}: {errors}").format(output=output, errors=tr(NUMBER_SEPARATOR).join(
+            tr("N={n}: {error:.4f}").format(n=n, error=m) for n, m in zip(BOOK_N_VALUES, means))))
     ctx.plot("universality", _figure())
 
 
@@ -121,15 +128,15 @@ def _figure():
 
     fig, (ax_step, ax_fit) = new_figure(1, 2, figsize=(12, 4.5))
     x = np.linspace(0, 1, 2001)
-    ax_step.plot(x, step_neuron(x, 0.4), label="step: sigma(999 (x - 0.4))")
-    ax_step.plot(x, bump(x, 0.4, 0.6, 0.8), label="bump: 0.8 [step(0.4) - step(0.6)]")
-    ax_step.set_title("building blocks")
+    ax_step.plot(x, step_neuron(x, 0.4), label=tr("step: sigma(999 (x - 0.4))"))
+    ax_step.plot(x, bump(x, 0.4, 0.6, 0.8), label=tr("bump: 0.8 [step(0.4) - step(0.6)]"))
+    ax_step.set_title(tr("building blocks"))
     ax_step.legend(fontsize=8)
     ax_step.set_xlabel("x")
     ax_fit.plot(x, target(x), "k-", lw=2, label="f(x)")
     for n in (5, 20, 50):
-        ax_fit.plot(x, staircase(x, n), lw=1, label=f"N = {n} bumps")
-    ax_fit.set_title("f(x) = 0.2 + 0.4x^2 + 0.3x sin(15x) + 0.05 cos(50x)")
+        ax_fit.plot(x, staircase(x, n), lw=1, label=tr("N = {n} bumps").format(n=n))
+    ax_fit.set_title(tr("f(x) = 0.2 + 0.4x^2 + 0.3x sin(15x) + 0.05 cos(50x)"))
     ax_fit.set_xlabel("x")
     ax_fit.legend(fontsize=8)
     return fig

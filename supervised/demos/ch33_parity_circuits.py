@@ -23,6 +23,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 
+from lab.i18n import tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
@@ -89,25 +90,29 @@ def demo(ctx) -> None:
         deep_depths.append(len(deep))
         ctx.logger.scalars(n, {"parity/shallow_gates": shallow_gates[-1], "parity/deep_gates": deep_gates[-1],
                                "parity/deep_layers": deep_depths[-1]})
-    data = f"circuits built for n = 2..{largest} bits, checked on all 2^n inputs"
-    ctx.report("both circuits compute parity on every input", "any function in 2 layers (ch033.md:25)", "yes" if correct else "no", data=data,
-               matches=correct, reason="a circuit gave a wrong parity")
+    data = tr("circuits built for n = 2..{largest} bits, checked on all 2^n inputs").format(largest=largest)
+    ctx.report(tr("both circuits compute parity on every input"), tr("any function in 2 layers (ch033.md:25)"),
+               tr("yes") if correct else tr("no"), data=data, matches=correct, reason=tr("a circuit gave a wrong parity"))
     growth = [b / a for a, b in zip(shallow_gates, shallow_gates[1:])]
     exponential = all(1.9 < g <= 2.1 for g in growth[3:]) and deep_gates == [n - 1 for n in sizes]
-    ctx.report(f"gates for n = {sizes[0]}..{largest}: shallow (depth 2) vs deep", "shallow: exponentially many; "
-               "deep: a small circuit",  # ch033.md:46, :49 f"shallow {shallow_gates[0]} .. {shallow_gates[-1]:,} (x{growth[-1]:.2f} per "
-               f"bit); deep {deep_gates[0]} .. {deep_gates[-1]} in {deep_depths[-1]} layers", data=data,
-               matches=exponential, reason="the counts do not grow as described")
+    ctx.report(tr("gates for n = {first}..{largest}: shallow (depth 2) vs deep").format(first=sizes[0], largest=largest),
+               tr("shallow: exponentially many; deep: a small circuit"),  # ch033.md:46, :49
+               tr("shallow {first} .. {last:,} (x{growth:.2f} per bit); deep {deep_first} .. {deep_last} in {layers} "
+                  "layers").format(first=shallow_gates[0], last=shallow_gates[-1], growth=growth[-1],
+                                   deep_first=deep_gates[0], deep_last=deep_gates[-1], layers=deep_depths[-1]),
+               data=data, matches=exponential, reason=tr("the counts do not grow as described"))
     depth_ok = deep_depths == [math.ceil(math.log2(n)) for n in sizes]
-    ctx.report(f"layers of the deep circuit for {largest} bits (pairs, pairs of pairs, ...)", "pairs, then pairs of pairs, and so on",  # ch033.md:49
-               f"{deep_depths[-1]} layers (ceil(log2 {largest}))", data=data, matches=depth_ok, reason="the depth is not ceil(log2 n)")
-    ctx.table("parity_gates", ["bits", "shallow gates (depth 2)", "deep XOR gates", "deep layers"],
+    ctx.report(tr("layers of the deep circuit for {largest} bits (pairs, pairs of pairs, ...)").format(largest=largest),
+               tr("pairs, then pairs of pairs, and so on"),  # ch033.md:49
+               tr("{layers} layers (ceil(log2 {largest}))").format(layers=deep_depths[-1], largest=largest), data=data,
+               matches=depth_ok, reason=tr("the depth is not ceil(log2 n)"))
+    ctx.table("parity_gates", [tr("bits"), tr("shallow gates (depth 2)"), tr("deep XOR gates"), tr("deep layers")],
               [[n, s, d, k] for n, s, d, k in zip(sizes, shallow_gates, deep_gates, deep_depths)])
 
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.semilogy(sizes, shallow_gates, "o-", label="shallow: 2^(n-1) ANDs + 1 OR (depth 2)")
-    ax.semilogy(sizes, deep_gates, "s-", label="deep: n - 1 XORs (depth ceil(log2 n))")
-    ax.set(xlabel="bits n", ylabel="gates", title="parity: shallow vs deep circuits")
+    ax.semilogy(sizes, shallow_gates, "o-", label=tr("shallow: 2^(n-1) ANDs + 1 OR (depth 2)"))
+    ax.semilogy(sizes, deep_gates, "s-", label=tr("deep: n - 1 XORs (depth ceil(log2 n))"))
+    ax.set(xlabel=tr("bits n"), ylabel=tr("gates"), title=tr("parity: shallow vs deep circuits"))
     ax.legend(fontsize=8)
     ctx.plot("parity_gates", fig)
     plt.close(fig)

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 import nets
+from lab.i18n import N_, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
@@ -39,6 +40,10 @@ BOOK_INITIAL_NORMS = {
 GRADIENT_IMAGES = 1000
 CHAIN_WEIGHT = 100.0
 QUICK_TRAIN_IMAGES = 5_000  # --quick trains on at most this many images
+#: Why the gradient norms of other images than MNIST digits are not judged against the book's.
+NOT_MNIST_LIKE = N_("other data: not 784-pixel MNIST-like images")
+#: Between the numbers of a list: ", " in English; "; " in Portuguese, whose decimal mark is the comma.
+NUMBER_SEPARATOR = N_(", ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +147,7 @@ def demo(ctx) -> None:
     images = torch.tensor(dataset.train_images[:GRADIENT_IMAGES], dtype=torch.float32)
     labels = torch.tensor(dataset.train_labels[:GRADIENT_IMAGES], dtype=torch.int64)
     mnist_like = dataset.name in ("mnist", "mnist-subset")  # real MNIST digits, if fewer of them
-    data = f"{dataset.name}, first {len(labels):,} training images"
+    data = tr("{name}, first {count:,} training images").format(name=dataset.name, count=len(labels))
     _initial_gradients(ctx, images, labels, dataset.num_classes, data, mnist_like)
     _training_evolution(ctx, images, labels, dataset.num_classes, data)
     _depth(ctx, dataset)
@@ -150,16 +155,18 @@ def demo(ctx) -> None:
 
 def _chain(ctx) -> None:
     factors = layer_factors([CHAIN_WEIGHT] * 4)
-    ctx.report("exploding chain, w = 100, z = 0: factor w sigma'(0) per layer", 25.0,
-               ", ".join(f"{f:.6g}" for f in factors),
-               matches=all(abs(f - 25.0) < 1e-9 for f in factors), reason="a factor differs from 25")
+    ctx.report(tr("exploding chain, w = 100, z = 0: factor w sigma'(0) per layer"), 25.0,
+               tr(NUMBER_SEPARATOR).join(tr("{factor:.6g}").format(factor=f) for f in factors),
+               matches=all(abs(f - 25.0) < 1e-9 for f in factors), reason=tr("a factor differs from 25"))
     grads = chain_bias_gradients([CHAIN_WEIGHT] * 4)
     ratio = grads[0] / grads[-1]
-    ctx.report("exploding chain of 4 neurons: dC/db_1 / dC/db_4", "25^3 = 15625", f"{ratio:.6g}",
-               matches=abs(ratio - 25.0**3) < 1e-6, reason="the ratio differs from 25^3")
-    median = typical_factor(100_000, ctx.rng)
-    ctx.report("vanishing: typical |w sigma'(z)| for w, z ~ N(0, 1)", "below 1/4", round(median, 4),
-               data="median of 100,000 draws", matches=median < 0.25, reason="the median is not below 1/4")
+    ctx.report(tr("exploding chain of 4 neurons: dC/db_1 / dC/db_4"), "25^3 = 15625", tr("{ratio:.6g}").format(ratio=ratio),
+               matches=abs(ratio - 25.0**3) < 1e-6, reason=tr("the ratio differs from 25^3"))
+    draws = 100_000
+    median = typical_factor(draws, ctx.rng)
+    ctx.report(tr("vanishing: typical |w sigma'(z)| for w, z ~ N(0, 1)"), tr("below 1/4"), round(median, 4),
+               data=tr("median of {draws:,} draws").format(draws=draws), matches=median < 0.25,
+               reason=tr("the median is not below 1/4"))
 
 
 def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_like: bool) -> None:
@@ -170,20 +177,25 @@ def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_lik
         # One random draw decides the book's numbers, so ask for the same order of magnitude:
         # every layer within a factor of 2 of the book's value.
         within = bool(np.all(np.abs(np.log(mean / np.array(book))) < np.log(2)))
-        ctx.report(f"||dC/db|| per hidden layer at init, {n_hidden} hidden (book's network2 init)",
-                   book, "(" + ", ".join(f"{m:.2g}+-{s:.1g}" for m, s in zip(mean, spread)) + ")",
-                   data=f"{data}; mean+-std over {len(seeds)} seeds", matches=within if mnist_like else None,
-                   reason="outside the seeds' spread" if mnist_like else "other data: not 784-pixel MNIST-like images")
+        ctx.report(tr("||dC/db|| per hidden layer at init, {n_hidden} hidden (book's network2 init)").format(
+                       n_hidden=n_hidden),
+                   book, "(" + tr(NUMBER_SEPARATOR).join(tr("{mean:.2g}+-{std:.1g}").format(mean=m, std=s)
+                                                         for m, s in zip(mean, spread)) + ")",
+                   data=tr("{data}; mean+-std over {seeds} seeds").format(data=data, seeds=len(seeds)),
+                   matches=within if mnist_like else None,
+                   reason=tr("outside the seeds' spread") if mnist_like else tr(NOT_MNIST_LIKE))
         book_ratios = np.array(book[1:]) / np.array(book[:-1])
         ratios = mean[1:] / mean[:-1]
-        ctx.report(f"ratio of successive layers' norms, {n_hidden} hidden", tuple(np.round(book_ratios, 1).tolist()),
-                   tuple(np.round(ratios, 1).tolist()), data=f"{data}; from the means",
+        ctx.report(tr("ratio of successive layers' norms, {n_hidden} hidden").format(n_hidden=n_hidden),
+                   tuple(np.round(book_ratios, 1).tolist()),
+                   tuple(np.round(ratios, 1).tolist()), data=tr("{data}; from the means").format(data=data),
                    matches=bool(np.all(np.abs(np.log(ratios / book_ratios)) < np.log(2))) if mnist_like else None,
-                   reason="a ratio is off by more than 2x" if mnist_like else "other data: not 784-pixel MNIST-like images")
+                   reason=tr("a ratio is off by more than 2x") if mnist_like else tr(NOT_MNIST_LIKE))
         normal = initial_norms(n_hidden, images, labels, seeds, "normal", n_outputs).mean(axis=0)
-        ctx.report(f"same with N(0, 1) weights, {n_hidden} hidden", "(not in the book)",
-                   "(" + ", ".join(f"{m:.3f}" for m in normal) + ")", data=f"{data}; mean over {len(seeds)} seeds",
-                   matches=None, reason="the book gives these only for its scaled initialisation")
+        ctx.report(tr("same with N(0, 1) weights, {n_hidden} hidden").format(n_hidden=n_hidden), tr("(not in the book)"),
+                   "(" + tr(NUMBER_SEPARATOR).join(tr("{norm:.3f}").format(norm=m) for m in normal) + ")",
+                   data=tr("{data}; mean over {seeds} seeds").format(data=data, seeds=len(seeds)),
+                   matches=None, reason=tr("the book gives these only for its scaled initialisation"))
 
 
 def _training_evolution(ctx, images, labels, n_outputs: int, data: str) -> None:
@@ -192,9 +204,10 @@ def _training_evolution(ctx, images, labels, n_outputs: int, data: str) -> None:
                   for n in BOOK_INITIAL_NORMS}
     for n_hidden, norms in evolutions.items():
         ordered = np.mean(np.all(np.diff(norms, axis=1) > 0, axis=1))
-        ctx.report(f"{n_hidden} hidden: epochs where earlier layers have smaller gradients",
-                   "throughout training", f"{ordered:.0%} of {epochs}", data=f"{data}, full-batch eta 0.1",
-                   matches=bool(ordered >= 0.9), reason="earlier layers were not smaller in 90% of the epochs")
+        ctx.report(tr("{n_hidden} hidden: epochs where earlier layers have smaller gradients").format(n_hidden=n_hidden),
+                   tr("throughout training"), tr("{ordered:.0%} of {epochs}").format(ordered=ordered, epochs=epochs),
+                   data=tr("{data}, full-batch eta 0.1").format(data=data), matches=bool(ordered >= 0.9),
+                   reason=tr("earlier layers were not smaller in 90% of the epochs"))
     for epoch in range(epochs):  # one TensorBoard/CSV row per epoch, every network and layer
         ctx.logger.scalars(epoch, {f"gradient_norm/{n_hidden}_hidden/layer_{j + 1}": float(value)
                                    for n_hidden, norms in evolutions.items() for j, value in enumerate(norms[epoch])})
@@ -206,12 +219,14 @@ def _depth(ctx, dataset) -> None:
 
     epochs = setting(ctx, "epochs")
     train_size, validation_size = _train_images(ctx, dataset), dataset.sizes[1]
-    data = f"{dataset.name}, {train_size:,} training / {validation_size:,} validation images, {epochs} epochs"
+    data = tr("{name}, {train:,} training / {validation:,} validation images, {epochs} epochs").format(
+        name=dataset.name, train=train_size, validation=validation_size, epochs=epochs)
     comparable = dataset.name == "mnist" and train_size == 50_000 and epochs == 30
     if not comparable:
-        ctx.say(f"note: the book trains on 50,000 MNIST images for 30 epochs; with {train_size:,} images and "
-                f"{epochs} epochs the deeper networks get far fewer updates and may not have started to "
-                "learn yet - the vanishing gradient itself at work. Accuracies below are not comparable.")
+        ctx.say(tr("note: the book trains on 50,000 MNIST images for 30 epochs; with {images:,} images and "
+                   "{epochs} epochs the deeper networks get far fewer updates and may not have started to "
+                   "learn yet - the vanishing gradient itself at work. Accuracies below are not comparable.").format(
+            images=train_size, epochs=epochs))
     accuracies = {}
     for n_hidden, book in BOOK_ACCURACY.items():
         torch.manual_seed(ctx.seed)
@@ -220,16 +235,18 @@ def _depth(ctx, dataset) -> None:
         history = train(model, dataset, cost="cross_entropy", lr=0.1, batch_size=10, epochs=epochs, l2=5.0,
                         train_subset=_train_images(ctx, dataset), seed=ctx.seed, device=ctx.device,
                         logger=ctx.logger, log_prefix=f"depth_{n_hidden}/", quiet=ctx.quiet,
-                        eval_sets=("validation",), desc=f"{n_hidden} hidden")
+                        eval_sets=("validation",), desc=tr("{n_hidden} hidden").format(n_hidden=n_hidden))
         accuracy = history.final("validation_accuracy")
         accuracies[n_hidden] = accuracy
-        ctx.report(f"validation accuracy, {n_hidden} hidden layer(s) of 30", f"{book:.2%}", f"{accuracy:.2%}",
+        ctx.report(tr("validation accuracy, {n_hidden} hidden layer(s) of 30").format(n_hidden=n_hidden),
+                   tr("{accuracy:.2%}").format(accuracy=book), tr("{accuracy:.2%}").format(accuracy=accuracy),
                    data=data, matches=(abs(accuracy - book) <= 0.005) if comparable else None,
-                   reason="more than 0.5 points from the book's" if comparable else ctx.other_data(dataset))
+                   reason=tr("more than 0.5 points from the book's") if comparable else ctx.other_data(dataset))
     spread = max(accuracies.values()) - min(accuracies.values())
-    ctx.report("spread of accuracy over depths 1-4", "under 0.5 points: depth alone does not help",
-               f"{spread * 100:.2f} points", data=data, matches=(spread < 0.005) if comparable else None,
-               reason="the spread is 0.5 points or more" if comparable else ctx.other_data(dataset))
+    ctx.report(tr("spread of accuracy over depths 1-4"), tr("under 0.5 points: depth alone does not help"),
+               tr("{spread:.2f} points").format(spread=spread * 100), data=data,
+               matches=(spread < 0.005) if comparable else None,
+               reason=tr("the spread is 0.5 points or more") if comparable else ctx.other_data(dataset))
 
 
 def _train_images(ctx, dataset) -> int:
@@ -243,10 +260,10 @@ def _evolution_figure(evolutions: dict[int, np.ndarray]):
     fig, axes = new_figure(1, len(evolutions), figsize=(5 * len(evolutions), 4))
     for ax, (n_hidden, norms) in zip(np.atleast_1d(axes), evolutions.items()):
         for layer in range(norms.shape[1]):
-            ax.semilogy(norms[:, layer], label=f"hidden layer {layer + 1}")
-        ax.set_title(f"speed of learning: {n_hidden} hidden layers")
-        ax.set_xlabel("epoch (full batch of 1,000 images)")
-        ax.set_ylabel("||dC/db|| (log scale)")
+            ax.semilogy(norms[:, layer], label=tr("hidden layer {layer}").format(layer=layer + 1))
+        ax.set_title(tr("speed of learning: {n_hidden} hidden layers").format(n_hidden=n_hidden))
+        ax.set_xlabel(tr("epoch (full batch of {images:,} images)").format(images=GRADIENT_IMAGES))
+        ax.set_ylabel(tr("||dC/db|| (log scale)"))
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     return fig

