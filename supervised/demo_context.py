@@ -33,7 +33,19 @@ EXACT = N_("exact")
 
 #: A citation of the book as the code keeps it, 'chNNN.md:LINE' or 'chNNN.md:L1-L2, :L3': shown to a
 #: reader, who has the book and not its files, as 'cap. N'.
-_CITATION = re.compile(r"\bch0*(\d+)\.md(?::\d+(?:-\d+)?)?(?:,\s*:\d+(?:-\d+)?)*")
+#: Several in a row ('chNNN.md:L1, chNNN.md:L2') name the chapter once.
+_ONE = r"\bch0*\d+\.md(?::\d+(?:-\d+)?)?(?:,\s*:\d+(?:-\d+)?)*"
+_CITATIONS = re.compile(rf"{_ONE}(?:,\s*{_ONE})*")
+
+
+def shown_citations(text: str) -> str:
+    """`text` with the book's file citations as the chapters a reader has: 'cap. 83', and
+    'chNNN.md:L1, chNNN.md:L2, chMMM.md:L3' -> 'cap. N, cap. M' (a chapter named once)."""
+    def chapters(found: re.Match) -> str:
+        numbers = dict.fromkeys(str(int(n)) for n in re.findall(r"\bch0*(\d+)\.md", found.group(0)))
+        return ", ".join(tr("cap. {number}").format(number=number) for number in numbers)
+    return _CITATIONS.sub(chapters, text)
+
 
 #: The data the book's MNIST figures were measured on (chapter 11's split), as `other_data` names it.
 FULL_MNIST_BOOK = N_("full MNIST, 50,000 training images")
@@ -97,7 +109,7 @@ class Figure:
         line = tr("{label}: {source}: {reference} | measured: {measured} | data: {data}  [{verdict}]").format(
             label=self.label, source=source, reference=_fmt(self.book), measured=_fmt(self.measured),
             data=tr(EXACT) if self.data == EXACT else self.data, verdict=judged)
-        return _CITATION.sub(lambda found: tr("cap. {number}").format(number=found.group(1)), line)
+        return shown_citations(line)
 
 
 def _fmt(value: Any) -> str:
@@ -186,7 +198,7 @@ class DemoContext:
 
     # -- output ------------------------------------------------------------------------------
     def say(self, text: str) -> None:
-        print(text, flush=True)
+        print(shown_citations(text), flush=True)
 
     def report(self, label: str, book: Any, measured: Any, data: str = EXACT,
                matches: bool | None = None, reason: str = "", source: str = "book",

@@ -24,11 +24,18 @@ def english():
     ("BPTT (ch049.md:19-25, :76)", "BPTT (cap. 49)"),
     ("1.542 billion (ch079.md:33); 1.5B (ch081.md:34)", "1.542 billion (cap. 79); 1.5B (cap. 81)"),
     ("no citation, ch42 as a key", "no citation, ch42 as a key"),
+    ("a chapter once (ch083.md:10, ch083.md:34)", "a chapter once (cap. 83)"),
+    ("two in a row (ch083.md:10, ch085.md:4-9, :7)", "two in a row (cap. 83, cap. 85)"),
 ])
 def test_a_citation_is_shown_as_the_chapter_and_kept_in_the_figure(cited, shown):
     figure = Figure("claim", cited, 1, "exact", True)
     assert figure.line() == f"claim: book: {shown} | measured: 1 | data: exact  [match]"
     assert figure.book == cited  # results.json keeps the file:line
+
+
+def test_a_line_a_demo_says_shows_its_citations_as_chapters_too(tmp_path, capsys):
+    _context(tmp_path, quick=True).say("filters (ch041.md:54, :75) and pooling (ch043.md:26)")
+    assert capsys.readouterr().out == "filters (cap. 41) and pooling (cap. 43)\n"
 
 
 def _context(tmp_path, quick: bool) -> DemoContext:
