@@ -44,25 +44,13 @@ class LoadedRun:
     checkpoint: str
 
 
-def open_run(run_dir: str | os.PathLike) -> RunDir:
-    """The run directory, or a one-line UsageError if `run_dir` is not one."""
-    path = Path(run_dir)
-    if not path.is_dir():
-        raise UsageError(tr("run directory {path}: no such folder; give a folder made by train.py "
-                            "(e.g. runs/blackjack-dqn/<time>-s0)").format(path=path))
-    if not (path / "config.yaml").is_file():
-        raise UsageError(tr("run directory {path}: no config.yaml here, so it is not a run directory "
-                            "made by train.py").format(path=path))
-    return RunDir.open(path)
-
-
 def load_run(run_dir: str | os.PathLike, checkpoint: str = "best", device: str = "auto") -> LoadedRun:
     """Open `run_dir` and load its learner's weights from checkpoints/<checkpoint>.
 
     User mistakes (not a run directory, an unknown or missing checkpoint, a bad device) raise
     UsageError; a damaged or foreign checkpoint raises lab.checkpoint.CheckpointError.
     """
-    run = open_run(run_dir)
+    run = RunDir.open(run_dir)
     if checkpoint not in CHECKPOINT_CHOICES:
         raise UsageError(tr("--checkpoint {value} is not valid; choose one of: {choices}").format(
             value=repr(checkpoint), choices=", ".join(CHECKPOINT_CHOICES)))

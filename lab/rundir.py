@@ -25,7 +25,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from lab.cli import UsageError
 from lab.config import ConfigError, dump_yaml, load_yaml
+from lab.i18n import tr
 
 
 class RunDirError(ConfigError):
@@ -119,10 +121,16 @@ class RunDir:
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "RunDir":
-        """An existing run folder (it must hold config.yaml)."""
+        """An existing run folder, or a one-line UsageError when `path` is no folder or holds no
+        config.yaml. Here, without PyTorch, so that evaluate.py, record.py and play.py refuse a
+        wrong folder before they load it."""
         run = cls(path)
+        if not run.path.is_dir():
+            raise UsageError(tr("run directory {path}: no such folder; give a folder made by train.py "
+                                "(e.g. runs/blackjack-dqn/<time>-s0)").format(path=run.path))
         if not (run.path / "config.yaml").is_file():
-            raise ValueError(f"run directory {run.path}: no config.yaml here (is it a run directory?)")
+            raise UsageError(tr("run directory {path}: no config.yaml here, so it is not a run directory "
+                                "made by train.py").format(path=run.path))
         return run
 
     @contextlib.contextmanager

@@ -18,16 +18,16 @@ PRESET_FOR_CHAPTER = {**dict.fromkeys(range(62, 66), "rooms-q"), 66: "tictactoe-
                       **dict.fromkeys(range(71, 76), "blackjack-dqn")}
 
 
-def _chosen_demo(name: str):
-    """The demo `name` means (`ch6` is ch06, `ch45` is part of ch44), or a one-line UsageError:
-    the train.py preset for an RL chapter, else the nearest demos."""
-    from supervised import demos
+def _chosen_demo(name: str) -> str:
+    """The key of the demo `name` means (`ch6` is ch06, `ch45` is part of ch44), or a one-line
+    UsageError: the train.py preset for an RL chapter, else the nearest demos."""
+    from supervised.demos import catalogue
 
-    number = demos.chapter_number(name)
+    number = catalogue.chapter_number(name)
     if number in PRESET_FOR_CHAPTER:
         raise UsageError(tr("chapter {number} is reinforcement learning, run by train.py from a preset: "
                             "python scripts/train.py {preset}").format(number=number, preset=PRESET_FOR_CHAPTER[number]))
-    return demos.find(name)
+    return catalogue.resolve(name).key
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,16 +44,19 @@ def main(argv: list[str] | None = None) -> int:
                                                     "(with --all: DIR/<demo>)"))
     args = parser.parse_args(argv)
 
-    from supervised import demos
+    # the list and the demo's name come from the catalogue, before PyTorch is loaded
+    from supervised.demos import catalogue
 
     if args.list:
-        for demo in demos.available():  # Portuguese output: the book's own titles only
+        for demo in catalogue.entries():  # Portuguese output: the book's own titles only
             print(f"{demo.key:8s} {demo.title_pt}" if language() == "pt" else
                   f"{demo.key:8s} {demo.title_pt} | {demo.title_en}")
         return 0
     if args.all == bool(args.demo):
         raise UsageError(tr("name one demo (e.g. ch18) or pass --all; --list shows them"))
+    keys = [demo.key for demo in catalogue.entries()] if args.all else [_chosen_demo(args.demo)]
     from lab.device import resolve_device
+    from supervised import demos
     from supervised.data import DATASET_NAMES
 
     if args.data not in DATASET_NAMES:
@@ -65,10 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         resolve_device(args.device)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    keys = [d.key for d in demos.available()] if args.all else [_chosen_demo(args.demo).key]
     demos.check_overrides(keys, args.overrides)
-    asked = None if args.all else demos.chapter_number(args.demo)
-    if asked is not None and asked != demos.chapter_number(keys[0]):
+    asked = None if args.all else catalogue.chapter_number(args.demo)
+    if asked is not None and asked != catalogue.chapter_number(keys[0]):
         print(tr("chapter {number} is part of demo {key}: running {key}").format(number=asked, key=keys[0]), flush=True)
     results = []
     for key in keys:

@@ -10,6 +10,7 @@ import sys
 
 from lab.cli import make_parser, run_main
 from lab.i18n import tr
+from lab.rundir import RunDir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
         print(summarize_sweep(args.run_dir).table())
         return 0
+    RunDir.open(args.run_dir)  # a folder that is no run is refused before PyTorch is loaded
     from agents import evaluation
 
     report = evaluation.evaluate_run(

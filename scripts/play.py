@@ -14,6 +14,7 @@ import sys
 
 from lab.cli import make_parser, run_main
 from lab.i18n import tr
+from lab.rundir import RunDir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
+    RunDir.open(args.run_dir)  # a folder that is no run is refused before PyTorch is loaded
     from agents.watch import live
     print(live.play_run(args.run_dir, mode=args.mode, terminal=args.terminal, episodes=args.episodes,
                         delay=args.delay, seed=args.seed, checkpoint=args.checkpoint, device=args.device))

@@ -9,6 +9,7 @@ import sys
 
 from lab.cli import make_parser, run_main
 from lab.i18n import tr
+from lab.rundir import RunDir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
+    RunDir.open(args.run_dir)  # a folder that is no run is refused before PyTorch is loaded
     from agents.watch.recording import record_run
 
     paths = record_run(

@@ -56,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from lab.cli import UsageError
 
-    from agents.sweeps.manifest import require
-    from agents.sweeps.plan import check_resumable, make_manifest
+    from agents import presets
+    from agents.sweeps.manifest import Manifest, require
 
     if args.resume is not None:
         given = [flag for flag, value in (("PRESET", args.preset), ("--set", args.overrides), ("--grid", args.grid),
@@ -70,16 +70,18 @@ def main(argv: list[str] | None = None) -> int:
         if given:
             raise UsageError(tr("--resume continues a sweep with its own settings; leave out {choices}").format(
                 choices=', '.join(given)))
+        resumed = Manifest.read(args.resume)  # a folder that is no sweep is refused before Ray and PyTorch load
     elif args.preset is None:
         raise UsageError(tr('give a PRESET (see scripts/train.py --list) or --resume SWEEP_DIR'))
+    else:
+        presets.load(args.preset)  # an unknown name is said before Ray and PyTorch are loaded
     require("ray.tune", tr("sweep.py (trials run on Ray Tune)"))
     require("rliable.library", tr("sweep.py (seeds are aggregated with rliable)"))
-    from agents.sweeps.manifest import Manifest
+    from agents.sweeps.plan import check_resumable, make_manifest
 
     if args.resume is not None:
-        # a folder that is no sweep, a damaged sweep.json or a trial config this version refuses
-        # stops here, before Ray starts
-        check_resumable(Manifest.read(args.resume))
+        # a damaged sweep.json or a trial config this version refuses stops here, before Ray starts
+        check_resumable(resumed)
         from agents.sweeps import aggregate, tuning
 
         outcome = tuning.resume_sweep(args.resume, args.address, args.cpus, quiet=args.quiet)

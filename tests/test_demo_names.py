@@ -12,6 +12,7 @@ import pytest
 from agents import presets
 from lab.config import ConfigError
 from supervised import demos
+from supervised.demos import catalogue
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = Path("/work/shared/book")
@@ -72,3 +73,23 @@ def test_all_demos_write_under_the_run_dir_given(monkeypatch, tmp_path):
     monkeypatch.setattr(demos, "run", lambda key, **options: given.update({key: options["run_dir"]}) or {"figures": []})
     assert _demo_script().main(["--all", "--quick", "--run-dir", str(tmp_path / "all")]) == 0
     assert given and all(path == str(tmp_path / "all" / key) for key, path in given.items())
+
+
+def test_the_catalogue_says_what_the_registry_says():
+    """--list and a demo's name are read from the demo modules' sources without running them
+    (no PyTorch); once the modules run, the registry must agree entry for entry."""
+    listed = [(e.key, e.title_pt, e.title_en, e.covers, e.module) for e in catalogue.entries()]
+    registered = [(d.key, d.title_pt, d.title_en, d.covers, d.function.__module__) for d in demos.available()]
+    assert listed == registered
+
+
+def test_the_catalogue_reads_a_decorator_it_cannot_cut_out_and_refuses_a_title_it_cannot_read(tmp_path):
+    stacked = tmp_path / "ch99_stacked.py"
+    stacked.write_text('@register("ch99", "Título",\n# a comment at the margin inside the call\n'
+                       '          "Title", covers=("ch98",))\n@other\ndef demo(ctx):\n    pass\n')
+    assert catalogue.entries_of(stacked) == [
+        catalogue.Entry("ch99", "Título", "Title", ("ch98",), "supervised.demos.ch99_stacked")]
+    computed = tmp_path / "ch97_computed.py"
+    computed.write_text('TITLE = "x"\n\n@register("ch97", TITLE, "Title")\ndef demo(ctx):\n    pass\n')
+    with pytest.raises(ValueError, match="ch97_computed.py:3: register.* its title_pt as a literal"):
+        catalogue.entries_of(computed)

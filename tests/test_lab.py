@@ -15,6 +15,7 @@ from lab import (
     CheckpointError, ConfigError, Logger, RunDir, from_dict, load_checkpoint, merge,
     parse_overrides, resolve_device, save_checkpoint, seed_everything, summarize, to_dict,
 )
+from lab.cli import UsageError
 
 
 def _model() -> torch.nn.Module:
@@ -189,8 +190,10 @@ def test_run_dir_layout(tmp_path):
     assert second.path != run.path
     exact = RunDir.create("rooms-q", seed=3, path=tmp_path / "mine")
     assert exact.path == tmp_path / "mine"
-    with pytest.raises(ValueError, match="config.yaml"):
+    with pytest.raises(UsageError, match="nowhere: no such folder"):
         RunDir.open(tmp_path / "nowhere")
+    with pytest.raises(UsageError, match="no config.yaml here"):
+        RunDir.open(tmp_path / "rooms-q")
 
 
 def test_summarize_and_seeding():

@@ -162,7 +162,7 @@ class DQNAgent:
                                 "(nets.build(..., head='distributional'))"))
         self.build_network = build_network or (lambda: _reinitialised(q_network))
         self.spr = self._make_spr()
-        self.optimizer = self._make_optimizer()
+        self._optimizer: torch.optim.Optimizer | None = None
         self.rng = np.random.default_rng(seed)
         self.updates = 0
 
@@ -182,6 +182,15 @@ class DQNAgent:
     def trained_parameters(self) -> list[torch.nn.Parameter]:
         """The online network's parameters and SPR's models'."""
         return [*self.online.parameters(), *(self.spr.parameters() if self.spr is not None else ())]
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer:
+        """The optimiser, made at its first use: an agent that only plays (evaluate.py, record.py,
+        play.py) never needs one, and making torch's first optimiser imports torch._dynamo, seconds
+        of start-up."""
+        if self._optimizer is None:
+            self._optimizer = self._make_optimizer()
+        return self._optimizer
 
     def _make_optimizer(self) -> torch.optim.Optimizer:
         config, parameters = self.config, self.trained_parameters

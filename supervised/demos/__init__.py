@@ -7,20 +7,22 @@ run directory, logger, the demo's settings) and prints `book: X | measured: Y | 
 every figure the chapter gives. A demo reads a setting with `setting(ctx, "epochs")`
 (supervised.demos._training): the user's `--set epochs=...` if given, else the declared `--quick`
 or full value. What a user gives is checked against the declaration before anything is written.
+The keys and titles are also read without importing the modules (supervised.demos.catalogue), so
+`--list` and an unknown name need no PyTorch, and a run imports only its demo's module.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import importlib
 import math
 import pkgutil
-import re
 from typing import Any, Callable, Mapping, Sequence
 
 from lab.config import ConfigError
 from lab.i18n import N_, tr
+# (chapter_number is this package's too: demos.chapter_number("ch45") is 45)
+from supervised.demos.catalogue import chapter_number, chapter_order, entries, resolve
 
 #: `Setting.quick` when the --quick value is the full one.
 SAME = object()
@@ -197,54 +199,26 @@ def _load_all() -> None:
             importlib.import_module(f"{__name__}.{module.name}")
 
 
-def _chapter_order(key: str) -> tuple:
-    digits = "".join(c if c.isdigit() else " " for c in key).split()
-    return tuple(int(d) for d in digits) or (10**6,)
-
-
 def available() -> list[Demo]:
     """Every demo, in chapter order."""
     _load_all()
-    return sorted(_REGISTRY.values(), key=lambda d: _chapter_order(d.key))
+    return sorted(_REGISTRY.values(), key=lambda d: chapter_order(d.key))
 
 
 def get(key: str) -> Demo:
-    """The demo registered as `key` exactly (what `find` returns for a user's name)."""
-    _load_all()
-    if key not in _REGISTRY:
+    """The demo registered as `key` exactly (what `find` returns for a user's name); only its
+    own module is imported (supervised.demos.catalogue knows which)."""
+    entry = next((entry for entry in entries() if entry.key == key), None)
+    if entry is None:
         raise ConfigError(tr("unknown demo '{name}'; --list shows every demo").format(name=key))
+    importlib.import_module(entry.module)
     return _REGISTRY[key]
 
 
-def chapter_number(name: str) -> int | None:
-    """47 for 'ch47', 'CH047', 'ch 47', 'cap. 47' or '47'; None for a name that is no chapter."""
-    found = re.fullmatch(r"(?:ch|cap\.?|chapter|cap[ií]tulo)?\s*0*(\d+)", name.strip().lower())
-    return int(found.group(1)) if found else None
-
-
 def find(name: str) -> Demo:
-    """The demo a user means by `name`: its key ('ch06', also written 'ch6' or '6') or a chapter
-    it covers ('ch45' is the demo ch44). Else a one-line ConfigError that suggests the nearest
-    demos: by chapter number for a chapter, by spelling (difflib) for anything else."""
-    _load_all()
-    number = chapter_number(name)
-    key = f"ch{number:02d}" if number is not None else name.strip().lower()
-    if key in _REGISTRY:
-        return _REGISTRY[key]
-    for demo in _REGISTRY.values():
-        if key in demo.covers:
-            return demo
-    keys = [d.key for d in available()]
-    if number is not None:
-        distance = {k: abs(_chapter_order(k)[0] - number) for k in keys}
-        nearest = sorted(keys, key=lambda k: (distance[k], _chapter_order(k)))
-        close = [k for k in nearest if distance[k] == distance[nearest[0]]]
-    else:
-        close = difflib.get_close_matches(key, keys + [c for d in _REGISTRY.values() for c in d.covers], n=3)
-    if not close:
-        raise ConfigError(tr("unknown demo '{name}'; --list shows every demo").format(name=name))
-    raise ConfigError(tr("unknown demo '{name}'; did you mean {close}? (--list shows every demo)").format(
-        name=name, close=tr(" or ").join(close)))
+    """The demo a user means by `name` (`catalogue.resolve`: 'ch6', or 'ch45' for the demo ch44
+    that covers it); an unknown name is a one-line ConfigError naming the nearest demos."""
+    return get(resolve(name).key)
 
 
 def check_overrides(keys: list[str], overrides: list[str] | None) -> None:
