@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lab.config import ConfigError, dump_yaml, load_yaml
+from lab.i18n import tr
 
 
 class RunDirError(ConfigError):
@@ -41,12 +43,21 @@ LOCK_FILE = ".lock"
 _held: dict[Path, list[int]] = {}
 
 
+#: What a holder writes into the lock file (English, read back by `_holder` and by tests).
+_HOLDER_LINE = "process {pid} on host {host} since {time}"
+_HOLDER_PATTERN = re.compile(r"process (?P<pid>\d+) on host (?P<host>\S+) since (?P<time>.+)")
+
+
 def _holder(lock_file: Path) -> str:
-    """Who holds a lock, as its holder wrote it ("process 1234 on host h since 12:00:01")."""
+    """Who holds a lock, as its holder wrote it, said in the output language ("process 1234 on
+    host h since 2025-01-01 12:00:01")."""
     try:
-        return lock_file.read_text().strip() or "another process"
+        written = _HOLDER_PATTERN.fullmatch(lock_file.read_text().strip())
     except OSError:
-        return "another process"
+        written = None
+    if written is None:
+        return tr("another process")
+    return tr("process {pid} on host {host} since {time}").format(**written.groupdict())
 
 
 def check_new_run_dir(path: str | os.PathLike) -> Path:
@@ -56,16 +67,18 @@ def check_new_run_dir(path: str | os.PathLike) -> Path:
     try:
         os.fsencode(path).decode("utf-8")
     except UnicodeDecodeError:
-        raise RunDirError(f"--run-dir {os.fsencode(path)!r} is not valid UTF-8; choose a plain name") from None
+        raise RunDirError(tr("--run-dir {path} is not valid UTF-8; choose a plain name").format(
+            path=repr(os.fsencode(path)))) from None
     if path.is_file():
-        raise RunDirError(f"--run-dir {path} is a file; give a folder that does not exist yet")
+        raise RunDirError(tr("--run-dir {path} is a file; give a folder that does not exist yet").format(path=path))
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise RunDirError(f"--run-dir {path}: {parent} is a file, so nothing can be made below it")
+            raise RunDirError(tr("--run-dir {path}: {parent} is a file, so nothing can be made below it").format(
+                path=path, parent=parent))
     if path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir()):
-        hint = (f"continue that run with --resume {path}" if (path / "config.yaml").is_file()
-                else "choose an empty or new folder")
-        raise RunDirError(f"--run-dir {path} is not empty; {hint}")
+        hint = (tr("continue that run with --resume {path}").format(path=path) if (path / "config.yaml").is_file()
+                else tr("choose an empty or new folder"))
+        raise RunDirError(tr("--run-dir {path} is not empty; {hint}").format(path=path, hint=hint))
     return path
 
 
@@ -114,15 +127,17 @@ class RunDir:
                     and (existing is None or existing in p.parents)]
             for folder in made:
                 shutil.rmtree(folder, ignore_errors=True)
-            raise RunDirError(f"--run-dir {run.path}: cannot create it ({err.strerror or err})") from None
+            raise RunDirError(tr("--run-dir {path}: cannot create it ({problem})").format(
+                path=run.path, problem=err.strerror or err)) from None
         return run
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "RunDir":
-        """An existing run folder (it must hold config.yaml)."""
+        """An existing run folder (it must hold config.yaml), else RunDirError."""
         run = cls(path)
         if not (run.path / "config.yaml").is_file():
-            raise ValueError(f"run directory {run.path}: no config.yaml here (is it a run directory?)")
+            raise RunDirError(tr("run directory {path}: no config.yaml here, so it is not a run directory "
+                                 "made by train.py").format(path=run.path))
         return run
 
     @contextlib.contextmanager
@@ -139,8 +154,8 @@ class RunDir:
             _held[key] = [self._take_lock(wait), 1]
         try:
             if new and (self.path / "config.yaml").exists():
-                raise RunDirError(f"--run-dir {self.path} is not empty: another run took it first; "
-                                  "choose an empty or new folder")
+                raise RunDirError(tr("--run-dir {path} is not empty: another run took it first; "
+                                     "choose an empty or new folder").format(path=self.path))
             yield self
         finally:
             _held[key][1] -= 1
@@ -154,7 +169,8 @@ class RunDir:
         try:
             descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            raise RunDirError(f"run directory {self.path}: cannot open its lock file ({err.strerror or err})") from None
+            raise RunDirError(tr("run directory {path}: cannot open its lock file ({problem})").format(
+                path=self.path, problem=err.strerror or err)) from None
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -163,12 +179,13 @@ class RunDir:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(descriptor)
-                    raise RunDirInUse(f"run directory {self.path} is in use: {_holder(lock_file)} is training "
-                                      "into it; wait for it to end (or stop it), then try again") from None
+                    raise RunDirInUse(tr("run directory {path} is in use: {holder} is training into it; wait "
+                                         "for it to end (or stop it), then try again").format(
+                        path=self.path, holder=_holder(lock_file))) from None
                 time.sleep(0.2)
         os.ftruncate(descriptor, 0)
-        os.write(descriptor, (f"process {os.getpid()} on host {socket.gethostname()} since "
-                              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n").encode())
+        os.write(descriptor, (_HOLDER_LINE.format(pid=os.getpid(), host=socket.gethostname(),
+                                                  time=time.strftime("%Y-%m-%d %H:%M:%S")) + "\n").encode())
         return descriptor
 
     def clear(self) -> None:
@@ -194,7 +211,8 @@ class RunDir:
         try:
             return load_yaml(self.path / "config.yaml")
         except FileNotFoundError:
-            raise ValueError(f"run directory {self.path}: no config.yaml") from None
+            raise RunDirError(tr("run directory {path}: no config.yaml here, so it is not a run directory "
+                                 "made by train.py").format(path=self.path)) from None
         except ConfigError:
             raise
 

@@ -129,7 +129,9 @@ def test_the_overlay_marks_the_chosen_action_and_draws_signed_values():
 #: calls whose text argument a person reads (plots, frames) and argparse's help
 DRAWN = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "text"}
 LABELLED = {"label", "help"}
-ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed"}
+#: the errors run_main prints as one line, and their subclasses a user meets (a raise of one names its class)
+ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed",
+          "RunDirError", "RunDirInUse", "BenchError"}
 #: what a demo prints: ctx.say(text), ctx.report(label, book, measured, reason=..., ...)
 SPOKEN = {"say": 1, "report": 3}
 SPOKEN_KEYWORDS = {"book", "measured", "reason", "quick_cannot_judge"}
@@ -254,3 +256,16 @@ def test_chapter_6_prints_and_draws_no_english_in_portuguese(tmp_path, capsys, m
     assert "nunca separada" in " ".join(drawn)
     english = [text for text in printed.splitlines() + drawn if CH06_ENGLISH.search(text.replace(str(tmp_path), ""))]
     assert not english, english
+
+
+def test_a_refused_run_folder_and_its_lock_holder_are_said_in_portuguese(tmp_path):
+    from lab.rundir import LOCK_FILE, RunDirError, _holder, check_new_run_dir
+
+    (tmp_path / "notes.txt").write_text("mine")
+    i18n.set_language("pt")
+    with pytest.raises(RunDirError, match=r"não está vazia; escolha uma pasta vazia ou nova$"):
+        check_new_run_dir(tmp_path)
+    (tmp_path / LOCK_FILE).write_text("process 12 on host box since 2025-01-01 12:00:00\n")
+    assert _holder(tmp_path / LOCK_FILE) == "o processo 12 na máquina box desde 2025-01-01 12:00:00"
+    (tmp_path / LOCK_FILE).write_text("")
+    assert _holder(tmp_path / LOCK_FILE) == "outro processo"
