@@ -39,6 +39,7 @@ class RunDirInUse(RunDirError):
 
 
 LOCK_FILE = ".lock"
+_NOT_MADE = object()  # a RunDir that `create` did not make: `discard` leaves it alone
 #: the locks this process holds: resolved run path -> [file descriptor, times taken]
 _held: dict[Path, list[int]] = {}
 
@@ -90,6 +91,7 @@ class RunDir:
         self.checkpoints = self.path / "checkpoints"
         self.plots = self.path / "plots"
         self.videos = self.path / "videos"
+        self._existed: Any = _NOT_MADE  # create: the first folder on its path that existed before
 
     @classmethod
     def create(
@@ -118,18 +120,36 @@ class RunDir:
         else:
             run = cls(check_new_run_dir(path))
             existing = first_existing(run.path)
+        run._existed = existing
         try:
             for folder in (run.path, run.checkpoints, run.plots, run.videos):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            # leave nothing behind: remove what this call made, up to the first folder that existed
-            made = [p for p in (run.path, *run.path.parents) if p.exists() and p != existing
-                    and (existing is None or existing in p.parents)]
-            for folder in made:
-                shutil.rmtree(folder, ignore_errors=True)
+            run.discard()
             raise RunDirError(tr("--run-dir {path}: cannot create it ({problem})").format(
                 path=run.path, problem=err.strerror or err)) from None
         return run
+
+    def discard(self) -> None:
+        """Leave nothing behind of a run refused after `create` (its data cannot be read, say):
+        remove the folders `create` made, up to the first one that existed before (a parent only
+        while empty: another run may have been made in it since), or empty a given folder that
+        existed, its lock file kept."""
+        existed = self._existed
+        if existed is _NOT_MADE:
+            return
+        if existed == self.path:
+            if self.path.is_dir():
+                self.clear()
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        for parent in self.path.parents:
+            if parent == existed or (existed is not None and existed not in parent.parents):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "RunDir":
