@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import socket
 import time
@@ -39,16 +40,26 @@ class RunDirInUse(RunDirError):
 
 
 LOCK_FILE = ".lock"
+_NOT_MADE = object()  # a RunDir that `create` did not make: `discard` leaves it alone
 #: the locks this process holds: resolved run path -> [file descriptor, times taken]
 _held: dict[Path, list[int]] = {}
 
 
+#: What a holder writes into the lock file (English, read back by `_holder` and by tests).
+_HOLDER_LINE = "process {pid} on host {host} since {time}"
+_HOLDER_PATTERN = re.compile(r"process (?P<pid>\d+) on host (?P<host>\S+) since (?P<time>.+)")
+
+
 def _holder(lock_file: Path) -> str:
-    """Who holds a lock, as its holder wrote it ("process 1234 on host h since 12:00:01")."""
+    """Who holds a lock, as its holder wrote it, said in the output language ("process 1234 on
+    host h since 2025-01-01 12:00:01")."""
     try:
-        return lock_file.read_text().strip() or "another process"
+        written = _HOLDER_PATTERN.fullmatch(lock_file.read_text().strip())
     except OSError:
-        return "another process"
+        written = None
+    if written is None:
+        return tr("another process")
+    return tr("process {pid} on host {host} since {time}").format(**written.groupdict())
 
 
 def check_new_run_dir(path: str | os.PathLike) -> Path:
@@ -58,16 +69,18 @@ def check_new_run_dir(path: str | os.PathLike) -> Path:
     try:
         os.fsencode(path).decode("utf-8")
     except UnicodeDecodeError:
-        raise RunDirError(f"--run-dir {os.fsencode(path)!r} is not valid UTF-8; choose a plain name") from None
+        raise RunDirError(tr("--run-dir {path} is not valid UTF-8; choose a plain name").format(
+            path=repr(os.fsencode(path)))) from None
     if path.is_file():
-        raise RunDirError(f"--run-dir {path} is a file; give a folder that does not exist yet")
+        raise RunDirError(tr("--run-dir {path} is a file; give a folder that does not exist yet").format(path=path))
     for parent in path.parents:
         if parent.exists() and not parent.is_dir():
-            raise RunDirError(f"--run-dir {path}: {parent} is a file, so nothing can be made below it")
+            raise RunDirError(tr("--run-dir {path}: {parent} is a file, so nothing can be made below it").format(
+                path=path, parent=parent))
     if path.is_dir() and any(p.name != LOCK_FILE for p in path.iterdir()):
-        hint = (f"continue that run with --resume {path}" if (path / "config.yaml").is_file()
-                else "choose an empty or new folder")
-        raise RunDirError(f"--run-dir {path} is not empty; {hint}")
+        hint = (tr("continue that run with --resume {path}").format(path=path) if (path / "config.yaml").is_file()
+                else tr("choose an empty or new folder"))
+        raise RunDirError(tr("--run-dir {path} is not empty; {hint}").format(path=path, hint=hint))
     return path
 
 
@@ -79,6 +92,7 @@ class RunDir:
         self.checkpoints = self.path / "checkpoints"
         self.plots = self.path / "plots"
         self.videos = self.path / "videos"
+        self._existed: Any = _NOT_MADE  # create: the first folder on its path that existed before
 
     @classmethod
     def create(
@@ -107,17 +121,36 @@ class RunDir:
         else:
             run = cls(check_new_run_dir(path))
             existing = first_existing(run.path)
+        run._existed = existing
         try:
             for folder in (run.path, run.checkpoints, run.plots, run.videos):
                 folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            # leave nothing behind: remove what this call made, up to the first folder that existed
-            made = [p for p in (run.path, *run.path.parents) if p.exists() and p != existing
-                    and (existing is None or existing in p.parents)]
-            for folder in made:
-                shutil.rmtree(folder, ignore_errors=True)
-            raise RunDirError(f"--run-dir {run.path}: cannot create it ({err.strerror or err})") from None
+            run.discard()
+            raise RunDirError(tr("--run-dir {path}: cannot create it ({problem})").format(
+                path=run.path, problem=err.strerror or err)) from None
         return run
+
+    def discard(self) -> None:
+        """Leave nothing behind of a run refused after `create` (its data cannot be read, say):
+        remove the folders `create` made, up to the first one that existed before (a parent only
+        while empty: another run may have been made in it since), or empty a given folder that
+        existed, its lock file kept."""
+        existed = self._existed
+        if existed is _NOT_MADE:
+            return
+        if existed == self.path:
+            if self.path.is_dir():
+                self.clear()
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        for parent in self.path.parents:
+            if parent == existed or (existed is not None and existed not in parent.parents):
+                break
+            try:
+                parent.rmdir()
+            except OSError:
+                break
 
     @classmethod
     def open(cls, path: str | os.PathLike) -> "RunDir":
@@ -147,8 +180,8 @@ class RunDir:
             _held[key] = [self._take_lock(wait), 1]
         try:
             if new and (self.path / "config.yaml").exists():
-                raise RunDirError(f"--run-dir {self.path} is not empty: another run took it first; "
-                                  "choose an empty or new folder")
+                raise RunDirError(tr("--run-dir {path} is not empty: another run took it first; "
+                                     "choose an empty or new folder").format(path=self.path))
             yield self
         finally:
             _held[key][1] -= 1
@@ -162,7 +195,8 @@ class RunDir:
         try:
             descriptor = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as err:
-            raise RunDirError(f"run directory {self.path}: cannot open its lock file ({err.strerror or err})") from None
+            raise RunDirError(tr("run directory {path}: cannot open its lock file ({problem})").format(
+                path=self.path, problem=err.strerror or err)) from None
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -171,12 +205,13 @@ class RunDir:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(descriptor)
-                    raise RunDirInUse(f"run directory {self.path} is in use: {_holder(lock_file)} is training "
-                                      "into it; wait for it to end (or stop it), then try again") from None
+                    raise RunDirInUse(tr("run directory {path} is in use: {holder} is training into it; wait "
+                                         "for it to end (or stop it), then try again").format(
+                        path=self.path, holder=_holder(lock_file))) from None
                 time.sleep(0.2)
         os.ftruncate(descriptor, 0)
-        os.write(descriptor, (f"process {os.getpid()} on host {socket.gethostname()} since "
-                              f"{time.strftime('%Y-%m-%d %H:%M:%S')}\n").encode())
+        os.write(descriptor, (_HOLDER_LINE.format(pid=os.getpid(), host=socket.gethostname(),
+                                                  time=time.strftime("%Y-%m-%d %H:%M:%S")) + "\n").encode())
         return descriptor
 
     def clear(self) -> None:
@@ -202,7 +237,8 @@ class RunDir:
         try:
             return load_yaml(self.path / "config.yaml")
         except FileNotFoundError:
-            raise ValueError(f"run directory {self.path}: no config.yaml") from None
+            raise RunDirError(tr("run directory {path}: no config.yaml here, so it is not a run directory "
+                                 "made by train.py").format(path=self.path)) from None
         except ConfigError:
             raise
 

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         return _literature_table(parser, args)
     from agents.bench import suites
     table = suites.run(args.suite, steps=args.steps, seed=args.seed, device=args.device,
-                      quiet=args.quiet, only=args.only, seeds=args.seeds, workers=args.workers, sources=args.sources)
+                      quiet=args.quiet, only=args.only, seeds=args.seeds, workers=args.workers)
     print(table)
     return 0
 

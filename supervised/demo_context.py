@@ -18,6 +18,7 @@ from lab.logger import Logger
 from lab.plots import save_figure
 from lab.rundir import RunDir
 from lab.seeding import seed_everything
+from supervised.data.errors import DataError
 
 
 #: Every figure line ends with one of these verdicts (kept in English in results.json; the
@@ -66,6 +67,28 @@ def fallback_notice(warning: Any) -> str:
               "experiments run with --download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the "
               "four MNIST IDX files); --data mnist-subset chooses the stand-in without this note.").format(
         searched=warning.searched, failed=failed)
+
+
+def data_not_found(name: str, data_dir: str | None) -> Any:
+    """The DatasetNotFoundError for full dataset `name`, its advice said in the flags of
+    `scripts/demo.py` (--download, --data-dir, --data auto) instead of Python's arguments."""
+    from supervised.data.errors import DatasetNotFoundError
+    from supervised.data.loading import IDX_FILES_SAID, dataset_not_found
+    from supervised.data.sources import DATA_ENV_VAR
+
+    found = dataset_not_found(name, data_dir)
+    if name == "mnist":
+        how = tr("run with --download (fetches MNIST, ~11 MB) or --data-dir DIR (a folder with the four files), "
+                 "or set {variable} to such a folder; --data auto uses the small bundled digits instead")
+    else:
+        how = tr("install Debian's package (apt install dataset-fashion-mnist) or copy the four files from "
+                 "https://github.com/zalandoresearch/fashion-mnist into a folder, then give it with --data-dir DIR "
+                 "or set {variable}; --download fetches MNIST only")
+    return DatasetNotFoundError(
+        tr("--data {name}: not found; no folder holds all of {files}; searched {searched}{lacking}. "
+           "To get it: {how}").format(name=name, files=IDX_FILES_SAID, searched=found.searched, lacking=found.lacking,
+                                      how=how.format(variable=DATA_ENV_VAR)),
+        dataset=name, searched=found.searched, lacking=found.lacking)
 
 
 @dataclasses.dataclass
@@ -156,7 +179,13 @@ class DemoContext:
                overrides: list[str] | None = None, quiet: bool = False,
                settings: dict | None = None) -> "DemoContext":
         """A context with a new run directory; `settings` are the demo's resolved settings
-        (supervised.demos.Demo.resolve), `overrides` the `--set` items they came from."""
+        (supervised.demos.Demo.resolve), `overrides` the `--set` items they came from. A full
+        dataset asked for by name and found nowhere (nor to be downloaded) is refused here, before
+        the run directory is made."""
+        from supervised.data.sources import FULL_DATASETS, find_dataset_dir
+
+        if data in FULL_DATASETS and not (download and data == "mnist") and find_dataset_dir(data, data_dir) is None:
+            raise data_not_found(data, data_dir)
         settings = dict(settings or {})
         run = RunDir.create(key, seed, path=run_dir)
         run.write_config({"demo": key, "data": data, "data_dir": data_dir, "quick": quick,
@@ -271,8 +300,10 @@ class DemoContext:
     def __enter__(self) -> "DemoContext":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, error, trace) -> None:
         self.logger.close()
+        if isinstance(error, DataError):  # data that cannot be read (a damaged file): a refused run leaves nothing
+            self.run.discard()
 
 
 def _jsonable(value: Any) -> Any:

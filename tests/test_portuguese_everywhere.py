@@ -153,7 +153,10 @@ def test_the_overlay_marks_the_chosen_action_and_draws_signed_values():
 #: calls whose text argument a person reads (plots, frames) and argparse's help
 DRAWN = {"set_title", "set_xlabel", "set_ylabel", "suptitle", "text"}
 LABELLED = {"label", "help"}
-ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed", "NetError"}
+#: the errors run_main prints as one line, and their subclasses a user meets (a raise of one names its class)
+ERRORS = {"ConfigError", "UsageError", "CheckpointError", "StorageError", "RunFailed", "NetError",
+          "RunDirError", "RunDirInUse", "BenchError",
+          "DataError", "IdxFormatError", "DatasetNotFoundError", "DownloadError", "UnknownDatasetError"}
 #: what a demo prints: ctx.say(text), ctx.report(label, book, measured, reason=..., ...)
 SPOKEN = {"say": 1, "report": 3}
 SPOKEN_KEYWORDS = {"book", "measured", "reason", "quick_cannot_judge"}
@@ -191,8 +194,13 @@ def _english(node: ast.AST) -> bool:
 
 
 def _untranslated(path: Path) -> list[str]:
+    return _untranslated_in(path.read_text(), str(path.relative_to(ROOT)))
+
+
+def _untranslated_in(source: str, where: str) -> list[str]:
+    """'where:line: text' for each English literal of `source` a person reads outside tr()/N_()."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(ast.parse(source)):
         if not isinstance(node, ast.Call):
             continue
         name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
@@ -205,9 +213,9 @@ def _untranslated(path: Path) -> list[str]:
         if name in ERRORS and node.args:
             texts += [node.args[0]] if _english(node.args[0]) else []
         texts += [k.value for k in node.keywords if k.arg in LABELLED and _english(k.value)]
-        found += [f"{path.relative_to(ROOT)}:{t.lineno}: {ast.unparse(t)[:70]}" for t in texts]
-    if any(str(path.relative_to(ROOT)).startswith(place) for place in CONFIG_CHECKS):
-        found += _untranslated_checks(ast.parse(path.read_text()), str(path.relative_to(ROOT)))
+        found += [f"{where}:{t.lineno}: {ast.unparse(t)[:70]}" for t in texts]
+    if any(where.startswith(place) for place in CONFIG_CHECKS):
+        found += _untranslated_checks(ast.parse(source), where)
     return found
 
 
@@ -264,6 +272,13 @@ def test_the_walk_finds_an_english_label():
     assert not _english(title.args[0])
 
 
+def test_the_walk_finds_an_english_data_or_run_folder_error():
+    sample = ('raise DatasetNotFoundError(f"{name} not found in {folder}")\n'
+              'raise IdxFormatError(tr("{path} is truncated").format(path=path))\n'
+              'raise RunDirError(f"--run-dir {path} is not empty")\n')
+    assert [line.split(":")[1] for line in _untranslated_in(sample, "sample.py")] == ["1", "3"]
+
+
 # -- rough edges a reader met (issue 29) -----------------------------------------------------------------------
 def test_a_budget_overrun_by_other_lanes_is_said_apart():
     from agents.engine import RunResult
@@ -305,3 +320,65 @@ def test_chapter_6_prints_and_draws_no_english_in_portuguese(tmp_path, capsys, m
     assert "nunca separada" in " ".join(drawn)
     english = [text for text in printed.splitlines() + drawn if CH06_ENGLISH.search(text.replace(str(tmp_path), ""))]
     assert not english, english
+
+
+def test_a_refused_run_folder_and_its_lock_holder_are_said_in_portuguese(tmp_path):
+    from lab.rundir import LOCK_FILE, RunDirError, _holder, check_new_run_dir
+
+    (tmp_path / "notes.txt").write_text("mine")
+    i18n.set_language("pt")
+    with pytest.raises(RunDirError, match=r"não está vazia; escolha uma pasta vazia ou nova$"):
+        check_new_run_dir(tmp_path)
+    (tmp_path / LOCK_FILE).write_text("process 12 on host box since 2025-01-01 12:00:00\n")
+    assert _holder(tmp_path / LOCK_FILE) == "o processo 12 na máquina box desde 2025-01-01 12:00:00"
+    (tmp_path / LOCK_FILE).write_text("")
+    assert _holder(tmp_path / LOCK_FILE) == "outro processo"
+
+
+def _isolated_from_data(tmp_path) -> dict:
+    """The environment of a script that finds no MNIST anywhere (an empty cache, no DLBOOK_DATA)."""
+    import os
+
+    environ = {k: v for k, v in os.environ.items() if k != "DLBOOK_DATA"}
+    return environ | {"XDG_CACHE_HOME": str(tmp_path / "cache"), "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+
+
+def test_a_missing_dataset_is_one_portuguese_line_naming_the_options_and_nothing_is_written(tmp_path):
+    import subprocess
+    import sys
+
+    run_dir = tmp_path / "run"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo.py"), "ch13", "--data", "mnist", "--quick",
+                           "--run-dir", str(run_dir), "--lang", "pt"],
+                          capture_output=True, text=True, env=_isolated_from_data(tmp_path), cwd=tmp_path, timeout=300)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("erro: --data mnist: não encontrado; nenhuma pasta tem todos os arquivos"), lines
+    for words in ("--download", "--data-dir PASTA", "DLBOOK_DATA", "--data auto", str(tmp_path / "cache")):
+        assert words in lines[0], (words, lines[0])
+    assert "download=True" not in lines[0] and "data_dir" not in lines[0]
+    assert not run_dir.exists() and not (tmp_path / "runs").exists()
+
+
+def test_the_python_api_keeps_its_data_errors_and_a_damaged_dataset_leaves_no_run(tmp_path, monkeypatch):
+    from lab.config import ConfigError
+    from supervised import demos
+    from supervised.data import DatasetNotFoundError, IdxFormatError, load_dataset
+
+    monkeypatch.delenv("DLBOOK_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(FileNotFoundError, match="download=True") as raised:
+        load_dataset("mnist", data_dir=tmp_path / "nothing")
+    assert isinstance(raised.value, DatasetNotFoundError) and isinstance(raised.value, ConfigError)
+    with pytest.raises(DatasetNotFoundError, match="--download"):
+        demos.run("ch13", data="mnist", data_dir=str(tmp_path / "nothing"), quick=True, run_dir=str(tmp_path / "a"))
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"):
+        (damaged / name).write_bytes(b"xx")
+    (tmp_path / "given").mkdir()
+    for run_dir in (tmp_path / "new" / "run", tmp_path / "given"):  # a folder it makes, a folder given empty
+        with pytest.raises(IdxFormatError, match="too short to be an IDX file"):
+            demos.run("ch13", data="mnist", data_dir=str(damaged), quick=True, run_dir=str(run_dir), device="cpu")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "new").exists()
+    assert list((tmp_path / "given").iterdir()) == []

@@ -44,6 +44,7 @@ import torch
 import envs
 from lab.cli import UsageError
 from lab.device import resolve_device
+from lab.i18n import tr
 
 from agents import runner
 from agents.config import RunConfig
@@ -97,7 +98,8 @@ def _parts(only: str | None, choices: tuple[str, ...]) -> list[str]:
     wanted = [part.strip() for part in only.split(",") if part.strip()]
     for part in wanted:
         if part not in choices:
-            raise BenchError(f"--only: unknown part {part!r}; choose from {', '.join(choices)}")
+            raise BenchError(tr("--only: unknown part {part}; choose from {choices}").format(
+                part=repr(part), choices=", ".join(choices)))
     return wanted
 
 
@@ -108,9 +110,10 @@ def _seeds(text: str | None) -> list[int]:
     try:
         seeds = [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise BenchError(f"--seeds must be comma-separated whole numbers >= 0, e.g. 0,1,2; got {text!r}") from None
+        raise BenchError(tr("--seeds must be comma-separated whole numbers >= 0, e.g. 0,1,2; got {text}").format(
+            text=repr(text))) from None
     if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
-        raise BenchError(f"--seeds must be distinct whole numbers >= 0, e.g. 0,1,2; got {text!r}")
+        raise BenchError(tr("--seeds must be distinct whole numbers >= 0, e.g. 0,1,2; got {text}").format(text=repr(text)))
     return seeds
 
 
@@ -342,11 +345,12 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
     parts, e.g. "env,replay"; `seeds` (memory: "0,1,2") and `workers` (memory: trainings at once).
     """
     if suite not in SUITES:
-        raise BenchError(f"unknown bench suite {suite!r}; choose one of {', '.join(SUITES)}")
+        raise BenchError(tr("unknown bench suite {suite}; choose one of {choices}").format(
+            suite=repr(suite), choices=", ".join(SUITES)))
     if steps is not None and steps < 1:
-        raise BenchError(f"--steps must be >= 1, got {steps}")
+        raise BenchError(tr("--steps must be >= 1, got {steps}").format(steps=steps))
     if seed < 0:
-        raise BenchError(f"--seed must be >= 0, got {seed}")
+        raise BenchError(tr("--seed must be >= 0, got {seed}").format(seed=seed))
 
     try:
         device = str(resolve_device(device))
@@ -354,19 +358,20 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
         raise BenchError(str(err)) from None
     log = (lambda message: None) if quiet else (lambda message: print(message, flush=True))
     if workers < 1:
-        raise BenchError(f"--workers must be >= 1, got {workers}")
+        raise BenchError(tr("--workers must be >= 1, got {workers}").format(workers=workers))
     if suite == "memory":
         from agents.bench.memory import DEFAULT_PARTS, MEMORY_PARTS, run_memory
 
         parts = _parts(only, MEMORY_PARTS) if only else list(DEFAULT_PARTS)
         return run_memory(_seeds(seeds), parts, workers, steps, log=log)
     if seeds is not None:
-        raise BenchError("--seeds applies to the memory suite; the others take --seed")
+        raise BenchError(tr("--seeds applies to the memory suite; the others take --seed"))
     if workers != 1:
-        raise BenchError("--workers applies to the memory suite; the others measure one process at a time")
+        raise BenchError(tr("--workers applies to the memory suite; the others measure one process at a time"))
     if suite == "atari":
         return run_atari(steps or ATARI_DEFAULT_STEPS, seed, device, quiet, _parts(only, ATARI_PARTS), log=log)
     if only:
-        raise BenchError("--only applies to the atari and memory suites (atari parts: env, train, replay)")
+        raise BenchError(tr("--only applies to the atari and memory suites (atari parts: {parts})").format(
+            parts=", ".join(ATARI_PARTS)))
     overrides = [f"total_steps={steps}", "total_episodes=0"] if steps else None
     return run_blackjack(seed, device, quiet, overrides, log=log)

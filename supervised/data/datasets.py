@@ -107,7 +107,7 @@ def load_idx_dataset(
 ) -> Dataset:
     files, missing = find_idx_files(folder)
     if missing:
-        raise DatasetNotFoundError(f"{folder} lacks {', '.join(missing)}")
+        raise DatasetNotFoundError(tr("{folder} lacks {files}").format(folder=folder, files=", ".join(missing)))
     train_images = read_idx_images(files["train_images"])
     train_labels = read_idx_labels(files["train_labels"])
     test_images = read_idx_images(files["test_images"])
@@ -117,14 +117,12 @@ def load_idx_dataset(
         (test_images, test_labels, "test_images", "test_labels"),
     ):
         if len(images) != len(labels):
-            raise IdxFormatError(
-                f"{files[image_role]} has {len(images)} images but {files[label_role]} has {len(labels)} labels"
-            )
+            raise IdxFormatError(tr("{images} has {count} images but {labels} has {labelled} labels").format(
+                images=files[image_role], count=len(images), labels=files[label_role], labelled=len(labels)))
     if train_images.shape[1:] != test_images.shape[1:]:
-        raise IdxFormatError(
-            f"{files['train_images']} holds {train_images.shape[1:]} images but "
-            f"{files['test_images']} holds {test_images.shape[1:]}"
-        )
+        raise IdxFormatError(tr("{train} holds {train_shape} images but {test} holds {test_shape}").format(
+            train=files["train_images"], train_shape=train_images.shape[1:], test=files["test_images"],
+            test_shape=test_images.shape[1:]))
 
     n_train, n_validation, n_test = split
     available = len(train_labels)

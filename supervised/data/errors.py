@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-class DataError(ValueError):
-    """Base class of every data problem this module reports."""
+from lab.config import ConfigError
+
+
+class DataError(ConfigError):
+    """Base class of every data problem this module reports. A ConfigError (so a ValueError):
+    met from a script, `lab.cli.run_main` prints it as one line with exit status 2."""
 
 
 class IdxFormatError(DataError):
@@ -11,7 +15,16 @@ class IdxFormatError(DataError):
 
 
 class DatasetNotFoundError(DataError, FileNotFoundError):
-    """No copy of the requested dataset was found; the message says where we looked and how to get it."""
+    """No copy of the requested dataset was found; the message says where we looked and how to get it.
+
+    The message is worded for Python callers (`download=True`, `data_dir`); the parts are kept so a
+    command line can say the same in its own flags: `dataset` (the name), `searched` (the folders
+    looked in) and `lacking` ("" or which folder lacks which files).
+    """
+
+    def __init__(self, message: str, dataset: str = "", searched: str = "", lacking: str = "") -> None:
+        super().__init__(message)
+        self.dataset, self.searched, self.lacking = dataset, searched, lacking
 
 
 class DownloadError(DataError):

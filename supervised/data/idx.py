@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.i18n import tr
 from supervised.data.errors import IdxFormatError
 
 # IDX type byte -> big-endian numpy dtype (the format's own table).
@@ -38,32 +39,32 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise IdxFormatError(f"cannot read IDX file {path}: {exc.strerror or exc}") from exc
+        raise IdxFormatError(tr("cannot read IDX file {path}: {problem}").format(
+            path=path, problem=exc.strerror or exc)) from exc
     if raw[:2] == _GZIP_MAGIC:
         try:
             raw = gzip.decompress(raw)
         except (EOFError, OSError, zlib.error) as exc:
-            raise IdxFormatError(f"damaged or truncated gzip file {path}: {exc}") from exc
+            raise IdxFormatError(tr("damaged or truncated gzip file {path}: {problem}").format(
+                path=path, problem=exc)) from exc
 
     if len(raw) < 4:
-        raise IdxFormatError(f"{path} is too short to be an IDX file ({len(raw)} bytes)")
+        raise IdxFormatError(tr("{path} is too short to be an IDX file ({size} bytes)").format(path=path, size=len(raw)))
     zeros, type_code, ndim = raw[:2], raw[2], raw[3]
     if zeros != b"\x00\x00" or type_code not in _IDX_DTYPES or ndim == 0:
-        raise IdxFormatError(
-            f"{path} is not an IDX file: magic number 0x{raw[:4].hex()} "
-            "(expected 0x0000TTNN with a known type byte TT such as 08 and NN >= 1 dimensions)"
-        )
+        raise IdxFormatError(tr("{path} is not an IDX file: magic number 0x{magic} (expected 0x0000TTNN with a "
+                                "known type byte TT such as 08 and NN >= 1 dimensions)").format(
+            path=path, magic=raw[:4].hex()))
     header_length = 4 + 4 * ndim
     if len(raw) < header_length:
-        raise IdxFormatError(f"{path} is truncated inside its header ({len(raw)} bytes)")
+        raise IdxFormatError(tr("{path} is truncated inside its header ({size} bytes)").format(path=path, size=len(raw)))
     dims = tuple(int(d) for d in np.frombuffer(raw, dtype=">u4", count=ndim, offset=4))
     dtype = _IDX_DTYPES[type_code]
     expected = header_length + math.prod(dims) * dtype.itemsize
     if len(raw) != expected:
-        problem = "is truncated" if len(raw) < expected else "has trailing bytes"
-        raise IdxFormatError(
-            f"{path} {problem}: dimensions {dims} need {expected} bytes, the file has {len(raw)}"
-        )
+        problem = (tr("{path} is truncated") if len(raw) < expected else tr("{path} has trailing bytes")).format(path=path)
+        raise IdxFormatError(tr("{problem}: dimensions {dims} need {expected} bytes, the file has {size}").format(
+            problem=problem, dims=dims, expected=expected, size=len(raw)))
     data = np.frombuffer(raw, dtype=dtype, offset=header_length).reshape(dims)
     # Native byte order and a writable array, so callers never trip over either.
     return data.astype(dtype.newbyteorder("="), copy=True)
@@ -94,10 +95,9 @@ def read_idx_images(path: str | os.PathLike) -> np.ndarray:
     """Read an IDX image file: uint8 array of shape (N, rows, cols)."""
     images = read_idx(path)
     if images.ndim != 3 or images.dtype != np.uint8:
-        raise IdxFormatError(
-            f"{path} is not an image file: expected uint8 data with 3 dimensions (N, rows, cols), "
-            f"got {images.dtype} with shape {images.shape}"
-        )
+        raise IdxFormatError(tr("{path} is not an image file: expected uint8 data with 3 dimensions (N, rows, "
+                                "cols), got {dtype} with shape {shape}").format(
+            path=path, dtype=images.dtype, shape=images.shape))
     return images
 
 
@@ -105,10 +105,9 @@ def read_idx_labels(path: str | os.PathLike, num_classes: int = 10) -> np.ndarra
     """Read an IDX label file: int64 array of shape (N,) with values in [0, num_classes)."""
     labels = read_idx(path)
     if labels.ndim != 1 or labels.dtype != np.uint8:
-        raise IdxFormatError(
-            f"{path} is not a label file: expected uint8 data with 1 dimension, "
-            f"got {labels.dtype} with shape {labels.shape}"
-        )
+        raise IdxFormatError(tr("{path} is not a label file: expected uint8 data with 1 dimension, got {dtype} "
+                                "with shape {shape}").format(path=path, dtype=labels.dtype, shape=labels.shape))
     if labels.size and labels.max() >= num_classes:
-        raise IdxFormatError(f"{path} has label {labels.max()}, outside 0..{num_classes - 1}")
+        raise IdxFormatError(tr("{path} has label {label}, outside 0..{last}").format(
+            path=path, label=labels.max(), last=num_classes - 1))
     return labels.astype(np.int64)

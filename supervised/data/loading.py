@@ -63,7 +63,8 @@ def load_dataset(
     """
     name = str(name).strip().lower().replace("_", "-")
     if name not in DATASET_NAMES:
-        raise UnknownDatasetError(f"unknown dataset {name!r}; choose one of {', '.join(DATASET_NAMES)}")
+        raise UnknownDatasetError(tr("unknown dataset {name}; choose one of {choices}").format(
+            name=repr(name), choices=", ".join(DATASET_NAMES)))
     split = check_split(split)
     layout = dict(normalize=normalize, flatten=flatten)
 
@@ -86,43 +87,53 @@ def load_dataset(
         except DownloadError as exc:
             if not may_fall_back:
                 raise
-            download_problem = f" Download failed: {exc}"
+            download_problem = " " + tr("Download failed: {problem}").format(problem=exc)
         else:
             return load_idx_dataset("mnist", target, DOWNLOADED, split, **layout)
 
-    searched = ", ".join(str(folder) for folder, _ in search_locations(full_name, data_dir))
     if not may_fall_back:
-        raise DatasetNotFoundError(_not_found_message(full_name, data_dir, searched))
+        raise dataset_not_found(full_name, data_dir)
 
+    searched = _searched(full_name, data_dir)
     dataset = load_bundled_digits(split, seed, **layout)
     warnings.warn(DataFallbackWarning(
-        f"full MNIST not found (searched {searched}).{download_problem} Using instead: {dataset.source}. "
-        f"For the book's 50,000/10,000/10,000 experiments pass download=True or put the four MNIST "
-        f"files in a folder named by {DATA_ENV_VAR}.",
+        tr("full MNIST not found (searched {searched}).{failed} Using instead: {source}. For the book's "
+           "50,000/10,000/10,000 experiments pass download=True or put the four MNIST files in a folder "
+           "named by {variable}.").format(searched=searched, failed=download_problem, source=dataset.source,
+                                         variable=DATA_ENV_VAR),
         searched=searched, download_problem=download_problem.strip(), stand_in=dataset.source,
     ), stacklevel=2)
     return replace(dataset, source=tr("{source}; a stand-in because full MNIST was not found").format(
         source=dataset.source))
 
 
-def _not_found_message(name: str, data_dir: str | os.PathLike | None, searched: str) -> str:
-    files = ", ".join(stem + "(.gz)" for stem in IDX_FILENAMES.values())
+def _searched(name: str, data_dir: str | os.PathLike | None) -> str:
+    return ", ".join(str(folder) for folder, _ in search_locations(name, data_dir))
+
+
+#: The four IDX files a full dataset's folder must hold, as a not-found message lists them.
+IDX_FILES_SAID = ", ".join(stem + "(.gz)" for stem in IDX_FILENAMES.values())
+
+
+def dataset_not_found(name: str, data_dir: str | os.PathLike | None = None) -> DatasetNotFoundError:
+    """The error for full dataset `name` ("mnist" or "fashion-mnist") found nowhere: where we
+    looked, which folder lacks which files, and how to get it in Python's words (`download=True`,
+    `data_dir`); its parts let a command line say the same in its flags."""
     partial = []
     for folder, _ in search_locations(name, data_dir):
         present, missing = find_idx_files(folder)
         if present:
-            partial.append(f"{folder} lacks {', '.join(missing)}")
-    hint = f" ({'; '.join(partial)})" if partial else ""
+            partial.append(tr("{folder} lacks {files}").format(folder=folder, files=", ".join(missing)))
+    lacking = f" ({'; '.join(partial)})" if partial else ""
     if name == "mnist":
-        how = (
-            "pass download=True to fetch it, or copy the four files into "
-            f"a folder and pass it as data_dir or set {DATA_ENV_VAR}; name='auto' uses the small "
-            "bundled digits instead"
-        )
+        how = tr("pass download=True to fetch it, or copy the four files into a folder and pass it as data_dir "
+                 "or set {variable}; name='auto' uses the small bundled digits instead").format(variable=DATA_ENV_VAR)
     else:
-        how = (
-            "install Debian's package (apt install dataset-fashion-mnist), or copy the four files "
-            f"from https://github.com/zalandoresearch/fashion-mnist into a folder and pass it as data_dir "
-            f"or set {DATA_ENV_VAR}; the bundled digits are no stand-in for clothes, so there is no fallback"
-        )
-    return f"{name} not found: no folder holds all of {files}; searched {searched}{hint}. To get it: {how}"
+        how = tr("install Debian's package (apt install dataset-fashion-mnist), or copy the four files from "
+                 "https://github.com/zalandoresearch/fashion-mnist into a folder and pass it as data_dir or set "
+                 "{variable}; the bundled digits are no stand-in for clothes, so there is no fallback").format(
+            variable=DATA_ENV_VAR)
+    searched = _searched(name, data_dir)
+    message = tr("{name} not found: no folder holds all of {files}; searched {searched}{lacking}. To get it: {how}").format(
+        name=name, files=IDX_FILES_SAID, searched=searched, lacking=lacking, how=how)
+    return DatasetNotFoundError(message, dataset=name, searched=searched, lacking=lacking)

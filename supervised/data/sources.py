@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from lab.i18n import N_
+from lab.i18n import N_, tr
 from supervised.data.errors import DownloadError, UnknownDatasetError
 
 FULL_DATASETS = ("mnist", "fashion-mnist")
@@ -111,7 +111,8 @@ def find_dataset_dir(name: str, data_dir: str | os.PathLike | None = None) -> tu
 
 def _check_full_name(name: str) -> None:
     if name not in FULL_DATASETS:
-        raise UnknownDatasetError(f"no IDX files for dataset {name!r}; choose one of {', '.join(FULL_DATASETS)}")
+        raise UnknownDatasetError(tr("no IDX files for dataset {name}; choose one of {choices}").format(
+            name=repr(name), choices=", ".join(FULL_DATASETS)))
 
 
 def download_mnist(
@@ -155,10 +156,9 @@ def download_mnist(
             except (OSError, http.client.HTTPException, ValueError) as exc:
                 failures.append(f"{url}: {exc}")
         else:
-            raise DownloadError(
-                f"could not download {filename} from any mirror ({'; '.join(failures)}); "
-                f"copy the four MNIST files into {dest} or set {DATA_ENV_VAR} to a folder holding them"
-            )
+            raise DownloadError(tr("could not download {file} from any mirror ({failures}); copy the four MNIST "
+                                   "files into {folder} or set {variable} to a folder holding them").format(
+                file=filename, failures="; ".join(failures), folder=dest, variable=DATA_ENV_VAR))
     return dest
 
 

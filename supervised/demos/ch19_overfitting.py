@@ -89,8 +89,8 @@ def demo(ctx) -> None:
     ctx.report(tr("train - test gap (points): 1,000 images vs all"),
                tr("{small:.2f} vs {full:.2f}").format(small=BOOK_GAPS[0], full=BOOK_GAPS[1]),
                tr("{small:.2f} vs {full:.2f}").format(small=gap_small, full=gap_full), data=describe(dataset, full_train),
-               reason=data_reason(ctx, dataset, full_train) + tr("; the gap shrinks here too: {shrinks}").format(
-                   shrinks=tr(TRUTH[bool(gap_full < gap_small)])))
+               reason=(data_reason(ctx, dataset, full_train) + tr("; the gap shrinks here too: {shrinks}").format(
+                   shrinks=tr(TRUTH[bool(gap_full < gap_small)]))).removeprefix("; "))
 
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     epochs_axis = np.arange(1, len(history.train_cost) + 1)
