@@ -156,7 +156,7 @@ PENDING = {
     "supervised/demos/ch51_lstm_gru.py", "supervised/demos/ch54_dcgan.py",
     "supervised/demos/ch55_sampling.py", "supervised/demos/ch56_generative_models.py",
 
-    "supervised/demos/ch57_gan_math.py", "supervised/demos/ch58_autoencoders.py",
+    "supervised/demos/ch57_gan_math.py",
     "supervised/demos/ch60_vae.py", "supervised/demos/ch76_bidirectional.py",
     "supervised/demos/ch77_bert.py", "supervised/demos/ch79_gpt.py",
 
