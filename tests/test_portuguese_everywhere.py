@@ -157,7 +157,6 @@ PENDING = {
     "supervised/demos/ch55_sampling.py", "supervised/demos/ch56_generative_models.py",
 
     "supervised/demos/ch57_gan_math.py",
-    "supervised/demos/ch79_gpt.py",
 
     "supervised/demos/ch83_liquid.py", "supervised/demos/ch84_clip.py",
     "supervised/demos/ch85_attention.py", "supervised/demos/ch85_transformer.py",
