@@ -168,13 +168,6 @@ SOURCES = [p for folder in ("agents", "lab", "envs", "scripts", "supervised", "n
 #: is a programmer's (a bad index into a replay memory) and may stay English
 CONFIG_CHECKS = ["agents/config.py", "agents/schedules.py", "agents/algorithms/", "agents/replay/", "envs/"]
 CHECKING_FUNCTIONS = re.compile(r"__(post_)?init__|_*(check|make|resolve|validate)\w*")
-#: files whose strings are still being put through tr() (issue 29); empty when it is done
-PENDING = {
-
-    "supervised/demos/ch58_autoencoders.py",
-    "supervised/demos/ch60_vae.py", "supervised/demos/ch76_bidirectional.py",
-    "supervised/demos/ch77_bert.py", "supervised/demos/ch79_gpt.py",
-}
 
 
 def _english(node: ast.AST) -> bool:
@@ -235,14 +228,8 @@ def _untranslated_checks(module: ast.AST, name: str) -> list[str]:
 
 
 def test_no_user_facing_string_is_left_in_english_outside_the_catalogue():
-    found = [line for path in SOURCES if str(path.relative_to(ROOT)) not in PENDING for line in _untranslated(path)]
+    found = [line for path in SOURCES for line in _untranslated(path)]
     assert not found, f"{len(found)} user-facing strings not passed through tr(): " + "\n".join(found[:40])
-
-
-def test_every_pending_file_still_exists_and_still_has_english():
-    """A file leaves PENDING once its strings pass through tr(): one left there hides nothing."""
-    stale = [name for name in PENDING if not (ROOT / name).exists() or not _untranslated(ROOT / name)]
-    assert not stale, f"remove from PENDING: {stale}"
 
 
 def test_the_walk_finds_an_english_config_check():

@@ -34,29 +34,34 @@ import torch.nn.functional as F
 
 import nets
 from lab.config import ConfigError
+from lab.i18n import N_, decimal, tr
 from supervised.demos import Setting, register
 from supervised.demos._autoencoding import as_rgb, fit_unsupervised, tile
 from supervised.demos._training import describe, setting
 
 BOOK_INPUTS, BOOK_HIDDEN = 100, 50  # "imagem 10 × 10 (100 pixels), portanto n = 100 e ... s = 50" ch058.md:31
 BOOK_SIDE = 10  # ch058.md:31
-BOOK_RANDOM_IS_HARD = "independent random inputs: compression very difficult; structure is learnt"  # ch058.md:31
-BOOK_STANDARD = "three layers, Adam and the mean squared error"  # ch059.md:16
-BOOK_MULTILAYER = "3 hidden layers, symmetric, the middle one as the code"  # ch059.md:22
-BOOK_CONVOLUTIONAL = "convolutions over the image instead of the flattened vector"  # ch059.md:31
-BOOK_SPARSE = "an L1 activity penalty: a sparser representation than the standard autoencoder's"  # ch059.md:46
-BOOK_DENOISING = "noise added to the input, the autoencoder learns to remove it"  # ch059.md:64
-BOOK_SMOOTHER_FOUR = "the noisy 4 comes out much smoother"  # ch058.md:67
-BOOK_CONTRACTIVE = "Frobenius norm of the Jacobian penalised: less sensitive to small variations"  # ch059.md:85
-BOOK_LINEAR_COPIES = "code as large as the input: even a linear encoder and decoder copy the input, " \
-                     "learning nothing about the data"  # ch058.md:52-55
-BOOK_GIVES_NO_ERROR = "the book gives no reconstruction error"
+#: The book's claims, in the project's words (the `livro:` side of the figure lines).
+BOOK_RANDOM_IS_HARD = N_("independent random inputs: compression very difficult; structure is learnt")  # ch058.md:31
+BOOK_STANDARD = N_("three layers, Adam and the mean squared error")  # ch059.md:16
+BOOK_MULTILAYER = N_("3 hidden layers, symmetric, the middle one as the code")  # ch059.md:22
+BOOK_CONVOLUTIONAL = N_("convolutions over the image instead of the flattened vector")  # ch059.md:31
+BOOK_SPARSE = N_("an L1 activity penalty: a sparser representation than the standard autoencoder's")  # ch059.md:46
+BOOK_DENOISING = N_("noise added to the input, the autoencoder learns to remove it")  # ch059.md:64
+BOOK_SMOOTHER_FOUR = N_("the noisy 4 comes out much smoother")  # ch058.md:67
+BOOK_CONTRACTIVE = N_("Frobenius norm of the Jacobian penalised: less sensitive to small variations")  # ch059.md:85
+BOOK_LINEAR_COPIES = N_("code as large as the input: even a linear encoder and decoder copy the input, "
+                        "learning nothing about the data")  # ch058.md:52-55
+BOOK_GIVES_NO_ERROR = N_("the book gives no reconstruction error")
 #: Share of the held-out variance left unexplained under which an autoencoder counts as copying.
 COPIES = 0.02
 #: Adam's step size for every variant (the book names Adam, not its settings).
 LEARNING_RATE = 3e-3
 
 VARIANTS = ("standard", "multilayer", "convolutional", "sparse", "denoising", "contractive")
+#: Each variant's name as a reader sees it (the chapter's own names: Padrão, Multicamada, ...).
+VARIANT_NAMES = {"standard": N_("standard"), "multilayer": N_("multilayer"), "convolutional": N_("convolutional"),
+                 "sparse": N_("sparse"), "denoising": N_("denoising"), "contractive": N_("contractive")}
 DESCRIPTIONS = {"standard": BOOK_STANDARD, "multilayer": BOOK_MULTILAYER, "convolutional": BOOK_CONVOLUTIONAL,
                 "sparse": BOOK_SPARSE, "denoising": BOOK_DENOISING, "contractive": BOOK_CONTRACTIVE}
 
@@ -147,7 +152,7 @@ def code_of(model: torch.nn.Module, images: torch.Tensor) -> torch.Tensor:
 def first_of_digit(labels: np.ndarray, digit: int) -> int:
     found = np.flatnonzero(labels == digit)
     if not len(found):
-        raise ConfigError(f"the held-out images contain no {digit}")
+        raise ConfigError(tr("the held-out images contain no {digit}").format(digit=digit))
     return int(found[0])
 
 
@@ -156,7 +161,8 @@ def _code_fits_the_image(values: dict) -> None:
     than the image it encodes."""
     side, code = values["side"], values["hidden"]
     if side % 2 or code >= side * side:
-        raise ConfigError(f"--set side={side} hidden={code}: demo ch58 needs an even side and hidden < side^2")
+        raise ConfigError(tr("--set side={side} hidden={code}: demo ch58 needs an even side and hidden < side^2").format(
+            side=side, code=code))
 
 
 @register("ch58", "Introdução aos Autoencoders; Principais Tipos de Autoencoders (cap. 59)",
@@ -181,7 +187,8 @@ def demo(ctx) -> None:
     dataset = ctx.dataset()
     train, test = pool_digits(dataset.train[0], side), pool_digits(dataset.test[0], side)
     test_labels = dataset.test[1]
-    data = describe(dataset, note=f"average-pooled to {side} x {side}, {epochs} epochs per autoencoder")
+    data = describe(dataset, note=tr("average-pooled to {side} x {side}, {epochs} epochs per autoencoder").format(
+        side=side, epochs=epochs))
 
     penalties = {"standard": Penalties(), "multilayer": Penalties(), "convolutional": Penalties(),
                  "sparse": Penalties(l1_activity=l1), "denoising": Penalties(input_noise=noise),
@@ -195,16 +202,19 @@ def demo(ctx) -> None:
     standard = models["standard"]
     shape = (standard.input_size, standard.code_size)
     book_shape = (BOOK_INPUTS, BOOK_HIDDEN)
-    ctx.report("the book's example: inputs n and hidden units s of the standard autoencoder", book_shape, shape,
-               data=f"built by nets.build('autoencoder') for {side} x {side} inputs", by_construction=shape == book_shape,
-               reason="built with n = side x side and s = hidden set to the book's; read back, not measured"
-               if shape == book_shape else f"--set side={side} hidden={code} chose another size")
+    ctx.report(tr("the book's example: inputs n and hidden units s of the standard autoencoder"), book_shape, shape,
+               data=tr("built by nets.build('autoencoder') for {side} x {side} inputs").format(side=side),
+               by_construction=shape == book_shape,
+               reason=tr("built with n = side x side and s = hidden set to the book's; read back, not measured")
+               if shape == book_shape else tr("--set side={side} hidden={code} chose another size").format(
+                   side=side, code=code))
 
     # Every variant's held-out reconstruction error (the book gives none).
     errors = {name: mse(model, test) for name, model in models.items()}
     for name in VARIANTS:
-        ctx.report(f"{name}: held-out reconstruction MSE per pixel", DESCRIPTIONS[name], round(errors[name], 5),
-                   data=data, matches=None, reason=BOOK_GIVES_NO_ERROR)
+        ctx.report(tr("{variant}: held-out reconstruction MSE per pixel").format(variant=tr(VARIANT_NAMES[name])),
+                   tr(DESCRIPTIONS[name]), round(errors[name], 5), data=data, matches=None,
+                   reason=tr(BOOK_GIVES_NO_ERROR))
     ctx.logger.scalars(0, {f"ch58/held_out_mse/{name}": value for name, value in errors.items()})
 
     # Structure vs random inputs: the same standard autoencoder on independent Gaussian pixels.
@@ -216,10 +226,10 @@ def demo(ctx) -> None:
     train_variant(on_random, random_train, Penalties(), epochs=epochs, seed=ctx.seed, tag="autoencoder_random")
     fvu_digits, fvu_random = unexplained_variance(standard, test), unexplained_variance(on_random, random_test)
     ok = fvu_digits < fvu_random
-    ctx.report("share of the held-out variance left unexplained: digits vs independent random pixels",
-               BOOK_RANDOM_IS_HARD, f"{fvu_digits:.3f} vs {fvu_random:.3f}",
-               data=f"{data}; random pixels: Gaussian, each with its digit pixel's mean and std", matches=ok,
-               reason="" if ok else "the digits' reconstruction is not better than the random inputs'")
+    ctx.report(tr("share of the held-out variance left unexplained: digits vs independent random pixels"),
+               tr(BOOK_RANDOM_IS_HARD), tr("{digits:.3f} vs {random:.3f}").format(digits=fvu_digits, random=fvu_random),
+               data=tr("{data}; random pixels: Gaussian, each with its digit pixel's mean and std").format(data=data),
+               matches=ok, reason="" if ok else tr("the digits' reconstruction is not better than the random inputs'"))
 
     # The code as wide as the input: a linear autoencoder copies digits and random pixels alike.
     copies = {}
@@ -228,10 +238,12 @@ def demo(ctx) -> None:
         train_variant(model, inputs, Penalties(), epochs=epochs, seed=ctx.seed, tag=f"autoencoder_copy_{name}")
         copies[name] = unexplained_variance(model, held_out)
     ok = max(copies.values()) < COPIES
-    ctx.report(f"{side * side}-{side * side}-{side * side} linear autoencoder: share of the held-out variance left "
-               "unexplained, digits vs random pixels (the 50-unit one's above)", BOOK_LINEAR_COPIES,
-               f"{copies['digits']:.4f} vs {copies['random']:.4f}", data=f"{data}; random pixels as above",
-               matches=ok, reason="" if ok else f"more than {COPIES:.0%} of the variance is left: it does not copy")
+    ctx.report(tr("{n}-{n}-{n} linear autoencoder: share of the held-out variance left unexplained, digits vs "
+                  "random pixels (the 50-unit one's above)").format(n=side * side), tr(BOOK_LINEAR_COPIES),
+               tr("{digits:.4f} vs {random:.4f}").format(digits=copies["digits"], random=copies["random"]),
+               data=tr("{data}; random pixels as above").format(data=data), matches=ok,
+               reason="" if ok else tr("more than {share} of the variance is left: it does not copy").format(
+                   share=decimal(f"{COPIES:.0%}")))
     ctx.logger.scalars(0, {f"ch58/equal_size_linear/unexplained_{name}": v for name, v in copies.items()})
 
     # Sparse: zeros in the code (ReLU units that are off) and mean |h|.
@@ -239,10 +251,12 @@ def demo(ctx) -> None:
     zeros = {name: float((h == 0).float().mean()) for name, h in codes.items()}
     activity = {name: float(h.abs().mean()) for name, h in codes.items()}
     ok = zeros["sparse"] > zeros["standard"] and activity["sparse"] < activity["standard"]
-    ctx.report("code units at zero / mean |h| on held-out digits: sparse vs standard", BOOK_SPARSE,
-               f"{100 * zeros['sparse']:.1f}% / {activity['sparse']:.3f} vs "
-               f"{100 * zeros['standard']:.1f}% / {activity['standard']:.3f}", data=f"{data}; lambda = {l1:g}",
-               matches=ok, reason="" if ok else "the L1 penalty did not make the code sparser")
+    ctx.report(tr("code units at zero / mean |h| on held-out digits: sparse vs standard"), tr(BOOK_SPARSE),
+               tr("{sparse_zeros:.1f}% / {sparse_h:.3f} vs {standard_zeros:.1f}% / {standard_h:.3f}").format(
+                   sparse_zeros=100 * zeros["sparse"], sparse_h=activity["sparse"],
+                   standard_zeros=100 * zeros["standard"], standard_h=activity["standard"]),
+               data=tr("{data}; lambda = {l1:g}").format(data=data, l1=l1),
+               matches=ok, reason="" if ok else tr("the L1 penalty did not make the code sparser"))
 
     # Denoising: the book's noisy "4", then every held-out digit with the same kind of noise.
     noisy = add_noise(test, noise, torch.Generator().manual_seed(ctx.seed + 4))
@@ -252,17 +266,17 @@ def demo(ctx) -> None:
                    "standard": mse(standard, noisy_four, clean_four),
                    "denoising": mse(models["denoising"], noisy_four, clean_four)}
     ok = four_errors["denoising"] < min(four_errors["noisy input"], four_errors["standard"])
-    ctx.report("the noisy 4: MSE to the clean 4 of the input / standard output / denoising output",
-               BOOK_SMOOTHER_FOUR, " / ".join(f"{v:.4f}" for v in four_errors.values()),
-               data=f"held-out image {four} (a 4), Gaussian noise std {noise:g}", matches=ok,
-               reason="" if ok else "the denoising autoencoder's 4 is not the closest to the clean 4")
+    ctx.report(tr("the noisy 4: MSE to the clean 4 of the input / standard output / denoising output"),
+               tr(BOOK_SMOOTHER_FOUR), _errors_said(four_errors),
+               data=tr("held-out image {index} (a 4), Gaussian noise std {noise:g}").format(index=four, noise=noise),
+               matches=ok, reason="" if ok else tr("the denoising autoencoder's 4 is not the closest to the clean 4"))
     noisy_errors = {"noisy input": float(((noisy - test) ** 2).mean()), "standard": mse(standard, noisy, test),
                     "denoising": mse(models["denoising"], noisy, test)}
     ok = noisy_errors["denoising"] < min(noisy_errors["noisy input"], noisy_errors["standard"])
-    ctx.report("all noisy held-out digits: MSE to the clean ones of the input / standard / denoising",
-               BOOK_DENOISING, " / ".join(f"{v:.4f}" for v in noisy_errors.values()),
-               data=f"{data}; Gaussian noise std {noise:g}", matches=ok,
-               reason="" if ok else "the denoising autoencoder does not restore best")
+    ctx.report(tr("all noisy held-out digits: MSE to the clean ones of the input / standard / denoising"),
+               tr(BOOK_DENOISING), _errors_said(noisy_errors),
+               data=tr("{data}; Gaussian noise std {noise:g}").format(data=data, noise=noise), matches=ok,
+               reason="" if ok else tr("the denoising autoencoder does not restore best"))
 
     # Contractive: ||dh/dx||_F^2 on held-out digits, and the code's response to a small nudge.
     with torch.no_grad():
@@ -271,14 +285,15 @@ def demo(ctx) -> None:
     response = {name: float((code_of(models[name], test + nudge) - code_of(models[name], test)).norm(dim=1).mean()
                             / nudge.norm(dim=1).mean()) for name in jacobian}
     ok = jacobian["contractive"] < jacobian["standard"] and response["contractive"] < response["standard"]
-    ctx.report("||dh/dx||_F^2 / code change per unit input nudge: contractive vs standard", BOOK_CONTRACTIVE,
-               f"{jacobian['contractive']:.2f} / {response['contractive']:.3f} vs "
-               f"{jacobian['standard']:.2f} / {response['standard']:.3f}",
-               data=f"{data}; lambda = {contractive:g}; nudge: Gaussian, std 0.01 per pixel", matches=ok,
-               reason="" if ok else "the contractive code is not the less sensitive one")
+    ctx.report(tr("||dh/dx||_F^2 / code change per unit input nudge: contractive vs standard"), tr(BOOK_CONTRACTIVE),
+               tr("{contractive_j:.2f} / {contractive_r:.3f} vs {standard_j:.2f} / {standard_r:.3f}").format(
+                   contractive_j=jacobian["contractive"], contractive_r=response["contractive"],
+                   standard_j=jacobian["standard"], standard_r=response["standard"]),
+               data=tr("{data}; lambda = {l:g}; nudge: Gaussian, std 0.01 per pixel").format(data=data, l=contractive),
+               matches=ok, reason="" if ok else tr("the contractive code is not the less sensitive one"))
 
-    ctx.table("autoencoders", ["autoencoder", "held-out MSE per pixel", "noisy -> clean MSE"],
-              [[name, errors[name], mse(models[name], noisy, test)] for name in VARIANTS])
+    ctx.table("autoencoders", [tr("autoencoder"), tr("held-out MSE per pixel"), tr("noisy -> clean MSE")],
+              [[tr(VARIANT_NAMES[name]), errors[name], mse(models[name], noisy, test)] for name in VARIANTS])
     grid = _reconstruction_grid(models, test, noisy, test_labels)
     ctx.logger.image("images/autoencoder_reconstructions", as_rgb(grid[0]))
     ctx.plot("autoencoder_reconstructions", _reconstruction_figure(grid, errors, side))
@@ -286,17 +301,22 @@ def demo(ctx) -> None:
     ctx.plot("code_sparsity", _sparsity_figure(codes, zeros))
 
 
+def _errors_said(errors: dict[str, float]) -> str:
+    """'0.0900 / 0.0213 / 0.0150': the squared errors, in order, as the output language writes them."""
+    return " / ".join(decimal(f"{value:.4f}") for value in errors.values())
+
+
 def _reconstruction_grid(models, test, noisy, labels):
     """One held-out example of each digit: originals, each variant's reconstruction, the noisy
     inputs and the denoising autoencoder's output from them; returns (picture, row labels)."""
     shown = [first_of_digit(labels, d) for d in range(10) if (labels == d).any()]
-    rows, names = [test[shown]], ["held-out"]
+    rows, names = [test[shown]], [tr("held-out")]
     with torch.no_grad():
         for name, model in models.items():
             rows.append(model(test[shown]).reshape(len(shown), -1))
-            names.append(name)
+            names.append(tr(VARIANT_NAMES[name]))
         rows += [noisy[shown], models["denoising"](noisy[shown]).reshape(len(shown), -1)]
-    names += ["noisy input", "denoising(noisy)"]
+    names += [tr("noisy input"), tr("denoising(noisy)")]
     return tile(torch.cat(rows), len(shown)), names
 
 
@@ -308,10 +328,11 @@ def _reconstruction_figure(grid, errors, side):
     ax_pictures.imshow(picture, cmap="gray", vmin=0, vmax=1)
     ax_pictures.set_yticks([(side + 1) * i + side / 2 for i in range(len(names))], names, fontsize=8)
     ax_pictures.set_xticks([])
-    ax_pictures.set_title(f"{side} x {side} held-out digits and their reconstructions", fontsize=9)
-    ax_bars.barh(list(errors), list(errors.values()), color="tab:blue")
+    ax_pictures.set_title(tr("{side} x {side} held-out digits and their reconstructions").format(side=side),
+                          fontsize=9)
+    ax_bars.barh([tr(VARIANT_NAMES[name]) for name in errors], list(errors.values()), color="tab:blue")
     ax_bars.invert_yaxis()
-    ax_bars.set(xlabel="held-out MSE per pixel", title="reconstruction error of each autoencoder")
+    ax_bars.set(xlabel=tr("held-out MSE per pixel"), title=tr("reconstruction error of each autoencoder"))
     fig.tight_layout()
     return fig
 
@@ -321,15 +342,15 @@ def _four_figure(clean, noisy, standard, denoising, four_errors, side):
 
     with torch.no_grad():
         images = [clean, noisy, standard(noisy), denoising(noisy)]
-    titles = ["clean 4", f"noisy input\nMSE {four_errors['noisy input']:.4f}",
-              f"standard autoencoder\nMSE {four_errors['standard']:.4f}",
-              f"denoising autoencoder\nMSE {four_errors['denoising']:.4f}"]
+    titles = [tr("clean 4"), tr("noisy input\nMSE {mse:.4f}").format(mse=four_errors["noisy input"]),
+              tr("standard autoencoder\nMSE {mse:.4f}").format(mse=four_errors["standard"]),
+              tr("denoising autoencoder\nMSE {mse:.4f}").format(mse=four_errors["denoising"])]
     fig, axes = new_figure(1, 4, figsize=(10, 3))
     for ax, image, title in zip(axes, images, titles):
         ax.imshow(image.reshape(side, side).clamp(0, 1), cmap="gray", vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)
         ax.axis("off")
-    fig.suptitle("the book's noisy 4 (ch. 58): MSE to the clean 4", fontsize=10)
+    fig.suptitle(tr("the book's noisy 4 (ch. 58): MSE to the clean 4"), fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     return fig
 
@@ -341,8 +362,9 @@ def _sparsity_figure(codes, zeros):
     top = max(float(h.max()) for h in codes.values())
     for (name, h), colour in zip(codes.items(), ("tab:blue", "tab:orange")):
         ax.hist(h.flatten().numpy(), bins=60, range=(0, top), alpha=0.6, color=colour,
-                label=f"{name}: {100 * zeros[name]:.1f}% of the units at 0")
-    ax.set(yscale="log", xlabel="code activation h_j (held-out digits)", ylabel="count",
-           title="code activations: standard vs sparse (L1 activity penalty)")
+                label=tr("{variant}: {share} of the units at 0").format(variant=tr(VARIANT_NAMES[name]),
+                                                                        share=decimal(f"{100 * zeros[name]:.1f}%")))
+    ax.set(yscale="log", xlabel=tr("code activation h_j (held-out digits)"), ylabel=tr("count"),
+           title=tr("code activations: standard vs sparse (L1 activity penalty)"))
     ax.legend(fontsize=8)
     return fig

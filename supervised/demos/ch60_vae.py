@@ -39,21 +39,23 @@ import torch
 
 import nets
 from lab.config import ConfigError
+from lab.i18n import N_, decimal, tr
 from nets.generative import gaussian_kl
 from supervised.demos import Setting, register
 from supervised.demos._autoencoding import as_rgb, fit_unsupervised, squared_error, tile
 from supervised.demos._training import describe, setting
 
-BOOK_SAME_SUBSPACE = "the linear autoencoder finds the same optimal subspace as PCA"  # ch060.md:66
-BOOK_PCA_MINIMUM = "PCA: the subspace of minimum approximation error"  # ch060.md:54
-BOOK_NOT_ORTHOGONAL = "unlike PCA, no orthogonality constraint on the new features"  # ch060.md:66
+#: The book's claims, in the project's words (the `livro:` side of the figure lines).
+BOOK_SAME_SUBSPACE = N_("the linear autoencoder finds the same optimal subspace as PCA")  # ch060.md:66
+BOOK_PCA_MINIMUM = N_("PCA: the subspace of minimum approximation error")  # ch060.md:54
+BOOK_NOT_ORTHOGONAL = N_("unlike PCA, no orthogonality constraint on the new features")  # ch060.md:66
 BOOK_C = "C = 1 / (2c)"  # ch061.md:134
-BOOK_TRADE = "larger c (smaller C) favours the regularisation term over the reconstruction term"  # ch061.md:92
-BOOK_POINT_LIKE = "without regularisation: small variances or far-apart means"  # ch060.md:138
-BOOK_NEAR_PRIOR = "regularised encodings close to a standard normal"  # ch060.md:141
-BOOK_APPROXIMATE_POSTERIOR = "q_x(z) approximates the intractable p(z | x): the objective is a lower " \
-                             "bound of log p(x)"  # ch061.md:35, ch061.md:53
-BOOK_BETWEEN = "a point halfway between two codes decodes to something between them"  # ch060.md:147
+BOOK_TRADE = N_("larger c (smaller C) favours the regularisation term over the reconstruction term")  # ch061.md:92
+BOOK_POINT_LIKE = N_("without regularisation: small variances or far-apart means")  # ch060.md:138
+BOOK_NEAR_PRIOR = N_("regularised encodings close to a standard normal")  # ch060.md:141
+BOOK_APPROXIMATE_POSTERIOR = N_("q_x(z) approximates the intractable p(z | x): the objective is a lower "
+                                "bound of log p(x)")  # ch061.md:35, ch061.md:53
+BOOK_BETWEEN = N_("a point halfway between two codes decodes to something between them")  # ch060.md:147
 #: Held-out images and draws of z per image for the importance-sampling estimate of log p(x)
 #: (the smaller count shows how far the estimate still moves with more draws).
 EVIDENCE_IMAGES, EVIDENCE_DRAWS = 100, (100, 1000)
@@ -252,7 +254,8 @@ def interpolations(model: torch.nn.Module, images: torch.Tensor, pairs: np.ndarr
 
 def _a_sweep(values: dict) -> None:
     if len(values["C"]) < 2:
-        raise ConfigError(f"--set C={list(values['C'])}: demo ch60 needs at least two values of C to compare")
+        raise ConfigError(tr("--set C={values}: demo ch60 needs at least two values of C to compare").format(
+            values=list(values["C"])))
 
 
 @register("ch60", "Variational Autoencoders (VAEs) – Definição, Redução de Dimensionalidade, Espaço Latente "
@@ -279,7 +282,8 @@ def demo(ctx) -> None:
     train = torch.tensor(dataset.train[0]).flatten(1)
     test, test_labels = torch.tensor(dataset.test[0]).flatten(1), dataset.test[1]
     if k >= train.shape[1]:
-        raise ConfigError(f"--set pca_dims={k}: must be below the {train.shape[1]} pixels of an image")
+        raise ConfigError(tr("--set pca_dims={k}: must be below the {pixels} pixels of an image").format(
+            k=k, pixels=train.shape[1]))
     data = describe(dataset)
 
     # 1. PCA vs the linear autoencoder.
@@ -287,27 +291,31 @@ def demo(ctx) -> None:
     linear = train_linear_autoencoder(train, k, epochs=linear_epochs, seed=ctx.seed, logger=ctx.logger)
     columns = decoder_columns(linear)
     angles = principal_angles_degrees(columns, directions.T.numpy())
-    linear_data = f"{data}; {k} components (eigenvalues {float(eigenvalues[k - 1]):.2f} then " \
-                  f"{float(eigenvalues[k]):.2f}), autoencoder {train.shape[1]}-{k}-{train.shape[1]} " \
-                  f"without nonlinearity, {linear_epochs} epochs of Adam"
+    linear_data = tr("{data}; {k} components (eigenvalues {last:.2f} then {next:.2f}), autoencoder {d}-{k}-{d} "
+                     "without nonlinearity, {epochs} epochs of Adam").format(
+        data=data, k=k, last=float(eigenvalues[k - 1]), next=float(eigenvalues[k]), d=train.shape[1],
+        epochs=linear_epochs)
     largest = float(angles.max())
     ok = largest < ANGLE_MATCH_DEGREES
-    ctx.report("principal angles between the PCA subspace and the linear autoencoder's (degrees)",
-               BOOK_SAME_SUBSPACE, tuple(round(float(a), 2) for a in angles), data=linear_data, matches=ok,
-               reason="" if ok else f"largest angle {largest:.1f} >= {ANGLE_MATCH_DEGREES} degrees")
+    ctx.report(tr("principal angles between the PCA subspace and the linear autoencoder's (degrees)"),
+               tr(BOOK_SAME_SUBSPACE), tuple(round(float(a), 2) for a in angles), data=linear_data, matches=ok,
+               reason="" if ok else tr("largest angle {largest:.1f} >= {limit} degrees").format(
+                   largest=largest, limit=ANGLE_MATCH_DEGREES))
     error_pca, error_linear = pca_error(test, mean, directions), squared_error(linear, test)
     gap = error_linear / error_pca - 1.0
     ok = abs(gap) < ERROR_MATCH
-    ctx.report("held-out squared error per image: linear autoencoder vs PCA", BOOK_PCA_MINIMUM,
-               f"autoencoder {error_linear:.2f}, PCA {error_pca:.2f} ({100 * gap:+.1f}%)", data=linear_data,
-               matches=ok, reason="" if ok else f"the autoencoder is {100 * gap:+.1f}% from PCA (tolerance "
-                                                 f"{100 * ERROR_MATCH:.0f}%)")
+    ctx.report(tr("held-out squared error per image: linear autoencoder vs PCA"), tr(BOOK_PCA_MINIMUM),
+               tr("autoencoder {linear:.2f}, PCA {pca:.2f} ({gap}%)").format(
+                   linear=error_linear, pca=error_pca, gap=decimal(f"{100 * gap:+.1f}")), data=linear_data,
+               matches=ok, reason="" if ok else tr("the autoencoder is {gap} from PCA (tolerance {tolerance})").format(
+                   gap=decimal(f"{100 * gap:+.1f}%"), tolerance=f"{100 * ERROR_MATCH:.0f}%"))
     cosine = largest_cosine(columns)
     pca_cosine = largest_cosine(directions.T.numpy())
     ok = cosine > 0.05 > pca_cosine
-    ctx.report("largest |cos| between two feature directions: the linear autoencoder's, PCA's", BOOK_NOT_ORTHOGONAL,
-               f"autoencoder {cosine:.3f}, PCA {pca_cosine:.1e}", data=linear_data, matches=ok,
-               reason="" if ok else "this autoencoder's directions came out nearly orthogonal")
+    ctx.report(tr("largest |cos| between two feature directions: the linear autoencoder's, PCA's"),
+               tr(BOOK_NOT_ORTHOGONAL), tr("autoencoder {linear:.3f}, PCA {pca:.1e}").format(linear=cosine, pca=pca_cosine),
+               data=linear_data, matches=ok,
+               reason="" if ok else tr("this autoencoder's directions came out nearly orthogonal"))
     ctx.logger.scalars(0, {"ch60/largest_principal_angle": largest, "ch60/linear_ae_error": error_linear,
                            "ch60/pca_error": error_pca})
     ctx.plot("pca_vs_linear_autoencoder", _pca_figure(directions, columns, angles, test, mean, linear))
@@ -318,10 +326,12 @@ def demo(ctx) -> None:
                            tag=f"vae_C{C:g}") for C in sweep}
     reports = {C: latent_report(models[C], test) for C in sweep}
     pairs = random_pairs_of_different_digits(test_labels, 300, ctx.seed)
-    sweep_data = (f"{data}; VAE 784-256-{latent}, {epochs} epochs per C; {BOOK_C}: "
-                  + ", ".join(f"C={C:g} (c={c_of[C]:.3g})" for C in sweep))
-    ctx.table("vae_C_sweep", ["C", "c = 1/(2C)", "held-out ||x - f(g(x))||^2", "KL(q_x || N(0,I))",
-                              "mean sigma", "spread of means", "aggregate KL", "halfway codes between"],
+    sweep_data = tr("{data}; VAE 784-256-{latent}, {epochs} epochs per C; {relation}: {values}").format(
+        data=data, latent=latent, epochs=epochs, relation=BOOK_C,
+        values=", ".join(tr("C={C:g} (c={c:.3g})").format(C=C, c=c_of[C]) for C in sweep))
+    ctx.table("vae_C_sweep", ["C", "c = 1/(2C)", tr("held-out ||x - f(g(x))||^2"), "KL(q_x || N(0,I))",
+                              tr("mean sigma"), tr("spread of means"), tr("aggregate KL"),
+                              tr("halfway codes between")],
               [[C, c_of[C], r.squared_error, r.kl, r.mean_sigma, r.mean_spread, r.aggregate_kl,
                 midpoints_between(models[C], test, pairs)] for C, r in reports.items()])
     for C, r in reports.items():
@@ -329,9 +339,9 @@ def demo(ctx) -> None:
                                f"ch60/C{C:g}/aggregate_kl": r.aggregate_kl})
     errors = [reports[C].squared_error for C in sweep]
     ok = strictly_monotone(errors, increasing=False)
-    ctx.report("held-out reconstruction error for C = " + ", ".join(f"{C:g}" for C in sweep), BOOK_TRADE,
+    ctx.report(tr("held-out reconstruction error for C = {values}").format(values=_values_of_c(sweep)), tr(BOOK_TRADE),
                tuple(round(e, 2) for e in errors), data=sweep_data, matches=ok,
-               reason="" if ok else "the error does not fall at every step up in C")
+               reason="" if ok else tr("the error does not fall at every step up in C"))
     # The KL term the loss uses is the closed form of nets.generative.gaussian_kl; check it on
     # the trained encoder against a Monte Carlo estimate E_q[ln q(z) - ln p(z)] (2,000 draws).
     with torch.no_grad():
@@ -344,65 +354,74 @@ def demo(ctx) -> None:
         monte_carlo = float((log_q - log_p).mean())
         closed = float(gaussian_kl(mu, logvar).mean())
     close = abs(monte_carlo / closed - 1) < 0.02
-    ctx.report(f"KL(q_x || N(0, I)) on 200 held-out digits, C = {sweep[-1]:g}: closed form vs Monte Carlo "
-               "(2,000 draws of z each)", "1/2 sum(sigma^2 + mu^2 - 1 - ln sigma^2)",
-               f"{closed:.3f} vs {monte_carlo:.3f}", data=sweep_data, matches=close,
-               source="Kingma & Welling 2014, Appendix B",
-               reason="" if close else "the closed form and the sampled KL differ by 2% or more")
+    ctx.report(tr("KL(q_x || N(0, I)) on 200 held-out digits, C = {C:g}: closed form vs Monte Carlo "
+                  "(2,000 draws of z each)").format(C=sweep[-1]), tr("1/2 sum(sigma^2 + mu^2 - 1 - ln sigma^2)"),
+               tr("{closed:.3f} vs {sampled:.3f}").format(closed=closed, sampled=monte_carlo), data=sweep_data,
+               matches=close, source=tr("Kingma & Welling 2014, Appendix B"),
+               reason="" if close else tr("the closed form and the sampled KL differ by {tolerance} or more").format(tolerance="2%"))
     bound_c = sweep[-1]
     elbo, evidence = evidence_and_bound(models[bound_c], test[:EVIDENCE_IMAGES], bound_c, ctx.seed + 6)
     few, many = EVIDENCE_DRAWS[0], EVIDENCE_DRAWS[-1]
     gap = evidence[many] - elbo
     gap_mean, gap_noise = float(gap.mean()), float(2 * gap.std() / math.sqrt(len(gap)))
     below = gap_mean > gap_noise
-    ctx.report(f"ELBO vs ln p(x) by importance sampling ({few:,} / {many:,} draws), mean over {len(gap)} held-out "
-               f"digits, C = {bound_c:g}", BOOK_APPROXIMATE_POSTERIOR,
-               f"ELBO {float(elbo.mean()):.1f}, ln p(x) {float(evidence[few].mean()):.1f} / "
-               f"{float(evidence[many].mean()):.1f}: gap {gap_mean:.1f} +- {gap_noise:.1f} nats, ELBO below on "
-               f"{100 * float((gap > 0).float().mean()):.0f}% of the digits", data=sweep_data, matches=below,
-               reason="" if below else "the importance-sampled ln p(x) is not above the ELBO by two standard errors")
+    ctx.report(tr("ELBO vs ln p(x) by importance sampling ({few:,} / {many:,} draws), mean over {n} held-out "
+                  "digits, C = {C:g}").format(few=few, many=many, n=len(gap), C=bound_c), tr(BOOK_APPROXIMATE_POSTERIOR),
+               tr("ELBO {elbo:.1f}, ln p(x) {few:.1f} / {many:.1f}: gap {gap:.1f} +- {noise:.1f} nats, ELBO below "
+                  "on {share} of the digits").format(
+                   elbo=float(elbo.mean()), few=float(evidence[few].mean()), many=float(evidence[many].mean()),
+                   gap=gap_mean, noise=gap_noise, share=f"{100 * float((gap > 0).float().mean()):.0f}%"),
+               data=sweep_data, matches=below,
+               reason="" if below else tr("the importance-sampled ln p(x) is not above the ELBO by two standard errors"))
     ctx.logger.scalars(0, {"ch61/elbo": float(elbo.mean()), "ch61/log_evidence": float(evidence[many].mean())})
     kls = [reports[C].kl for C in sweep]
     ok = strictly_monotone(kls, increasing=True)
-    ctx.report("KL term for the same C values", BOOK_TRADE, tuple(round(v, 2) for v in kls), data=sweep_data,
-               matches=ok, reason="" if ok else "the KL term does not rise at every step up in C")
+    ctx.report(tr("KL term for the same C values"), tr(BOOK_TRADE), tuple(round(v, 2) for v in kls), data=sweep_data,
+               matches=ok, reason="" if ok else tr("the KL term does not rise at every step up in C"))
     sigmas = [reports[C].mean_sigma for C in sweep]
     spreads = [reports[C].mean_spread for C in sweep]
     ok = strictly_monotone(sigmas, increasing=False) and strictly_monotone(spreads, increasing=True)
-    ctx.report("encodings' mean sigma / spread of their means, same C values", BOOK_POINT_LIKE,
-               " / ".join(f"{s:.3f}" for s in sigmas) + " | " + " / ".join(f"{s:.2f}" for s in spreads),
+    ctx.report(tr("encodings' mean sigma / spread of their means, same C values"), tr(BOOK_POINT_LIKE),
+               " / ".join(decimal(f"{s:.3f}") for s in sigmas) + " | " + " / ".join(decimal(f"{s:.2f}") for s in spreads),
                data=sweep_data, matches=ok,
-               reason="" if ok else "sigma does not fall, or the spread does not grow, at every step up in C")
+               reason="" if ok else tr("sigma does not fall, or the spread does not grow, at every step up in C"))
     aggregates = [reports[C].aggregate_kl for C in sweep]
     ok = strictly_monotone(aggregates, increasing=True)
-    ctx.report("KL of the encodings' aggregate to N(0, I), same C values", BOOK_NEAR_PRIOR,
+    ctx.report(tr("KL of the encodings' aggregate to N(0, I), same C values"), tr(BOOK_NEAR_PRIOR),
                tuple(round(v, 3) for v in aggregates), data=sweep_data, matches=ok,
-               reason="" if ok else "the aggregate does not move away from N(0, I) at every step up in C")
+               reason="" if ok else tr("the aggregate does not move away from N(0, I) at every step up in C"))
     ctx.plot("vae_C_sweep", _sweep_figure(models, reports, test, ctx.seed))
 
     # 3. A 2-D latent space.
     flat = train_vae(train, scatter_c, latent=2, epochs=epochs, seed=ctx.seed, logger=ctx.logger, tag="vae_2d")
     fraction = midpoints_between(flat, test, pairs)
-    flat_data = f"{data}; VAE 784-256-2, C={scatter_c:g}, {epochs} epochs; 300 pairs of held-out digits that differ"
+    flat_data = tr("{data}; VAE 784-256-2, C={C:g}, {epochs} epochs; 300 pairs of held-out digits that differ").format(
+        data=data, C=scatter_c, epochs=epochs)
     ok = fraction >= 0.9
-    ctx.report("pairs whose halfway code decodes nearer to both ends than they are to each other", BOOK_BETWEEN,
-               f"{100 * fraction:.1f}%", data=flat_data, matches=ok,
-               reason="" if ok else f"{100 * fraction:.1f}% < 90% of the pairs")
+    share = decimal(f"{100 * fraction:.1f}%")
+    ctx.report(tr("pairs whose halfway code decodes nearer to both ends than they are to each other"), tr(BOOK_BETWEEN),
+               share, data=flat_data, matches=ok,
+               reason="" if ok else tr("{share} < {least} of the pairs").format(share=share, least="90%"))
     ctx.logger.scalars(0, {"ch60/vae_2d/halfway_between": fraction})
     with torch.no_grad():
         codes = flat.encode(test)[0].numpy()
     ctx.plot("vae_latent_scatter", _scatter_figure(codes, test_labels, scatter_c))
     grid = tile(prior_grid(flat, 15), 15)
     ctx.logger.image("images/vae_latent_grid", as_rgb(grid))
-    ctx.plot("vae_latent_grid", _picture_figure(grid, f"decoder f(z) on a 15 x 15 grid of N(0, I) quantiles "
-                                                      f"(2-D VAE, C={scatter_c:g})"))
+    ctx.plot("vae_latent_grid", _picture_figure(grid, tr("decoder f(z) on a 15 x 15 grid of N(0, I) quantiles "
+                                                         "(2-D VAE, C={C:g})").format(C=scatter_c)))
     shown = pairs[:8]
     decoded = interpolations(flat, test, shown, 10).split(10)
     rows = [torch.cat([test[i:i + 1], path, test[j:j + 1]]) for (i, j), path in zip(shown, decoded)]
     paths = tile(torch.cat(rows), 12)
     ctx.logger.image("images/vae_interpolation", as_rgb(paths))
-    ctx.plot("vae_interpolation", _picture_figure(paths, "held-out digit a, f on the straight path g(a) -> g(b) "
-                                                         "in the 2-D latent space, digit b (a pair a row)"))
+    ctx.plot("vae_interpolation", _picture_figure(paths, tr("held-out digit a, f on the straight path g(a) -> g(b) "
+                                                            "in the 2-D latent space, digit b (a pair a row)")))
+
+
+def _values_of_c(sweep) -> str:
+    """'0.1, 1, 10, 100' in the output language."""
+    return ", ".join(decimal(f"{C:g}") for C in sweep)
 
 
 def _picture_figure(picture: np.ndarray, title: str, width: float = 7.0):
@@ -428,21 +447,22 @@ def _pca_figure(directions, columns, angles, test, mean, linear):
     k = len(directions)
     fig, axes = new_figure(2, 2, figsize=(11, 4.8), gridspec_kw={"width_ratios": [2.2, 1]})
     axes[0, 0].imshow(tile(_stretch(directions.numpy()), k), cmap="gray")
-    axes[0, 0].set_title(f"PCA: the top {k} principal directions (orthonormal)", fontsize=9)
+    axes[0, 0].set_title(tr("PCA: the top {k} principal directions (orthonormal)").format(k=k), fontsize=9)
     axes[1, 0].imshow(tile(_stretch(columns.T), k), cmap="gray")
-    axes[1, 0].set_title("linear autoencoder: its decoder's columns (the same span, another basis)", fontsize=9)
+    axes[1, 0].set_title(tr("linear autoencoder: its decoder's columns (the same span, another basis)"), fontsize=9)
     for ax in axes[:, 0]:
         ax.axis("off")
     axes[0, 1].bar(np.arange(1, k + 1), np.sort(angles), color="tab:blue")
-    axes[0, 1].axhline(ANGLE_MATCH_DEGREES, color="k", ls="--", lw=1, label=f"{ANGLE_MATCH_DEGREES:g} degrees")
-    axes[0, 1].set(title="principal angles between the subspaces", xlabel="angle index", ylabel="degrees")
+    axes[0, 1].axhline(ANGLE_MATCH_DEGREES, color="k", ls="--", lw=1,
+                       label=tr("{limit:g} degrees").format(limit=ANGLE_MATCH_DEGREES))
+    axes[0, 1].set(title=tr("principal angles between the subspaces"), xlabel=tr("angle index"), ylabel=tr("degrees"))
     axes[0, 1].legend(fontsize=8)
     centred = test[:6] - mean
     by_pca = mean + centred @ directions.T @ directions
     with torch.no_grad():
         by_linear = linear(test[:6])
     axes[1, 1].imshow(tile(torch.cat([test[:6], by_linear, by_pca]), 6), cmap="gray", vmin=0, vmax=1)
-    axes[1, 1].set_title("held-out digits; linear autoencoder; PCA", fontsize=9)
+    axes[1, 1].set_title(tr("held-out digits; linear autoencoder; PCA"), fontsize=9)
     axes[1, 1].axis("off")
     fig.tight_layout()
     return fig
@@ -464,21 +484,22 @@ def _sweep_figure(models, reports, test, seed):
     fig, (ax_pictures, ax_curves) = new_figure(1, 2, figsize=(12, 6), gridspec_kw={"width_ratios": [1, 1.1]})
     ax_pictures.imshow(picture, cmap="gray", vmin=0, vmax=1)
     side = int(round(test.shape[1] ** 0.5)) + 1  # the image and the 1-pixel gap of `tile`
-    labels = ["held-out"] + [f"recon. C={C:g}" for C in sweep] + [f"prior C={C:g}" for C in sweep]
+    labels = ([tr("held-out")] + [tr("recon. C={C:g}").format(C=C) for C in sweep]
+              + [tr("prior C={C:g}").format(C=C) for C in sweep])
     ax_pictures.set_yticks([side * (i + 0.5) for i in range(len(labels))], labels, fontsize=8)
     ax_pictures.set_xticks([])
-    ax_pictures.set_title("reconstructions f(g(x)), then decoded draws z ~ N(0, I)", fontsize=9)
+    ax_pictures.set_title(tr("reconstructions f(g(x)), then decoded draws z ~ N(0, I)"), fontsize=9)
     errors = [reports[C].squared_error for C in sweep]
-    ax_curves.plot(sweep, errors, "o-", color="tab:red", label="held-out ||x - f(g(x))||^2")
-    ax_curves.set(xscale="log", xlabel="C = 1/(2c)", ylabel="squared error per image")
+    ax_curves.plot(sweep, errors, "o-", color="tab:red", label=tr("held-out ||x - f(g(x))||^2"))
+    ax_curves.set(xscale="log", xlabel="C = 1/(2c)", ylabel=tr("squared error per image"))
     twin = ax_curves.twinx()
     twin.plot(sweep, [reports[C].kl for C in sweep], "s-", color="tab:blue", label="KL(q_x || N(0, I))")
     twin.plot(sweep, [reports[C].aggregate_kl for C in sweep], "^--", color="tab:green",
-              label="KL of the aggregate to N(0, I)")
+              label=tr("KL of the aggregate to N(0, I)"))
     twin.set(ylabel="nats")
     lines = ax_curves.get_lines() + twin.get_lines()
     ax_curves.legend(lines, [line.get_label() for line in lines], fontsize=8, loc="upper center")
-    ax_curves.set_title("the trade C controls: sharp reconstructions vs a regular latent space", fontsize=9)
+    ax_curves.set_title(tr("the trade C controls: sharp reconstructions vs a regular latent space"), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -488,6 +509,6 @@ def _scatter_figure(codes: np.ndarray, labels: np.ndarray, C: float):
 
     fig, ax = new_figure(figsize=(7, 6))
     points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=9, vmin=-0.5, vmax=9.5)
-    fig.colorbar(points, ax=ax, ticks=range(10), label="digit")
-    ax.set(title=f"2-D VAE (C={C:g}): means g(x) of held-out digits", xlabel="z1", ylabel="z2")
+    fig.colorbar(points, ax=ax, ticks=range(10), label=tr("digit"))
+    ax.set(title=tr("2-D VAE (C={C:g}): means g(x) of held-out digits").format(C=C), xlabel="z1", ylabel="z2")
     return fig

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, tr
 from lab.plots import new_figure
 from nets.transformer import attention_maps
 from supervised.demos import Setting, register
@@ -33,6 +34,12 @@ BOOK_BIDIRECTIONAL = "ch076.md:40"  # "com base no conjunto completo de palavras
 BOOK_BANCO = "ch076.md:46"  # "banco" agência bancária vs "local para sentar em uma praça"
 BOOK_PARA = "ch076.md:7"  # "quinze para as seis": the time; the recipient sense is the demo's
 CHANCE = 0.5  # two senses for each ambiguous word
+#: The three readers as a reader of the output sees them (the keys stay as the code names them).
+READER_NAMES = {"bidirectional": N_("bidirectional"), "left-to-right": N_("left-to-right"),
+                "left-to-right, read at the last word": N_("left-to-right, read at the last word")}
+#: The book's claim for the senses decided after the word, in the project's words.
+BOOK_BOTH_SIDES = N_("BERT reads the words on both sides; a left-to-right model only those before ({bidirectional}, "
+                     "{example})")
 
 PAD = 0
 #: The senses: (ambiguous word, sense) -> class index.
@@ -169,17 +176,18 @@ def bidirectional_senses(ctx) -> None:
     train_rows, test_rows = split(corpus, 0.3, ctx.seed)
     vocab = vocabulary(corpus)
     n_after = sum(r["cue"] == "after" for r in corpus)
-    data = (f"toy Portuguese corpus made for this demo: {len(train_rows)} train / {len(test_rows)} test sentences "
-            f"({n_after} decided by words after 'banco'/'para', {len(corpus) - n_after} by words before "
-            f"'banco'), {len(vocab)} words")
-    ctx.say(f"data: {data}")
+    data = tr("toy Portuguese corpus made for this demo: {train} train / {test} test sentences ({after} decided by "
+              "words after 'banco'/'para', {before} by words before 'banco'), {words} words").format(
+        train=len(train_rows), test=len(test_rows), after=n_after, before=len(corpus) - n_after, words=len(vocab))
+    ctx.say(tr("data: {source}").format(source=data))
 
     readers = build_pair(len(vocab) + 1, ctx.seed)
     readers["left-to-right, read at the last word"] = build_pair(len(vocab) + 1, ctx.seed)["left-to-right"]
     same_start = all(torch.equal(a, b) for a, b in zip(readers["bidirectional"].state_dict().values(),
                                                        readers["left-to-right"].state_dict().values()))
-    ctx.say(f"the two readers: {nets.count_parameters(readers['bidirectional']):,} parameters each, "
-            f"the same initial weights: {same_start}; only the attention mask differs")
+    ctx.say(tr("the two readers: {parameters:,} parameters each, the same initial weights: {same}; only the "
+               "attention mask differs").format(parameters=nets.count_parameters(readers["bidirectional"]),
+                                                 same=tr("True") if same_start else tr("False")))
 
     hits, curves = {}, {}
     for name, model in readers.items():
@@ -193,32 +201,38 @@ def bidirectional_senses(ctx) -> None:
         return a, b, n
 
     results = {}
-    for word, line, what in (("banco", BOOK_BANCO, "'banco' (a bench or a bank)"),
-                             ("para", BOOK_PARA, "'para' (the book's time, 'quinze para as seis', or the demo's recipient, 'quinze para as crianças')")):
+    for word, line, what in (("banco", BOOK_BANCO, tr("'banco' (a bench or a bank)")),
+                             ("para", BOOK_PARA, tr("'para' (the book's time, 'quinze para as seis', or the demo's "
+                                                    "recipient, 'quinze para as crianças')"))):
         bidirectional, causal, n = both(word=word, cue="after")
         results[word] = (bidirectional, causal)
         noise = 2 * math.sqrt(CHANCE * (1 - CHANCE) / n)
         holds = bidirectional >= 0.9 and causal < CHANCE + noise
-        ctx.report(f"sense of {what} decided by the words AFTER it, read at the word ({n} test sentences): "
-                   "bidirectional encoder vs the same encoder with a causal mask",
-                   f"BERT reads the words on both sides; a left-to-right model only those before "
-                   f"({BOOK_BIDIRECTIONAL}, {line})",
-                   f"{100 * bidirectional:.1f}% vs {100 * causal:.1f}% (chance {100 * CHANCE:.0f}%)", data=data,
-                   matches=holds,
-                   reason="" if holds else ("the encoder names under 90% of the senses" if bidirectional < 0.9
-                                            else f"the causal model is more than two standard errors "
-                                                 f"({100 * noise:.1f} points) above chance"))
+        ctx.report(tr("sense of {what} decided by the words AFTER it, read at the word ({n} test sentences): "
+                      "bidirectional encoder vs the same encoder with a causal mask").format(what=what, n=n),
+                   tr(BOOK_BOTH_SIDES).format(bidirectional=BOOK_BIDIRECTIONAL, example=line),
+                   tr("{first} vs {second} (chance {chance})").format(
+                       first=_percent(bidirectional), second=_percent(causal), chance=f"{100 * CHANCE:.0f}%"),
+                   data=data, matches=holds,
+                   reason="" if holds else (tr("the encoder names under {least} of the senses").format(least="90%")
+                                            if bidirectional < 0.9
+                                            else tr("the causal model is more than two standard errors ({noise:.1f} "
+                                                    "points) above chance").format(noise=100 * noise)))
     bidirectional, causal, n = both(cue="before")
     holds = bidirectional >= 0.9 and causal >= 0.9
-    ctx.report(f"sense of 'banco' decided by the words BEFORE it ({n} test sentences): bidirectional vs causal",
-               f"a left-to-right model reads the words in order, so it has those before ({BOOK_BIDIRECTIONAL})",
-               f"{100 * bidirectional:.1f}% vs {100 * causal:.1f}%", data=data, matches=holds,
-               reason="" if holds else "one of the two names under 90% of the senses it can see")
+    ctx.report(tr("sense of 'banco' decided by the words BEFORE it ({n} test sentences): bidirectional vs causal").format(
+                   n=n),
+               tr("a left-to-right model reads the words in order, so it has those before ({citation})").format(
+                   citation=BOOK_BIDIRECTIONAL),
+               tr("{first} vs {second}").format(first=_percent(bidirectional), second=_percent(causal)), data=data,
+               matches=holds,
+               reason="" if holds else tr("one of the two names under {least} of the senses it can see").format(
+                   least="90%"))
     late, n = _accuracy(hits["left-to-right, read at the last word"], test_rows, cue="after")
-    ctx.report("the causal model asked at the LAST word instead, senses decided after the ambiguous word "
-               f"({n} test sentences)", "not given", f"{100 * late:.1f}%", data=data, matches=None,
-               reason="the book does not say; once a left-to-right model has read past the deciding word it "
-                      "knows the sense, but not at the word itself")
+    ctx.report(tr("the causal model asked at the LAST word instead, senses decided after the ambiguous word "
+                  "({n} test sentences)").format(n=n), tr("not given"), _percent(late), data=data, matches=None,
+               reason=tr("the book does not say; once a left-to-right model has read past the deciding word it "
+                         "knows the sense, but not at the word itself"))
     ctx.logger.scalars(steps, {"ch76/after_bidirectional_banco": results["banco"][0],
                                "ch76/after_causal_banco": results["banco"][1],
                                "ch76/after_bidirectional_para": results["para"][0],
@@ -231,21 +245,26 @@ def bidirectional_senses(ctx) -> None:
     _plot(ctx, readers, vocab, test_rows, hits, curves, floor)
 
 
+def _percent(fraction: float) -> str:
+    """'93.8%' as the output language writes it."""
+    return decimal(f"{100 * fraction:.1f}%")
+
+
 def _plot(ctx, readers, vocab, test_rows, hits, curves, floor: float) -> None:
     fig, (ax_bars, ax_attention, ax_loss) = new_figure(1, 3, figsize=(16, 4.2),
                                                        gridspec_kw={"width_ratios": [1.1, 1.3, 1]})
-    groups = [("'banco',\ncue after", dict(word="banco", cue="after")),
-              ("'para',\ncue after", dict(word="para", cue="after")),
-              ("'banco',\ncue before", dict(cue="before"))]
+    groups = [(tr("'banco',\ncue after"), dict(word="banco", cue="after")),
+              (tr("'para',\ncue after"), dict(word="para", cue="after")),
+              (tr("'banco',\ncue before"), dict(cue="before"))]
     width = 0.38
     for offset, name in ((-width / 2, "bidirectional"), (width / 2, "left-to-right")):
         values = [100 * _accuracy(hits[name], test_rows, **where)[0] for _, where in groups]
-        bars = ax_bars.bar([i + offset for i in range(len(groups))], values, width, label=name)
+        bars = ax_bars.bar([i + offset for i in range(len(groups))], values, width, label=tr(READER_NAMES[name]))
         ax_bars.bar_label(bars, fmt="%.0f", fontsize=8)
-    ax_bars.axhline(100 * CHANCE, color="grey", ls=":", label="chance")
+    ax_bars.axhline(100 * CHANCE, color="grey", ls=":", label=tr("chance"))
     ax_bars.set_xticks(range(len(groups)), [g for g, _ in groups])
-    ax_bars.set(ylabel="test sentences, sense named right (%)", ylim=(0, 110),
-                title="sense read at the ambiguous word")
+    ax_bars.set(ylabel=tr("test sentences, sense named right (%)"), ylim=(0, 110),
+                title=tr("sense read at the ambiguous word"))
     ax_bars.legend(fontsize=8, loc="lower left")
 
     # Where the word "banco" looks, in the last layer (mean of the heads), in a test sentence.
@@ -257,14 +276,14 @@ def _plot(ctx, readers, vocab, test_rows, hits, curves, floor: float) -> None:
         with torch.no_grad():
             model(ids)
         weights = list(attention_maps(model).values())[-1][0].mean(0)[row["position"]]
-        ax_attention.bar([p + offset for p in positions], weights.numpy(), width, label=name)
+        ax_attention.bar([p + offset for p in positions], weights.numpy(), width, label=tr(READER_NAMES[name]))
     ax_attention.set_xticks(list(positions), row["words"], rotation=30, fontsize=8)
-    ax_attention.set(ylabel="attention weight", title="where 'banco' looks (last layer, mean of heads)")
+    ax_attention.set(ylabel=tr("attention weight"), title=tr("where 'banco' looks (last layer, mean of heads)"))
     ax_attention.legend(fontsize=8)
 
     for name, losses in curves.items():
-        ax_loss.semilogy(losses, label=name, lw=1)
-    ax_loss.axhline(floor, color="grey", ls=":", label=f"ln 2 x share decided after ({floor:.2f})")
-    ax_loss.set(xlabel="step (batch 64)", ylabel="cross-entropy (training)", title="training")
+        ax_loss.semilogy(losses, label=tr(READER_NAMES[name]), lw=1)
+    ax_loss.axhline(floor, color="grey", ls=":", label=tr("ln 2 x share decided after ({floor:.2f})").format(floor=floor))
+    ax_loss.set(xlabel=tr("step (batch 64)"), ylabel=tr("cross-entropy (training)"), title=tr("training"))
     ax_loss.legend(fontsize=7, loc="lower left")
     ctx.plot("ch76_bidirectional", fig)

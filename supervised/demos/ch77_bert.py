@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, tr
 from lab.plots import new_figure
 from nets.transformer import parameter_count
 from supervised.demos import Setting, register
@@ -41,6 +42,13 @@ BOOK_IS_NEXT = 0.5  # ch078.md:27 "50% das entradas"
 BOOK_BASE_PARAMS = 110e6  # ch078.md:81 "BERT_base ... 110 milhões de parâmetros"
 BOOK_LARGE_PARAMS = 345e6  # ch078.md:81 "BERT_large, com 345 milhões de parâmetros"
 COUNT_TOLERANCE = 0.02
+#: The encoders and the places a linear probe reads, as a reader of the output sees them.
+ENCODER_NAMES = {"pre-trained": N_("pre-trained"), "random": N_("random")}
+PLACE_NAMES = {"[CLS]": "[CLS]", "mean of the words": N_("mean of the words")}
+#: Said of a figure the book gives no number for.
+NOT_GIVEN = N_("not given")
+NO_ACCURACY = N_("the book gives no accuracy; a toy corpus")
+REDUCED = N_("; reduced size under --quick")
 
 SPECIALS = ("[PAD]", "[CLS]", "[SEP]", "[MASK]", "[UNK]")
 PAD, CLS, SEP, MASK, UNK = range(len(SPECIALS))
@@ -247,11 +255,18 @@ def frozen_features(model: BertForPretraining, data) -> dict[str, np.ndarray]:
 
 def _count(ctx, name: str, book: float, line: str) -> None:
     count = parameter_count(**BERT_CONFIGS[name])
-    ctx.report(f"{name} parameters ({BERT_CONFIGS[name]['n_layers']} layers, d={BERT_CONFIGS[name]['d_model']}, "
-               "30,522 WordPiece vocabulary; built on the meta device, no pooler)", f"{book / 1e6:.0f}M ({line})",
-               f"{count / 1e6:.1f}M", matches=abs(count / book - 1) <= COUNT_TOLERANCE,
-               reason=f"{100 * (count / book - 1):+.1f}%; Devlin et al. 2019 give 340M for BERT-large")
+    ctx.report(tr("{name} parameters ({layers} layers, d={d}, 30,522 WordPiece vocabulary; built on the meta device, "
+                  "no pooler)").format(name=name, layers=BERT_CONFIGS[name]["n_layers"], d=BERT_CONFIGS[name]["d_model"]),
+               f"{book / 1e6:.0f}M ({line})", decimal(f"{count / 1e6:.1f}M"),
+               matches=abs(count / book - 1) <= COUNT_TOLERANCE,
+               reason=tr("{gap}; Devlin et al. 2019 give 340M for BERT-large").format(
+                   gap=decimal(f"{100 * (count / book - 1):+.1f}%")))
     ctx.logger.scalars(0, {f"params/{name}": count})
+
+
+def _percent(fraction: float) -> str:
+    """'34.4%' as the output language writes it."""
+    return decimal(f"{100 * fraction:.1f}%")
 
 
 @register("ch77", "Modelo BERT Para Processamento de Linguagem Natural",
@@ -267,11 +282,12 @@ def bidirectional(ctx) -> None:
     with torch.no_grad():
         encoder_gap = float((encoder(sentence)[0, 0] - encoder(changed)[0, 0]).abs().max())
         decoder_gap = float((decoder(sentence)[0, 0] - decoder(changed)[0, 0]).abs().max())
-    ctx.report("change the last word: change of the output at the first word, encoder (BERT)",
-               "the encoder reads the whole sequence at once, left and right context (ch077.md:34)",
-               f"{encoder_gap:.3f}", matches=encoder_gap > 1e-3)
-    ctx.report("the same for a causal decoder (GPT, left-to-right)", "a directional model sees only the left (ch077.md:34)",
-               f"{decoder_gap:.1e}", matches=decoder_gap == 0.0)
+    ctx.report(tr("change the last word: change of the output at the first word, encoder (BERT)"),
+               tr("the encoder reads the whole sequence at once, left and right context (ch077.md:34)"),
+               decimal(f"{encoder_gap:.3f}"), matches=encoder_gap > 1e-3)
+    ctx.report(tr("the same for a causal decoder (GPT, left-to-right)"),
+               tr("a directional model sees only the left (ch077.md:34)"),
+               decimal(f"{decoder_gap:.1e}"), matches=decoder_gap == 0.0)
     ctx.logger.scalars(0, {"ch77/encoder_first_word_change": encoder_gap,
                            "ch77/decoder_first_word_change": decoder_gap})
     _count(ctx, "BERT-base", BOOK_BASE_PARAMS, "ch078.md:81")
@@ -309,10 +325,10 @@ def bert(ctx) -> None:
     vocab = Vocabulary([s for d in pretraining_docs for s in d])
     docs_ids = [[vocab.encode(s) for s in d] for d in pretraining_docs]
     n_sentences = sum(len(d) for d in docs_ids)
-    data = (f"sentences of the Python Language Reference shipped with CPython: {n_sentences:,} for pre-training, "
-            f"{len(vocab):,} words; labelled task made for the demo: {len(labelled_train)} train / "
-            f"{len(labelled_test)} test sentences, 3 topics")
-    ctx.say(f"data: {data}")
+    data = tr("sentences of the Python Language Reference shipped with CPython: {sentences:,} for pre-training, "
+              "{words:,} words; labelled task made for the demo: {train} train / {test} test sentences, 3 topics").format(
+        sentences=n_sentences, words=len(vocab), train=len(labelled_train), test=len(labelled_test))
+    ctx.say(tr("data: {source}").format(source=data))
 
     # The masking proportions, measured on many sentences.
     generator = torch.Generator().manual_seed(ctx.seed)
@@ -326,28 +342,27 @@ def bert(ctx) -> None:
     as_random = 1 - as_mask - unchanged
     # These shares are drawn with the book's rates as the probabilities: they show the sampler
     # does what it is told, not anything about BERT.
-    sampled = "drawn with the book's rate as the probability; the share restates it"
-    ctx.report("share of tokens chosen for prediction", "15% (ch078.md:105)", f"{100 * share:.1f}%",
+    sampled = tr("drawn with the book's rate as the probability; the share restates it")
+    ctx.report(tr("share of tokens chosen for prediction"), "15% (ch078.md:105)", _percent(share),
                by_construction=True, reason=sampled)
-    ctx.report("chosen tokens: [MASK] / random word / unchanged", "80% / 10% / 10% (ch078.md:105)",
-               f"{100 * as_mask:.1f}% / {100 * as_random:.1f}% / {100 * unchanged:.1f}%",
+    ctx.report(tr("chosen tokens: [MASK] / random word / unchanged"), "80% / 10% / 10% (ch078.md:105)",
+               " / ".join(_percent(v) for v in (as_mask, as_random, unchanged)),
                by_construction=True, reason=sampled)
     is_next_share = float(sentence_pairs(docs_ids, 2000, random.Random(ctx.seed + 1))[2].float().mean())
-    ctx.report("next-sentence pairs that are the true next sentence", "50% (ch078.md:27)",
-               f"{100 * is_next_share:.1f}%", by_construction=True, reason=sampled)
+    ctx.report(tr("next-sentence pairs that are the true next sentence"), "50% (ch078.md:27)",
+               _percent(is_next_share), by_construction=True, reason=sampled)
 
     torch.manual_seed(ctx.seed)
     model = BertForPretraining(len(vocab), 128, 4, layers)
     before = evaluate_pretraining(model, docs_ids, ctx.seed + 2)
     curve = pretrain(ctx, model, docs_ids, steps)
     mlm_accuracy, nsp_accuracy = evaluate_pretraining(model, docs_ids, ctx.seed + 2)
-    ctx.say(f"pre-trained {steps} steps ({layers} layers, d=128, {nets.count_parameters(model):,} parameters)")
-    ctx.report("masked-LM accuracy on the chosen tokens, before / after pre-training", "not given",
-               f"{100 * before[0]:.1f}% / {100 * mlm_accuracy:.1f}%", data=data, matches=None,
-               reason="the book gives no accuracy; a toy corpus")
-    ctx.report("next-sentence accuracy, before / after pre-training", "not given",
-               f"{100 * before[1]:.1f}% / {100 * nsp_accuracy:.1f}%", data=data, matches=None,
-               reason="the book gives no accuracy; a toy corpus")
+    ctx.say(tr("pre-trained {steps} steps ({layers} layers, d=128, {parameters:,} parameters)").format(
+        steps=steps, layers=layers, parameters=nets.count_parameters(model)))
+    ctx.report(tr("masked-LM accuracy on the chosen tokens, before / after pre-training"), tr(NOT_GIVEN),
+               f"{_percent(before[0])} / {_percent(mlm_accuracy)}", data=data, matches=None, reason=tr(NO_ACCURACY))
+    ctx.report(tr("next-sentence accuracy, before / after pre-training"), tr(NOT_GIVEN),
+               f"{_percent(before[1])} / {_percent(nsp_accuracy)}", data=data, matches=None, reason=tr(NO_ACCURACY))
 
     test_x, test_y = _classification_batch([vocab.encode(s) for s, _ in labelled_test]), \
         torch.tensor([label for _, label in labelled_test])
@@ -370,13 +385,14 @@ def bert(ctx) -> None:
     noise = 2 * math.sqrt(2 * 0.25 / len(labelled_test))
     places = ("[CLS]", "mean of the words")
     encoder_knows = {place: probes["pre-trained", place] - probes["random", place] > noise for place in places}
-    ctx.report("linear probe on frozen encoder outputs, pre-trained vs random encoder: at [CLS] / mean of the words",
-               "not given",
-               " / ".join(f"{100 * probes['pre-trained', p]:.1f}% vs {100 * probes['random', p]:.1f}%"
-                          for p in places),
+    ctx.report(tr("linear probe on frozen encoder outputs, pre-trained vs random encoder: at [CLS] / mean of the words"),
+               tr(NOT_GIVEN),
+               " / ".join(tr("{first} vs {second}").format(first=_percent(probes["pre-trained", p]),
+                                                           second=_percent(probes["random", p])) for p in places),
                data=data, matches=None,
-               reason="a diagnostic of the next line: what pre-training gives the task before fine-tuning "
-                      f"(chance {100 / len(CLASSES):.1f}%, two standard errors {100 * noise:.1f} points)")
+               reason=tr("a diagnostic of the next line: what pre-training gives the task before fine-tuning "
+                         "(chance {chance}, two standard errors {noise:.1f} points)").format(
+                   chance=_percent(1 / len(CLASSES)), noise=100 * noise))
     ctx.logger.scalars(steps, {f"ch78/probe_{e}_{p.replace(' ', '_')}": v for (e, p), v in probes.items()})
 
     pretrained_accuracy, pretrained_curve = fine_tune(ctx, model, (train_x, train_y), (test_x, test_y),
@@ -385,37 +401,42 @@ def bert(ctx) -> None:
                                                 fine_steps, "scratch", eval_every=eval_every)
     better = pretrained_accuracy - scratch_accuracy > noise
     if encoder_knows["[CLS]"]:
-        why = "; the frozen pre-trained [CLS] knew more than a random one, so fine-tuning lost it"
+        why = tr("; the frozen pre-trained [CLS] knew more than a random one, so fine-tuning lost it")
     elif encoder_knows["mean of the words"]:
-        why = ("; the pre-trained encoder knows the topics in its word outputs but not at [CLS] (only the "
-               "next-sentence task trains [CLS]), so the classifier on [CLS] starts from nothing it can use")
+        why = tr("; the pre-trained encoder knows the topics in its word outputs but not at [CLS] (only the "
+                 "next-sentence task trains [CLS]), so the classifier on [CLS] starts from nothing it can use")
     else:
-        why = ("; a linear probe tells the topics apart no better on the frozen pre-trained encoder than on a random"
-               " one, so fine-tuning has nothing to inherit: what this pre-training learns (masked words, next"
-               " sentence) does not separate these topics")
+        why = tr("; a linear probe tells the topics apart no better on the frozen pre-trained encoder than on a random"
+                 " one, so fine-tuning has nothing to inherit: what this pre-training learns (masked words, next"
+                 " sentence) does not separate these topics")
     best_probe = max(probes, key=probes.get)
     if probes[best_probe] - max(pretrained_accuracy, scratch_accuracy) > noise:
-        why += (f"; and a linear probe on the {best_probe[0]} encoder's {best_probe[1]} ({100 * probes[best_probe]:.1f}%)"
-                f" beats both fine-tuned classifiers: {fine_steps} steps on {len(labelled_train)} labels leave the"
-                " [CLS] classifier short of what the frozen features already give")
-    ctx.report(f"topic classifier on [CLS] from {len(labelled_train)} labelled sentences: pre-trained vs scratch",
-               "a pre-trained BERT fine-tunes to the task with a small added layer (ch078.md:63-66)",
-               f"{100 * pretrained_accuracy:.1f}% vs {100 * scratch_accuracy:.1f}% test accuracy", data=data,
-               matches=better, reason="" if better else f"gap under two standard errors ({100 * noise:.1f} points)"
-               + why + ("; reduced size under --quick" if ctx.quick else ""))
+        why += tr("; and a linear probe on the {encoder} encoder's {place} ({accuracy}) beats both fine-tuned "
+                  "classifiers: {steps} steps on {labels} labels leave the [CLS] classifier short of what the frozen "
+                  "features already give").format(
+            encoder=tr(ENCODER_NAMES[best_probe[0]]), place=tr(PLACE_NAMES[best_probe[1]]),
+            accuracy=_percent(probes[best_probe]), steps=fine_steps, labels=len(labelled_train))
+    ctx.report(tr("topic classifier on [CLS] from {labels} labelled sentences: pre-trained vs scratch").format(
+                   labels=len(labelled_train)),
+               tr("a pre-trained BERT fine-tunes to the task with a small added layer (ch078.md:63-66)"),
+               tr("{first} vs {second} test accuracy").format(first=_percent(pretrained_accuracy),
+                                                             second=_percent(scratch_accuracy)), data=data,
+               matches=better, reason="" if better else tr("gap under two standard errors ({noise:.1f} points)").format(
+                   noise=100 * noise) + why + (tr(REDUCED) if ctx.quick else ""))
 
     fig, (ax_pre, ax_fine) = new_figure(1, 2, figsize=(12, 4))
     steps_, mlm, nsp = zip(*curve)
-    ax_pre.plot(steps_, mlm, marker=".", label="masked LM (chosen 15% only)")
-    ax_pre.plot(steps_, nsp, marker=".", label="next sentence")
-    ax_pre.axhline(math.log(2), color="grey", ls=":", label="NSP at chance (ln 2)")
-    ax_pre.set(xlabel="pre-training step (batch 32 pairs)", ylabel="cross-entropy", title="BERT pre-training: the joint loss")
+    ax_pre.plot(steps_, mlm, marker=".", label=tr("masked LM (chosen {share} only)").format(share="15%"))
+    ax_pre.plot(steps_, nsp, marker=".", label=tr("next sentence"))
+    ax_pre.axhline(math.log(2), color="grey", ls=":", label=tr("NSP at chance (ln 2)"))
+    ax_pre.set(xlabel=tr("pre-training step (batch 32 pairs)"), ylabel=tr("cross-entropy"),
+               title=tr("BERT pre-training: the joint loss"))
     ax_pre.legend(fontsize=8)
-    for name, c in (("pre-trained", pretrained_curve), ("from scratch", scratch_curve)):
+    for name, c in ((tr("pre-trained"), pretrained_curve), (tr("from scratch"), scratch_curve)):
         s, a = zip(*c)
         ax_fine.plot(s, [100 * v for v in a], marker=".", label=name)
-    ax_fine.axhline(100 / len(CLASSES), color="grey", ls=":", label="chance")
-    ax_fine.set(xlabel="fine-tuning step (batch 16)", ylabel="test accuracy (%)",
-                title=f"fine-tuning a [CLS] classifier on {len(labelled_train)} sentences")
+    ax_fine.axhline(100 / len(CLASSES), color="grey", ls=":", label=tr("chance"))
+    ax_fine.set(xlabel=tr("fine-tuning step (batch 16)"), ylabel=tr("test accuracy (%)"),
+                title=tr("fine-tuning a [CLS] classifier on {labels} sentences").format(labels=len(labelled_train)))
     ax_fine.legend(fontsize=8)
     ctx.plot("ch78_bert", fig)

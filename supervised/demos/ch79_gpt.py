@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 import nets
+from lab.i18n import N_, decimal, number, tr
 from lab.plots import new_figure
 from nets.transformer import parameter_count
 from supervised.corpora import CORPORA, CharText, load_corpus
@@ -50,6 +51,15 @@ BOOK_GPT3_WIDTH_TYPO = 12_888  # ch082.md:38 "aumentado para 12888 no GPT-3"
 #: ch081.md:44 "117M (igual ao GPT-1), 345M, 762M e 1.5B": the sizes -> (layers, width) of
 #: Radford et al. 2019, Table 2 (heads of 64 each).
 GPT2_SIZES = {117e6: (12, 768), 345e6: (24, 1024), 762e6: (36, 1280), 1.5e9: (48, 1600)}
+#: Where the reference loss of this demo comes from (the source side of its figure lines).
+NANOGPT_SOURCE = N_("nanoGPT README (baby GPT)")
+REDUCED = N_("; reduced size under --quick")
+#: TensorBoard's tag for the samples (a key, the same in every language).
+SAMPLES_TAG = "ch79/samples"
+#: The three fine-tuning arms of ch80 as a reader sees them (the keys stay as the code names them).
+ARM_NAMES = {"pre-trained, L3 (lambda=0.5)": N_("pre-trained, L3 (lambda=0.5)"),
+             "pre-trained, L2 only (lambda=0)": N_("pre-trained, L2 only (lambda=0)"),
+             "from scratch, L3 (lambda=0.5)": N_("from scratch, L3 (lambda=0.5)")}
 
 #: The book's configurations (GPT-1: ch080.md:79-86; GPT-2: ch081.md:37-40; GPT-3:
 #: ch082.md:37-39). GPT-1's 40,000 BPE merges give 40,478 tokens (Radford et al. 2018's
@@ -134,7 +144,7 @@ def pretrained(ctx, iterations: int):
         model, curve = train_language_model(ctx, corpus, iterations)
         _CACHE[key] = (corpus, model, curve, time.perf_counter() - started)
     else:
-        ctx.say("(re-using the language model trained earlier in this process)")
+        ctx.say(tr("(re-using the language model trained earlier in this process)"))
     return _CACHE[key]
 
 
@@ -176,20 +186,23 @@ PRETRAINING = Setting("iterations", 2000, 300, low=1)
 def language_model(ctx) -> None:
     iterations = setting(ctx, "iterations")
     corpus, model, curve, seconds = pretrained(ctx, iterations)
-    data = (f"{CORPUS}: {CORPORA[CORPUS]}; {len(corpus.train):,} train / {len(corpus.held_out):,} "
-            f"validation characters, {len(corpus.chars)} symbols")
-    ctx.say(f"data: {data}")
-    ctx.say(f"baby GPT: 4 layers, 4 heads, width 128, context 64, batch 12, {iterations} iterations, "
-            f"{nets.count_parameters(model):,} parameters, trained in {seconds:.0f} s")
+    data = tr("{corpus}: {description}; {train:,} train / {validation:,} validation characters, {symbols} symbols").format(
+        corpus=CORPUS, description=CORPORA[CORPUS], train=len(corpus.train), validation=len(corpus.held_out),
+        symbols=len(corpus.chars))
+    ctx.say(tr("data: {source}").format(source=data))
+    ctx.say(tr("baby GPT: 4 layers, 4 heads, width 128, context 64, batch 12, {iterations} iterations, "
+               "{parameters:,} parameters, trained in {seconds:.0f} s").format(
+        iterations=iterations, parameters=nets.count_parameters(model), seconds=seconds))
     validation = evaluate_loss(model, corpus, corpus.held_out, 64, batches=100)
-    ctx.report(f"validation loss after {iterations} iterations (nats per character)",
-               f"{NANOGPT_BABY_VAL_LOSS} on Tiny Shakespeare", f"{validation:.3f}", data=data, matches=None,
-               source="nanoGPT README (baby GPT)",
-               reason="another text (Tiny Shakespeare is not available offline)"
-               + ("; reduced size under --quick" if ctx.quick else ""))
-    ctx.report("bits per character (loss / ln 2)", f"{NANOGPT_BABY_VAL_LOSS / math.log(2):.2f} on Tiny Shakespeare",
-               f"{validation / math.log(2):.3f}", data=data, matches=None, source="nanoGPT README (baby GPT)",
-               reason="another text")
+    ctx.report(tr("validation loss after {iterations} iterations (nats per character)").format(iterations=iterations),
+               tr("{loss} on Tiny Shakespeare").format(loss=decimal(f"{NANOGPT_BABY_VAL_LOSS}")),
+               decimal(f"{validation:.3f}"), data=data, matches=None, source=tr(NANOGPT_SOURCE),
+               reason=tr("another text (Tiny Shakespeare is not available offline)")
+               + (tr(REDUCED) if ctx.quick else ""))
+    ctx.report(tr("bits per character (loss / ln 2)"),
+               tr("{loss} on Tiny Shakespeare").format(loss=decimal(f"{NANOGPT_BABY_VAL_LOSS / math.log(2):.2f}")),
+               decimal(f"{validation / math.log(2):.3f}"), data=data, matches=None, source=tr(NANOGPT_SOURCE),
+               reason=tr("another text"))
     ctx.logger.scalars(iterations, {"ch79/final_val_loss": validation,
                                     "ch79/bits_per_char": validation / math.log(2)})
 
@@ -200,20 +213,24 @@ def language_model(ctx) -> None:
         text = sample(model, corpus, prompt, 300, temperature, ctx.seed)
         samples[temperature] = text
         shares[temperature] = _known_word_share(text[len(prompt):], vocabulary)
-        ctx.say(f"--- sample at temperature {temperature} ({100 * shares[temperature]:.0f}% of its words "
-                f"are words of the corpus):\n{text}\n")
-    ctx.logger.text("ch79/samples", "\n\n".join(f"T={t}:\n{s}" for t, s in samples.items()))
-    ctx.report("share of sampled words found in the corpus at T = 0.5 / 1.0 / 1.5", "not given",
+        ctx.say(tr("--- sample at temperature {temperature} ({share} of its words are words of the corpus):\n"
+                   "{text}\n").format(temperature=decimal(f"{temperature}"), share=f"{100 * shares[temperature]:.0f}%",
+                                      text=text))
+    ctx.logger.text(SAMPLES_TAG, "\n\n".join(f"T={t}:\n{s}" for t, s in samples.items()))
+    ctx.report(tr("share of sampled words found in the corpus at T = {temperatures}").format(
+                   temperatures=" / ".join(decimal(f"{t}") for t in shares)), tr("not given"),
                " / ".join(f"{100 * s:.0f}%" for s in shares.values()), data=data, matches=None,
-               reason="the book does not sample; lower temperature -> safer, more familiar words")
+               reason=tr("the book does not sample; lower temperature -> safer, more familiar words"))
 
     # ch079.md:41: a language model finds "I take my dog for a walk" likelier than "... banana".
     # The corpus is about Python, so the pair is made from its own words.
     sensible, absurd = "This method should return the value.", "This banana should return the value."
     p_sensible, p_absurd = log_probability(model, corpus, sensible), log_probability(model, corpus, absurd)
-    ctx.report(f"log P('{sensible}') vs log P('{absurd}')",
-               "a language model rates the sensible sentence likelier (ch079.md:41)",
-               f"{p_sensible:.1f} vs {p_absurd:.1f} nats", data=data, matches=p_sensible > p_absurd)
+    ctx.report(tr("log P('{sensible}') vs log P('{absurd}')").format(sensible=sensible, absurd=absurd),
+               tr("a language model rates the sensible sentence likelier (ch079.md:41)"),
+               tr("{sensible:.1f} vs {absurd:.1f} nats").format(sensible=p_sensible, absurd=p_absurd), data=data,
+               matches=p_sensible > p_absurd,
+               reason=tr("the nonsensical sentence came out at least as likely"))
 
     # ch079.md:47 says GPT-3 learns to fill in words removed at random from the words around
     # them: that is BERT's masked LM (ch077-078). A GPT reads the left only: change every
@@ -226,20 +243,20 @@ def language_model(ctx) -> None:
                                              generator=torch.Generator().manual_seed(ctx.seed))
         model.eval()
         right_side = float((model(ids)[0, :cut + 1] - model(changed)[0, :cut + 1]).abs().max())
-    ctx.report("change of the prediction at a position when every later character is replaced",
-               "GPT-3 fills in randomly removed words from the words around them (ch079.md:47)",
-               f"{right_side:.1e} (the words to the right are never seen)", data=data,
-               matches=right_side > 1e-6,
-               reason="a GPT predicts the next token from the left alone (Brown et al. 2020); filling in "
-                      "removed words from both sides is BERT's masked LM (ch078.md), not GPT-3's objective")
+    ctx.report(tr("change of the prediction at a position when every later character is replaced"),
+               tr("GPT-3 fills in randomly removed words from the words around them (ch079.md:47)"),
+               tr("{change} (the words to the right are never seen)").format(change=decimal(f"{right_side:.1e}")),
+               data=data, matches=right_side > 1e-6,
+               reason=tr("a GPT predicts the next token from the left alone (Brown et al. 2020); filling in "
+                         "removed words from both sides is BERT's masked LM (ch078.md), not GPT-3's objective"))
 
     steps, train_losses, val_losses = zip(*curve)
     fig, ax = new_figure(figsize=(6.5, 4))
-    ax.plot(steps, train_losses, marker=".", label="train batch")
-    ax.plot(steps, val_losses, marker="o", label="validation")
-    ax.axhline(NANOGPT_BABY_VAL_LOSS, color="grey", ls="--", label="nanoGPT baby GPT, Tiny Shakespeare")
-    ax.set(xlabel="iteration (batch 12 x 64 characters)", ylabel="cross-entropy (nats/char)",
-           title=f"character-level GPT on {CORPUS}")
+    ax.plot(steps, train_losses, marker=".", label=tr("train batch"))
+    ax.plot(steps, val_losses, marker="o", label=tr("validation"))
+    ax.axhline(NANOGPT_BABY_VAL_LOSS, color="grey", ls="--", label=tr("nanoGPT baby GPT, Tiny Shakespeare"))
+    ax.set(xlabel=tr("iteration (batch 12 x 64 characters)"), ylabel=tr("cross-entropy (nats/char)"),
+           title=tr("character-level GPT on {corpus}").format(corpus=CORPUS))
     ax.legend()
     ctx.plot("ch79_learning_curve", fig)
 
@@ -247,7 +264,7 @@ def language_model(ctx) -> None:
     ax.axis("off")
     body = "\n\n".join(f"T = {t}:  " + s.replace("\n", " ")[:170] for t, s in samples.items())
     ax.text(0, 1, body, va="top", family="monospace", fontsize=8, wrap=True)
-    ax.set_title("samples from the character-level GPT at three temperatures")
+    ax.set_title(tr("samples from the character-level GPT at three temperatures"))
     ctx.plot("ch79_samples", fig)
 
 
@@ -321,6 +338,11 @@ def fine_tune(ctx, body: nn.Module, corpus, train, test, lam: float, steps: int,
     return _accuracy(body, classifier, test), curve
 
 
+def _percent(fraction: float) -> str:
+    """'61.3%' as the output language writes it."""
+    return decimal(f"{100 * fraction:.1f}%")
+
+
 def _pooled(hidden: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """Mean of the hidden states over the snippet's own (not padded) positions.
 
@@ -342,18 +364,23 @@ def _accuracy(body, classifier, data) -> float:
 def _times_line(ctx, label: str, book: float, citation: str, ratio: float) -> None:
     """'N times more' judged within +-TIMES_TOLERANCE of N."""
     close = abs(ratio / book - 1) <= TIMES_TOLERANCE
-    ctx.report(f"{label} (within {100 * TIMES_TOLERANCE:.0f}% counts as a match)",
-               f"{book:.0f} times more {citation}", f"{ratio:.1f}x", matches=close,
-               reason="" if close else f"{100 * (ratio / book - 1):+.0f}% from {book:.0f}x")
+    ctx.report(tr("{label} (within {tolerance} counts as a match)").format(
+                   label=label, tolerance=f"{100 * TIMES_TOLERANCE:.0f}%"),
+               tr("{times:.0f} times more {citation}").format(times=book, citation=citation),
+               decimal(f"{ratio:.1f}x"), matches=close,
+               reason="" if close else tr("{gap} from {times:.0f}x").format(gap=f"{100 * (ratio / book - 1):+.0f}%",
+                                                                          times=book))
 
 
 def _count_line(ctx, name: str, book: float, book_text: str) -> int:
     count = parameter_count(**CONFIGS[name])
-    ctx.report(f"{name} parameters ({CONFIGS[name]['n_layers']} layers, d={CONFIGS[name]['d_model']}, "
-               f"vocabulary {CONFIGS[name]['vocab_size']:,}, context {CONFIGS[name]['max_len']:,}; "
-               "tied output, built on the meta device)", book_text, f"{count / 1e6:,.1f}M",
+    ctx.report(tr("{name} parameters ({layers} layers, d={d}, vocabulary {vocabulary:,}, context {context:,}; "
+                  "tied output, built on the meta device)").format(
+                   name=name, layers=CONFIGS[name]["n_layers"], d=CONFIGS[name]["d_model"],
+                   vocabulary=CONFIGS[name]["vocab_size"], context=CONFIGS[name]["max_len"]),
+               book_text, number(count / 1e6, 1) + "M",
                matches=abs(count / book - 1) <= COUNT_TOLERANCE,
-               reason=f"{100 * (count / book - 1):+.1f}% from the book's figure")
+               reason=tr("{gap} from the book's figure").format(gap=decimal(f"{100 * (count / book - 1):+.1f}%")))
     ctx.logger.scalars(0, {f"params/{name}": count})
     return count
 
@@ -375,9 +402,10 @@ def gpt1_fine_tuning(ctx) -> None:
     train_examples = spelling_task(corpus.text[:split], n_train, 8, ctx.seed)
     test_examples = spelling_task(corpus.text[split:], n_test, 8, ctx.seed + 1)
     train, test = _task_tensors(corpus, train_examples), _task_tensors(corpus, test_examples)
-    data = (f"spelling task made for the demo from {CORPUS}: {n_train} labelled train / "
-            f"{len(test_examples)} test snippets of 8 words, half with their letters shuffled")
-    ctx.say(f"data: {data}; e.g. {train_examples[0]} / {train_examples[1]}")
+    data = tr("spelling task made for the demo from {corpus}: {train} labelled train / {test} test snippets of 8 "
+              "words, half with their letters shuffled").format(corpus=CORPUS, train=n_train, test=len(test_examples))
+    ctx.say(tr("data: {data}; e.g. {first} / {second}").format(data=data, first=train_examples[0],
+                                                                second=train_examples[1]))
 
     state = {k: v.clone() for k, v in pretrained_model.state_dict().items()}
     results, curves = {}, {}
@@ -390,7 +418,7 @@ def gpt1_fine_tuning(ctx) -> None:
             body.load_state_dict(state)
         tag = name.split(",")[0].replace(" ", "_").replace("-", "") + f"_lambda{lam}"
         results[name], curves[name] = fine_tune(ctx, body, corpus, train, test, lam, steps, 1e-3, tag)
-        ctx.say(f"  {name}: test accuracy {100 * results[name]:.1f}%")
+        ctx.say(tr("  {arm}: test accuracy {accuracy}").format(arm=tr(ARM_NAMES[name]), accuracy=_percent(results[name])))
     best_pre = results["pre-trained, L3 (lambda=0.5)"]
     scratch = results["from scratch, L3 (lambda=0.5)"]
     without = results["pre-trained, L2 only (lambda=0)"]
@@ -403,30 +431,34 @@ def gpt1_fine_tuning(ctx) -> None:
     labels = np.array([label for _, label in test_examples])
     unsupervised = float(((per_char > np.median(per_char)) == labels).mean())
     knows = unsupervised - 0.5 > 2 * math.sqrt(0.25 / len(test_examples))
-    ctx.report("the pre-trained language model alone, no label: snippets above the median log-probability per "
-               "character called 'as written'", "not given", f"{100 * unsupervised:.1f}% right (a guess: 50%)",
+    ctx.report(tr("the pre-trained language model alone, no label: snippets above the median log-probability per "
+                  "character called 'as written'"), tr("not given"),
+               tr("{accuracy} right (a guess: {guess})").format(accuracy=_percent(unsupervised), guess="50%"),
                data=data, matches=None,
-               reason="a diagnostic of the lines below: what pre-training knows of spelling before any fine-tuning")
-    why = (f"; the pre-trained model alone tells them apart {100 * unsupervised:.1f}%, so fine-tuning "
-           + ("loses what pre-training knew" if knows else "has nothing to inherit: pre-training too short"))
+               reason=tr("a diagnostic of the lines below: what pre-training knows of spelling before any fine-tuning"))
+    why = (tr("; the pre-trained model alone tells them apart {accuracy}, so fine-tuning loses what pre-training knew")
+           if knows else tr("; the pre-trained model alone tells them apart {accuracy}, so fine-tuning has nothing to "
+                            "inherit: pre-training too short")).format(accuracy=_percent(unsupervised))
     for label, book, first, second in (
-            ("test accuracy after fine-tuning: pre-trained vs from scratch",
-             "pre-training then minimal fine-tuning generalises better (ch080.md:89-92)", best_pre, scratch),
-            (f"test accuracy with L3 = L2 + {BOOK_LAMBDA} L1 vs L2 alone (both pre-trained)",
-             "the auxiliary objective improves generalisation (ch080.md:47)", best_pre, without)):
+            (tr("test accuracy after fine-tuning: pre-trained vs from scratch"),
+             tr("pre-training then minimal fine-tuning generalises better (ch080.md:89-92)"), best_pre, scratch),
+            (tr("test accuracy with L3 = L2 + {lam} L1 vs L2 alone (both pre-trained)").format(
+                lam=decimal(f"{BOOK_LAMBDA}")),
+             tr("the auxiliary objective improves generalisation (ch080.md:47)"), best_pre, without)):
         better = first - second > noise
-        ctx.report(label, book, f"{100 * first:.1f}% vs {100 * second:.1f}%", data=data, matches=better,
-                   reason="" if better else f"the gap is under two standard errors ({100 * noise:.1f} points)" + why
-                   + ("; reduced size under --quick" if ctx.quick else ""))
+        ctx.report(label, book, tr("{first} vs {second}").format(first=_percent(first), second=_percent(second)),
+                   data=data, matches=better,
+                   reason="" if better else tr("the gap is under two standard errors ({noise:.1f} points)").format(
+                       noise=100 * noise) + why + (tr(REDUCED) if ctx.quick else ""))
     ctx.logger.scalars(steps, {f"ch80/final/{k}": v for k, v in results.items()} | {"ch80/lm_alone": unsupervised})
 
     fig, ax = new_figure(figsize=(6.5, 4))
     for name, curve in curves.items():
         steps_, accuracies = zip(*curve)
-        ax.plot(steps_, [100 * a for a in accuracies], marker=".", label=name)
-    ax.axhline(50, color="grey", ls=":", label="chance")
-    ax.set(xlabel="fine-tuning step (batch 32)", ylabel="test accuracy (%)",
-           title="GPT-1 fine-tuning: real vs letter-shuffled words")
+        ax.plot(steps_, [100 * a for a in accuracies], marker=".", label=tr(ARM_NAMES[name]))
+    ax.axhline(50, color="grey", ls=":", label=tr("chance"))
+    ax.set(xlabel=tr("fine-tuning step (batch 32)"), ylabel=tr("test accuracy (%)"),
+           title=tr("GPT-1 fine-tuning: real vs letter-shuffled words"))
     ax.legend(fontsize=8)
     ctx.plot("ch80_fine_tuning", fig)
 
@@ -436,46 +468,49 @@ def gpt1_fine_tuning(ctx) -> None:
 @register("ch81", "Modelos de Linguagem Como Tarefas Não Supervisionadas (GPT-2)",
           "GPT-2: 48 layers, width 1,600, 50,257 tokens, 1,024 context, pre-LayerNorm")
 def gpt2(ctx) -> None:
-    _count_line(ctx, "GPT-2", BOOK_GPT2_PARAMS, "1.542 billion (ch079.md:33); 1.5B (ch081.md:34)")
+    _count_line(ctx, "GPT-2", BOOK_GPT2_PARAMS, tr("1.542 billion (ch079.md:33); 1.5B (ch081.md:34)"))
     ratio = parameter_count(**CONFIGS["GPT-2"]) / parameter_count(**CONFIGS["GPT-1"])
-    _times_line(ctx, "GPT-2 / GPT-1 parameters", BOOK_GPT2_OVER_GPT1, "(ch081.md:34)", ratio)
+    _times_line(ctx, tr("GPT-2 / GPT-1 parameters"), BOOK_GPT2_OVER_GPT1, "(ch081.md:34)", ratio)
     # The four sizes of ch081.md:44 from the layers and widths of Radford et al. 2019, Table 2.
     for book, (layers, width) in GPT2_SIZES.items():
         count = parameter_count(**{**CONFIGS["GPT-2"], "n_layers": layers, "d_model": width, "n_heads": width // 64})
-        ctx.report(f"GPT-2 family: {layers} layers, width {width} (Radford et al. 2019, Table 2)",
-                   f"{book / 1e6:,.0f}M (ch081.md:44)", f"{count / 1e6:,.1f}M",
+        ctx.report(tr("GPT-2 family: {layers} layers, width {width} (Radford et al. 2019, Table 2)").format(
+                       layers=layers, width=width),
+                   number(round(book / 1e6)) + "M (ch081.md:44)", number(count / 1e6, 1) + "M",
                    matches=abs(count / book - 1) <= COUNT_TOLERANCE,
-                   reason=f"{100 * (count / book - 1):+.1f}%: the paper's own size names; the released "
-                          "models of these shapes have 124M/355M/774M/1,558M parameters")
+                   reason=tr("{gap}: the paper's own size names; the released models of these shapes have "
+                             "124M/355M/774M/1,558M parameters").format(gap=decimal(f"{100 * (count / book - 1):+.1f}%")))
     with torch.device("meta"):
         model = nets.build("transformer", **CONFIGS["GPT-2"])
     final_norms = sum(isinstance(m, nn.LayerNorm) for m in [model.final_norm])
-    ctx.report("pre-LayerNorm: LN at each sub-block's input, plus one after the last block",
-               "LN moved to the input of each sub-block and one added at the end (ch081.md:40)",
-               f"{sum(b.pre_norm for b in model.blocks)} of {len(model.blocks)} blocks pre-norm; "
-               f"final LN: {bool(final_norms)}", by_construction=True,
-               reason="CONFIGS builds GPT-2 with norm='pre'; reading it back measures nothing")
+    ctx.report(tr("pre-LayerNorm: LN at each sub-block's input, plus one after the last block"),
+               tr("LN moved to the input of each sub-block and one added at the end (ch081.md:40)"),
+               tr("{pre} of {blocks} blocks pre-norm; final LN: {final}").format(
+                   pre=sum(b.pre_norm for b in model.blocks), blocks=len(model.blocks),
+                   final=tr("True") if final_norms else tr("False")), by_construction=True,
+               reason=tr("CONFIGS builds GPT-2 with norm='pre'; reading it back measures nothing"))
     for name in ("GPT-1", "GPT-2"):
         ctx.logger.scalars(0, {f"params/{name}": parameter_count(**CONFIGS[name])})
 
 
 @register("ch82", "GPT-3 – Características e Limitações", "GPT-3: 96 layers, 96 heads, width 12,288, 175B")
 def gpt3(ctx) -> None:
-    count = _count_line(ctx, "GPT-3", BOOK_GPT3_PARAMS, "175 billion (ch082.md:4)")
+    count = _count_line(ctx, "GPT-3", BOOK_GPT3_PARAMS, tr("175 billion (ch082.md:4)"))
     ratio = count / parameter_count(**CONFIGS["GPT-2"])
-    _times_line(ctx, "GPT-3 / GPT-2 parameters", BOOK_GPT3_OVER_GPT2, "(ch082.md:4)", ratio)
+    _times_line(ctx, tr("GPT-3 / GPT-2 parameters"), BOOK_GPT3_OVER_GPT2, "(ch082.md:4)", ratio)
     # The book's width, 12888 (ch082.md:38): the head count does not change the count, and
     # 12888 is not a multiple of 96, so it is split over 8 heads here.
     typo = parameter_count(**{**CONFIGS["GPT-3"], "d_model": BOOK_GPT3_WIDTH_TYPO, "n_heads": 8})
-    ctx.report(f"parameters of a GPT-3 with the book's width {BOOK_GPT3_WIDTH_TYPO} (96 layers)",
-               "175 billion (ch082.md:4)", f"{typo / 1e9:,.1f}B", matches=abs(typo / BOOK_GPT3_PARAMS - 1) <= COUNT_TOLERANCE,
-               reason=f"{100 * (typo / BOOK_GPT3_PARAMS - 1):+.1f}%: 12888 is a typo for 12,288 "
-                      f"(Brown et al. 2020), which gives the {count / 1e9:,.1f}B above")
+    ctx.report(tr("parameters of a GPT-3 with the book's width {width} (96 layers)").format(width=BOOK_GPT3_WIDTH_TYPO),
+               tr("175 billion (ch082.md:4)"), number(typo / 1e9, 1) + "B",
+               matches=abs(typo / BOOK_GPT3_PARAMS - 1) <= COUNT_TOLERANCE,
+               reason=tr("{gap}: 12888 is a typo for 12,288 (Brown et al. 2020), which gives the {count}B above").format(
+                   gap=decimal(f"{100 * (typo / BOOK_GPT3_PARAMS - 1):+.1f}%"), count=number(count / 1e9, 1)))
     with torch.device("meta"):
         model = nets.build("transformer", **{**CONFIGS["GPT-3"], "n_layers": 1})
     head_width = model.blocks[0].self_attention.d_head
-    ctx.report("width 12,288 split over 96 heads: each head's d_k", "not given", head_width, matches=None,
-               reason="the book gives the width as 12888, a typo for 12,288 (Brown et al. 2020)")
+    ctx.report(tr("width 12,288 split over 96 heads: each head's d_k"), tr("not given"), head_width, matches=None,
+               reason=tr("the book gives the width as 12888, a typo for 12,288 (Brown et al. 2020)"))
     gpu_bytes = count * 2
-    ctx.say(f"175B parameters in 16-bit floats: {gpu_bytes / 1e9:,.0f} GB - counted on the meta device, "
-            "nothing was allocated")
+    ctx.say(tr("175B parameters in 16-bit floats: {gigabytes:,.0f} GB - counted on the meta device, "
+               "nothing was allocated").format(gigabytes=gpu_bytes / 1e9))
