@@ -49,6 +49,8 @@ def test_a_sweep_is_listed_per_seed_with_its_iqm_and_cost_beside_the_published_f
     assert "s0 30.0, s1 40.0, s2 50.0 | 40.0 [" in printed  # IQM of three seeds is their mean
     assert "| 100000 | 100 | 20.0 / 40.0" in printed  # mean minutes per seed: wall / CPU
     assert "boxing-100k [sb3] (sb3-dqn)" in printed and "s0 1.5 | 1.5 [1.5, 1.5]" in printed
+    # a run whose checkpoints kept no training time: the files' times, marked approximate
+    assert re.search(r"s0 1\.5 \| .* \| ~\d+\.\d / -\n", printed) and "\n  ~: the run's checkpoints predate" in printed
     assert re.search(r"\n  SPR +35\.7  Schwarzer et al\. 2021\n", printed)
 
 

@@ -6,7 +6,7 @@ e.g. SB3's DQN trained with `train.py boxing-100k --backend sb3`) and prints one
 the final agent's score per seed in raw Boxing points, the IQM over seeds with rliable's
 stratified-bootstrap 95% interval, the agent steps it trained, the episodes its final score
 averages, and the training minutes per seed (wall-clock and CPU, summed over resumes, from the
-run's last checkpoint). Under it, the published Boxing figures on the same benchmark, each
+run's last checkpoint; marked ~ where only the files' times give them). Under it, the published Boxing figures on the same benchmark, each
 with its source. Nothing is measured here: the runs are whatever the directories hold, so a
 tuning sweep at 20k steps reads as 20k steps, not as Atari 100k.
 """
@@ -40,21 +40,20 @@ PUBLISHED = (
 )
 
 
-def _cost(run_dir: Path) -> tuple[float | None, float | None]:
-    """Training minutes (wall, CPU) from the last checkpoint; wall from metrics.csv's first and
-    last rows for runs from before checkpoints kept it (CPU then unknown)."""
+def _cost(run_dir: Path) -> tuple[float | None, float | None, bool]:
+    """Training minutes (wall, CPU) from the last checkpoint, and whether they are only
+    approximate: a run from before checkpoints kept them gives the time from its config.yaml to
+    its eval.json (the final evaluation included; CPU unknown)."""
     try:
         state = json.loads((run_dir / "checkpoints" / "latest" / "state.json").read_text())["state"]
     except (OSError, ValueError, KeyError, TypeError):
         state = {}
     if isinstance(state.get("training_seconds"), (int, float)) and state["training_seconds"] > 0:
-        return state["training_seconds"] / 60, state.get("training_cpu_seconds", 0.0) / 60 or None
+        return state["training_seconds"] / 60, state.get("training_cpu_seconds", 0.0) / 60 or None, False
     try:
-        with open(run_dir / "metrics.csv", newline="") as handle:
-            times = [float(row["wall_time"]) for row in csv.DictReader(handle) if row.get("wall_time")]
-    except (OSError, ValueError, KeyError):
-        return None, None
-    return ((times[-1] - times[0]) / 60 if len(times) > 1 else None), None
+        return ((run_dir / "eval.json").stat().st_mtime - (run_dir / "config.yaml").stat().st_mtime) / 60, None, True
+    except OSError:
+        return None, None, True
 
 
 def _episodes(run_dir: Path) -> int | None:
@@ -71,8 +70,9 @@ class Row:
         self.label, self.runs, self.steps = label, sorted(runs), steps
         self.estimates = interval_estimates([value for _, value, _ in self.runs]) if self.runs else None
         costs = [_cost(run_dir) for _, _, run_dir in self.runs]
-        walls = [wall for wall, _ in costs if wall is not None]
-        cpus = [cpu for _, cpu in costs if cpu is not None]
+        walls = [wall for wall, _, _ in costs if wall is not None]
+        cpus = [cpu for _, cpu, _ in costs if cpu is not None]
+        self.approximate = any(approximate for _, _, approximate in costs)
         self.wall_minutes = sum(walls) / len(walls) if walls else None
         self.cpu_minutes = sum(cpus) / len(cpus) if len(cpus) == len(costs) and cpus else None
         episodes = {_episodes(run_dir) for _, _, run_dir in self.runs}
@@ -128,7 +128,10 @@ def table(directories: list[str]) -> str:
         seeds = ", ".join(f"s{seed} {_number(value)}" for seed, value, _ in row.runs)
         lines.append(f"    {seeds} | {_number(iqm.point)} [{_number(iqm.low)}, {_number(iqm.high)}] | "
                      f"{row.steps or '-'} | {row.episodes or '-'} | "
-                     f"{_number(row.wall_minutes)} / {_number(row.cpu_minutes)}")
+                     f"{'~' if row.approximate else ''}{_number(row.wall_minutes)} / {_number(row.cpu_minutes)}")
+    if any(row.approximate for row in rows):
+        lines.append("  " + tr("~: the run's checkpoints predate kept training times: from its config.yaml to its "
+                               "eval.json, the final evaluation included"))
     if not rows:
         lines.append("  " + tr("(none given: python scripts/sweep.py boxing-100k --seeds 0-4, then "
                                "--from runs/boxing-100k/sweep-...)"))
