@@ -85,7 +85,7 @@ class RunResult:
             preset=self.preset, by=by, steps=number(self.steps), episodes=self.episodes_said(),
             updates=number(self.updates),
             seconds=self.seconds, sps=self.steps_per_second, seed=self.seed)
-        evaluation = tr("evaluation over {episodes} episodes (epsilon {epsilon}): "
+        evaluation = tr("evaluation over {episodes} episodes (epsilon {epsilon:g}): "
                         "mean return {mean:.4f} +- {ci95:.4f} (95% CI)").format(
             episodes=e["episodes"], epsilon=e["protocol"]["epsilon"], mean=e["mean"], ci95=e["ci95"])
         runs = Path("runs").resolve()

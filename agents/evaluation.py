@@ -135,7 +135,7 @@ def format_report(result: dict, config: RunConfig, path: Path, run: RunDir) -> s
         tr("{preset} ({trained_by}), checkpoint {checkpoint}").format(
             preset=config.preset, trained_by=trained_by, checkpoint=checkpoint["name"])
         + (f" ({where})" if where else "")
-        + tr(": {episodes} episodes, epsilon {epsilon}, seed {seed}").format(
+        + tr(": {episodes} episodes, epsilon {epsilon:g}, seed {seed}").format(
             episodes=result["episodes"], epsilon=result["protocol"]["epsilon"], seed=result["protocol"]["seed"]),
         tr("mean return {mean:.4f} +- {ci95:.4f} (95% CI), std {std:.4f}, median {median:.4f}").format(
             mean=result["mean"], ci95=result["ci95"], std=result["std"], median=result["median"]),

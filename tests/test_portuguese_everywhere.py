@@ -369,3 +369,13 @@ def test_the_python_api_keeps_its_data_errors_and_a_damaged_dataset_leaves_no_ru
             demos.run("ch13", data="mnist", data_dir=str(damaged), quick=True, run_dir=str(run_dir), device="cpu")
     assert not (tmp_path / "a").exists() and not (tmp_path / "new").exists()
     assert list((tmp_path / "given").iterdir()) == []
+
+
+def test_a_run_title_and_an_evaluation_epsilon_are_said_in_portuguese():
+    from agents.watch.views import run_title
+
+    i18n.set_language("pt")
+    assert run_title(SimpleNamespace(preset="blackjack-q", seed=0)) == "blackjack-q (semente 0)"
+    said = i18n.tr(": {episodes} episodes, epsilon {epsilon:g}, seed {seed}").format(episodes=8, epsilon=0.05, seed=1)
+    assert said == ": 8 episódios, epsilon 0,05, semente 1"
+    i18n.set_language("en")

@@ -12,14 +12,14 @@ from lab.i18n import tr
 from agents.contract import FinishedRun
 from agents.watch import reports
 from agents.watch.recording import record_learner
-from agents.watch.views import view_for
+from agents.watch.views import run_title, view_for
 
 
 def finish_run(done: FinishedRun) -> list[str]:
     """The task's report, the learning curve and the recording of `done`: their lines."""
     c, view = done.config, view_for(done.config.env.name)
     report = view.report(done.run, done.learner, c, done.evaluation, done.logger, done.step)
-    curve = reports.learning_curve(done.run, f"{c.preset} (seed {c.seed})", view.task.references,
+    curve = reports.learning_curve(done.run, run_title(c), view.task.references,
                                    logger=done.logger, step=done.step, final_episodes=c.final_episodes)
     if curve is not None:
         report.append(tr("learning curve: {path}").format(path=curve))

@@ -22,6 +22,11 @@ from agents.watch.blackjack_plays import blackjack_plays_figure, hand_picture, h
 from agents.watch.scenes import rooms_picture, rooms_text, tictactoe_picture, tictactoe_text
 
 
+
+def run_title(config) -> str:
+    """'blackjack-q (seed 0)', the title of a run's figures, in the output language."""
+    return tr("{preset} (seed {seed})").format(preset=config.preset, seed=config.seed)
+
 class TaskView:
     """The default: Q-tables over numbered states as heat-maps, the env's own frames."""
 
@@ -38,7 +43,7 @@ class TaskView:
         """Final report lines (and files) after the last evaluation; extends `evaluation`.
         A Q-table over numbered states is drawn as a heat-map (plots/q_table.png)."""
         path = reports.q_table_figure(run, learner, self.task.action_labels(),
-                                      f"{config.preset} (seed {config.seed})", logger=logger, step=step)
+                                      run_title(config), logger=logger, step=step)
         return [] if path is None else [tr("Q-table heat-map: {path}").format(path=path)]
 
     def outcome_lines(self, env, total: float, steps: int) -> list[str]:
