@@ -78,7 +78,8 @@ def demo(ctx) -> None:
         ctx.report(tr("std of z, {init}, sampled").format(init=init_name), BOOK_STD[init], round(float(z.std()), 3),
                    data=tr("{samples:,} draws of the 1,001 weights and bias (seed {seed})").format(
                        samples=samples, seed=ctx.seed),
-                   matches=bool(abs(z.std() - exact) < tolerance), reason=tr("sampling error beyond {count} standard errors").format(count=SAMPLED_STD_ERRORS))
+                   matches=bool(abs(z.std() - exact) < tolerance),
+                   reason=tr("sampling error beyond {count} standard errors").format(count=SAMPLED_STD_ERRORS))
         ctx.report(tr("neurons saturated (sigma'(z) < 0.01), {init}").format(init=init_name),
                    tr("most") if not scaled else tr("few"), decimal(f"{saturated_fraction(z):.1%}"),
                    data=tr("{samples:,} draws").format(samples=samples),
