@@ -27,6 +27,7 @@ from lab.stats import summarize
 
 from agents.config import RunConfig
 from agents.engine import check_state, load_learner_state
+from agents.playing import check_play_options
 from agents.runner import build_learner, device_of
 from agents.tasks import summary_lines, task_for
 
@@ -94,12 +95,7 @@ def evaluate_checkpoint(run_dir: str | os.PathLike, checkpoint: str = "best", ep
                         epsilon: float | None = None, seed: int = HELD_OUT_SEED, device: str = "auto",
                         quiet: bool = False) -> tuple[dict, Path, LoadedRun]:
     """:func:`evaluate_run`'s figures: the result written, where, and the loaded run."""
-    if seed < 0:
-        raise UsageError(tr("--seed must be >= 0, got {value}").format(value=seed))
-    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
-        raise UsageError(tr("--episodes must be a positive integer, got {value}").format(value=repr(episodes)))
-    if epsilon is not None and not 0.0 <= float(epsilon) <= 1.0:
-        raise UsageError(tr("--epsilon must be between 0 and 1, got {value}").format(value=repr(epsilon)))
+    check_play_options(episodes, epsilon, seed)
     loaded = load_run(run_dir, checkpoint, device)
     config = loaded.config
     episodes = config.final_episodes if episodes is None else episodes

@@ -7,13 +7,32 @@ episode counted from its start, so short episodes are never favoured.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 import envs
+from lab.cli import UsageError
 from lab.i18n import tr
 from lab.progress import progress_bar
+
+
+def check_episodes(episodes: Any) -> None:
+    """`episodes` (--episodes) is a whole number >= 1."""
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise UsageError(tr("--episodes must be a positive integer, got {value}").format(value=repr(episodes)))
+
+
+def check_play_options(episodes: Any = None, epsilon: Any = None, seed: Any = None) -> None:
+    """The options every way of playing a trained agent shares (scripts/evaluate.py, record.py,
+    play.py): how many episodes, the exploration, the first seed; None leaves one to its default.
+    Nothing here loads PyTorch, so the scripts refuse a bad value before they load it."""
+    if episodes is not None:
+        check_episodes(episodes)
+    if epsilon is not None and not 0.0 <= float(epsilon) <= 1.0:
+        raise UsageError(tr("--epsilon must be between 0 and 1, got {value}").format(value=repr(epsilon)))
+    if seed is not None and seed < 0:
+        raise UsageError(tr("--seed must be >= 0, got {value}").format(value=seed))
 
 
 def play_vector_episodes(act: Callable[[np.ndarray], np.ndarray], env_name: str, options: dict,

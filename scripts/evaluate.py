@@ -36,7 +36,10 @@ def main(argv: list[str] | None = None) -> int:
 
         print(summarize_sweep(args.run_dir).table())
         return 0
-    RunDir.open(args.run_dir)  # a folder that is no run is refused before PyTorch is loaded
+    RunDir.open(args.run_dir)  # a folder that is no run, or a bad option, is refused before PyTorch is loaded
+    from agents.playing import check_play_options
+
+    check_play_options(args.episodes, args.epsilon, args.seed)
     from agents import evaluation
 
     report = evaluation.evaluate_run(

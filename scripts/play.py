@@ -33,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
-    RunDir.open(args.run_dir)  # a folder that is no run is refused before PyTorch is loaded
+    RunDir.open(args.run_dir)  # a folder that is no run, or a bad option, is refused before PyTorch is loaded
+    from agents.watch.options import check_live_options
+
+    check_live_options(args.mode, args.episodes, args.delay, args.seed)
     from agents.watch import live
     print(live.play_run(args.run_dir, mode=args.mode, terminal=args.terminal, episodes=args.episodes,
                         delay=args.delay, seed=args.seed, checkpoint=args.checkpoint, device=args.device))

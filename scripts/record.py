@@ -28,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", help="auto | cpu | cuda | cuda:N")
     args = parser.parse_args(argv)
 
-    RunDir.open(args.run_dir)  # a folder that is no run is refused before PyTorch is loaded
+    RunDir.open(args.run_dir)  # a folder that is no run, or a bad option, is refused before PyTorch is loaded
+    from agents.watch.options import check_record_options
+
+    check_record_options(args.episodes, args.format, args.fps, args.epsilon, args.seed)
     from agents.watch.recording import record_run
 
     paths = record_run(

@@ -104,6 +104,14 @@ def test_a_refused_setting_writes_nothing(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+def test_momentum_zero_is_refused_because_it_is_the_check_run_of_ch30(tmp_path):
+    # mu = 0 is plain SGD, which ch30 already runs as its check: the chosen run would be that run.
+    with pytest.raises(ConfigError, match=re.escape("--set momentum=0: demo ch30 needs a number > 0 and < 1")):
+        demos.run("ch30", quick=True, run_dir=str(tmp_path / "run"), quiet=True, device="cpu",
+                  overrides=["momentum=0"])
+    assert not (tmp_path / "run").exists()
+
+
 def test_a_declared_setting_is_honoured_and_recorded(tmp_path, capsys):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataFallbackWarning)

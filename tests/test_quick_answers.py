@@ -1,6 +1,7 @@
 """What a script can answer without an agent answers without PyTorch (docs/design.md:
 command-line conventions): every --help, the --list of presets and demos, an unknown preset or
-demo, and a RUN_DIR (or sweep folder) that is not one. Each command runs in its own Python, as a
+demo, a RUN_DIR (or sweep folder) that is not one, and a bad option of evaluate.py, record.py or
+play.py given with a finished run. Each command runs in its own Python, as a
 user runs it, and says at its end whether `torch` was imported; no timing is measured (a loaded
 machine would make one flaky), the import is what costs the seconds."""
 
@@ -22,6 +23,7 @@ PROBE = ("import runpy, sys\n"
          "finally:\n"
          "    print('torch imported:', 'torch' in sys.modules, file=sys.stderr)\n")
 MISSING, EMPTY = "MISSING", "EMPTY"  # a folder that does not exist; an empty one (no run, no sweep)
+RUN = "RUN"  # a finished run (the finished_run fixture, trained only when a command names it)
 
 SCRIPTS = ("train", "demo", "sweep", "bench", "evaluate", "record", "play")
 COMMANDS = [
@@ -40,13 +42,35 @@ COMMANDS = [
       for script in ("evaluate", "record", "play")],
     *[([f"{script}.py", EMPTY], 2, "error: run directory EMPTY: no config.yaml here")
       for script in ("evaluate", "record", "play")],
+    (["evaluate.py", RUN, "--seed", "-1"], 2, "error: --seed must be >= 0, got -1"),
+    (["evaluate.py", RUN, "--episodes", "0"], 2, "error: --episodes must be a positive integer, got 0"),
+    (["evaluate.py", RUN, "--epsilon", "2"], 2, "error: --epsilon must be between 0 and 1, got 2.0"),
+    (["play.py", RUN, "--mode", "bogus"], 2, "error: --mode 'bogus' is not valid; choose one of: watch, play, beside"),
+    (["play.py", RUN, "--delay", "99"], 2, "error: --delay must be between 0 and 60 seconds, got 99.0"),
+    (["record.py", RUN, "--episodes", "0"], 2, "error: --episodes must be a positive integer, got 0"),
+    (["record.py", RUN, "--fps", "0"], 2, "error: --fps must be a positive integer, got 0"),
+    (["record.py", RUN, "--seed", "-1"], 2, "error: --seed must be >= 0, got -1"),
 ]
 
 
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> str:
+    """A short Blackjack Q-learning run, trained as a user trains one."""
+    run_dir = tmp_path_factory.mktemp("finished") / "run"
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "blackjack-q", "--set",
+                             "total_episodes=2000", "--run-dir", str(run_dir), "--quiet"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", LANGUAGE="en"))
+    assert result.returncode == 0 and (run_dir / "checkpoints" / "best").is_dir(), result.stderr[-2000:]
+    return str(run_dir)
+
+
 @pytest.mark.parametrize("argv, status, first_line", COMMANDS, ids=[" ".join(c[0]) for c in COMMANDS])
-def test_the_command_answers_without_importing_torch(argv, status, first_line, tmp_path):
+def test_the_command_answers_without_importing_torch(argv, status, first_line, tmp_path, request):
     (tmp_path / "empty").mkdir()
     folders = {MISSING: str(tmp_path / "nope"), EMPTY: str(tmp_path / "empty")}
+    if RUN in argv:
+        folders[RUN] = request.getfixturevalue("finished_run")
     argv = [folders.get(word, word) for word in argv]
     for name, folder in folders.items():
         first_line = first_line.replace(name, folder)

@@ -192,6 +192,21 @@ def test_bad_algo_tuple_blackjack_and_tabular_presets_are_one_line_errors(tmp_pa
         runner.train("rooms-q", [], backend="sb3", run_dir=str(tmp_path / "c"), quiet=True)
 
 
+def test_a_continuous_action_space_and_a_missing_sb3_contrib_are_one_line_in_portuguese(tmp_path, monkeypatch):
+    from lab.i18n import set_language
+
+    monkeypatch.setattr("lab.i18n._chosen", None)
+    set_language("pt")
+    with pytest.raises(ConfigError, match=r"SB3 ppo precisa de um espaço de ações Discrete, recebeu Box"):
+        runner.train("cartpole-dqn", ["env.name=Pendulum-v1"], backend="sb3", algo="ppo",
+                     run_dir=str(tmp_path / "a"), quiet=True)
+    monkeypatch.setitem(sys.modules, "sb3_contrib", None)  # as if the memory extra were not installed
+    with pytest.raises(ConfigError, match=r"--algo recurrent-ppo precisa do sb3-contrib: pip install"):
+        runner.train("cartpole-dqn", [], backend="sb3", algo="recurrent-ppo", run_dir=str(tmp_path / "b"),
+                     quiet=True)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
 # -- training, evaluating and recording with either backend --------------------------------------------
 @pytest.mark.parametrize("preset", ["cartpole-dqn", "blackjack-dqn"])
 @pytest.mark.parametrize("backend,algo", BACKENDS, ids=["native", "sb3-dqn", "sb3-ppo"])

@@ -35,6 +35,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import envs
 from lab.checkpoint import check_tensors
+from lab.checks import require
 from lab.config import ConfigError
 from lab.rundir import RunDir
 from lab.i18n import tr
@@ -138,8 +139,9 @@ class SB3Learner(Learner):
         self.vec_env = DummyVecEnv([factory for _ in range(int(hyper["n_envs"]) if train else 1)])
         try:
             extractors.preprocessed_shape(self.vec_env.observation_space)
-            if not isinstance(self.vec_env.action_space, spaces.Discrete):
-                raise ValueError(f"SB3 {self.algo} here needs a Discrete action space, got {self.vec_env.action_space}")
+            require(isinstance(self.vec_env.action_space, spaces.Discrete),
+                    tr("SB3 {algo} here needs a Discrete action space, got {space}").format(
+                        algo=self.algo, space=self.vec_env.action_space))
             self.model = self._build_model(hyper, str(device))
         except ValueError as err:
             self.vec_env.close()

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lab.i18n import tr
+
 from agents.playing import play_vector_episodes
 
 
@@ -23,7 +25,7 @@ def build_recurrent_ppo(hyper: dict, common: dict, clip_range, frames: bool):
     try:
         from sb3_contrib import RecurrentPPO
     except ModuleNotFoundError:
-        raise ValueError("--algo recurrent-ppo needs sb3-contrib: pip install -e '.[memory]'") from None
+        raise ValueError(tr("--algo recurrent-ppo needs sb3-contrib: pip install -e '.[memory]'")) from None
     common = dict(common) | {"policy": "CnnLstmPolicy" if frames else "MlpLstmPolicy"}
     return RecurrentPPO(**common, n_steps=hyper["n_steps"], batch_size=hyper["batch_size"],
                         n_epochs=hyper["n_epochs"], gae_lambda=hyper["gae_lambda"], clip_range=clip_range,

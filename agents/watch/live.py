@@ -31,26 +31,13 @@ from lab.i18n import ngettext, tr
 from lab.screens import open_screen
 
 from agents.evaluation import LoadedRun, load_run
+from agents.watch.options import MODES, check_live_options
 from agents.watch.recording import Player
 from agents.watch.scenes import Decision, Moment, cell_boxes, tally
 from agents.watch.views import view_for
 
-MODES = ("watch", "play", "beside")
 MODE_ENVS = {"play": "tictactoe", "beside": "blackjack"}  # the games a person can join
 GO_ON = {"": True}
-
-
-def check_arguments(mode: str, episodes: int | None, delay: float | None, seed: int | None) -> None:
-    """The options of `scripts/play.py`, checked before anything is loaded or opened."""
-    if mode not in MODES:
-        raise UsageError(tr("--mode {value} is not valid; choose one of: {choices}").format(
-            value=repr(mode), choices=", ".join(MODES)))
-    if episodes is not None and (isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1):
-        raise UsageError(tr("--episodes must be a positive integer, got {value}").format(value=repr(episodes)))
-    if delay is not None and not (0.0 <= delay <= 60.0):
-        raise UsageError(tr("--delay must be between 0 and 60 seconds, got {value}").format(value=repr(delay)))
-    if seed is not None and seed < 0:
-        raise UsageError(tr("--seed must be >= 0, got {value}").format(value=seed))
 
 
 def play_run(run_dir: str | os.PathLike, mode: str = "watch", terminal: bool = False, episodes: int | None = None,
@@ -64,7 +51,7 @@ def play_run(run_dir: str | os.PathLike, mode: str = "watch", terminal: bool = F
     the recording's pace, real time for Atari); `seed`: of the first episode (default: a fresh
     one, printed in the summary so the session can be replayed).
     """
-    check_arguments(mode, episodes, delay, seed)
+    check_live_options(mode, episodes, delay, seed)
     loaded = load_run(run_dir, checkpoint, device)
     env_name = loaded.config.env.name
     if mode in MODE_ENVS and env_name != MODE_ENVS[mode]:

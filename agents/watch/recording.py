@@ -28,9 +28,10 @@ from lab.cli import UsageError
 from lab.i18n import tr
 from lab.logger import Logger
 from lab.rundir import RunDir
-from lab.video import FORMATS, FrameSink, overlay_strip, text_image, upscale, with_banner
+from lab.video import FrameSink, overlay_strip, text_image, upscale, with_banner
 
 from agents.evaluation import load_run
+from agents.watch.options import check_record_options
 from agents.watch.scenes import Decision, Moment
 from agents.watch.views import view_for
 
@@ -156,21 +157,6 @@ def _display_open() -> bool:
     return bool(pygame is not None and pygame.display.get_init() and pygame.display.get_surface() is not None)
 
 
-def check_arguments(episodes: int, fmt: str, fps: int | None, epsilon: float | None, seed: int) -> None:
-    """The recording's options, checked before anything is loaded or written."""
-    if fmt not in FORMATS:
-        raise UsageError(tr("--format {fmt} is not valid; choose one of: {choices}").format(
-            fmt=repr(fmt), choices=', '.join(FORMATS)))
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise UsageError(tr("--episodes must be a positive integer, got {episodes}").format(episodes=repr(episodes)))
-    if fps is not None and fps < 1:
-        raise UsageError(tr("--fps must be a positive integer, got {fps}").format(fps=repr(fps)))
-    if epsilon is not None and not 0.0 <= epsilon <= 1.0:
-        raise UsageError(tr("--epsilon must be between 0 and 1, got {epsilon}").format(epsilon=repr(epsilon)))
-    if seed < 0:
-        raise UsageError(tr("--seed must be >= 0, got {seed}").format(seed=seed))
-
-
 def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logger | None = None,
                    fmt: str = "mp4", overlay: bool = False, epsilon: float | None = None,
                    fps: int | None = None, seed: int = 777, step: int = 0) -> list[Path]:
@@ -181,7 +167,7 @@ def record_learner(run: RunDir, learner, config, episodes: int = 1, logger: Logg
     k starts from seed `seed + k`; each video is also logged to TensorBoard as
     `videos/episode_k` when a logger is given. Returns the files written.
     """
-    check_arguments(episodes, fmt, fps, epsilon, seed)
+    check_record_options(episodes, fmt, fps, epsilon, seed)
     epsilon = float(config.evaluation.epsilon) if epsilon is None else epsilon
     player = Player(learner, config, epsilon, seed, fmt)
     fps = fps or player.default_fps
@@ -204,10 +190,7 @@ def record_run(run_dir: str | os.PathLike, episodes: int = 1, fmt: str = "mp4", 
                checkpoint: str = "best", epsilon: float | None = None, fps: int | None = None,
                seed: int = 777, device: str = "auto") -> list[Path]:
     """`scripts/record.py RUN_DIR`: load the run's agent and record it (agents.watch.recording)."""
-
-    from agents.watch.recording import check_arguments, record_learner
-
-    check_arguments(episodes, fmt, fps, epsilon, seed)
+    check_record_options(episodes, fmt, fps, epsilon, seed)
     loaded = load_run(run_dir, checkpoint, device)
     with Logger(loaded.run.path) as logger:
         return record_learner(loaded.run, loaded.learner, loaded.config, episodes=episodes, logger=logger,

@@ -73,7 +73,10 @@ def demo(ctx) -> None:
     predictions = {"degree 9": float(np.polyval(exact, far)), "line": slope * far,
                    "ridge": float(np.polyval(ridge, far))}
     dramatic = abs(predictions["degree 9"] - predictions["line"]) > abs(predictions["line"])
-    ctx.report(tr("prediction at x = {far:g} (twice the largest x): degree 9 | line | degree 9 + L2").format(far=far),
+    times = far / float(x.max())
+    far_label = (tr("prediction at x = {far:g} (twice the largest x): degree 9 | line | degree 9 + L2") if times == 2
+                 else tr("prediction at x = {far:g} ({times:g} times the largest x): degree 9 | line | degree 9 + L2"))
+    ctx.report(far_label.format(far=far, times=times),
                tr("dramatically different: x^9 dominates"),
                " | ".join(decimal(f"{v:.4g}") for v in predictions.values()),
                data=data, matches=dramatic, reason=tr("the two predictions are close here"))

@@ -109,12 +109,14 @@ def demo(ctx) -> None:
                                                                           after=percent(expanded)),
                data=describe(dataset, base, tr("{epochs} epochs each").format(epochs=expand_epochs)),
                reason=tr("another network and expansion: the book quotes Simard et al. 2003 (800 hidden, full MNIST, "
-                         "rotations, translations and distortions); here [784, 30, 10] on {images:,} images, "
+                         "rotations, translations and distortions); here {layers} on {images:,} images, "
                          "rotations only; {outcome}").format(
-                   images=base, outcome=tr("the accuracy rose with the expanded data") if expanded > plain
+                   layers=_layers(pixels), images=base,
+                   outcome=tr("the accuracy rose with the expanded data") if expanded > plain
                    else tr("the accuracy did not rise with the expanded data")))
 
-    _plot_sweep(ctx, dataset.name, network_accuracy, svm_accuracy, base, len(expanded_labels), expanded, gamma)
+    _plot_sweep(ctx, dataset.name, pixels, network_accuracy, svm_accuracy, base, len(expanded_labels), expanded,
+                gamma)
     _plot_rotations(ctx, images[:6], expanded_images, base, pixels)
 
 
@@ -123,10 +125,15 @@ def _by_size(accuracy: dict[int, float]) -> str:
     return ", ".join(f"{number(size)}: {number(percent(value), 1)}%" for size, value in accuracy.items())
 
 
+def _layers(pixels: int) -> list[int]:
+    """The book's network for images of `pixels` pixels: [784, 30, 10] on MNIST, [64, 30, 10] on 8x8 digits."""
+    return [pixels, 30, 10]
+
+
 def _train_network(ctx, dataset, pixels: int, images: np.ndarray, labels: np.ndarray, epochs: int,
                    name: str) -> float:
     """Final test accuracy of the book's network trained on (images, labels)."""
-    model = mlp(ctx, [pixels, 30, 10], init="scaled")
+    model = mlp(ctx, _layers(pixels), init="scaled")
     arrays = Arrays(train=(images, labels), test=dataset.test)
     fit(ctx, model, arrays, name, cost="cross_entropy", lr=0.5, batch_size=10, epochs=epochs,
         l2=len(labels) * 1e-4, eval_sets=())  # only the final accuracy is plotted
@@ -145,12 +152,13 @@ def _train_svm(ctx, dataset, size: int, gamma) -> float:
     return score
 
 
-def _plot_sweep(ctx, data_name: str, network: dict, svm: dict, base: int, expanded_size: int,
+def _plot_sweep(ctx, data_name: str, pixels: int, network: dict, svm: dict, base: int, expanded_size: int,
                 expanded_accuracy: float, gamma) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     titles = {"linear": N_("more data ({data}), linear axis"), "log": N_("more data ({data}), log axis")}
     for ax, scale in zip(axes, ("linear", "log")):
-        ax.plot(list(network), [100 * a for a in network.values()], "o-", label=tr("network [784, 30, 10]"))
+        ax.plot(list(network), [100 * a for a in network.values()], "o-",
+                label=tr("network {layers}").format(layers=_layers(pixels)))
         if svm:
             ax.plot(list(svm), [100 * a for a in svm.values()], "s-", label=tr("SVM (gamma={gamma})").format(gamma=gamma))
         ax.plot([expanded_size], [100 * expanded_accuracy], "*", markersize=12,

@@ -25,7 +25,8 @@ from supervised.demos._training import describe, fit, mlp, percent, setting
           settings=(Setting("train_size", None, 3_000, kind=int, low=100),
                     Setting("epochs", 30, 8, low=1),
                     Setting("eta", 0.05, above=0.0),
-                    Setting("momentum", 0.9, low=0.0, below=1.0)))
+                    # 0 is refused: mu = 0 is the check run below, it would be compared with itself
+                    Setting("momentum", 0.9, above=0.0, below=1.0)))
 def demo(ctx) -> None:
     dataset = ctx.dataset()
     pixels = dataset.input_size

@@ -284,10 +284,12 @@ def bidirectional(ctx) -> None:
         decoder_gap = float((decoder(sentence)[0, 0] - decoder(changed)[0, 0]).abs().max())
     ctx.report(tr("change the last word: change of the output at the first word, encoder (BERT)"),
                tr("the encoder reads the whole sequence at once, left and right context (ch077.md:34)"),
-               decimal(f"{encoder_gap:.3f}"), matches=encoder_gap > 1e-3)
+               decimal(f"{encoder_gap:.3f}"), matches=encoder_gap > 1e-3,
+               reason=tr("the first word's output moved by no more than 0.001: the last word hardly reached it"))
     ctx.report(tr("the same for a causal decoder (GPT, left-to-right)"),
                tr("a directional model sees only the left (ch077.md:34)"),
-               decimal(f"{decoder_gap:.1e}"), matches=decoder_gap == 0.0)
+               decimal(f"{decoder_gap:.1e}"), matches=decoder_gap == 0.0,
+               reason=tr("the first word's output changed with the last word: the causal mask let a later word in"))
     ctx.logger.scalars(0, {"ch77/encoder_first_word_change": encoder_gap,
                            "ch77/decoder_first_word_change": decoder_gap})
     _count(ctx, "BERT-base", BOOK_BASE_PARAMS, "ch078.md:81")
