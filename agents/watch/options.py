@@ -1,7 +1,7 @@
-"""The options of `scripts/record.py` and `scripts/play.py`, checked before anything is loaded
-(docs/design.md: command-line conventions; chapters 66-75). Nothing here loads PyTorch, so the
-scripts refuse a bad value in one line before they load it; the recording and the live player
-check the same when they are called from Python.
+"""record.py's and play.py's options, checked early (docs/design.md: command-line conventions).
+
+Chapters 66-75. Nothing here loads PyTorch, so the scripts refuse a bad value in one line before
+they load it; the recording and the live player check the same when they are called from Python.
 """
 
 from __future__ import annotations
