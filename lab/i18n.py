@@ -122,6 +122,12 @@ def decimal(text: str) -> str:
     return text.replace(".", ",") if language() == "pt" else text
 
 
+def listed(numbers) -> str:
+    """Numbers already written in the current language, one after another: '0.42, 0.31' in
+    English, '0,42; 0,31' in Portuguese, whose decimal comma would run into a comma between them."""
+    return ("; " if language() == "pt" else ", ").join(numbers)
+
+
 def N_(message: str) -> str:
     """Mark `message` for the catalogue without translating it yet (it is translated later)."""
     return message

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from lab.device import resolve_device
-from lab.i18n import N_, decimal, language, tr
+from lab.i18n import N_, decimal, listed, tr
 from lab.logger import Logger
 from lab.plots import save_figure
 from lab.rundir import RunDir
@@ -150,7 +150,7 @@ def _fmt(value: Any) -> str:
 def in_parentheses(texts) -> str:
     """'(a, b, c)' of texts already written as numbers; Portuguese, whose numbers carry decimal
     commas, parts them with ';': '(0,42; 0,31; 0,27)'."""
-    return "(" + ("; " if language() == "pt" else ", ").join(texts) + ")"
+    return "(" + listed(texts) + ")"
 
 
 #: The columns of the figures table every demo logs to TensorBoard (results.json keeps English).

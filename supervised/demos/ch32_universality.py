@@ -22,15 +22,13 @@ import itertools
 
 import numpy as np
 
-from lab.i18n import N_, tr
+from lab.i18n import N_, listed, tr
 from supervised.demos import register
 
 STEP_WEIGHT = 999.0
 BOOK_N_VALUES = (5, 10, 20, 50)
 #: Why a figure of this chapter would be judged differs: each compares a computed value with the book's.
 DISAGREES = N_("the computed value disagrees with the book's")
-#: Between the numbers of a list: ", " in English; "; " in Portuguese, whose decimal mark is the comma.
-NUMBER_SEPARATOR = N_(", ")
 
 
 def target(x: np.ndarray) -> np.ndarray:
@@ -109,7 +107,7 @@ def demo(ctx) -> None:
         maxima = [errors[n][0] for n in BOOK_N_VALUES]
         ctx.report(tr("max |network - f| for N = {values} bumps, {output}").format(
                        values=", ".join(map(str, BOOK_N_VALUES)), output=output),
-                   tr("falls as N grows"), tr(NUMBER_SEPARATOR).join(tr("{error:.3f}").format(error=m) for m in maxima),
+                   tr("falls as N grows"), listed(tr("{error:.3f}").format(error=m) for m in maxima),
                    matches=all(a > b for a, b in itertools.pairwise(maxima)), reason=tr(DISAGREES))
         means = [errors[n][1] for n in BOOK_N_VALUES]
         ctx.table(f"approximation_errors_{'sigmoid' if sigmoid_output else 'linear'}_output",
@@ -118,7 +116,7 @@ def demo(ctx) -> None:
         for n in BOOK_N_VALUES:
             ctx.logger.scalars(n, {f"universality/{'sigmoid' if sigmoid_output else 'linear'}/max_error": errors[n][0],
                                    f"universality/{'sigmoid' if sigmoid_output else 'linear'}/mean_error": errors[n][1]})
-        ctx.say(tr("  mean |error|, {output}: {errors}").format(output=output, errors=tr(NUMBER_SEPARATOR).join(
+        ctx.say(tr("  mean |error|, {output}: {errors}").format(output=output, errors=listed(
             tr("N={n}: {error:.4f}").format(n=n, error=m) for n, m in zip(BOOK_N_VALUES, means))))
     ctx.plot("universality", _figure())
 

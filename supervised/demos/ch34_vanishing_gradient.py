@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 import nets
-from lab.i18n import N_, tr
+from lab.i18n import N_, listed, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
@@ -42,8 +42,6 @@ CHAIN_WEIGHT = 100.0
 QUICK_TRAIN_IMAGES = 5_000  # --quick trains on at most this many images
 #: Why the gradient norms of other images than MNIST digits are not judged against the book's.
 NOT_MNIST_LIKE = N_("other data: not 784-pixel MNIST-like images")
-#: Between the numbers of a list: ", " in English; "; " in Portuguese, whose decimal mark is the comma.
-NUMBER_SEPARATOR = N_(", ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -156,7 +154,7 @@ def demo(ctx) -> None:
 def _chain(ctx) -> None:
     factors = layer_factors([CHAIN_WEIGHT] * 4)
     ctx.report(tr("exploding chain, w = 100, z = 0: factor w sigma'(0) per layer"), 25.0,
-               tr(NUMBER_SEPARATOR).join(tr("{factor:.6g}").format(factor=f) for f in factors),
+               listed(tr("{factor:.6g}").format(factor=f) for f in factors),
                matches=all(abs(f - 25.0) < 1e-9 for f in factors), reason=tr("a factor differs from 25"))
     grads = chain_bias_gradients([CHAIN_WEIGHT] * 4)
     ratio = grads[0] / grads[-1]
@@ -179,7 +177,7 @@ def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_lik
         within = bool(np.all(np.abs(np.log(mean / np.array(book))) < np.log(2)))
         ctx.report(tr("||dC/db|| per hidden layer at init, {n_hidden} hidden (book's network2 init)").format(
                        n_hidden=n_hidden),
-                   book, "(" + tr(NUMBER_SEPARATOR).join(tr("{mean:.2g}+-{std:.1g}").format(mean=m, std=s)
+                   book, "(" + listed(tr("{mean:.2g}+-{std:.1g}").format(mean=m, std=s)
                                                          for m, s in zip(mean, spread)) + ")",
                    data=tr("{data}; mean+-std over {seeds} seeds").format(data=data, seeds=len(seeds)),
                    matches=within if mnist_like else None,
@@ -193,7 +191,7 @@ def _initial_gradients(ctx, images, labels, n_outputs: int, data: str, mnist_lik
                    reason=tr("a ratio is off by more than 2x") if mnist_like else tr(NOT_MNIST_LIKE))
         normal = initial_norms(n_hidden, images, labels, seeds, "normal", n_outputs).mean(axis=0)
         ctx.report(tr("same with N(0, 1) weights, {n_hidden} hidden").format(n_hidden=n_hidden), tr("(not in the book)"),
-                   "(" + tr(NUMBER_SEPARATOR).join(tr("{norm:.3f}").format(norm=m) for m in normal) + ")",
+                   "(" + listed(tr("{norm:.3f}").format(norm=m) for m in normal) + ")",
                    data=tr("{data}; mean over {seeds} seeds").format(data=data, seeds=len(seeds)),
                    matches=None, reason=tr("the book gives these only for its scaled initialisation"))
 

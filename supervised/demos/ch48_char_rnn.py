@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import nets
-from lab.i18n import N_, decimal, language, tr
+from lab.i18n import N_, decimal, listed, tr
 from lab.plots import new_figure
 from supervised.corpora import CORPORA, CharText, load_corpus, next_char_counts
 from supervised.demos import Setting, register
@@ -49,12 +49,6 @@ LAG = 50
 OPEN_GATE_BIAS = 3.0
 #: The y axis of the exploding runs' losses (chapters 50 and 53).
 CROSS_ENTROPY_LOSS = N_("cross-entropy loss")
-
-
-def listed(numbers: list[str]) -> str:
-    """Numbers already written with the output language's decimal mark, one after another: a
-    semicolon between them in Portuguese, where a comma is the decimal mark."""
-    return ("; " if language() == "pt" else ", ").join(numbers)
 
 
 # --- ch48: the character model ---------------------------------------------------------------

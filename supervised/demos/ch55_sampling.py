@@ -34,7 +34,7 @@ import math
 import numpy as np
 from scipy import special, stats
 
-from lab.i18n import N_, decimal, language, tr
+from lab.i18n import N_, decimal, listed, tr
 from supervised.demos import Setting, register
 from supervised.demos._training import setting
 
@@ -63,8 +63,7 @@ KS_LEVEL = 0.01
 def normal(mean: float, std: float, spec: str = "g") -> str:
     """'N(mean, std^2)' with the numbers written as the output language writes them (Portuguese
     parts mean and std with a semicolon, its decimal mark being the comma)."""
-    sep = "; " if language() == "pt" else ", "
-    return f"N({decimal(format(mean, spec))}{sep}{decimal(format(std, spec))}^2)"
+    return f"N({listed([decimal(format(mean, spec)), decimal(format(std, spec)) + '^2'])})"
 
 
 def gaussian_inverse_cdf(u: np.ndarray) -> np.ndarray:

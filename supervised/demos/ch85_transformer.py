@@ -30,7 +30,7 @@ from torch import nn
 
 import nets
 from lab.config import ConfigError
-from lab.i18n import N_, decimal, language, tr
+from lab.i18n import N_, decimal, listed, tr
 from lab.plots import new_figure
 from nets.transformer import (EncoderBlock, MultiHeadAttention, attention_maps, causal_mask,
                               parameter_count, scaled_dot_product_attention,
@@ -56,7 +56,7 @@ BOOK_PER_WORD = N_("mean and variance computed per word vector (ch089.md:22)")
 def _decimals(values, digits: int) -> str:
     """Numbers listed as a reader parses them: '0.20, 0.45' in English, '0,20; 0,45' in Portuguese,
     whose decimal comma would run into the commas between them."""
-    return ("; " if language() == "pt" else ", ").join(decimal(f"{value:.{digits}f}") for value in values)
+    return listed(decimal(f"{value:.{digits}f}") for value in values)
 
 
 # --- ch86: positional encoding ---------------------------------------------------------------
