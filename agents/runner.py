@@ -173,10 +173,7 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
         return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
                             on_evaluation=on_evaluation, drawings=drawings)
-    run = RunDir.open(resume) if (RunDir(resume).path / "config.yaml").is_file() else None
-    if run is None:
-        raise UsageError(tr("--resume {path}: no config.yaml there; give a run directory made by train.py").format(
-            path=resume))
+    run = RunDir.open(resume)  # no such folder, or no config.yaml there: one line
     with run.locked():  # before reading anything: a second --resume of the same run stops here
         config = resumed_config(run, overrides, seed)
         return train_config(config, device=device, quiet=quiet, save_replay=save_replay, resume=run,

@@ -28,7 +28,7 @@ from typing import Any
 
 from lab.cli import UsageError
 from lab.config import ConfigError, dump_yaml, load_yaml
-from lab.i18n import tr
+from lab.i18n import N_, tr
 
 
 class RunDirError(ConfigError):
@@ -45,8 +45,9 @@ _NOT_MADE = object()  # a RunDir that `create` did not make: `discard` leaves it
 _held: dict[Path, list[int]] = {}
 
 
-#: What a holder writes into the lock file (English, read back by `_holder` and by tests).
-_HOLDER_LINE = "process {pid} on host {host} since {time}"
+#: What a holder writes into the lock file (in English, read back by `_holder` and by tests) and
+#: what `_holder` says (in the output language).
+_HOLDER_LINE = N_("process {pid} on host {host} since {time}")
 _HOLDER_PATTERN = re.compile(r"process (?P<pid>\d+) on host (?P<host>\S+) since (?P<time>.+)")
 
 
@@ -59,7 +60,7 @@ def _holder(lock_file: Path) -> str:
         written = None
     if written is None:
         return tr("another process")
-    return tr("process {pid} on host {host} since {time}").format(**written.groupdict())
+    return tr(_HOLDER_LINE).format(**written.groupdict())
 
 
 def check_new_run_dir(path: str | os.PathLike) -> Path:
