@@ -248,6 +248,8 @@ class Engine:
         """Continue `checkpoints/latest` if `resume`, train to the end of the budget, then
         evaluate, checkpoint and finish: the run as data."""
         purge = self.resume() if resume else None
+        if resume:  # what --set changed (a raised budget) is what the next --resume and evaluate.py read
+            self.run.write_config(to_dict(self.config))
         self.learner.start(self.run, self.steps if resume else None)
         logger = Logger(self.run.path, purge_step=purge)
         steps_at_start = self.steps

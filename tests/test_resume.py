@@ -153,3 +153,14 @@ def test_a_seed_on_resume_must_be_the_runs_own(tmp_path):
     result = subprocess.run(_train_command("--resume", str(run_dir), "--seed", "5"), cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "--seed 5 differs from the run's seed 2" in result.stderr
+
+
+def test_a_budget_raised_on_resume_is_written_to_the_run(tmp_path):
+    run_dir = tmp_path / "raised"
+    runner.train("rooms-q", overrides=["total_episodes=40", "record_episodes=0"], run_dir=str(run_dir), quiet=True)
+    result = runner.train("rooms-q", overrides=["total_episodes=60"], resume=str(run_dir), quiet=True)
+    assert result.episodes == 60
+    assert "total_episodes: 60" in (run_dir / "config.yaml").read_text()
+    again = subprocess.run(_train_command("--resume", str(run_dir)), cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)  # the stored budget is now 60: nothing is left to run
+    assert again.returncode == 2 and "already finished" in again.stderr and "60 episodes" in again.stderr
