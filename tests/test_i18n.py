@@ -65,6 +65,15 @@ def test_every_wrapped_string_is_translated_in_the_catalogue():
                              f"{untranslated[:5]}"
 
 
+def test_every_catalogue_entry_is_still_used():
+    """An entry whose English no source holds any more is a wording that was replaced: it would
+    keep an old translation alive that nobody reads (`pybabel update` marks such entries obsolete)."""
+    extracted = _extracted()
+    unused = sorted(m.id if isinstance(m.id, str) else m.id[0] for m in _po()
+                    if m.id and (m.id if isinstance(m.id, str) else m.id[0]) not in extracted)
+    assert not unused, f"{len(unused)} catalogue entries no source uses; delete them from dlbook.po: {unused[:5]}"
+
+
 def test_no_message_is_in_the_catalogue_twice():
     """babel keeps one of two entries with the same msgid without a word, so a merge of two
     appended blocks could silently pick either translation."""
