@@ -277,6 +277,30 @@ def test_spr_loss_trains_the_transition_model_and_takes_part_in_resets():
         DQNAgent(nets.build("mlp", sizes=[2, 4], head="q", n_outputs=2), 2, DQNConfig(spr_weight=1.0))
 
 
+@pytest.mark.parametrize("options", [dict(double=True, dueling=True), dict(distributional=True),
+                                     dict(spr_weight=5.0, spr_steps=2, target_update="soft")])
+def test_bfloat16_updates_compute_in_bfloat16_and_keep_float32_weights(options):
+    head = "distributional" if options.get("distributional") else ("dueling" if options.get("dueling") else "q")
+    rng = np.random.default_rng(3)
+    frames = lambda *shape: rng.integers(0, 255, (*shape, 2, 84, 84), dtype=np.uint8)  # noqa: E731
+    batch = Batch(frames(8), rng.integers(3, size=8), rng.normal(size=8).astype(np.float32), frames(8),
+                  np.full(8, 0.9, np.float32), np.ones(8, np.float32), np.arange(8), future_obs=frames(8, 2),
+                  future_actions=rng.integers(3, size=(8, 2)), future_mask=np.ones((8, 2), np.float32))
+    learned = {}
+    for precision in ("float32", "bfloat16"):
+        torch.manual_seed(4)
+        agent = DQNAgent(nets.build("nature_cnn", head=head, n_outputs=3, in_channels=2), 3,
+                         DQNConfig(precision=precision, **options), seed=1)
+        before = [p.clone() for p in agent.online.parameters()]
+        learned[precision] = agent.learn(batch)
+        assert all(p.dtype == torch.float32 for p in agent.online.parameters())
+        assert all(not torch.equal(b, p) for b, p in zip(before, agent.online.parameters()) if p.grad is not None)
+    plain, low = learned["float32"]["td_loss"], learned["bfloat16"]["td_loss"]
+    assert low != plain  # the forward passes did run in bfloat16 ...
+    assert low == pytest.approx(plain, rel=0.05)  # ... to about bfloat16's 3 significant digits
+    assert learned["bfloat16"]["td_errors"].dtype == np.float32
+
+
 def test_the_ingredients_bench_times_every_ingredient_against_the_plain_update():
     cost = measure_ingredients(rounds=1, updates_per_round=1)
     assert set(cost) == {"plain", "reset", *INGREDIENTS}

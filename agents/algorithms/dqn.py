@@ -29,6 +29,9 @@ of the `agent:` section, each off by default:
 - `replay_ratio`: gradient steps per agent step (instead of `train_every`); `optimizer: adamw`
   with `weight_decay`;
 - `spr_weight` (+ `spr_steps`): SPR's loss of predicting future latents (agents.algorithms.spr).
+And one for the machine: `precision: bfloat16` runs the update's forward passes in bfloat16
+(torch.autocast; weights, optimiser and losses stay float32), a saving where the processor has
+bfloat16 arithmetic (scripts/bench.py atari --only ingredients measures it).
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ class DQNConfig:
     # SPR: predict the target encoder's next spr_steps latents; its loss weighted spr_weight (0: off)
     spr_weight: float = 0.0
     spr_steps: int = 5
+    # the update's forward passes in bfloat16 (torch.autocast), or all in float32
+    precision: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self) -> None:
         for name in ("gamma", "gamma_start"):
@@ -232,6 +237,12 @@ class DQNAgent:
     def learn(self, batch: Batch) -> dict:
         """One gradient step on a replayed batch; returns loss, mean Q and |TD errors| (for a
         distributional agent the per-sample cross-entropy stands for |TD error|)."""
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.config.precision == "bfloat16"):
+            loss, figures = self._loss(batch)
+        self.step_on(loss)  # backward outside autocast: gradients take the forward's dtypes
+        return figures
+
+    def _loss(self, batch: Batch) -> tuple[torch.Tensor, dict]:
         obs, next_obs = self._augmented(batch.obs), self._augmented(batch.next_obs)
         actions = torch.as_tensor(batch.actions, device=self.device, dtype=torch.int64)
         returns = torch.as_tensor(batch.returns, device=self.device, dtype=torch.float32)
@@ -273,12 +284,10 @@ class DQNAgent:
             predictive = spr_loss(self.online, self.target, self.spr, latent, *future, self._augmented).mean()
             loss = loss + self.config.spr_weight * predictive
             extra["spr_loss"] = float(predictive.detach())
-
-        self.step_on(loss)
-        return {
+        return loss, {
             "td_loss": float(td_loss.detach()),
             "q_values": float(q_taken.detach().mean()),
-            "td_errors": td_error.detach().abs().cpu().numpy(),
+            "td_errors": td_error.detach().float().abs().cpu().numpy(),
         } | extra
 
     def _distributional_terms(self, log_probs, next_obs, actions, returns, discounts):

@@ -24,6 +24,8 @@ from agents.replay import Batch
 
 BATCH, ACTIONS, STACK = 32, 18, 4
 PLAIN = dict(channels_last=True)
+ALL = dict(double=True, dueling=True, distributional=True, augmentation="shift", target_update="soft",
+           optimizer="adamw", weight_decay=0.1, spr_weight=5.0, spr_steps=5)
 #: line name -> the agent options it adds to the plain DQN
 INGREDIENTS: dict[str, dict] = {
     "double + dueling": dict(double=True, dueling=True),
@@ -32,8 +34,9 @@ INGREDIENTS: dict[str, dict] = {
     "EMA target, tau .005": dict(target_update="soft", tau=0.005),
     "AdamW, decay 0.1": dict(optimizer="adamw", weight_decay=0.1),
     "SPR, K=5": dict(spr_weight=5.0, spr_steps=5, target_update="soft"),
-    "all of the above": dict(double=True, dueling=True, distributional=True, augmentation="shift",
-                             target_update="soft", optimizer="adamw", weight_decay=0.1, spr_weight=5.0, spr_steps=5),
+    "all of the above": ALL,
+    "bfloat16 forward passes": dict(precision="bfloat16"),
+    "all of the above, bfloat16": dict(ALL, precision="bfloat16"),
 }
 
 

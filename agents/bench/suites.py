@@ -21,8 +21,8 @@ in time, each with the ratio ours / reference:
             computed from the arrays each allocates (unwritten numpy zeros take no RAM, so this
             touches nothing).
 (d) ingredients  milliseconds per update of the DQN with each data-efficient ingredient (C51,
-            shifts, EMA target, AdamW, SPR) against the plain DQN update in the same run
-            (agents/bench/ingredients.py).
+            shifts, EMA target, AdamW, SPR, bfloat16 forward passes) against the plain DQN update in
+            the same run (agents/bench/ingredients.py).
 
 `scripts/bench.py blackjack` trains blackjack-dqn (chapters 71-75) with our DQN and with SB3's
 DQN (`--backend sb3`: the same preset through the one preset -> SB3 mapping) on the same number

@@ -225,7 +225,8 @@ def unmapped_options(algo: str, config: RunConfig) -> list[str]:
         missing.append("replay.prioritized=true (SB3 has no prioritized replay)")
     defaults = type(a)()
     missing += [f"{name}={getattr(a, name)} (not in SB3 DQN)"
-                for name in ("distributional", "augmentation", "n_step_start", "gamma_start", "reset_every", "spr_weight")
+                for name in ("distributional", "augmentation", "n_step_start", "gamma_start", "reset_every", "spr_weight",
+                             "precision")
                 if getattr(a, name) != getattr(defaults, name)]
     return missing
 
