@@ -11,6 +11,8 @@ import sys
 from lab.cli import make_parser, run_main
 from lab.i18n import tr
 
+from agents.bench import ATARI_PARTS, MEMORY_PARTS
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = make_parser("bench.py", __doc__)
@@ -21,8 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="auto | cpu | cuda")
     parser.add_argument("--quiet", action="store_true", help=tr("no progress bars"))
     parser.add_argument("--only", default=None,
-                        help=tr("comma-separated subset of the table's parts (atari: env,train,replay; "
-                                "memory: lstm,gru,dqn,recurrent-ppo,transformer,popgym,replay)"))
+                        help=tr("comma-separated subset of the table's parts (atari: {atari}; memory: {memory})").format(
+                            atari=",".join(ATARI_PARTS), memory=",".join(MEMORY_PARTS)))
     parser.add_argument("--seeds", default=None, help=tr("memory suite: comma-separated seeds (default 0,1,2)"))
     parser.add_argument("--workers", type=int, default=1,
                         help=tr("memory suite: trainings run at once, one torch thread each"))

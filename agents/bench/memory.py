@@ -46,7 +46,6 @@ from agents.learners.recurrent import build_memory_q_network, build_sequence_mem
 from agents.replay import ReplayMemory, SequenceReplay
 from agents.runner import resolve_config
 
-MEMORY_PARTS = ("lstm", "gru", "dqn", "recurrent-ppo", "transformer", "popgym", "replay")
 DEFAULT_PARTS = ("lstm", "gru", "dqn", "recurrent-ppo", "replay")
 SOLVED = 475.0  # CartPole-v1's threshold
 POPGYM_PRESETS = ("popgym-repeat-previous", "popgym-stateless-cartpole", "popgym-higher-lower")

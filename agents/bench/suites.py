@@ -48,13 +48,13 @@ from lab.i18n import tr
 
 from agents import runner
 from agents.config import RunConfig
+from agents.bench import ATARI_PARTS, MEMORY_PARTS
 from agents.bench.ingredients import measure_ingredients
 from agents.replay import FrameReplayMemory
 from agents.runner import resolve_config, train_config
 from agents.sb3.mapping import unmapped_options
 
 SUITES = ("atari", "blackjack", "memory")
-ATARI_PARTS = ("env", "train", "replay", "ingredients")
 ATARI_DEFAULT_STEPS = 20_000
 ENV_BENCH_NUM_ENVS = 8
 REPLAY_BENCH_CAPACITY = 1_000_000
@@ -360,7 +360,7 @@ def run(suite: str, steps: int | None = None, seed: int = 0, device: str = "cpu"
     if workers < 1:
         raise BenchError(tr("--workers must be >= 1, got {workers}").format(workers=workers))
     if suite == "memory":
-        from agents.bench.memory import DEFAULT_PARTS, MEMORY_PARTS, run_memory
+        from agents.bench.memory import DEFAULT_PARTS, run_memory
 
         parts = _parts(only, MEMORY_PARTS) if only else list(DEFAULT_PARTS)
         return run_memory(_seeds(seeds), parts, workers, steps, log=log)
