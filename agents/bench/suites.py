@@ -84,10 +84,11 @@ def _row(name: str, ours: float, reference: float, unit: str, reference_name: st
 
 def format_table(title: str, rows: list[dict], notes: list[str]) -> str:
     """The rows as a fixed-width table with one ratio per line, then the notes."""
-    header = f"{'measure':34s} {'ours':>12s} {'reference':>12s} {'ratio':>7s}  {'target':10s} reference"
+    width = max([34, *(len(row["name"]) for row in rows)])
+    header = f"{'measure':{width}s} {'ours':>12s} {'reference':>12s} {'ratio':>7s}  {'target':10s} reference"
     lines = [title, header, "-" * len(header)]
     for row in rows:
-        lines.append(f"{row['name']:34s} {row['ours']:12,.1f} {row['reference']:12,.1f} "
+        lines.append(f"{row['name']:{width}s} {row['ours']:12,.1f} {row['reference']:12,.1f} "
                      f"{row['ratio']:7.2f}  {row['target']:10s} {row['reference_name']} ({row['unit']})")
     return "\n".join(lines + [""] + notes)
 
