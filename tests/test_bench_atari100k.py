@@ -55,10 +55,26 @@ def test_a_sweep_is_listed_per_seed_with_its_iqm_and_cost_beside_the_published_f
 
 
 @needs("scale", "rliable")
+def test_a_folder_of_runs_gives_one_row_per_configuration_over_its_seeds(tmp_path):
+    from agents.sweeps.atari100k import table
+
+    folder = tmp_path / "boxing-100k-sb3-dqn"
+    for seed, score in enumerate((2.0, 4.0, 9.0)):
+        _run(folder / f"20261207-1200{seed}-s{seed}", seed, score, seconds=60.0, backend="sb3")
+    unfinished = _run(folder / "20261207-12009-s3", 3, 0.0, seconds=60.0, backend="sb3")
+    (unfinished / "eval.json").unlink()
+    other = _run(folder / "20261207-13000-s0", 0, 7.0, seconds=60.0, backend="native")
+    printed = table([str(folder)])
+    assert "boxing-100k [sb3] (3 of 4 runs finished) (boxing-100k-sb3-dqn)\n    s0 2.0, s1 4.0, s2 9.0 | 5.0 [" in printed
+    assert f"boxing-100k ({folder.name})\n    s0 7.0 | 7.0 [7.0, 7.0]" in printed and other.is_dir()
+
+
+@needs("scale", "rliable")
 def test_an_unfinished_run_or_a_stray_folder_is_refused_in_one_line(tmp_path):
     unfinished = _run(tmp_path / "run", 0, 1.0, 1.0)
     (unfinished / "eval.json").unlink()
-    for folder, words in ((unfinished, "has not finished"), (tmp_path, "not a sweep directory")):
+    (tmp_path / "empty").mkdir()
+    for folder, words in ((unfinished, "has not finished"), (tmp_path / "empty", "not a sweep directory")):
         done = subprocess.run([sys.executable, "scripts/bench.py", "atari100k", "--from", str(folder)], cwd=ROOT,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 2 and words in done.stderr and len(done.stderr.strip().splitlines()) == 1, \

@@ -1,14 +1,16 @@
 """Our Boxing sweeps beside the Atari 100k literature (docs/design.md: data-efficient Atari; ch 70).
 
 `scripts/bench.py atari100k --from DIR [--from DIR ...]` reads finished runs (a sweep
-directory, whose configurations are grouped as `sweep.py` groups them, or one run directory,
-e.g. SB3's DQN trained with `train.py boxing-100k --backend sb3`) and prints one table: for each,
-the final agent's score per seed in raw Boxing points, the IQM over seeds with rliable's
-stratified-bootstrap 95% interval, the agent steps it trained, the episodes its final score
-averages, and the training minutes per seed (wall-clock and CPU, summed over resumes, from the
-run's last checkpoint; marked ~ where only the files' times give them). Under it, the published Boxing figures on the same benchmark, each
-with its source. Nothing is measured here: the runs are whatever the directories hold, so a
-tuning sweep at 20k steps reads as 20k steps, not as Atari 100k.
+directory, whose configurations are grouped as `sweep.py` groups them; one run directory; or a
+folder of run directories, those that differ only in their seed grouped, e.g. SB3's DQN trained
+by `train.py boxing-100k --backend sb3 --seed S` into runs/boxing-100k-sb3-dqn/) and prints one
+table: for each, the final agent's score per seed in raw Boxing points, the IQM over seeds with
+rliable's stratified-bootstrap 95% interval, the agent steps it trained, the episodes its final
+score averages, and the training minutes per seed (wall-clock and CPU, summed over resumes, from
+the run's last checkpoint; marked ~ where only the files' times give them). Under it, the
+published Boxing figures on the same benchmark, each with its source. Nothing is measured here:
+the runs are whatever the directories hold, so a tuning sweep at 20k steps reads as 20k steps,
+not as Atari 100k.
 """
 
 from __future__ import annotations
@@ -94,17 +96,34 @@ def rows_from(directory: str | Path) -> list[Row]:
             rows.append(Row(f"{name} ({path.name})", [(t.seed, t.value, t.run_dir) for t in finished], steps))
         return rows
     if (path / "config.yaml").is_file():
-        config = load_yaml(path / "config.yaml")
         if not (path / "eval.json").is_file():
             raise UsageError(tr("--from {path}: this run has not finished (no eval.json); continue it with "
                                 "train.py --resume {path}").format(path=path))
-        score = float(json.loads((path / "eval.json").read_text())["mean"])
-        backend = config.get("backend", "native")
-        name = f"{config.get('preset', path.name)}" + (f" [{backend}]" if backend != "native" else "")
-        return [Row(f"{name} ({path.name})", [(int(config.get("seed", 0)), score, path)],
-                    int(config.get("total_steps", 0)) or None)]
-    raise UsageError(tr("--from {path}: not a sweep directory (sweep.json) nor a run directory (config.yaml)").format(
-        path=path))
+        return [_runs_row([path], path.name)]
+    runs = sorted(run for run in path.iterdir() if (run / "config.yaml").is_file()) if path.is_dir() else []
+    if not runs:
+        raise UsageError(tr("--from {path}: not a sweep directory (sweep.json), a run directory (config.yaml) nor "
+                            "a folder of run directories").format(path=path))
+    configurations: dict[str, list[Path]] = {}  # runs that differ only in their seed make one row
+    for run in runs:
+        config = load_yaml(run / "config.yaml")
+        config.pop("seed", None)
+        configurations.setdefault(json.dumps(config, sort_keys=True, default=str), []).append(run)
+    return [_runs_row(members, path.name) for members in configurations.values()]
+
+
+def _runs_row(runs: list[Path], folder: str) -> Row:
+    """One configuration trained by train.py, one run directory per seed (e.g. SB3's DQN:
+    `train.py boxing-100k --backend sb3 --seed S`); unfinished runs are counted, not scored."""
+    config = load_yaml(runs[0] / "config.yaml")
+    backend = config.get("backend", "native")
+    name = f"{config.get('preset', runs[0].name)}" + (f" [{backend}]" if backend != "native" else "")
+    finished = [run for run in runs if (run / "eval.json").is_file()]
+    if len(finished) < len(runs):
+        name += " " + tr("({finished} of {runs} runs finished)").format(finished=len(finished), runs=len(runs))
+    scores = [(int(load_yaml(run / "config.yaml").get("seed", 0)),
+               float(json.loads((run / "eval.json").read_text())["mean"]), run) for run in finished]
+    return Row(f"{name} ({folder})", scores, int(config.get("total_steps", 0)) or None)
 
 
 def _number(value: float | None) -> str:
