@@ -96,14 +96,14 @@ def test_distributional_needs_a_distributional_head():
 
 # -- random shifts (DrQ) -----------------------------------------------------------------------
 def _images(batch=16, size=12):
-    image = torch.arange(size * size, dtype=torch.int64).reshape(size, size) % 251
-    return image.to(torch.uint8).expand(batch, 3, size, size).clone()
+    image = np.arange(size * size).reshape(size, size) % 251
+    return np.ascontiguousarray(np.broadcast_to(image.astype(np.uint8), (batch, 3, size, size)))
 
 
 def test_random_shift_keeps_shape_and_dtype_and_pad_zero_is_identity():
     images = _images()
     shifted = random_shift(images, 4, np.random.default_rng(0))
-    assert shifted.shape == images.shape and shifted.dtype == torch.uint8
+    assert shifted.shape == images.shape and shifted.dtype == np.uint8
     assert random_shift(images, 0, np.random.default_rng(0)) is images
 
 
@@ -111,15 +111,15 @@ def test_random_shift_is_a_replicate_pad_and_crop_with_its_own_offset_per_sample
     images, pad = _images(), 4
     shifted = random_shift(images, pad, np.random.default_rng(3))
     offsets = np.random.default_rng(3).integers(-pad, pad + 1, size=(len(images), 2))  # the same draws
-    padded = F.pad(images.float(), (pad,) * 4, mode="replicate")
+    padded = F.pad(torch.as_tensor(images).float(), (pad,) * 4, mode="replicate")  # torch's replicate pad
     size = images.shape[-1]
     for i, (dy, dx) in enumerate(offsets):
         crop = padded[i, :, pad + dy:pad + dy + size, pad + dx:pad + dx + size]
-        assert torch.equal(shifted[i].float(), crop)
+        assert torch.equal(torch.as_tensor(shifted[i]).float(), crop)
     distinct = {tuple(o) for o in offsets}
     assert len(distinct) > 8  # 16 samples, 81 possible shifts: each sample draws its own
-    assert len({shifted[i].numpy().tobytes() for i in range(len(images))}) == len(distinct)
-    assert torch.equal(shifted[:, 0], shifted[:, 2])  # one shift for all frames of a stack
+    assert len({shifted[i].tobytes() for i in range(len(images))}) == len(distinct)
+    assert np.array_equal(shifted[:, 0], shifted[:, 2])  # one shift for all frames of a stack
 
 
 # -- BBF's annealing of n and gamma ------------------------------------------------------------

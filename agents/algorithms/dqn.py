@@ -228,10 +228,11 @@ class DQNAgent:
                               lambda rows: self.q_values(rows).argmax(axis=1))
 
     # -- learning (1. from replayed batches) ---------------------------------------------------
-    def _augmented(self, observations: np.ndarray | torch.Tensor) -> torch.Tensor:
-        x = torch.as_tensor(observations, device=self.device)
+    def _augmented(self, observations: np.ndarray) -> torch.Tensor:
+        """A replayed batch as a tensor on the device, shifted first if augmentation asks."""
         if self.config.augmentation == "shift":
-            x = random_shift(x, self.config.shift_pad, self.rng)
+            observations = random_shift(observations, self.config.shift_pad, self.rng)
+        x = torch.as_tensor(observations, device=self.device)
         return x.contiguous(memory_format=self.memory_format) if x.dim() == 4 else x
 
     def learn(self, batch: Batch) -> dict:
@@ -279,9 +280,9 @@ class DQNAgent:
         loss = td_loss = (weights * per_sample).mean()  # weights = 1 unless prioritized
         extra = {}
         if self.spr is not None:
-            future = [torch.as_tensor(getattr(batch, name), device=self.device)
-                      for name in ("future_obs", "future_actions", "future_mask")]
-            predictive = spr_loss(self.online, self.target, self.spr, latent, *future, self._augmented).mean()
+            frames = self._augmented(batch.future_obs.reshape(-1, *batch.future_obs.shape[2:]))
+            actions, mask = (torch.as_tensor(x, device=self.device) for x in (batch.future_actions, batch.future_mask))
+            predictive = spr_loss(self.online, self.target, self.spr, latent, frames, actions, mask).mean()
             loss = loss + self.config.spr_weight * predictive
             extra["spr_loss"] = float(predictive.detach())
         return loss, {

@@ -16,8 +16,6 @@ ReLU (no batch norm) and latents are not renormalised to [0, 1].
 
 from __future__ import annotations
 
-from typing import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -42,18 +40,16 @@ class SPRModel(nn.Module):
 
 
 def spr_loss(online: nn.Module, target: nn.Module, model: SPRModel, latent: torch.Tensor,
-             future_obs: torch.Tensor, future_actions: torch.Tensor, future_mask: torch.Tensor,
-             augment: Callable[[torch.Tensor], torch.Tensor]) -> torch.Tensor:
+             future_frames: torch.Tensor, future_actions: torch.Tensor, future_mask: torch.Tensor) -> torch.Tensor:
     """Per-sample SPR loss: minus the summed cosine similarity of the K predictions (B,).
 
-    latent: online.encode(obs) (B, C, H, W); future_obs (B, K, *obs); future_actions (B, K), the
-    action before each future observation; future_mask (B, K); `augment` is applied to the
-    future frames as to obs.
+    latent: online.encode(obs) (B, C, H, W); future_frames (B * K, *obs), the K observations after
+    each sample's, augmented as obs is; future_actions (B, K), the action before each future
+    observation; future_mask (B, K).
     """
     batch, steps = future_actions.shape
     with torch.no_grad():
-        frames = augment(future_obs.flatten(0, 1))
-        targets = target.fc(torch.flatten(target.encode(frames), start_dim=1)).view(batch, steps, -1)
+        targets = target.fc(torch.flatten(target.encode(future_frames), start_dim=1)).view(batch, steps, -1)
     predictions = []
     for k in range(steps):
         latent = model.step(latent, future_actions[:, k])
