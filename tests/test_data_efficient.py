@@ -277,6 +277,36 @@ def test_spr_loss_trains_the_transition_model_and_takes_part_in_resets():
         DQNAgent(nets.build("mlp", sizes=[2, 4], head="q", n_outputs=2), 2, DQNConfig(spr_weight=1.0))
 
 
+class _AlwaysTwoNetworks(DQNAgent):
+    target_is_online = False  # the update as written before: both networks over next_obs
+
+
+@pytest.mark.parametrize("distributional", [False, True])
+def test_a_target_equal_to_the_online_network_is_run_once_with_the_same_result(distributional):
+    rng = np.random.default_rng(6)
+    batches = [Batch(rng.integers(0, 255, (8, 2, 84, 84), dtype=np.uint8), rng.integers(3, size=8),
+                     rng.normal(size=8).astype(np.float32), rng.integers(0, 255, (8, 2, 84, 84), dtype=np.uint8),
+                     np.full(8, 0.9, np.float32), np.ones(8, np.float32), np.arange(8)) for _ in range(4)]
+    runs = {}
+    for kind in (DQNAgent, _AlwaysTwoNetworks):
+        torch.manual_seed(7)
+        network = nets.build("nature_cnn", head="distributional" if distributional else "dueling", n_outputs=3,
+                             in_channels=2, head_options={"dueling": True} if distributional else None)
+        agent = kind(network, 3, DQNConfig(double=True, dueling=True, distributional=distributional,
+                                           target_period=2, augmentation="shift"), seed=1)
+        calls = []
+        agent.online.register_forward_pre_hook(lambda module, args: calls.append(agent.updates))
+        losses = [agent.learn(batch)["td_loss"] for batch in batches]
+        runs[kind] = losses, [p.detach().clone() for p in agent.online.parameters()], calls
+    (fewer_losses, fewer_weights, fewer_calls), (losses, weights, calls) = runs[DQNAgent], runs[_AlwaysTwoNetworks]
+    assert fewer_losses == losses and all(torch.equal(a, b) for a, b in zip(fewer_weights, weights))
+    # the online network's calls by update: over next_obs at each (and over obs too, except for
+    # C51, which calls its parts); with target_period 2 the target is the online network before
+    # updates 0 and 2, whose next_obs pass is left out
+    both = [0, 1, 2, 3] if distributional else [0, 0, 1, 1, 2, 2, 3, 3]
+    assert calls == both and fewer_calls == ([1, 3] if distributional else [0, 1, 1, 2, 3, 3])
+
+
 @pytest.mark.parametrize("options", [dict(double=True, dueling=True), dict(distributional=True),
                                      dict(spr_weight=5.0, spr_steps=2, target_update="soft")])
 def test_bfloat16_updates_compute_in_bfloat16_and_keep_float32_weights(options):

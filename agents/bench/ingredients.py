@@ -19,6 +19,7 @@ import torch
 
 import nets
 
+from agents import presets
 from agents.algorithms.dqn import DQNAgent, DQNConfig
 from agents.replay import Batch
 
@@ -37,11 +38,14 @@ INGREDIENTS: dict[str, dict] = {
     "all of the above": ALL,
     "bfloat16 forward passes": dict(precision="bfloat16"),
     "all of the above, bfloat16": dict(ALL, precision="bfloat16"),
+    # the preset's own update: double + dueling, shifts, and the target refreshed every update
+    "boxing-100k's settings": {key: value for key, value in presets.load("boxing-100k")["agent"].items()
+                             if key in DQNConfig.__dataclass_fields__},
 }
 
 
 def _agent(options: dict, seed: int) -> DQNAgent:
-    config = DQNConfig(**PLAIN, **options)
+    config = DQNConfig(**(PLAIN | options))
     head = "distributional" if config.distributional else ("dueling" if config.dueling else "q")
     head_options = {"dueling": config.dueling} if config.distributional else None
 
