@@ -157,6 +157,10 @@ class RunConfig:
             raise ConfigError(tr("config: {preset} is an agent with memory (algo r2d2); with --backend sb3 it runs "
                                  "as --algo recurrent-ppo, not {sb3_algo}").format(
                 preset=config.preset, sb3_algo=config.sb3_algo))
+        if config.replay.saved and (algo != "dqn" or config.backend != "native"):
+            raise ConfigError(tr("config: replay.saved (--save-replay) stores the DQN's replay memory with its "
+                                 "checkpoints; {preset} trains {algo} with the {backend} backend, which has none to "
+                                 "store").format(preset=config.preset, algo=algo, backend=config.backend))
         _check_finite(raw)
         _check_replay(config)
         return config

@@ -40,7 +40,6 @@ class Learner(Protocol):
 
     cadence_unit: str  # "steps" or "episodes": what log_every / evaluation.every count
     updates: int  # gradient steps (or table backups) so far
-    save_replay: bool = False  # the runner sets it from --save-replay; learners with a replay honour it
     backend_label: str = ""  # who trained it, when not this library (e.g. "Stable-Baselines3 DQN")
 
     def advance(self, epsilon: float) -> Experience:

@@ -163,7 +163,7 @@ def device_of(name: str) -> torch.device:
 
 def train(preset: str, overrides: list[str] | None = None, seed: int | None = None, device: str = "auto",
           run_dir: str | None = None, quiet: bool = False, resume: str | None = None,
-          save_replay: bool = False, backend: str = "native", algo: str | None = None,
+          backend: str = "native", algo: str | None = None,
           on_evaluation: Callable[[dict], None] | None = None, drawings: bool = True) -> RunResult:
     """Train `preset` (or resume RUN_DIR) to the end of its budget; the finished run as data.
     `on_evaluation` is called after each evaluation; `drawings=False` leaves out what people
@@ -171,12 +171,12 @@ def train(preset: str, overrides: list[str] | None = None, seed: int | None = No
     device_of(device)  # a bad --device stops before anything else
     if not resume:
         config = resolve_config(preset, overrides, 0 if seed is None else seed, backend, algo)
-        return train_config(config, device=device, run_dir=run_dir, quiet=quiet, save_replay=save_replay,
+        return train_config(config, device=device, run_dir=run_dir, quiet=quiet,
                             on_evaluation=on_evaluation, drawings=drawings)
     run = RunDir.open(resume)  # no such folder, or no config.yaml there: one line
     with run.locked():  # before reading anything: a second --resume of the same run stops here
         config = resumed_config(run, overrides, seed)
-        return train_config(config, device=device, quiet=quiet, save_replay=save_replay, resume=run,
+        return train_config(config, device=device, quiet=quiet, resume=run,
                             on_evaluation=on_evaluation, drawings=drawings)
 
 
@@ -218,7 +218,7 @@ def _writer_of(run: RunDir) -> str | None:
 
 
 def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = None, quiet: bool = False,
-                 save_replay: bool = False, resume: RunDir | None = None,
+                 resume: RunDir | None = None,
                  on_evaluation: Callable[[dict], None] | None = None, drawings: bool = True) -> RunResult:
     """Run a validated config to the end of its budget (a new run, or `resume`'s)."""
     torch_device = device_of(device)
@@ -229,7 +229,6 @@ def train_config(config: RunConfig, device: str = "auto", run_dir: str | None = 
     if config.torch_threads:
         torch.set_num_threads(config.torch_threads)
     learner = build_learner(config, torch_device)
-    learner.save_replay = save_replay
     run = resume
     if run is None:
         name = config.preset + (f"-sb3-{config.sb3_algo}" if config.backend == "sb3" else "")

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--resume", metavar="RUN_DIR", default=None,
                         help=tr("continue a run from its checkpoints/latest (counters, epsilon, optimizer, networks)"))
     parser.add_argument("--save-replay", action="store_true",
-                        help=tr("also store the replay memory with each checkpoint (else it is refilled on resume)"))
+                        help=tr("also store the replay memory with each checkpoint (else it is refilled on resume); "
+                                "the same as --set replay.saved=true"))
     parser.add_argument("--backend", choices=BACKENDS, default="native",
                         help=tr("train with this project's agents or with Stable-Baselines3"))
     parser.add_argument("--algo", choices=SB3_ALGOS, default=None,
@@ -42,13 +43,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.algo and args.backend != "sb3":
         raise UsageError(tr("--algo only applies with --backend sb3"))
+    if args.save_replay:  # the flag is the config key, so config.yaml keeps it for --resume
+        args.overrides = [*(args.overrides or []), "replay.saved=true"]
     if not args.resume:
         presets.load(args.preset)  # an unknown name is said before PyTorch is loaded
     from agents import runner
 
     result = runner.train(
         preset=args.preset, overrides=args.overrides, seed=getattr(args, "seed", None), device=args.device,
-        run_dir=args.run_dir, quiet=args.quiet, resume=args.resume, save_replay=args.save_replay,
+        run_dir=args.run_dir, quiet=args.quiet, resume=args.resume,
         backend=args.backend, algo=args.algo,
     )
     print(result.summary())

@@ -301,10 +301,10 @@ def test_a_target_equal_to_the_online_network_is_run_once_with_the_same_result(d
     (fewer_losses, fewer_weights, fewer_calls), (losses, weights, calls) = runs[DQNAgent], runs[_AlwaysTwoNetworks]
     assert fewer_losses == losses and all(torch.equal(a, b) for a, b in zip(fewer_weights, weights))
     # the online network's calls by update: over next_obs at each (and over obs too, except for
-    # C51, which calls its parts); with target_period 2 the target is the online network before
-    # updates 0 and 2, whose next_obs pass is left out
+    # C51, which calls its parts); with target_period 2 a refresh copies the online network after
+    # update 2, so update 2 (numbered from 0) leaves its next_obs pass out
     both = [0, 1, 2, 3] if distributional else [0, 0, 1, 1, 2, 2, 3, 3]
-    assert calls == both and fewer_calls == ([1, 3] if distributional else [0, 1, 1, 2, 3, 3])
+    assert calls == both and fewer_calls == ([0, 1, 3] if distributional else [0, 0, 1, 1, 2, 3, 3])
 
 
 @pytest.mark.parametrize("options", [dict(double=True, dueling=True), dict(distributional=True),

@@ -112,8 +112,10 @@ def test_save_replay_restores_the_frame_memory(tmp_path):
 
     run_dir = tmp_path / "run"
     quick = ["evaluation.every=0", "record_episodes=0"]
-    runner.train("boxing-tiny", overrides=["total_steps=300", *quick], seed=1, device="cpu",
-                 run_dir=str(run_dir), quiet=True, save_replay=True)
+    done = subprocess.run(_train_command("boxing-tiny", "--set", "total_steps=300", *(f"--set={o}" for o in quick),
+                                         "--seed", "1", "--device", "cpu", "--run-dir", str(run_dir), "--save-replay"),
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
     first = _latest_state(run_dir)
     replay = load_checkpoint(run_dir / "checkpoints" / "replay")
     stored = int(np.asarray(replay["memory"]["valid"]).sum())
@@ -122,8 +124,8 @@ def test_save_replay_restores_the_frame_memory(tmp_path):
     # resume with a learner the test holds, so its memory can be looked at afterwards
     run = RunDir.open(run_dir)
     config = RunConfig.parse(merge(run.read_config(), {"total_steps": 500}))
+    assert config.replay.saved  # --save-replay is written into config.yaml, so a resume keeps saving it
     learner = runner.build_learner(config, runner.device_of("cpu"))
-    learner.save_replay = True
     Engine(config, learner, run, quiet=True).run_to_end(resume=True)
     final = _latest_state(run_dir)
     assert final["steps"] == 500 and final["episodes"] > first["episodes"]
@@ -164,3 +166,12 @@ def test_a_budget_raised_on_resume_is_written_to_the_run(tmp_path):
     again = subprocess.run(_train_command("--resume", str(run_dir)), cwd=ROOT, capture_output=True, text=True,
                            timeout=120)  # the stored budget is now 60: nothing is left to run
     assert again.returncode == 2 and "already finished" in again.stderr and "60 episodes" in again.stderr
+
+
+@pytest.mark.parametrize("preset, backend", [("rooms-q", "native"), ("boxing-r2d2-tiny", "native"),
+                                             ("cartpole-dqn", "sb3")])
+def test_save_replay_is_refused_where_no_replay_would_be_stored(tmp_path, preset, backend):
+    done = subprocess.run(_train_command(preset, "--backend", backend, "--save-replay", "--run-dir", str(tmp_path / "r")),
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "replay.saved (--save-replay)" in done.stderr, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()

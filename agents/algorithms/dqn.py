@@ -168,6 +168,7 @@ class DQNAgent:
         self.build_network = build_network or (lambda: _reinitialised(q_network))
         self.spr = self._make_spr()
         self._optimizer: torch.optim.Optimizer | None = None
+        self._target_copied = False  # set by a hard refresh, cleared by the next gradient step
         self.rng = np.random.default_rng(seed)
         self.updates = 0
 
@@ -311,6 +312,7 @@ class DQNAgent:
             if float(norm) + 1e-6 > self.max_grad_norm:
                 torch.nn.utils.clip_grads_with_norm_(parameters, self.max_grad_norm, norm)
         self.optimizer.step()
+        self._target_copied = False
         self.updates += 1
         self._refresh_target()
         if self.config.reset_every and self.updates % self.config.reset_every == 0:
@@ -331,21 +333,23 @@ class DQNAgent:
         if self.spr is not None:  # its transition model shrinks like the encoder, its predictor is re-drawn
             shrink_and_perturb(self.spr, fresh_network(self.build_spr, seed), self.config.shrink)
         self.optimizer.state.clear()
+        self._target_copied = False
 
     # -- 2. the target network -----------------------------------------------------------------
     @property
     def target_is_online(self) -> bool:
-        """Whether the target network holds the online network's weights now (a hard refresh
-        came after the last gradient step: every step with DrQ's target_period 1). Double DQN's
-        choice by the online network is then the target's own argmax, and one forward pass over
-        next_obs does for both (measured 5.5 of a 35 ms update)."""
-        return self.target_update == "hard" and self.updates % self.target_period == 0
+        """Whether the target network holds the online network's weights now: a hard refresh
+        copied them after the last gradient step (every step with DrQ's target_period 1). Double
+        DQN's choice by the online network is then the target's own argmax, and one forward pass
+        over next_obs does for both (measured 5.5 of a 35 ms update)."""
+        return self._target_copied
 
     @torch.no_grad()
     def _refresh_target(self) -> None:
         if self.target_update == "hard":
             if self.updates % self.target_period == 0:
                 self.target.load_state_dict(self.online.state_dict())
+                self._target_copied = True
         else:
             for target, online in zip(self.target.parameters(), self.online.parameters()):
                 target.lerp_(online, self.tau)
@@ -368,6 +372,7 @@ class DQNAgent:
             check_tensors(state["spr"], self.spr.state_dict(), "SPR models")
             self.spr.load_state_dict(state["spr"])
         self.target.load_state_dict(state["target"])
+        self._target_copied = False
         if not weights_only:
             self.optimizer.load_state_dict(state["optimizer"])
             self.updates = int(state["updates"])

@@ -233,7 +233,7 @@ class DQNLearner(Learner):
             self.learn_from, self.update_credit = int(state["learn_from"]), float(state["update_credit"])
 
     def on_checkpoint(self, run: RunDir, steps: int) -> None:
-        if self.save_replay:  # the memory first: `latest` must never point at a newer replay
+        if self.config.replay.saved:  # the memory first: `latest` must never point at a newer replay
             save_checkpoint(run.checkpoints / "replay", {"memory": self.memory.state_dict(), "steps": steps})
 
     def start(self, run: RunDir, resumed_at: int | None) -> None:

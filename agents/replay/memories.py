@@ -21,6 +21,7 @@ class ReplayConfig:
     prioritized: bool = False
     alpha: float = 0.6  # priority exponent
     beta_start: float = 0.4  # importance-sampling exponent, annealed to 1 over the budget
+    saved: bool = False  # stored with each checkpoint (train.py --save-replay): a resumed run learns from it
 
     def __post_init__(self) -> None:
         at_least("replay.capacity", self.capacity, 1)
