@@ -8,7 +8,7 @@ the algorithm's own section (`agent:`) is the dataclass that the agent itself ow
 :class:`agents.replay.ReplayConfig`, so every default lives in exactly one place.
 
 Budget and cadence: a run ends at `total_steps` agent steps or `total_episodes` finished
-training episodes, whichever comes first. `log_every`, `evaluation.every` and
+training episodes, whichever comes first, or earlier at `time_limit_minutes` of training. `log_every`, `evaluation.every` and
 `checkpoint_every` count in the learner's own unit: agent steps for deep agents, episodes for
 the tabular ones (which learn an episode at a time).
 """
@@ -108,6 +108,9 @@ class RunConfig:
     replay: ReplayConfig = dataclasses.field(default_factory=ReplayConfig)
     exploration: ExplorationSection = dataclasses.field(default_factory=ExplorationSection)
     evaluation: EvalSection = dataclasses.field(default_factory=EvalSection)
+    # stop training after this many minutes of it (wall-clock, summed over resumes; 0: no limit);
+    # the schedules still span total_steps or total_episodes
+    time_limit_minutes: float = 0.0
     log_every: int = 1000
     checkpoint_every: int = 10_000
     record_episodes: int = 1
@@ -123,7 +126,7 @@ class RunConfig:
         require(self.total_steps + self.total_episodes > 0, tr("set total_steps or total_episodes (> 0)"))
         for name in ("log_every", "checkpoint_every"):
             at_least(name, getattr(self, name), 1)
-        for name in ("record_episodes", "torch_threads"):
+        for name in ("record_episodes", "torch_threads", "time_limit_minutes"):
             at_least(name, getattr(self, name), 0)
 
     @property

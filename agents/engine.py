@@ -167,7 +167,8 @@ class Engine:
     def finished(self) -> bool:
         c = self.config
         return (c.total_episodes > 0 and self.episodes >= c.total_episodes) or \
-               (c.total_steps > 0 and self.steps >= c.total_steps)
+               (c.total_steps > 0 and self.steps >= c.total_steps) or \
+               (c.time_limit_minutes > 0 and self.spent_so_far()["training_seconds"] >= 60 * c.time_limit_minutes)
 
     def cadence(self) -> int:
         return self.episodes if self.learner.cadence_unit == "episodes" else self.steps
@@ -216,8 +217,8 @@ class Engine:
         # evaluation and report; one with eval.json is done
         if self.finished() and (self.run.path / "eval.json").is_file():
             raise UsageError(tr("--resume {path}: this run already finished its budget ({steps} steps, "
-                                "{episodes} episodes); raise it with --set total_steps=... or "
-                                "--set total_episodes=... to continue").format(
+                                "{episodes} episodes); raise it with --set total_steps=..., "
+                                "--set total_episodes=... or --set time_limit_minutes=... to continue").format(
                 path=self.run.path, steps=self.steps, episodes=self.episodes))
         return self.steps + 1  # the checkpoint at step C was written after logging step C
 
@@ -230,7 +231,8 @@ class Engine:
         result = summarize(returns) | {"protocol": {"epsilon": c.evaluation.epsilon, "seed": seed,
                                                     "env": c.env.name, "options": c.env.options}}
         result |= self.task.figures(self.learner, returns, infos, c, seed)
-        values = {"eval/mean_return": result["mean"], "eval/ci95": result["ci95"]}
+        values = {"eval/mean_return": result["mean"], "eval/ci95": result["ci95"],
+                  "eval/training_minutes": self.spent_so_far()["training_seconds"] / 60}
         if "regret" in result:
             values |= {"eval/exact_return": result["exact_return"], "eval/regret": result["regret"]}
         logger.scalars(self.steps, values)

@@ -83,6 +83,7 @@ CASES = [
     ("train", ["cartpole-dqn", "--set", "log_every=0"], "log_every"),
     ("train", ["cartpole-dqn", "--set", "checkpoint_every=0"], "checkpoint_every"),
     ("train", ["cartpole-dqn", "--set", "record_episodes=-1"], "record_episodes"),
+    ("train", ["cartpole-dqn", "--set", "time_limit_minutes=-1"], "time_limit_minutes"),
     ("train", ["cartpole-dqn", "--set", "torch_threads=-2"], "torch_threads"),
     ("train", ["cartpole-dqn", "--set", "env.num_envs=0"], "env.num_envs"),
     ("train", ["cartpole-dqn", "--set", "env.name=nope"], "nope"),

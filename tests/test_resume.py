@@ -175,3 +175,19 @@ def test_save_replay_is_refused_where_no_replay_would_be_stored(tmp_path, preset
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and "replay.saved (--save-replay)" in done.stderr, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_a_time_limit_ends_training_early_and_a_resume_can_raise_it(tmp_path):
+    run_dir = tmp_path / "timed"
+    quick = ["total_episodes=1000000", "record_episodes=0", "log_every=100", "time_limit_minutes=0.01"]
+    first = runner.train("rooms-q", overrides=quick, run_dir=str(run_dir), quiet=True)
+    assert 0 < first.episodes < 1_000_000 and 0.6 <= first.seconds < 5  # 0.01 minutes = 0.6 s
+    minutes = [float(row["eval/training_minutes"]) for row in _metrics(run_dir) if row.get("eval/training_minutes")]
+    assert minutes and 0.01 <= minutes[-1] < 0.1
+    again = subprocess.run(_train_command("--resume", str(run_dir)), cwd=ROOT, capture_output=True, text=True,
+                           timeout=120)
+    assert again.returncode == 2 and "--set time_limit_minutes=..." in again.stderr
+    more = runner.train("rooms-q", overrides=["time_limit_minutes=0.02"], resume=str(run_dir), quiet=True)
+    assert more.episodes > first.episodes and 0.3 <= more.seconds < 5  # the limit counts the first 0.6 s too
+    assert json.loads((run_dir / "checkpoints" / "latest" / "state.json").read_text())["state"][
+        "training_seconds"] >= 1.2
