@@ -97,6 +97,10 @@ def raw_config(preset: str, overrides: list[str] | None = None, seed: int = 0,
             raise UsageError(tr("--algo {value} is not valid; choose one of: {choices}").format(
                 value=repr(algo), choices=", ".join(SB3_ALGOS)))
         raw |= {"backend": "sb3", "sb3_algo": algo}
+        given_replay = given.get("replay") if isinstance(given.get("replay"), dict) else {}
+        if isinstance(raw.get("replay"), dict) and "saved" not in given_replay:
+            # a preset's saved replay is this library's; SB3 keeps its own buffer and never resumes
+            raw["replay"] = dict(raw["replay"], saved=False)
         sb3_budget = given["sb3"].get("total_steps") if isinstance(given.get("sb3"), dict) else None
         if sb3_budget is not None and any(key in given for key in BUDGET_KEYS):
             if "total_episodes" in given or given.get("total_steps") != sb3_budget:

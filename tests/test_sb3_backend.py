@@ -344,3 +344,11 @@ def test_sb3_ppo_solves_cartpole(tmp_path):
                  quiet=True, backend="sb3", algo="ppo")
     result = json.load(open(tmp_path / "ppo" / "eval.json"))
     assert result["episodes"] == 20 and result["mean"] >= 475
+
+
+def test_a_preset_that_saves_its_replay_still_runs_on_sb3_and_a_user_asking_for_it_is_refused():
+    resolve_config = runner.resolve_config
+    assert resolve_config("boxing-100k", []).replay.saved  # the preset keeps its replay in checkpoints
+    assert not resolve_config("boxing-100k", [], backend="sb3").replay.saved  # SB3 has its own buffer
+    with pytest.raises(ConfigError, match=r"replay.saved \(--save-replay\)"):
+        resolve_config("boxing-100k", ["replay.saved=true"], backend="sb3")
