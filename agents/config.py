@@ -8,9 +8,9 @@ the algorithm's own section (`agent:`) is the dataclass that the agent itself ow
 :class:`agents.replay.ReplayConfig`, so every default lives in exactly one place.
 
 Budget and cadence: a run ends at `total_steps` agent steps or `total_episodes` finished
-training episodes, whichever comes first, or earlier at `time_limit_minutes` of training. `log_every`, `evaluation.every` and
-`checkpoint_every` count in the learner's own unit: agent steps for deep agents, episodes for
-the tabular ones (which learn an episode at a time).
+training episodes, whichever comes first, or earlier at `time_limit_minutes` of training.
+`log_every`, `evaluation.every` and `checkpoint_every` count in the learner's own unit: agent
+steps for deep agents, episodes for the tabular ones (which learn an episode at a time).
 """
 
 from __future__ import annotations
