@@ -99,30 +99,30 @@ def rows_from(directory: str | Path) -> list[Row]:
         if not (path / "eval.json").is_file():
             raise UsageError(tr("--from {path}: this run has not finished (no eval.json); continue it with "
                                 "train.py --resume {path}").format(path=path))
-        return [_runs_row([path], path.name)]
+        return [_runs_row([(path, load_yaml(path / "config.yaml"))], path.name)]
     runs = sorted(run for run in path.iterdir() if (run / "config.yaml").is_file()) if path.is_dir() else []
     if not runs:
         raise UsageError(tr("--from {path}: not a sweep directory (sweep.json), a run directory (config.yaml) nor "
                             "a folder of run directories").format(path=path))
-    configurations: dict[str, list[Path]] = {}  # runs that differ only in their seed make one row
+    configurations: dict[str, list[tuple[Path, dict]]] = {}  # runs that differ only in their seed: one row
     for run in runs:
         config = load_yaml(run / "config.yaml")
-        config.pop("seed", None)
-        configurations.setdefault(json.dumps(config, sort_keys=True, default=str), []).append(run)
+        key = json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, default=str)
+        configurations.setdefault(key, []).append((run, config))
     return [_runs_row(members, path.name) for members in configurations.values()]
 
 
-def _runs_row(runs: list[Path], folder: str) -> Row:
-    """One configuration trained by train.py, one run directory per seed (e.g. SB3's DQN:
-    `train.py boxing-100k --backend sb3 --seed S`); unfinished runs are counted, not scored."""
-    config = load_yaml(runs[0] / "config.yaml")
+def _runs_row(runs: list[tuple[Path, dict]], folder: str) -> Row:
+    """One configuration trained by train.py, one (run directory, its config) per seed (e.g. SB3's
+    DQN: `train.py boxing-100k --backend sb3 --seed S`); unfinished runs are counted, not scored."""
+    first, config = runs[0]
     backend = config.get("backend", "native")
-    name = f"{config.get('preset', runs[0].name)}" + (f" [{backend}]" if backend != "native" else "")
-    finished = [run for run in runs if (run / "eval.json").is_file()]
+    name = f"{config.get('preset', first.name)}" + (f" [{backend}]" if backend != "native" else "")
+    finished = [(run, seeded) for run, seeded in runs if (run / "eval.json").is_file()]
     if len(finished) < len(runs):
         name += " " + tr("({finished} of {runs} runs finished)").format(finished=len(finished), runs=len(runs))
-    scores = [(int(load_yaml(run / "config.yaml").get("seed", 0)),
-               float(json.loads((run / "eval.json").read_text())["mean"]), run) for run in finished]
+    scores = [(int(seeded.get("seed", 0)), float(json.loads((run / "eval.json").read_text())["mean"]), run)
+              for run, seeded in finished]
     return Row(f"{name} ({folder})", scores, int(config.get("total_steps", 0)) or None)
 
 
