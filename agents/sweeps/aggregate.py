@@ -228,7 +228,8 @@ def _seed_text(trial: Trial) -> str:
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:.5f}" if abs(value) < 10 else f"{value:.2f}"
+    # a regret of 0.0019 needs its significant digits, a score of 7.01 only two decimals
+    return f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}"
 
 
 def summarize_sweep(sweep_dir: str | Path, reps: int = TABLE_REPS, write: bool = True) -> SweepSummary:
