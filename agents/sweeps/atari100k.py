@@ -145,7 +145,9 @@ def table(directories: list[str]) -> str:
             continue
         iqm = row.estimates["iqm"]
         seeds = ", ".join(f"s{seed} {_number(value)}" for seed, value, _ in row.runs)
-        lines.append(f"    {seeds} | {_number(iqm.point)} [{_number(iqm.low)}, {_number(iqm.high)}] | "
+        spread = (f"[{_number(iqm.low)}, {_number(iqm.high)}]" if len(row.runs) > 1
+                  else tr("(one seed: no interval)"))  # a bootstrap over one score is that score
+        lines.append(f"    {seeds} | {_number(iqm.point)} {spread} | "
                      f"{row.steps or '-'} | {row.episodes or '-'} | "
                      f"{'~' if row.approximate else ''}{_number(row.wall_minutes)} / {_number(row.cpu_minutes)}")
     if any(row.approximate for row in rows):
