@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -106,6 +107,8 @@ def test_summarize_sweep_groups_seeds_by_swept_values_and_writes_the_table(tmp_p
     assert rows[1]["seeds_unfinished"] == "1" and rows[0]["agent.alpha"] == "0.1"
     table = summary.table()
     assert "exact regret per seed (lower is better)" in table and "s1 (unfinished)" in table
+    assert re.search(r"\nagent\.alpha=0\.1 +3 +0\.002333 \[", table)  # three seeds: point and interval
+    assert re.search(r"\nagent\.alpha=0\.5 +1 +0\.01 +0\.01 +0\.01\n", table)  # one seed: the score, no interval
     assert (tmp_path / "plots" / "learning_curves.png").stat().st_size > 10_000
     assert len(list((tmp_path / "tensorboard").glob("config-*/events.out.tfevents.*"))) == 2
     summarize_sweep(tmp_path, reps=500)  # a second aggregation replaces, not adds, the hparams sessions

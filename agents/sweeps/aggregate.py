@@ -201,8 +201,7 @@ class SweepSummary:
             done = config.finished
             row = f"{config.label:{width}s}  {len(done):>5d}  "
             if config.estimates:
-                row += "  ".join(f"{_fmt(e.point):>8s} [{_fmt(e.low)}, {_fmt(e.high)}]".rjust(27)
-                                 for e in (config.estimates[s] for s in STATISTICS))
+                row += "  ".join(_estimate_text(config.estimates[s], len(done)).rjust(27) for s in STATISTICS)
             else:
                 row += "no seed finished"
             lines.append(row)
@@ -223,6 +222,11 @@ def _seed_text(trial: Trial) -> str:
     if trial.last_eval is not None:
         return f"s{trial.seed} stopped at step {trial.steps} (last evaluation {_fmt(trial.last_eval)})"
     return f"s{trial.seed} (unfinished)"
+
+
+def _estimate_text(estimate: Estimate, seeds: int) -> str:
+    # a bootstrap over one score is that score: its "interval" would only repeat it
+    return f"{_fmt(estimate.point):>8s} [{_fmt(estimate.low)}, {_fmt(estimate.high)}]" if seeds > 1 else _fmt(estimate.point)
 
 
 def _fmt(value: float | None) -> str:
