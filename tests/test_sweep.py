@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from extras import needs
+from lab import i18n
 from lab.config import dump_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -109,6 +110,12 @@ def test_summarize_sweep_groups_seeds_by_swept_values_and_writes_the_table(tmp_p
     assert "exact regret per seed (lower is better)" in table and "s1 (unfinished)" in table
     assert re.search(r"\nagent\.alpha=0\.1 +3 +0\.002333 \[", table)  # three seeds: point and interval
     assert re.search(r"\nagent\.alpha=0\.5 +1 +0\.01 +0\.01 +0\.01\n", table)  # one seed: the score, no interval
+    i18n.set_language("pt")  # a Portuguese reader's table: its words, decimal commas, "; " between numbers
+    table = summary.table()
+    assert "arrependimento exato por semente (menor é melhor)" in table and "s1 (não terminada)" in table
+    assert re.search(r"\nagent\.alpha=0\.1 +3 +0,002333 \[0,\d+; 0,\d+\]", table)
+    assert "agent.alpha=0.1: s0 0,004; s1 0,001; s2 0,002" in table
+    i18n.set_language(None)
     assert (tmp_path / "plots" / "learning_curves.png").stat().st_size > 10_000
     assert len(list((tmp_path / "tensorboard").glob("config-*/events.out.tfevents.*"))) == 2
     summarize_sweep(tmp_path, reps=500)  # a second aggregation replaces, not adds, the hparams sessions

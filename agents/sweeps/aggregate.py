@@ -30,7 +30,7 @@ import numpy as np
 
 from lab.cli import UsageError
 from lab.config import load_yaml
-from lab.i18n import ngettext, tr
+from lab.i18n import N_, decimal, listed, ngettext, tr
 from lab.logger import Logger
 from lab.plots import new_figure, save_figure
 
@@ -40,9 +40,10 @@ TABLE_REPS = 5_000  # bootstrap resamples behind each interval of the table (arc
 CURVE_REPS = 1_000  # per point of a learning curve
 CURVE_POINTS = 60
 #: eval.json key -> (name, better): the per-seed figure of a finished run
-FIGURES = {"regret": ("exact regret", "lower"), "mean": ("mean return", "higher")}
+FIGURES = {"regret": (N_("exact regret"), N_("lower")), "mean": (N_("mean return"), N_("higher"))}
 EVAL_TAGS = {"regret": "eval/regret", "mean": "eval/mean_return"}
 STATISTICS = ("mean", "median", "iqm")
+STATISTIC_NAMES = {"mean": N_("mean"), "median": N_("median"), "iqm": N_("IQM")}
 
 
 class Estimate(NamedTuple):
@@ -192,48 +193,52 @@ class SweepSummary:
 
     def table(self) -> str:
         name, better = FIGURES[self.figure]
-        head = (f"{self.manifest.preset}: {name} per seed ({better} is better); "
-                f"95% stratified-bootstrap intervals (rliable, {self.reps} resamples)")
-        width = max([len("configuration")] + [len(c.label) for c in self.configurations])
-        lines = [head, f"{'configuration':{width}s}  {'seeds':>5s}  " + "  ".join(
-            f"{s.upper() if s == 'iqm' else s:>27s}" for s in STATISTICS)]
+        head = tr("{preset}: {figure} per seed ({better} is better); stratified-bootstrap 95% intervals "
+                  "(rliable, {reps} resamples)").format(preset=self.manifest.preset, figure=tr(name),
+                                                        better=tr(better), reps=self.reps)
+        columns = [tr("configuration"), tr("seeds")] + [tr(STATISTIC_NAMES[s]) for s in STATISTICS]
+        width = max([len(columns[0])] + [len(c.label) for c in self.configurations])
+        lines = [head, f"{columns[0]:{width}s}  {columns[1]:>5s}  " + "  ".join(f"{c:>27s}" for c in columns[2:])]
         for config in self.configurations:
             done = config.finished
             row = f"{config.label:{width}s}  {len(done):>5d}  "
             if config.estimates:
                 row += "  ".join(_estimate_text(config.estimates[s], len(done)).rjust(27) for s in STATISTICS)
             else:
-                row += "no seed finished"
+                row += tr("no seed finished")
             lines.append(row)
         for config in self.configurations:
-            lines.append(f"  {config.label}: " + ", ".join(map(_seed_text, config.trials)))
+            lines.append(f"  {config.label}: " + listed([_seed_text(t) for t in config.trials]))
         best = self.configurations[0]
         if self.manifest.search and best.estimates:
             sets = " ".join(f"--set {o}" for o in self.manifest.overrides)
             sets += "".join(f" --set {k}={json.dumps(v)}" for k, v in best.params.items())
-            lines.append(f"best: {best.label}; at more seeds: python scripts/sweep.py {self.manifest.preset} "
-                         f"--seeds 0-9 {sets.strip()}")
-        return "\n".join(lines + [f"written: {', '.join(str(p) for p in self.files)}"])
+            lines.append(tr("best: {label}; at more seeds: {command}").format(
+                label=best.label, command=f"python scripts/sweep.py {self.manifest.preset} --seeds 0-9 {sets.strip()}"))
+        return "\n".join(lines + [tr("written: {path}").format(path=", ".join(str(p) for p in self.files))])
 
 
 def _seed_text(trial: Trial) -> str:
     if trial.finished:
         return f"s{trial.seed} {_fmt(trial.value)}"
     if trial.last_eval is not None:
-        return f"s{trial.seed} stopped at step {trial.steps} (last evaluation {_fmt(trial.last_eval)})"
-    return f"s{trial.seed} (unfinished)"
+        return tr("s{seed} stopped at step {steps} (last evaluation {value})").format(
+            seed=trial.seed, steps=trial.steps, value=_fmt(trial.last_eval))
+    return tr("s{seed} (unfinished)").format(seed=trial.seed)
 
 
 def _estimate_text(estimate: Estimate, seeds: int) -> str:
     # a bootstrap over one score is that score: its "interval" would only repeat it
-    return f"{_fmt(estimate.point):>8s} [{_fmt(estimate.low)}, {_fmt(estimate.high)}]" if seeds > 1 else _fmt(estimate.point)
+    if seeds == 1:
+        return _fmt(estimate.point)
+    return f"{_fmt(estimate.point):>8s} [{listed([_fmt(estimate.low), _fmt(estimate.high)])}]"
 
 
 def _fmt(value: float | None) -> str:
     if value is None:
         return "-"
     # a regret of 0.0019 needs its significant digits, a score of 7.01 only two decimals
-    return f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}"
+    return decimal(f"{value:.4g}" if abs(value) < 1 else f"{value:.2f}")
 
 
 def summarize_sweep(sweep_dir: str | Path, reps: int = TABLE_REPS, write: bool = True) -> SweepSummary:

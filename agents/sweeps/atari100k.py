@@ -21,7 +21,7 @@ from pathlib import Path
 
 from lab.cli import UsageError
 from lab.config import load_yaml
-from lab.i18n import decimal, tr
+from lab.i18n import decimal, listed, tr
 
 from agents.sweeps.aggregate import group, interval_estimates, load_trials, require_rliable
 from agents.sweeps.manifest import Manifest
@@ -144,8 +144,8 @@ def table(directories: list[str]) -> str:
             lines.append("    " + tr("no seed finished"))
             continue
         iqm = row.estimates["iqm"]
-        seeds = ", ".join(f"s{seed} {_number(value)}" for seed, value, _ in row.runs)
-        spread = (f"[{_number(iqm.low)}, {_number(iqm.high)}]" if len(row.runs) > 1
+        seeds = listed([f"s{seed} {_number(value)}" for seed, value, _ in row.runs])
+        spread = (f"[{listed([_number(iqm.low), _number(iqm.high)])}]" if len(row.runs) > 1
                   else tr("(one seed: no interval)"))  # a bootstrap over one score is that score
         lines.append(f"    {seeds} | {_number(iqm.point)} {spread} | "
                      f"{row.steps or '-'} | {row.episodes or '-'} | "
