@@ -104,13 +104,13 @@ def report(outcome, aggregate) -> int:
     try:
         print(aggregate.summarize_sweep(outcome.sweep_dir).table())
     except UsageError as err:  # no trial finished
-        print(f"no table: {err}", file=sys.stderr)
+        print(tr("no table: {err}").format(err=err), file=sys.stderr)
     for line in outcome.errors:
         print(line, file=sys.stderr)
     if outcome.unfinished:
-        print(f"interrupted with {outcome.unfinished} trials unfinished; continue with: "
-              f"python scripts/sweep.py --resume {outcome.sweep_dir}", file=sys.stderr)
-    print(f"watch: tensorboard --logdir {outcome.sweep_dir}")
+        print(tr("interrupted with {count} trials unfinished; continue with: {command}").format(
+            count=outcome.unfinished, command=f"python scripts/sweep.py --resume {outcome.sweep_dir}"), file=sys.stderr)
+    print(tr("watch: tensorboard --logdir {logdir}").format(logdir=outcome.sweep_dir))
     return outcome.exit_code
 
 

@@ -526,3 +526,20 @@ def test_without_ray_sweep_py_says_how_to_install_it():
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and len(lines) == 1, result.stderr
     assert 'pip install -e ".[scale]"' in lines[0] and "ray" in lines[0]
+
+
+@needs_ray
+def test_progress_lines_speak_the_readers_language(capsys):
+    from types import SimpleNamespace
+
+    from agents.sweeps.tuning import Progress
+
+    trial = SimpleNamespace(config={"params": {}, "seed": 1, "sweep": {"search": None}}, trial_id="t1",
+                            last_result={"final": True, "eval/mean_return": 6.0, "resumed_from": 5000})
+    i18n.set_language("pt")
+    Progress().on_trial_complete(0, [trial, trial], trial)
+    assert capsys.readouterr().out == "[sweep] s1: terminou (eval/mean_return 6, retomada do passo 5000) " \
+                                      "[1 de 2 tentativas encerradas]\n"
+    i18n.set_language("en")
+    Progress().on_trial_recover(0, [trial], trial)
+    assert "s1: its process failed; Tune starts it again" in capsys.readouterr().out

@@ -115,15 +115,17 @@ class Progress(tune.Callback):
         result = trial.last_result or {}
         figure = next((f"{tag} {result[tag]:.5g}" for tag in ("eval/regret", "eval/mean_return") if tag in result), "")
         self.done += 1
-        how = "finished" if result.get("final") else "stopped by the scheduler"
-        resumed = f", resumed from step {result['resumed_from']}" if result.get("resumed_from") else ""
-        self._say(trial, f"{how} ({figure}{resumed}) [{self.done} of {len(trials)} trials ended]")
+        how = tr("finished") if result.get("final") else tr("stopped by the scheduler")
+        resumed = (tr(", resumed from step {step}").format(step=result["resumed_from"])
+                   if result.get("resumed_from") else "")
+        self._say(trial, tr("{how} ({figure}{resumed}) [{done} of {trials} trials ended]").format(
+            how=how, figure=figure, resumed=resumed, done=self.done, trials=len(trials)))
 
     def on_trial_recover(self, iteration, trials, trial, **info) -> None:
-        self._say(trial, "its process failed; Tune starts it again and it continues from its last checkpoint")
+        self._say(trial, tr("its process failed; Tune starts it again and it continues from its last checkpoint"))
 
     def on_trial_error(self, iteration, trials, trial, **info) -> None:
-        self._say(trial, f"failed; Ray's error is in {Path(trial.local_path or '.') / 'error.txt'}")
+        self._say(trial, tr("failed; Ray's error is in {path}").format(path=Path(trial.local_path or ".") / "error.txt"))
 
 
 @dataclasses.dataclass
@@ -265,8 +267,9 @@ def resume_sweep(sweep_dir: str, address: str | None = None, cpus: int | None = 
 
 def _announce(manifest: Manifest, path: Path, quiet: bool) -> None:
     if not quiet:
-        print(f"[sweep] {path}: {planned_trials(manifest)} trials on {ray.cluster_resources().get('CPU', 0):g} "
-              f"CPUs, {manifest.cpus_per_trial:g} per trial", flush=True)
+        print("[sweep] " + tr("{path}: {trials} trials on {cpus} CPUs, {per_trial} per trial").format(
+            path=path, trials=planned_trials(manifest), cpus=f"{ray.cluster_resources().get('CPU', 0):g}",
+            per_trial=f"{manifest.cpus_per_trial:g}"), flush=True)
 
 
 def _trainable(manifest: Manifest):
@@ -295,8 +298,9 @@ def _run_config(manifest: Manifest, path: Path, quiet: bool) -> tune.RunConfig:
 def outcome(grid, path: Path, manifest: Manifest) -> SweepOutcome:
     """Failed trials from the results; unfinished ones from the experiment state Tune saved last
     (after Ctrl+C its in-memory trials read as stopped, the saved ones as still running)."""
-    errors = [f"trial {Path(r.path).name} failed: {str(r.error).strip().splitlines()[-1] if str(r.error) else r.error!r}"
-              for r in grid if r.error is not None]
+    errors = [tr("trial {name} failed: {error}").format(
+        name=Path(r.path).name, error=str(r.error).strip().splitlines()[-1] if str(r.error) else repr(r.error))
+        for r in grid if r.error is not None]
     saved = tune.ExperimentAnalysis(str(path / TUNE_FOLDER)).trials
     ended = sum(trial.status in ("TERMINATED", "ERROR") for trial in saved)
     return SweepOutcome(path, len(grid), errors, max(len(saved), planned_trials(manifest)) - ended)
