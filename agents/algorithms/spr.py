@@ -11,7 +11,9 @@ by cosine similarity with the target network's projection of the real observatio
 `target_update: soft`, as in BBF). Steps past the episode's end are masked out.
 
 Differences from the paper, kept simple here: the transition model is two 3x3 convolutions with
-ReLU (no batch norm) and latents are not renormalised to [0, 1].
+ReLU (no batch norm), latents are not renormalised to [0, 1], and the projection is `fc` with
+its ReLU (SPR's is the head's first linear layer alone; on Boxing frames the two make
+projections equally alike at the start, docs/experiments.md).
 """
 
 from __future__ import annotations
