@@ -54,7 +54,9 @@ def test_a_sweep_is_listed_per_seed_with_its_iqm_and_cost_beside_the_published_f
     assert re.search(r"s0 1\.5 \| .* \| ~\d+\.\d / -\n", printed) and "\n  ~: the run's checkpoints predate" in printed
     assert re.search(r"\n  SPR +35\.7  Schwarzer et al\. 2021\n", printed)
     i18n.set_language("pt")  # decimal commas: "; " keeps the numbers apart
-    assert "s0 30,0; s1 40,0; s2 50,0 | 40,0 [" in table([str(sweep)])
+    portuguese = table([str(sweep)])
+    assert "s0 30,0; s1 40,0; s2 50,0 | 40,0 [" in portuguese
+    assert re.search(r"\n  humano +12,1  Kaiser et al\. 2020 \(SimPLe\), tabela do Atari 100k\n", portuguese)
 
 
 @needs("scale", "rliable")

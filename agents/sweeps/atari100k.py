@@ -21,23 +21,23 @@ from pathlib import Path
 
 from lab.cli import UsageError
 from lab.config import load_yaml
-from lab.i18n import decimal, listed, tr
+from lab.i18n import N_, decimal, listed, tr
 
 from agents.sweeps.aggregate import group, interval_estimates, load_trials, require_rliable
 from agents.sweeps.manifest import Manifest
 
 #: Boxing on Atari 100k (100k agent steps = 400k frames), the final agent's raw points, as published
 PUBLISHED = (
-    ("random", 0.1, "Kaiser et al. 2020 (SimPLe), Atari 100k table"),
-    ("human", 12.1, "Kaiser et al. 2020 (SimPLe), Atari 100k table"),
+    (N_("random"), 0.1, N_("Kaiser et al. 2020 (SimPLe), Atari 100k table")),
+    (N_("human"), 12.1, N_("Kaiser et al. 2020 (SimPLe), Atari 100k table")),
     ("DER", 0.2, "van Hasselt et al. 2019"),
     ("DrQ", 6.0, "Kostrikov et al. 2021"),
     ("DrQ(eps)", 9.0, "Agarwal et al. 2021"),
     ("SPR", 35.7, "Schwarzer et al. 2021"),
     ("EfficientZero", 52.7, "Ye et al. 2021"),
     ("IRIS", 70.1, "Micheli et al. 2023"),
-    ("BBF", 86.3, "Schwarzer et al. 2023: mean of the per-run scores released in "
-                  "google-research/bigger_better_faster"),
+    ("BBF", 86.3, N_("Schwarzer et al. 2023: mean of the per-run scores released in "
+                     "google-research/bigger_better_faster")),
     ("DIAMOND", 86.9, "Alonso et al. 2024"),
 )
 
@@ -157,6 +157,7 @@ def table(directories: list[str]) -> str:
         lines.append("  " + tr("(none given: python scripts/sweep.py boxing-100k --seeds 0-4, then "
                                "--from runs/boxing-100k/sweep-...)"))
     lines.append(tr("published (Atari 100k, Boxing):"))
-    width = max(len(name) for name, _, _ in PUBLISHED)
-    lines += [f"  {name:{width}s} {_number(score):>6s}  {source}" for name, score, source in PUBLISHED]
+    published = [(tr(name), score, tr(source)) for name, score, source in PUBLISHED]
+    width = max(len(name) for name, _, _ in published)
+    lines += [f"  {name:{width}s} {_number(score):>6s}  {source}" for name, score, source in published]
     return "\n".join(lines)
