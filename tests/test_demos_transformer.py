@@ -257,7 +257,9 @@ def test_ch89_layer_norm_per_word_and_residual_gradients(tmp_path):
     figures = _run("ch89", tmp_path)
     assert one_figure(figures, "after LayerNorm")["verdict"] == "by construction"
     alone = one_figure(figures, "same sentence alone vs in a batch")
-    assert alone["verdict"] == "match" and alone["measured"] == "max difference 0.0e+00"
+    # rounding only: a batch of another size may take another matmul path (it did, 4.8e-07, with the
+    # other core busy), where normalising over the batch would move every value by O(1)
+    assert alone["verdict"] == "match" and float(alone["measured"].split()[-1]) < 1e-5
     gradient = one_figure(figures, "gradient norm at the input")
     with_residual, without = (float(v) for v in gradient["measured"].split(" (")[0].split(" / "))
     assert gradient["verdict"] == "match" and with_residual > without
