@@ -24,7 +24,7 @@ import json
 import shutil
 import warnings
 from pathlib import Path
-from typing import Iterator, NamedTuple, Sequence
+from typing import Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -231,7 +231,12 @@ def _estimate_text(estimate: Estimate, seeds: int) -> str:
     # a bootstrap over one score is that score: its "interval" would only repeat it
     if seeds == 1:
         return _fmt(estimate.point)
-    return f"{_fmt(estimate.point):>8s} [{listed([_fmt(estimate.low), _fmt(estimate.high)])}]"
+    return f"{_fmt(estimate.point):>8s} {interval_text(estimate, _fmt)}"
+
+
+def interval_text(estimate: Estimate, fmt: Callable[[float], str]) -> str:
+    """An estimate's 95% interval as the reader writes it: [low, high], in Portuguese [low; high]."""
+    return f"[{listed([fmt(estimate.low), fmt(estimate.high)])}]"
 
 
 def _fmt(value: float | None) -> str:

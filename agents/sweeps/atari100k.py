@@ -23,7 +23,7 @@ from lab.cli import UsageError
 from lab.config import load_yaml
 from lab.i18n import N_, decimal, listed, tr
 
-from agents.sweeps.aggregate import group, interval_estimates, load_trials, require_rliable
+from agents.sweeps.aggregate import group, interval_estimates, interval_text, load_trials, require_rliable
 from agents.sweeps.manifest import Manifest
 
 #: Boxing on Atari 100k (100k agent steps = 400k frames), the final agent's raw points, as published
@@ -145,7 +145,7 @@ def table(directories: list[str]) -> str:
             continue
         iqm = row.estimates["iqm"]
         seeds = listed([f"s{seed} {_number(value)}" for seed, value, _ in row.runs])
-        spread = (f"[{listed([_number(iqm.low), _number(iqm.high)])}]" if len(row.runs) > 1
+        spread = (interval_text(iqm, _number) if len(row.runs) > 1
                   else tr("(one seed: no interval)"))  # a bootstrap over one score is that score
         lines.append(f"    {seeds} | {_number(iqm.point)} {spread} | "
                      f"{row.steps or '-'} | {row.episodes or '-'} | "
