@@ -535,10 +535,10 @@ def test_progress_lines_speak_the_readers_language(capsys):
     from agents.sweeps.tuning import Progress
 
     trial = SimpleNamespace(config={"params": {}, "seed": 1, "sweep": {"search": None}}, trial_id="t1",
-                            last_result={"final": True, "eval/mean_return": 6.0, "resumed_from": 5000})
+                            last_result={"final": True, "eval/mean_return": 6.5, "resumed_from": 5000})
     i18n.set_language("pt")
     Progress().on_trial_complete(0, [trial, trial], trial)
-    assert capsys.readouterr().out == "[sweep] s1: terminou (eval/mean_return 6, retomada do passo 5000) " \
+    assert capsys.readouterr().out == "[sweep] s1: terminou (eval/mean_return 6,5, retomada do passo 5000) " \
                                       "[1 de 2 tentativas encerradas]\n"
     i18n.set_language("en")
     Progress().on_trial_recover(0, [trial], trial)

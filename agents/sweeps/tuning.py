@@ -32,7 +32,7 @@ import ray
 from ray import tune
 
 from lab.cli import UsageError
-from lab.i18n import tr
+from lab.i18n import decimal, tr
 from lab.rundir import RunDir
 
 from agents import runner
@@ -113,7 +113,8 @@ class Progress(tune.Callback):
 
     def on_trial_complete(self, iteration, trials, trial, **info) -> None:
         result = trial.last_result or {}
-        figure = next((f"{tag} {result[tag]:.5g}" for tag in ("eval/regret", "eval/mean_return") if tag in result), "")
+        figure = next((f"{tag} {decimal(f'{result[tag]:.5g}')}" for tag in ("eval/regret", "eval/mean_return")
+                       if tag in result), "")
         self.done += 1
         how = tr("finished") if result.get("final") else tr("stopped by the scheduler")
         resumed = (tr(", resumed from step {step}").format(step=result["resumed_from"])
